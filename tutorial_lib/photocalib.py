@@ -1,0 +1,250 @@
+"""A spatially constant photometric calibration with the semantics of ``lsst.afw.image.PhotoCalib``.
+
+The LSST Science Pipelines measure fluxes in instrumental units (counts, ``ct``) and calibrate them with a
+``PhotoCalib``: ``flux [nJy] = instFlux [ct] * calibrationMean [nJy/ct]`` and the AB magnitude is
+``31.4 - 2.5 log10(flux [nJy])`` exactly, because 1 nJy is AB magnitude 31.4 (``lsst/utils`` ``Magnitude.h``;
+afw ``PhotoCalib.cc``). This class reproduces the spatially constant case, which is what coadds have, without
+needing the compiled ``lsst.afw`` package.
+
+Negative fluxes are normal in forced photometry (a faint object measured in a band where it is not detected
+scatters below zero): they stay negative in nJy and only their magnitudes are NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable
+
+import astropy.units as u
+import numpy as np
+from astropy.table import Table
+
+__all__ = ["AB_MAGNITUDE_OF_ONE_NANOJANSKY", "PhotoCalib"]
+
+#: AB magnitude of 1 nJy: -2.5 log10(1e-9 Jy / 3631 Jy) = 31.4 to 4 decimals (lsst/utils ``Magnitude.h``
+#: defines the constant as exactly 31.4, and afw uses that value).
+AB_MAGNITUDE_OF_ONE_NANOJANSKY = 31.4
+
+_TWO_POINT_FIVE_OVER_LN10 = 2.5 / math.log(10.0)
+_INSTRUMENTAL_UNITS = (u.ct, u.adu, u.dimensionless_unscaled)
+
+
+def _as_counts(values, name: str):
+    """Return ``values`` as a float ndarray (or float) in counts, and whether the input carried a unit.
+
+    Accepts scalars, sequences, ndarrays, astropy Table columns and Quantities. A unit other than counts
+    (for example a flux already in nJy) is refused, because calibrating it twice is a silent, costly mistake.
+    """
+    unit = getattr(values, "unit", None)
+    if unit is not None and unit not in _INSTRUMENTAL_UNITS:
+        raise u.UnitsError(
+            f"{name} has unit '{unit}', but a PhotoCalib converts instrumental fluxes in counts ('ct'). "
+            "Pass the *_instFlux column (counts), not a flux that is already calibrated."
+        )
+    if isinstance(values, u.Quantity):
+        values = values.value
+    array = np.asarray(values, dtype=float)
+    if hasattr(values, "mask") and np.ma.isMaskedArray(values):
+        array = np.ma.filled(values.astype(float), np.nan)
+    return (float(array) if array.ndim == 0 else array), unit is not None
+
+
+class PhotoCalib:
+    """Spatially constant photometric calibration from instrumental flux (counts) to nJy and AB magnitudes.
+
+    Parameters
+    ----------
+    calibrationMean : float
+        nJy per count. A coadd with zero point 27 has ``10**(0.4*(31.4 - 27.0))`` = 57.544 nJy/ct
+        (pipe_tasks ``scaleZeroPoint.py`` sets coadd zero points to 27).
+    calibrationErr : float, optional
+        Uncertainty of ``calibrationMean`` in nJy per count, propagated into every error.
+    throw_on_negative : bool, optional
+        If True, magnitudes of zero or negative fluxes raise ``ValueError`` instead of being NaN, like the
+        old ``Calib.setThrowOnNegativeFlux(True)``.
+
+    Notes
+    -----
+    Errors follow afw: ``fluxErr = |flux| * hypot(instFluxErr/instFlux, calibrationErr/calibrationMean)``,
+    computed here as ``hypot(instFluxErr*mean, instFlux*calibrationErr)``, which is the same number but stays
+    finite at ``instFlux == 0``; ``magErr = 2.5/ln(10) * hypot(instFluxErr/instFlux,
+    calibrationErr/calibrationMean)``.
+
+    Inputs without units give ndarrays (or floats); inputs with a unit (a Quantity or a Table column in ``ct``)
+    give Quantities in ``nJy`` and ``mag``.
+    """
+
+    def __init__(self, calibrationMean: float, calibrationErr: float = 0.0, *, throw_on_negative: bool = False):
+        mean = float(calibrationMean)
+        err = float(calibrationErr)
+        if not (math.isfinite(mean) and mean > 0):
+            raise ValueError(f"calibrationMean must be a positive number of nJy per count, got {calibrationMean!r}")
+        if not (math.isfinite(err) and err >= 0):
+            raise ValueError(f"calibrationErr must be zero or positive, got {calibrationErr!r}")
+        self._mean = mean
+        self._err = err
+        self.throw_on_negative = bool(throw_on_negative)
+
+    # --- construction -------------------------------------------------------------------------------------
+    @classmethod
+    def from_zero_point(cls, zero_point: float, zero_point_err: float = 0.0, **kwargs) -> PhotoCalib:
+        """Build the calibration of an image whose magnitude zero point is ``zero_point`` (mag of 1 count).
+
+        ``calibrationMean = 10**(0.4*(31.4 - zero_point))``; for the coadd zero point 27 that is
+        57.544 nJy/ct, so 1000 counts is magnitude 19.5.
+        """
+        mean = 10.0 ** (0.4 * (AB_MAGNITUDE_OF_ONE_NANOJANSKY - zero_point))
+        return cls(mean, mean * zero_point_err / _TWO_POINT_FIVE_OVER_LN10, **kwargs)
+
+    @classmethod
+    def from_fluxmag0(cls, fluxmag0: float, fluxmag0_err: float = 0.0, **kwargs) -> PhotoCalib:
+        """Build the calibration from the old ``Calib`` flux of magnitude zero (FITS keyword ``FLUXMAG0``).
+
+        ``mag = -2.5 log10(instFlux / FLUXMAG0)`` (afw ``Calib.cc`` at v16), so
+        ``calibrationMean = 10**(0.4*31.4) / FLUXMAG0`` nJy/ct.
+        """
+        if not fluxmag0 > 0:
+            raise ValueError(f"FLUXMAG0 must be positive, got {fluxmag0!r}")
+        mean = 10.0 ** (0.4 * AB_MAGNITUDE_OF_ONE_NANOJANSKY) / fluxmag0
+        return cls(mean, mean * fluxmag0_err / fluxmag0, **kwargs)
+
+    # --- accessors, named as in afw -----------------------------------------------------------------------
+    def getCalibrationMean(self) -> float:  # noqa: N802 (afw's name, so lesson code reads like pipelines code)
+        """nJy per count."""
+        return self._mean
+
+    def getCalibrationErr(self) -> float:  # noqa: N802
+        """Uncertainty of the calibration mean, nJy per count."""
+        return self._err
+
+    def getInstFluxAtZeroMagnitude(self) -> float:  # noqa: N802
+        """Instrumental flux (counts) of an AB magnitude 0 source; the old ``FLUXMAG0``."""
+        return 10.0 ** (0.4 * AB_MAGNITUDE_OF_ONE_NANOJANSKY) / self._mean
+
+    @property
+    def calibrationMean(self) -> float:  # noqa: N802
+        return self._mean
+
+    @property
+    def calibrationErr(self) -> float:  # noqa: N802
+        return self._err
+
+    @property
+    def zero_point(self) -> float:
+        """Magnitude of one count."""
+        return AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * math.log10(self._mean)
+
+    # --- conversions --------------------------------------------------------------------------------------
+    def instFluxToNanojansky(self, instFlux, instFluxErr=None):  # noqa: N802, N803
+        """Convert instrumental flux (counts) to nJy; signed, so a negative flux stays negative.
+
+        Returns the flux, or ``(flux, fluxErr)`` when ``instFluxErr`` is given.
+        """
+        flux_counts, with_unit = _as_counts(instFlux, "instFlux")
+        flux = np.multiply(flux_counts, self._mean)
+        if instFluxErr is None:
+            return flux * u.nJy if with_unit else flux
+        err_counts, _ = _as_counts(instFluxErr, "instFluxErr")
+        err = np.hypot(np.multiply(err_counts, self._mean), np.multiply(flux_counts, self._err))
+        if with_unit:
+            return flux * u.nJy, err * u.nJy
+        return flux, err
+
+    def instFluxToMagnitude(self, instFlux, instFluxErr=None):  # noqa: N802, N803
+        """Convert instrumental flux (counts) to AB magnitude; zero or negative fluxes give NaN.
+
+        Returns the magnitude, or ``(mag, magErr)`` when ``instFluxErr`` is given. With
+        ``throw_on_negative=True`` a zero or negative flux raises ``ValueError`` instead.
+        """
+        flux_counts, with_unit = _as_counts(instFlux, "instFlux")
+        positive = np.greater(flux_counts, 0)
+        if self.throw_on_negative and not np.all(positive | np.isnan(flux_counts)):
+            n_bad = int(np.count_nonzero(~positive & ~np.isnan(flux_counts)))
+            raise ValueError(
+                f"{n_bad} flux(es) are zero or negative and have no magnitude; "
+                "set throw_on_negative=False to get NaN for them instead."
+            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            safe = np.where(positive, flux_counts, np.nan)
+            mag = AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * np.log10(safe * self._mean)
+            mag = float(mag) if np.ndim(mag) == 0 else mag
+            if instFluxErr is None:
+                return mag * u.mag if with_unit else mag
+            err_counts, _ = _as_counts(instFluxErr, "instFluxErr")
+            mag_err = _TWO_POINT_FIVE_OVER_LN10 * np.hypot(err_counts / safe, self._err / self._mean)
+        mag_err = float(mag_err) if np.ndim(mag_err) == 0 else mag_err
+        if with_unit:
+            return mag * u.mag, mag_err * u.mag
+        return mag, mag_err
+
+    def magnitudeToInstFlux(self, magnitude):  # noqa: N802
+        """Instrumental flux (counts) of an AB magnitude: the inverse of :meth:`instFluxToMagnitude`."""
+        mag = magnitude.to_value(u.mag) if isinstance(magnitude, u.Quantity) else np.asarray(magnitude, float)
+        return 10.0 ** (-0.4 * (mag - AB_MAGNITUDE_OF_ONE_NANOJANSKY)) / self._mean
+
+    def calibrateCatalog(self, catalog: Table, names: Iterable[str] = ("base_PsfFlux",)) -> Table:  # noqa: N802
+        """Return a copy of ``catalog`` with calibrated columns for each flux measurement in ``names``.
+
+        For each ``<name>`` with ``<name>_instFlux`` and ``<name>_instFluxErr`` columns, adds ``<name>_flux``
+        and ``<name>_fluxErr`` (nJy) and ``<name>_mag`` and ``<name>_magErr`` (AB mag), as afw's
+        ``PhotoCalib.calibrateCatalog`` does.
+        """
+        if isinstance(names, str):
+            names = [names]
+        out = catalog.copy(copy_data=True)
+        for name in names:
+            flux_col, err_col = f"{name}_instFlux", f"{name}_instFluxErr"
+            missing = [c for c in (flux_col, err_col) if c not in catalog.colnames]
+            if missing:
+                raise KeyError(
+                    f"calibrateCatalog: the table has no column(s) {missing}; "
+                    f"give the measurement name without suffix (for example 'base_PsfFlux')."
+                )
+            flux, flux_err = self.instFluxToNanojansky(catalog[flux_col], catalog[err_col])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mag, mag_err = self.instFluxToMagnitude(catalog[flux_col], catalog[err_col])
+            for suffix, values, unit, what in (
+                ("flux", flux, u.nJy, "calibrated flux"),
+                ("fluxErr", flux_err, u.nJy, "calibrated flux uncertainty"),
+                ("mag", mag, u.mag, "AB magnitude"),
+                ("magErr", mag_err, u.mag, "AB magnitude uncertainty"),
+            ):
+                out[f"{name}_{suffix}"] = u.Quantity(values, unit).value
+                out[f"{name}_{suffix}"].unit = unit
+                out[f"{name}_{suffix}"].description = f"{what} of {name}"
+        return out
+
+    # --- the old Calib interface (pipelines v17 and earlier), for the seed lesson's code ------------------
+    def getMagnitude(self, flux, fluxErr=None):  # noqa: N802, N803
+        """Bridge for the old ``lsst.afw.image.Calib.getMagnitude``: the same as :meth:`instFluxToMagnitude`.
+
+        Old lesson code called ``calib.getMagnitude(src['base_PsfFlux_flux'])``; with a PhotoCalib it is
+        ``photoCalib.instFluxToMagnitude(src['base_PsfFlux_instFlux'])``.
+        """
+        return self.instFluxToMagnitude(flux, fluxErr)
+
+    def setThrowOnNegativeFlux(self, value: bool) -> None:  # noqa: N802
+        """Bridge for the old ``Calib.setThrowOnNegativeFlux``: raise on zero or negative fluxes."""
+        self.throw_on_negative = bool(value)
+
+    # --- persistence and display --------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Plain-data form, used by the Butler formatter."""
+        return {"calibrationMean": self._mean, "calibrationErr": self._err}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PhotoCalib:
+        return cls(data["calibrationMean"], data.get("calibrationErr", 0.0))
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, PhotoCalib):
+            return NotImplemented
+        return self._mean == other._mean and self._err == other._err
+
+    def __hash__(self) -> int:
+        return hash((self._mean, self._err))
+
+    def __repr__(self) -> str:
+        return f"PhotoCalib(calibrationMean={self._mean:.6g} nJy/ct, calibrationErr={self._err:.3g} nJy/ct)"
