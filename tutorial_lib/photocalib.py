@@ -31,23 +31,25 @@ _INSTRUMENTAL_UNITS = (u.ct, u.adu, u.dimensionless_unscaled)
 
 
 def _as_counts(values, name: str):
-    """Return ``values`` as a float ndarray (or float) in counts, and whether the input carried a unit.
+    """Return ``values`` as a float ndarray (or float) in counts, and whether the input was a Quantity.
 
     Accepts scalars, sequences, ndarrays, astropy Table columns and Quantities. A unit other than counts
     (for example a flux already in nJy) is refused, because calibrating it twice is a silent, costly mistake.
     """
     unit = getattr(values, "unit", None)
-    if unit is not None and unit not in _INSTRUMENTAL_UNITS:
+    if unit is not None and u.Unit(unit) not in _INSTRUMENTAL_UNITS:
         raise u.UnitsError(
             f"{name} has unit '{unit}', but a PhotoCalib converts instrumental fluxes in counts ('ct'). "
             "Pass the *_instFlux column (counts), not a flux that is already calibrated."
         )
-    if isinstance(values, u.Quantity):
+    is_quantity = isinstance(values, u.Quantity)
+    if is_quantity:
         values = values.value
-    array = np.asarray(values, dtype=float)
-    if hasattr(values, "mask") and np.ma.isMaskedArray(values):
-        array = np.ma.filled(values.astype(float), np.nan)
-    return (float(array) if array.ndim == 0 else array), unit is not None
+    if np.ma.isMaskedArray(values):
+        array = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+    else:
+        array = np.asarray(values, dtype=float)
+    return (float(array) if array.ndim == 0 else array), is_quantity
 
 
 class PhotoCalib:
@@ -71,8 +73,9 @@ class PhotoCalib:
     finite at ``instFlux == 0``; ``magErr = 2.5/ln(10) * hypot(instFluxErr/instFlux,
     calibrationErr/calibrationMean)``.
 
-    Inputs without units give ndarrays (or floats); inputs with a unit (a Quantity or a Table column in ``ct``)
-    give Quantities in ``nJy`` and ``mag``.
+    Quantities (in ``ct``) give Quantities in ``nJy`` and ``mag``; anything else (floats, ndarrays, Table
+    columns, whose unit is checked) gives floats or ndarrays, ready for numpy and matplotlib. Masked values
+    become NaN.
     """
 
     def __init__(self, calibrationMean: float, calibrationErr: float = 0.0, *, throw_on_negative: bool = False):

@@ -1,0 +1,136 @@
+"""Create a Butler repository with the lesson's dimensions and dataset types, and put datasets into it.
+
+Everything here uses the public ``lsst.daf.butler`` API with an SQLite registry, as a real repository does.
+Dataset UUIDs are made with ``DatasetIdGenEnum.DATAID_TYPE_RUN`` (a UUID5 of dataset type, data ID and run),
+so the same build gives the same refs and the refs printed in the lessons do not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from lsst.daf.butler import (
+    Butler,
+    CollectionType,
+    DatasetIdGenEnum,
+    DatasetRef,
+    DatasetType,
+)
+from lsst.sphgeom import ConvexPolygon, LonLat, UnitVector3d
+
+from tutorial_lib.butler_formatters import STORAGE_CLASS_CONFIG
+from tutorial_lib.skymap import SkyMap
+
+__all__ = [
+    "BANDS",
+    "DATASET_TYPES",
+    "PHYSICAL_FILTERS",
+    "create_repository",
+    "make_chain",
+    "put_deterministic",
+    "register_skymap",
+]
+
+#: HSC broad-band filters and their bands (lsst-catalog-facts.md, HSC section).
+PHYSICAL_FILTERS = {"HSC-G": "g", "HSC-R": "r", "HSC-I": "i"}
+BANDS = tuple(PHYSICAL_FILTERS.values())
+
+#: Dataset types of the simulated repository: name -> (dimensions, storage class). The dimensions are those of
+#: the current pipelines (lsst-catalog-facts.md, Calibration section, from pipelines_lsst_io
+#: getting-started/multiband-analysis.rst).
+DATASET_TYPES = {
+    "deepCoadd_ref": (("skymap", "tract", "patch"), "ArrowAstropy"),
+    "deepCoadd_forced_src": (("skymap", "tract", "patch", "band"), "ArrowAstropy"),
+    "deepCoadd_calexp": (("skymap", "tract", "patch", "band"), "TutorialCoaddExposure"),
+    "truth_match": (("skymap", "tract", "patch"), "ArrowAstropy"),
+    "skyMap": (("skymap",), "TutorialSkyMap"),
+}
+
+
+def create_repository(path: Path, instrument: str = "HSC") -> Butler:
+    """Make an empty repository at ``path`` with this project's storage classes and the HSC filters.
+
+    Returns a writeable Butler on it.
+    """
+    Butler.makeRepo(str(path), config=STORAGE_CLASS_CONFIG)
+    butler = Butler.from_config(str(path), writeable=True)
+    registry = butler.registry
+    registry.insertDimensionData(
+        "instrument",
+        {
+            "name": instrument,
+            "visit_max": 21_474_800,
+            "exposure_max": 21_474_800,
+            "detector_max": 200,
+            "class_name": "lsst.obs.subaru.HyperSuprimeCam",
+        },
+    )
+    registry.insertDimensionData(
+        "physical_filter",
+        *({"instrument": instrument, "name": name, "band": band} for name, band in PHYSICAL_FILTERS.items()),
+    )
+    for name, (dimensions, storage_class) in DATASET_TYPES.items():
+        registry.registerDatasetType(DatasetType(name, dimensions, storage_class, universe=butler.dimensions))
+    return butler
+
+
+def _sky_polygon(vertices_deg) -> ConvexPolygon:
+    return ConvexPolygon([UnitVector3d(LonLat.fromDegrees(float(ra), float(dec))) for ra, dec in vertices_deg])
+
+
+def register_skymap(butler: Butler, skymap: SkyMap) -> None:
+    """Insert ``skymap``, ``tract`` and ``patch`` records with their true sky regions.
+
+    Patch regions are the outer boxes (inner box plus border), as ``lsst.skymap`` registers them, so a
+    spatial query for a position in a patch overlap finds both patches.
+    """
+    registry = butler.registry
+    first = next(iter(skymap))
+    nx, ny = first.getNumPatches()
+    registry.insertDimensionData(
+        "skymap",
+        {
+            "name": skymap.name,
+            "hash": hashlib.sha1(skymap.to_json().encode()).digest(),
+            "tract_max": max(tract.getId() for tract in skymap) + 1,
+            "patch_nx_max": nx,
+            "patch_ny_max": ny,
+        },
+    )
+    registry.insertDimensionData(
+        "tract",
+        *(
+            {"skymap": skymap.name, "id": tract.getId(), "region": _sky_polygon(tract.getVertexList())}
+            for tract in skymap
+        ),
+    )
+    registry.insertDimensionData(
+        "patch",
+        *(
+            {
+                "skymap": skymap.name,
+                "tract": tract.getId(),
+                "id": patch.getSequentialIndex(),
+                "cell_x": patch.getIndex()[0],
+                "cell_y": patch.getIndex()[1],
+                "region": _sky_polygon(tract.box_vertices(patch.getOuterBBox())),
+            }
+            for tract in skymap
+            for patch in tract
+        ),
+    )
+
+
+def put_deterministic(butler: Butler, obj, dataset_type: str, run: str, **data_id) -> DatasetRef:
+    """Put ``obj`` with a UUID that depends only on dataset type, data ID and run (``DATAID_TYPE_RUN``)."""
+    dtype = butler.get_dataset_type(dataset_type)
+    expanded = butler.registry.expandDataId(data_id, dimensions=dtype.dimensions)
+    ref = DatasetRef(dtype, expanded, run=run, id_generation_mode=DatasetIdGenEnum.DATAID_TYPE_RUN)
+    return butler.put(obj, ref)
+
+
+def make_chain(butler: Butler, chain: str, runs: list[str]) -> None:
+    """Define the CHAINED collection ``chain`` searching ``runs`` in order."""
+    butler.registry.registerCollection(chain, CollectionType.CHAINED)
+    butler.registry.setCollectionChain(chain, runs)

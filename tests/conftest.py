@@ -1,0 +1,36 @@
+"""Shared fixtures: where the real LSST-written test files are, and the simulated Butler repository."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: Environment variable naming the folder that holds ``realdata/`` and ``reference/``; ``.ci/run`` sets it.
+SHARED_ENV = "MULTIBAND_TUTORIAL_SHARED"
+
+
+def shared_dir() -> Path:
+    """The shared folder: ``$MULTIBAND_TUTORIAL_SHARED``, else ``../shared`` beside the repository."""
+    return Path(os.environ.get(SHARED_ENV, REPO_ROOT.parent / "shared"))
+
+
+def _missing(what: str, path: Path):
+    reason = (
+        f"{what} not found at {path}; set {SHARED_ENV} to the folder holding realdata/ "
+        "(in CI it is ../shared beside the clone)"
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def realdata_dir() -> Path:
+    """Folder of real LSST-written files (``../shared/realdata``): skip without it, fail under CI=true."""
+    path = shared_dir() / "realdata"
+    if not path.is_dir():
+        _missing("real LSST test data", path)
+    return path

@@ -1,0 +1,355 @@
+"""A small sky map: tracts with a TAN WCS, divided into patches with inner and outer boxes.
+
+This follows the geometry of ``lsst.skymap`` (``tractBuilder.py``): a tract is a rectangular pixel grid on a
+tangent-plane projection; it is divided into ``nx * ny`` patches whose *inner* boxes tile the tract without
+overlap and whose *outer* boxes are the inner boxes grown by a border (100 px for HSC) and clipped to the tract.
+Every object near a patch edge is therefore measured in two patches; ``detect_isPatchInner`` keeps the copy
+whose centroid lies in the inner box. Tracts of a sky map overlap in the same way, and ``detect_isTractInner``
+keeps the copy measured in the tract whose centre is nearest (``skyMap.findTract``).
+
+Pixel boxes use afw's conventions: an integer box ``[min, max]`` (both inclusive) of pixel *centres*; a point
+``(x, y)`` lies in it when ``min - 0.5 <= x < max + 0.5``, as ``Box2D(innerBBox).contains`` tests in
+``setPrimaryFlags.py``. Gen3 patch ids are sequential, ``id = nx * y + x``, so Gen2 patch "1,1" of a
+3 x 3 tract is patch 4.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.wcs import WCS
+
+__all__ = ["PatchInfo", "PixelBox", "SkyMap", "TractInfo", "make_lesson_skymap"]
+
+
+@dataclass(frozen=True)
+class PixelBox:
+    """An integer pixel box with inclusive ``min`` and ``max`` corners, as ``lsst.geom.Box2I``."""
+
+    x_min: int
+    y_min: int
+    x_max: int
+    y_max: int
+
+    @classmethod
+    def from_corner(cls, x0: int, y0: int, width: int, height: int) -> PixelBox:
+        return cls(x0, y0, x0 + width - 1, y0 + height - 1)
+
+    def getMin(self) -> tuple[int, int]:  # noqa: N802 (afw name)
+        return (self.x_min, self.y_min)
+
+    def getMax(self) -> tuple[int, int]:  # noqa: N802
+        return (self.x_max, self.y_max)
+
+    def getWidth(self) -> int:  # noqa: N802
+        return self.x_max - self.x_min + 1
+
+    def getHeight(self) -> int:  # noqa: N802
+        return self.y_max - self.y_min + 1
+
+    def getDimensions(self) -> tuple[int, int]:  # noqa: N802
+        return (self.getWidth(), self.getHeight())
+
+    def grown(self, border: int) -> PixelBox:
+        return PixelBox(self.x_min - border, self.y_min - border, self.x_max + border, self.y_max + border)
+
+    def clipped_to(self, other: PixelBox) -> PixelBox:
+        return PixelBox(
+            max(self.x_min, other.x_min),
+            max(self.y_min, other.y_min),
+            min(self.x_max, other.x_max),
+            min(self.y_max, other.y_max),
+        )
+
+    def float_corners(self) -> tuple[float, float, float, float]:
+        """``(x0, y0, x1, y1)`` edges of the box as ``Box2D(box)``: pixel centres +- 0.5."""
+        return (self.x_min - 0.5, self.y_min - 0.5, self.x_max + 0.5, self.y_max + 0.5)
+
+    def contains(self, x, y) -> np.ndarray:
+        """Whether points lie in ``Box2D(self)``: lower edges inclusive, upper exclusive; NaN is outside."""
+        x0, y0, x1, y1 = self.float_corners()
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        return (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
+
+    def __str__(self) -> str:
+        return f"(minimum=({self.x_min}, {self.y_min}), maximum=({self.x_max}, {self.y_max}))"
+
+
+@dataclass(frozen=True)
+class PatchInfo:
+    """One patch of a tract: its index, its inner box and its outer box (tract pixel coordinates)."""
+
+    index: tuple[int, int]
+    sequential_index: int
+    inner_bbox: PixelBox
+    outer_bbox: PixelBox
+
+    def getIndex(self) -> tuple[int, int]:  # noqa: N802
+        return self.index
+
+    def getSequentialIndex(self) -> int:  # noqa: N802
+        return self.sequential_index
+
+    def getInnerBBox(self) -> PixelBox:  # noqa: N802
+        return self.inner_bbox
+
+    def getOuterBBox(self) -> PixelBox:  # noqa: N802
+        return self.outer_bbox
+
+    @property
+    def gen2_name(self) -> str:
+        """The Gen2 name of the patch, ``"x,y"``."""
+        return f"{self.index[0]},{self.index[1]}"
+
+    def __repr__(self) -> str:
+        return f"PatchInfo(id={self.sequential_index}, index={self.index}, inner={self.inner_bbox})"
+
+
+class TractInfo:
+    """A tract: a TAN-projected pixel grid of ``num_patches`` patches.
+
+    Parameters
+    ----------
+    tract_id : int
+        Tract number.
+    center_deg : tuple of float
+        (RA, Dec) of the tract centre in degrees; the tangent point of the projection.
+    pixel_scale_arcsec : float
+        Pixel scale; 0.168"/px for HSC coadds (lsst-catalog-facts.md, skymap section).
+    num_patches : tuple of int
+        Patches along x and y.
+    patch_inner_dimensions : tuple of int
+        Inner patch size in pixels (4000 x 4000 for HSC).
+    patch_border : int
+        Border added around each inner box to make the outer box (100 px for HSC).
+    """
+
+    def __init__(
+        self,
+        tract_id: int,
+        center_deg: tuple[float, float],
+        pixel_scale_arcsec: float,
+        num_patches: tuple[int, int],
+        patch_inner_dimensions: tuple[int, int],
+        patch_border: int,
+    ):
+        self.tract_id = int(tract_id)
+        self.center_deg = (float(center_deg[0]), float(center_deg[1]))
+        self.pixel_scale_arcsec = float(pixel_scale_arcsec)
+        self.num_patches = (int(num_patches[0]), int(num_patches[1]))
+        self.patch_inner_dimensions = (int(patch_inner_dimensions[0]), int(patch_inner_dimensions[1]))
+        self.patch_border = int(patch_border)
+        width = self.num_patches[0] * self.patch_inner_dimensions[0]
+        height = self.num_patches[1] * self.patch_inner_dimensions[1]
+        self.bbox = PixelBox.from_corner(0, 0, width, height)
+        self.wcs = self._make_wcs(width, height)
+
+    def _make_wcs(self, width: int, height: int) -> WCS:
+        wcs = WCS(naxis=2)
+        wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        wcs.wcs.crval = list(self.center_deg)
+        # FITS pixels are 1-based; the centre of a width-pixel grid of 0-based centres is (width - 1) / 2.
+        wcs.wcs.crpix = [(width - 1) / 2 + 1, (height - 1) / 2 + 1]
+        scale_deg = self.pixel_scale_arcsec / 3600.0
+        wcs.wcs.cd = [[-scale_deg, 0.0], [0.0, scale_deg]]  # RA grows to the east, i.e. to the left
+        wcs.wcs.radesys = "ICRS"
+        wcs.pixel_shape = (width, height)
+        return wcs
+
+    # --- afw-style accessors ------------------------------------------------------------------------------
+    def getId(self) -> int:  # noqa: N802
+        return self.tract_id
+
+    def getWcs(self) -> WCS:  # noqa: N802
+        return self.wcs
+
+    def getBBox(self) -> PixelBox:  # noqa: N802
+        return self.bbox
+
+    def getCtrCoord(self) -> tuple[float, float]:  # noqa: N802
+        return self.center_deg
+
+    def getNumPatches(self) -> tuple[int, int]:  # noqa: N802
+        return self.num_patches
+
+    def getPatchBorder(self) -> int:  # noqa: N802
+        return self.patch_border
+
+    def getPatchInfo(self, index) -> PatchInfo:  # noqa: N802
+        """Patch by Gen3 id (``int``), Gen2 name (``"x,y"``) or index tuple ``(x, y)``."""
+        nx, ny = self.num_patches
+        if isinstance(index, str):
+            try:
+                x, y = (int(part) for part in index.split(","))
+            except ValueError:
+                raise ValueError(f"patch name {index!r} is not of the Gen2 form 'x,y'") from None
+        elif isinstance(index, tuple | list):
+            x, y = (int(part) for part in index)
+        else:
+            seq = int(index)
+            if not 0 <= seq < nx * ny:
+                raise IndexError(f"tract {self.tract_id} has patches 0 to {nx * ny - 1}; there is no patch {seq}")
+            x, y = seq % nx, seq // nx
+        if not (0 <= x < nx and 0 <= y < ny):
+            raise IndexError(f"patch ({x}, {y}) is outside tract {self.tract_id}'s {nx} x {ny} patches")
+        width, height = self.patch_inner_dimensions
+        inner = PixelBox.from_corner(x * width, y * height, width, height)
+        outer = inner.grown(self.patch_border).clipped_to(self.bbox)
+        return PatchInfo((x, y), nx * y + x, inner, outer)
+
+    def __iter__(self) -> Iterator[PatchInfo]:
+        nx, ny = self.num_patches
+        for seq in range(nx * ny):
+            yield self.getPatchInfo(seq)
+
+    def __len__(self) -> int:
+        return self.num_patches[0] * self.num_patches[1]
+
+    # --- coordinates --------------------------------------------------------------------------------------
+    def pixel_to_sky(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """0-based tract pixel coordinates to (RA, Dec) in degrees."""
+        ra, dec = self.wcs.wcs_pix2world(np.asarray(x, float), np.asarray(y, float), 0)
+        return ra, dec
+
+    def sky_to_pixel(self, ra_deg, dec_deg) -> tuple[np.ndarray, np.ndarray]:
+        """(RA, Dec) in degrees to 0-based tract pixel coordinates."""
+        x, y = self.wcs.wcs_world2pix(np.asarray(ra_deg, float), np.asarray(dec_deg, float), 0)
+        return x, y
+
+    def box_vertices(self, box: PixelBox) -> np.ndarray:
+        """Sky (RA, Dec) in degrees of the four corners of ``Box2D(box)``, counter-clockwise on the sky."""
+        x0, y0, x1, y1 = box.float_corners()
+        ra, dec = self.pixel_to_sky([x0, x1, x1, x0], [y0, y0, y1, y1])
+        return np.column_stack([ra, dec])
+
+    def getVertexList(self) -> np.ndarray:  # noqa: N802
+        """Sky corners (RA, Dec, degrees) of the tract."""
+        return self.box_vertices(self.bbox)
+
+    def findPatch(self, ra_deg, dec_deg) -> np.ndarray:  # noqa: N802
+        """Gen3 id of the patch whose inner box holds each position (-1 outside the tract)."""
+        x, y = self.sky_to_pixel(ra_deg, dec_deg)
+        width, height = self.patch_inner_dimensions
+        px = np.floor((np.asarray(x) + 0.5) / width)
+        py = np.floor((np.asarray(y) + 0.5) / height)
+        nx, ny = self.num_patches
+        inside = (px >= 0) & (px < nx) & (py >= 0) & (py < ny)
+        return np.where(inside, py * nx + px, -1).astype(int)
+
+    def to_dict(self) -> dict:
+        return {
+            "tract_id": self.tract_id,
+            "center_deg": list(self.center_deg),
+            "pixel_scale_arcsec": self.pixel_scale_arcsec,
+            "num_patches": list(self.num_patches),
+            "patch_inner_dimensions": list(self.patch_inner_dimensions),
+            "patch_border": self.patch_border,
+        }
+
+    def __repr__(self) -> str:
+        ra, dec = self.center_deg
+        nx, ny = self.num_patches
+        return f"TractInfo(id={self.tract_id}, center=({ra:.4f}, {dec:.4f}) deg, {nx} x {ny} patches)"
+
+
+class SkyMap:
+    """A discrete sky map: a set of tracts; :meth:`findTract` picks the one whose centre is nearest.
+
+    This is how ``lsst.skymap.DiscreteSkyMap`` (and so ``detect_isTractInner``) decides which tract owns a
+    position where tracts overlap.
+    """
+
+    def __init__(self, name: str, tracts: list[TractInfo]):
+        self.name = name
+        self._tracts = {tract.getId(): tract for tract in tracts}
+
+    def __getitem__(self, tract_id: int) -> TractInfo:
+        try:
+            return self._tracts[int(tract_id)]
+        except KeyError:
+            raise KeyError(f"sky map {self.name!r} has tracts {sorted(self._tracts)}; no tract {tract_id}") from None
+
+    def __iter__(self) -> Iterator[TractInfo]:
+        return iter(self._tracts[key] for key in sorted(self._tracts))
+
+    def __len__(self) -> int:
+        return len(self._tracts)
+
+    def findTract(self, ra_deg, dec_deg) -> np.ndarray:  # noqa: N802
+        """Id of the tract whose centre is nearest to each position (degrees)."""
+        ra = np.radians(np.asarray(ra_deg, float))
+        dec = np.radians(np.asarray(dec_deg, float))
+        ids = np.array(sorted(self._tracts))
+        best = np.full(np.shape(ra), -1.0)
+        out = np.full(np.shape(ra), ids[0])
+        for tract_id in ids:
+            ra0, dec0 = np.radians(self._tracts[tract_id].center_deg)
+            cos_sep = np.sin(dec) * np.sin(dec0) + np.cos(dec) * np.cos(dec0) * np.cos(ra - ra0)
+            closer = cos_sep > best
+            best = np.where(closer, cos_sep, best)
+            out = np.where(closer, tract_id, out)
+        return out
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "tracts": [tract.to_dict() for tract in self]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SkyMap:
+        return cls(data["name"], [TractInfo(**tract) for tract in data["tracts"]])
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> SkyMap:
+        return cls.from_dict(json.loads(text))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SkyMap) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"SkyMap(name={self.name!r}, tracts={sorted(self._tracts)})"
+
+
+#: The lesson's tract 0: centre of its corners (321.161, -0.605) .. (320.601, -0.045) deg
+#: (lsst-catalog-facts.md, Skymap section, from pipelines_lsst_io getting-started/coaddition.rst).
+LESSON_TRACT_CENTER_DEG = (320.881, -0.325)
+#: HSC coadd pixel scale, arcsec per pixel (lsst-catalog-facts.md, Skymap section).
+HSC_PIXEL_SCALE_ARCSEC = 0.168
+#: HSC patch geometry: 4000 x 4000 px inner boxes with a 100 px border (lsst-catalog-facts.md, Skymap section).
+HSC_PATCH_INNER = (4000, 4000)
+HSC_PATCH_BORDER = 100
+#: Offset in RA of the neighbouring tract 1. Tract 0 is 0.56 deg wide, so a 0.5 deg offset gives an overlap
+#: 0.06 deg (1286 px) wide, of which tract 0 owns the eastern half: comparable to the overlaps of the real HSC
+#: rings sky map, and enough that ``detect_isTractInner`` is False for some tract-0 sources.
+NEIGHBOUR_TRACT_OFFSET_DEG = 0.5
+
+
+def make_lesson_skymap(num_patches: tuple[int, int] = (3, 3)) -> SkyMap:
+    """The sky map ``discrete`` of the simulated repository: the lesson's tract 0 and its western neighbour.
+
+    Parameters
+    ----------
+    num_patches : tuple of int
+        Patches per tract along x and y; the lesson's tract has 3 x 3. A larger grid (for benchmarks) keeps
+        the lesson's centre and pixel scale and grows the tract, and moves tract 1 so the overlap stays the same.
+    """
+    ra0, dec0 = LESSON_TRACT_CENTER_DEG
+    width_deg = num_patches[0] * HSC_PATCH_INNER[0] * HSC_PIXEL_SCALE_ARCSEC / 3600.0
+    lesson_width_deg = 3 * HSC_PATCH_INNER[0] * HSC_PIXEL_SCALE_ARCSEC / 3600.0
+    offset = NEIGHBOUR_TRACT_OFFSET_DEG + (width_deg - lesson_width_deg)
+    common = dict(
+        pixel_scale_arcsec=HSC_PIXEL_SCALE_ARCSEC,
+        num_patches=num_patches,
+        patch_inner_dimensions=HSC_PATCH_INNER,
+        patch_border=HSC_PATCH_BORDER,
+    )
+    tracts = [
+        TractInfo(0, (ra0, dec0), **common),
+        TractInfo(1, (ra0 - offset, dec0), **common),
+    ]
+    return SkyMap("discrete", tracts)
