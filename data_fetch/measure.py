@@ -145,7 +145,10 @@ def detect_and_deblend(rng: np.random.Generator, sky: TrueSky) -> Sources:
         sigma = np.sqrt(_sky_sigma(b) ** 2 + np.maximum(flux, 0) / GAIN)
         return (flux + sigma * noise) / sigma
 
-    peak = {b: snr(b, src_flux[b] * _psf_ratio(src_size, b), obj_noise[b]) >= DETECTION_THRESHOLD_SIGMA for b in BANDS}
+    peak = {
+        b: snr(b, src_flux[b] * _psf_ratio(src_size, b), obj_noise[b]) >= DETECTION_THRESHOLD_SIGMA
+        for b in BANDS
+    }
     detected = ~secondary & (peak["g"] | peak["r"] | peak["i"])
 
     # Blend groups: detected members become children of a parent when two or more of them are detected.
@@ -161,9 +164,13 @@ def detect_and_deblend(rng: np.random.Generator, sky: TrueSky) -> Sources:
     parent_of_group = {g: n_single + k for k, g in enumerate(blended_groups)}
 
     truth_id = np.concatenate([keep, np.full(n_parents, -1)])
-    truth_type = np.concatenate([np.where(sky.kind[keep] == STAR, "star", "galaxy"), np.full(n_parents, "blend")])
+    truth_type = np.concatenate(
+        [np.where(sky.kind[keep] == STAR, "star", "galaxy"), np.full(n_parents, "blend")]
+    )
     parent_index = np.full(n_src, -1)
-    parent_index[:n_single] = [parent_of_group.get(g, -1) if c else -1 for g, c in zip(sky.group[keep], is_child[keep], strict=True)]
+    parent_index[:n_single] = [
+        parent_of_group.get(g, -1) if c else -1 for g, c in zip(sky.group[keep], is_child[keep], strict=True)
+    ]
     family = np.where(parent_index >= 0, parent_index, np.arange(n_src))
     n_child = np.bincount(parent_index[parent_index >= 0], minlength=n_src).astype(np.int32)
 
@@ -190,23 +197,33 @@ def detect_and_deblend(rng: np.random.Generator, sky: TrueSky) -> Sources:
     np.add.at(
         spread2,
         parent_index[child_idx],
-        w * (((ra[child_idx] - ra[parent_index[child_idx]]) * np.cos(np.radians(dec[child_idx]))) ** 2
-             + (dec[child_idx] - dec[parent_index[child_idx]]) ** 2) * 3600.0**2,
+        w
+        * (
+            ((ra[child_idx] - ra[parent_index[child_idx]]) * np.cos(np.radians(dec[child_idx]))) ** 2
+            + (dec[child_idx] - dec[parent_index[child_idx]]) ** 2
+        )
+        * 3600.0**2,
     )
     size = np.concatenate([src_size[keep], np.sqrt(spread2[parents] / w_par[parents])])
 
-    snr_i = np.maximum(np.concatenate([snr("i", src_flux["i"][keep], obj_noise["i"][keep]), np.full(n_parents, 100.0)]), 3.0)
+    snr_i = np.maximum(
+        np.concatenate([snr("i", src_flux["i"][keep], obj_noise["i"][keep]), np.full(n_parents, 100.0)]), 3.0
+    )
     centroid_sigma_deg = 0.5 * PSF_FWHM_ARCSEC["i"] / snr_i / 3600.0
     ra = ra + rng.standard_normal(n_src) * centroid_sigma_deg / np.cos(np.radians(dec))
     dec = dec + rng.standard_normal(n_src) * centroid_sigma_deg
 
     src_peak = {b: np.concatenate([peak[b][keep], np.zeros(n_parents, bool)]) for b in BANDS}
     for b in BANDS:
-        src_peak[b][parents] = np.bincount(parent_index[child_idx], weights=src_peak[b][child_idx], minlength=n_src)[parents] > 0
+        src_peak[b][parents] = (
+            np.bincount(parent_index[child_idx], weights=src_peak[b][child_idx], minlength=n_src)[parents] > 0
+        )
     footprint = {b: src_peak[b][family] for b in BANDS}
     true_mag = {b: ZERO_POINT - 2.5 * np.log10(flux[b]) for b in BANDS}
     noise = {
-        f"{kind}_{b}": rng.standard_normal(n_src) for b in BANDS for kind in ("psf", "cmodel", "aperture", "fail")
+        f"{kind}_{b}": rng.standard_normal(n_src)
+        for b in BANDS
+        for kind in ("psf", "cmodel", "aperture", "fail")
     }
     for b in BANDS:
         # The detection noise and the forced-measurement noise are the same pixels' noise.
@@ -363,12 +380,14 @@ def _forced_band(rng, sources: Sources, band, src, is_sky, edge_distance, common
     def shared_and_private(noise_name):
         shared = np.where(is_sky, 0.0, sources.noise[noise_name][src])
         private = rng.standard_normal(n_rows)
-        return np.where(is_sky, private, np.sqrt(1 - PATCH_NOISE_SHARE**2) * shared + PATCH_NOISE_SHARE * private)
+        return np.where(
+            is_sky, private, np.sqrt(1 - PATCH_NOISE_SHARE**2) * shared + PATCH_NOISE_SHARE * private
+        )
 
     e_psf = shared_and_private(f"psf_{band}")
-    e_cm = PSF_CMODEL_NOISE_CORRELATION * e_psf + np.sqrt(1 - PSF_CMODEL_NOISE_CORRELATION**2) * shared_and_private(
-        f"cmodel_{band}"
-    )
+    e_cm = PSF_CMODEL_NOISE_CORRELATION * e_psf + np.sqrt(
+        1 - PSF_CMODEL_NOISE_CORRELATION**2
+    ) * shared_and_private(f"cmodel_{band}")
     e_ap = shared_and_private(f"aperture_{band}")
 
     psf_err = np.sqrt(sigma_sky**2 + np.maximum(psf_true, 0) / GAIN)
@@ -378,7 +397,9 @@ def _forced_band(rng, sources: Sources, band, src, is_sky, edge_distance, common
     # Background-limited noise scales with the square root of the pixels used: aperture pi R^2 against the
     # PSF's effective area 4 pi sigma_psf^2.
     sigma_psf_px = PSF_FWHM_ARCSEC[band] / 2.3548 / PIXEL_SCALE_ARCSEC
-    ap_err = np.sqrt((sigma_sky * APERTURE_RADIUS_PX / (2 * sigma_psf_px)) ** 2 + np.maximum(ap_true, 0) / GAIN)
+    ap_err = np.sqrt(
+        (sigma_sky * APERTURE_RADIUS_PX / (2 * sigma_psf_px)) ** 2 + np.maximum(ap_true, 0) / GAIN
+    )
 
     psf = psf_true + psf_err * e_psf
     cmodel = cmodel_true + cm_err * e_cm
@@ -428,4 +449,3 @@ def _forced_band(rng, sources: Sources, band, src, is_sky, edge_distance, common
         }
     )
     return out
-

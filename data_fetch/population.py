@@ -140,9 +140,8 @@ def _make_stars(rng, ra_range, dec_range, faint_limit_r):
     """Draw stars from the J08 model in the RA/Dec box: returns ra, dec, r, r - i."""
     center = SkyCoord(np.mean(ra_range) * u.deg, np.mean(dec_range) * u.deg).galactic
     l_rad, b_rad = center.l.radian, center.b.radian
-    solid_angle_sr = (
-        np.radians(ra_range[1] - ra_range[0])
-        * (np.sin(np.radians(dec_range[1])) - np.sin(np.radians(dec_range[0])))
+    solid_angle_sr = np.radians(ra_range[1] - ra_range[0]) * (
+        np.sin(np.radians(dec_range[1])) - np.sin(np.radians(dec_range[0]))
     )
     # Integrate on a grid of distance and colour; each cell's expected count is a Poisson mean.
     log_d_edges = np.linspace(1.0, 5.3, 431)  # 10 pc to 200 kpc
@@ -152,7 +151,9 @@ def _make_stars(rng, ra_range, dec_range, faint_limit_r):
     x_mid = 0.5 * (x_edges[1:] + x_edges[:-1])
     abs_mag = stellar_locus_abs_mag_r(x_mid)
     dm_dx = np.gradient(abs_mag, x_mid)
-    lf = 10 ** np.interp(abs_mag, LF_ABS_MAG_R, LF_LOG10_DENSITY)  # stars / pc^3 / mag, per unit local density
+    lf = 10 ** np.interp(
+        abs_mag, LF_ABS_MAG_R, LF_LOG10_DENSITY
+    )  # stars / pc^3 / mag, per unit local density
     per_x = lf * dm_dx * np.diff(x_edges)  # stars / pc^3 in each colour bin
     densities = _density_along_sightline(d_mid, l_rad, b_rad)
     volume = solid_angle_sr * d_mid**2 * d_width  # pc^3 per distance bin
@@ -185,14 +186,18 @@ def _make_stars(rng, ra_range, dec_range, faint_limit_r):
 
 def _make_galaxies(rng, ra_range, dec_range):
     """Draw galaxies: ra, dec, i, g - r, r - i, half-light radius (arcsec)."""
-    area_deg2 = (
-        np.degrees(np.radians(ra_range[1] - ra_range[0]))
-        * np.degrees(np.sin(np.radians(dec_range[1])) - np.sin(np.radians(dec_range[0])))
+    area_deg2 = np.degrees(np.radians(ra_range[1] - ra_range[0])) * np.degrees(
+        np.sin(np.radians(dec_range[1])) - np.sin(np.radians(dec_range[0]))
     )
     lo, hi = GALAXY_MAG_RANGE
     slope_ln = GALAXY_COUNTS_SLOPE * np.log(10)
     # Integral of 10**(a + s (i - 22)) from lo to hi.
-    total = area_deg2 * 10**GALAXY_COUNTS_AT_22 * (np.exp(slope_ln * (hi - 22)) - np.exp(slope_ln * (lo - 22))) / slope_ln
+    total = (
+        area_deg2
+        * 10**GALAXY_COUNTS_AT_22
+        * (np.exp(slope_ln * (hi - 22)) - np.exp(slope_ln * (lo - 22)))
+        / slope_ln
+    )
     n = rng.poisson(total)
     # Inverse-CDF sampling of the exponential magnitude distribution.
     u_ = rng.random(n)

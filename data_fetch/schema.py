@@ -28,7 +28,12 @@ _MINIMAL = [
 ]
 
 _EXTENDEDNESS = [
-    ("base_ClassificationExtendedness_value", np.float64, None, "Set to 1 for extended sources, 0 for point sources."),
+    (
+        "base_ClassificationExtendedness_value",
+        np.float64,
+        None,
+        "Set to 1 for extended sources, 0 for point sources.",
+    ),
     ("base_ClassificationExtendedness_flag", bool, None, "Set to 1 for any fatal failure."),
 ]
 
@@ -43,7 +48,7 @@ REF_COLUMNS = [
         bool,
         None,
         "true if source has no children and is in the inner region of a coadd patch and is in the inner region "
-        "of a coadd tract and is not \"detected\" in a pseudo-filter (see config.pseudoFilterList)",
+        'of a coadd tract and is not "detected" in a pseudo-filter (see config.pseudoFilterList)',
     ),
     (
         "detect_isDeblendedSource",
@@ -70,8 +75,18 @@ FORCED_COLUMNS = [
     ("base_PsfFlux_instFlux", np.float64, u.ct, _PSF),
     ("base_PsfFlux_instFluxErr", np.float64, u.ct, _SIGMA),
     ("base_PsfFlux_flag", bool, None, _FAIL),
-    ("base_PsfFlux_flag_edge", bool, None, "object was too close to the edge of the image to use the full PSF model"),
-    ("base_PsfFlux_flag_noGoodPixels", bool, None, "not enough non-rejected pixels in data to attempt the fit"),
+    (
+        "base_PsfFlux_flag_edge",
+        bool,
+        None,
+        "object was too close to the edge of the image to use the full PSF model",
+    ),
+    (
+        "base_PsfFlux_flag_noGoodPixels",
+        bool,
+        None,
+        "not enough non-rejected pixels in data to attempt the fit",
+    ),
     ("base_PsfFlux_flag_apCorr", bool, None, "set if unable to aperture correct base_PsfFlux"),
     ("modelfit_CModel_instFlux", np.float64, u.ct, "flux from the final cmodel fit"),
     ("modelfit_CModel_instFluxErr", np.float64, u.ct, "flux uncertainty from the final cmodel fit"),
@@ -100,7 +115,10 @@ TRUTH_COLUMNS = [
     ),
     ("truth_type", "U6", None, "true type of the object: star, galaxy, sky or blend (a parent of several)"),
     ("truth_n_objects", np.int32, None, "number of true objects whose light this row measures"),
-    *[(f"truth_mag_{band}", np.float64, u.mag, f"true AB magnitude in band {band}") for band in ("g", "r", "i")],
+    *[
+        (f"truth_mag_{band}", np.float64, u.mag, f"true AB magnitude in band {band}")
+        for band in ("g", "r", "i")
+    ],
 ]
 
 

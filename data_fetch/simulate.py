@@ -83,7 +83,9 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
     n_rows = 0
     n_datasets = 1
     for tract, patch_id in tqdm(patches, desc="Simulating patches", unit="patch", disable=not progress):
-        rng = np.random.default_rng(np.random.SeedSequence(patch_seed.entropy, spawn_key=(tract.getId(), patch_id)))
+        rng = np.random.default_rng(
+            np.random.SeedSequence(patch_seed.entropy, spawn_key=(tract.getId(), patch_id))
+        )
         ref, forced, truth = measure_patch(rng, sources, skymap, tract, patch_id)
         data_id = {"skymap": skymap.name, "tract": tract.getId(), "patch": patch_id}
         put_deterministic(butler, make_table(REF_COLUMNS, ref), "deepCoadd_ref", RUN, **data_id)
@@ -135,7 +137,9 @@ def build(
         raise SimulationError(f"{repo} exists and is not a directory; remove it or choose another --repo.")
     parent = target.parent
     if not parent.is_dir():
-        raise SimulationError(f"the folder {parent} does not exist; create it first or choose another --repo.")
+        raise SimulationError(
+            f"the folder {parent} does not exist; create it first or choose another --repo."
+        )
     if not os.access(parent, os.W_OK):
         raise SimulationError(f"cannot write in {parent}; choose a --repo in a folder you can write to.")
     if num_patches[0] < 1 or num_patches[1] < 1:

@@ -34,3 +34,22 @@ def realdata_dir() -> Path:
     if not path.is_dir():
         _missing("real LSST test data", path)
     return path
+
+
+@pytest.fixture(scope="session")
+def simulated_repo(tmp_path_factory) -> Path:
+    """The default simulated repository: ``DATA/`` when it is current (``make`` builds it), else a fresh build."""
+    from data_fetch import SIMULATOR_VERSION
+    from data_fetch.simulate import build, read_stamp
+
+    data = REPO_ROOT / "DATA"
+    if read_stamp(data) == SIMULATOR_VERSION and "seed 20160805" in (data / "SIMULATOR_VERSION").read_text():
+        return data
+    return build(tmp_path_factory.mktemp("sim") / "DATA", progress=False).path
+
+
+@pytest.fixture(scope="session")
+def butler(simulated_repo):
+    from lsst.daf.butler import Butler
+
+    return Butler(str(simulated_repo), collections="tutorial")

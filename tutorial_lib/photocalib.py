@@ -78,11 +78,15 @@ class PhotoCalib:
     become NaN.
     """
 
-    def __init__(self, calibrationMean: float, calibrationErr: float = 0.0, *, throw_on_negative: bool = False):
+    def __init__(
+        self, calibrationMean: float, calibrationErr: float = 0.0, *, throw_on_negative: bool = False
+    ):
         mean = float(calibrationMean)
         err = float(calibrationErr)
         if not (math.isfinite(mean) and mean > 0):
-            raise ValueError(f"calibrationMean must be a positive number of nJy per count, got {calibrationMean!r}")
+            raise ValueError(
+                f"calibrationMean must be a positive number of nJy per count, got {calibrationMean!r}"
+            )
         if not (math.isfinite(err) and err >= 0):
             raise ValueError(f"calibrationErr must be zero or positive, got {calibrationErr!r}")
         self._mean = mean

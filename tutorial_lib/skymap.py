@@ -192,7 +192,9 @@ class TractInfo:
         else:
             seq = int(index)
             if not 0 <= seq < nx * ny:
-                raise IndexError(f"tract {self.tract_id} has patches 0 to {nx * ny - 1}; there is no patch {seq}")
+                raise IndexError(
+                    f"tract {self.tract_id} has patches 0 to {nx * ny - 1}; there is no patch {seq}"
+                )
             x, y = seq % nx, seq // nx
         if not (0 <= x < nx and 0 <= y < ny):
             raise IndexError(f"patch ({x}, {y}) is outside tract {self.tract_id}'s {nx} x {ny} patches")
@@ -271,7 +273,9 @@ class SkyMap:
         try:
             return self._tracts[int(tract_id)]
         except KeyError:
-            raise KeyError(f"sky map {self.name!r} has tracts {sorted(self._tracts)}; no tract {tract_id}") from None
+            raise KeyError(
+                f"sky map {self.name!r} has tracts {sorted(self._tracts)}; no tract {tract_id}"
+            ) from None
 
     def __iter__(self) -> Iterator[TractInfo]:
         return iter(self._tracts[key] for key in sorted(self._tracts))

@@ -1,0 +1,86 @@
+"""PhotoCalib: afw's numbers, NaN handling, units, and the old Calib bridge."""
+
+from __future__ import annotations
+
+import math
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from tutorial_lib.photocalib import PhotoCalib
+
+
+@pytest.fixture
+def calib():
+    return PhotoCalib.from_zero_point(27.0)
+
+
+def test_zero_point_27_is_57_544_nJy_per_count(calib):
+    assert calib.getCalibrationMean() == pytest.approx(10 ** (0.4 * 4.4), rel=1e-15)
+    assert calib.getCalibrationMean() == pytest.approx(57.544, abs=5e-4)
+    assert abs(calib.instFluxToMagnitude(1000.0) - 19.5) < 1e-12
+    assert calib.zero_point == pytest.approx(27.0, abs=1e-12)
+    assert calib.getInstFluxAtZeroMagnitude() == pytest.approx(10**10.8, rel=1e-12)
+
+
+def test_negative_flux_stays_negative_in_nJy_and_has_nan_magnitude(calib):
+    flux = np.array([-10.0, 0.0, 10.0, np.nan])
+    njy, njy_err = calib.instFluxToNanojansky(flux, np.full(4, 2.0))
+    np.testing.assert_allclose(njy[:3], [-575.4399, 0.0, 575.4399], rtol=1e-6)
+    assert np.isnan(njy[3])
+    np.testing.assert_allclose(njy_err[:3], 2 * 57.54399, rtol=1e-6)  # finite at zero flux too
+    mag = calib.instFluxToMagnitude(flux)
+    assert np.isnan(mag[0]) and np.isnan(mag[1]) and np.isnan(mag[3])
+    assert mag[2] == pytest.approx(27.0 - 2.5)
+
+
+def test_magnitude_error_follows_afw(calib):
+    mag, err = calib.instFluxToMagnitude(100.0, 10.0)
+    assert err == pytest.approx(2.5 / math.log(10) * 0.1, rel=1e-12)
+    with_calib_err = PhotoCalib(50.0, 5.0)
+    _, err2 = with_calib_err.instFluxToMagnitude(100.0, 10.0)
+    assert err2 == pytest.approx(2.5 / math.log(10) * math.hypot(0.1, 0.1), rel=1e-12)
+    _, flux_err = with_calib_err.instFluxToNanojansky(100.0, 10.0)
+    assert flux_err == pytest.approx(5000 * math.hypot(0.1, 0.1), rel=1e-12)
+
+
+def test_throw_on_negative_flux_like_old_calib(calib):
+    calib.setThrowOnNegativeFlux(True)
+    with pytest.raises(ValueError, match="1 flux"):
+        calib.getMagnitude(np.array([5.0, -1.0]))
+    assert calib.getMagnitude(1000.0) == pytest.approx(19.5)
+
+
+def test_quantities_and_columns(calib):
+    njy = calib.instFluxToNanojansky([1.0, 2.0] * u.ct)
+    assert njy.unit == u.nJy
+    mag = calib.instFluxToMagnitude(1000 * u.ct)
+    assert mag.unit == u.mag and mag.value == pytest.approx(19.5)
+    table = Table({"f": [1000.0, -5.0]})
+    table["f"].unit = u.ct
+    out = calib.instFluxToMagnitude(table["f"])
+    assert isinstance(out, np.ndarray) and out[0] == pytest.approx(19.5) and np.isnan(out[1])
+    with pytest.raises(u.UnitsError, match="already calibrated"):
+        calib.instFluxToMagnitude([1.0] * u.nJy)
+
+
+def test_calibrate_catalog_adds_columns_with_units(calib):
+    table = Table({"base_PsfFlux_instFlux": [1000.0, -3.0], "base_PsfFlux_instFluxErr": [10.0, 1.0]})
+    out = calib.calibrateCatalog(table, ["base_PsfFlux"])
+    assert "base_PsfFlux_mag" not in table.colnames  # input untouched
+    assert out["base_PsfFlux_flux"].unit == u.nJy and out["base_PsfFlux_mag"].unit == u.mag
+    assert out["base_PsfFlux_mag"][0] == pytest.approx(19.5)
+    assert out["base_PsfFlux_flux"][1] == pytest.approx(-3 * 57.54399, rel=1e-6)
+    assert np.isnan(out["base_PsfFlux_mag"][1])
+    with pytest.raises(KeyError, match="without suffix"):
+        calib.calibrateCatalog(table, ["base_PsfFlux_instFlux"])
+
+
+def test_bad_calibration_is_refused():
+    with pytest.raises(ValueError, match="positive"):
+        PhotoCalib(0.0)
+    with pytest.raises(ValueError, match="FLUXMAG0"):
+        PhotoCalib.from_fluxmag0(-1.0)
+    assert PhotoCalib.from_fluxmag0(10**10.8).getCalibrationMean() == pytest.approx(57.544, abs=5e-4)

@@ -1,0 +1,60 @@
+"""The set-up promises: dependency lists agree, the two commands are documented, CI calls make test."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+from conftest import REPO_ROOT
+from packaging.requirements import Requirement
+
+
+def _pyproject_requirements() -> dict[str, str]:
+    data = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    reqs = data["project"]["dependencies"] + data["project"]["optional-dependencies"]["test"]
+    return {Requirement(r).name.lower(): str(Requirement(r).specifier) for r in reqs}
+
+
+def _environment_requirements() -> dict[str, str]:
+    env = yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
+    out = {}
+    for item in env["dependencies"]:
+        entries = item["pip"] if isinstance(item, dict) else [item]
+        for entry in entries:
+            if entry.startswith("-e") or entry in ("pip",):
+                continue
+            req = Requirement(entry)
+            if req.name != "python":
+                out[req.name.lower()] = str(req.specifier)
+    return out
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    assert _environment_requirements() == _pyproject_requirements()
+
+
+def test_lock_file_pins_every_dependency_within_its_range():
+    pins = {}
+    for line in (REPO_ROOT / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    for name, spec in _pyproject_requirements().items():
+        assert name in pins, f"{name} is not pinned in requirements.lock"
+        assert Requirement(f"{name}{spec}").specifier.contains(pins[name]), (
+            f"{name}=={pins[name]} outside {spec}"
+        )
+
+
+def test_readme_shows_exactly_the_two_setup_commands():
+    readme = (REPO_ROOT / "README.md").read_text()
+    commands = re.findall(r"^\s*(make \w[\w-]*)\s*$", readme, flags=re.M)
+    assert commands[:2] == ["make lab", "make test"]
+    assert "WSL2" in readme and "lsst-sphgeom" in readme
+
+
+def test_ci_runs_make_test():
+    run = (REPO_ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", run, flags=re.M)
+    assert "MULTIBAND_TUTORIAL_SHARED" in run
