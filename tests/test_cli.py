@@ -1,0 +1,101 @@
+"""``python -m data_fetch simulate``: bad input gives one clear line, a non-zero exit, and nothing written or lost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import data_fetch.simulate as simulate
+from data_fetch.__main__ import main
+
+
+def _run(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "data_fetch", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def test_existing_repository_is_left_alone(tmp_path, capsys):
+    repo = tmp_path / "DATA"
+    repo.mkdir()
+    (repo / "keep.txt").write_text("mine")
+    assert main(["simulate", "--repo", str(repo), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already exists" in err[0] and "--force" in err[0]
+    assert (repo / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "make_path, message",
+    [
+        (lambda tmp: tmp / "missing" / "DATA", "does not exist"),
+        (lambda tmp: [(tmp / "afile").write_text("x"), tmp / "afile" / "DATA"][1], "does not exist"),
+    ],
+)
+def test_missing_parent_folder_is_one_clear_line(tmp_path, capsys, make_path, message):
+    target = make_path(tmp_path)
+    assert main(["simulate", "--repo", str(target), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not target.exists()
+
+
+def test_bad_option_exits_non_zero_naming_it():
+    result = _run("simulate", "--patches", "0")
+    assert result.returncode == 2 and "--patches" in result.stderr and not result.stdout
+
+
+def test_damaged_repository_is_reported_not_replaced(tmp_path, capsys):
+    repo = tmp_path / "DATA"
+    repo.mkdir()
+    (repo / "gen3.sqlite3").write_text("not a database")
+    assert main(["simulate", "--repo", str(repo), "--if-stale", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not a complete simulated repository" in err and "--force" in err
+    assert (repo / "gen3.sqlite3").read_text() == "not a database"
+
+
+def test_interrupted_build_leaves_nothing(tmp_path, monkeypatch, capsys):
+    calls = {"n": 0}
+    real = simulate.measure_patch
+
+    def interrupt_on_third_patch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(simulate, "measure_patch", interrupt_on_third_patch)
+    assert main(["simulate", "--repo", str(tmp_path / "DATA"), "--quiet"]) == 130
+    assert "nothing was written" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_forced_rebuild_keeps_the_old_repository(tmp_path, monkeypatch):
+    repo = tmp_path / "DATA"
+    repo.mkdir()
+    (repo / "old.txt").write_text("old")
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(simulate, "measure_patch", fail)
+    with pytest.raises(RuntimeError):
+        simulate.build(repo, force=True, progress=False)
+    assert (repo / "old.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["DATA"]
+
+
+def test_stale_repository_is_rebuilt_and_current_one_kept(tmp_path):
+    repo = tmp_path / "DATA"
+    first = _run("simulate", "--repo", str(repo), "--quiet")
+    assert first.returncode == 0, first.stderr
+    assert "reference rows" in first.stdout
+    again = _run("simulate", "--repo", str(repo), "--if-stale")
+    assert again.returncode == 0 and "up to date" in again.stdout
+    (repo / "SIMULATOR_VERSION").write_text("0.1\n")
+    rebuilt = _run("simulate", "--repo", str(repo), "--if-stale", "--quiet")
+    assert rebuilt.returncode == 0 and "rebuilding" in rebuilt.stdout
+    assert simulate.read_stamp(repo) != "0.1"
