@@ -161,26 +161,26 @@ class PhotoCalib:
         ``throw_on_negative=True`` a zero or negative flux raises ``ValueError`` instead.
         """
         flux_counts, with_unit = _as_counts(instFlux, "instFlux")
-        positive = np.greater(flux_counts, 0)
-        if self.throw_on_negative and not np.all(positive | np.isnan(flux_counts)):
-            n_bad = int(np.count_nonzero(~positive & ~np.isnan(flux_counts)))
+        flux_array = np.asarray(flux_counts, dtype=float)
+        if self.throw_on_negative and np.any(flux_array <= 0):
+            n_bad = int(np.count_nonzero(flux_array <= 0))
             raise ValueError(
                 f"{n_bad} flux(es) are zero or negative and have no magnitude; "
                 "set throw_on_negative=False to get NaN for them instead."
             )
-        # The logarithm only where the flux is positive, into an array of NaN: no warnings, no wasted work.
-        flux_array = np.asarray(flux_counts, dtype=float)
-        mag = np.full(flux_array.shape, np.nan)
-        np.log10(flux_array * self._mean, out=mag, where=positive)
-        mag = (
-            np.subtract(AB_MAGNITUDE_OF_ONE_NANOJANSKY, 2.5 * mag, out=mag)
-            if mag.ndim
-            else AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * mag
-        )
-        mag = float(mag) if np.ndim(mag) == 0 else mag
+        # In place, to run as fast as the same arithmetic written by hand: log10 of a negative flux is NaN
+        # already, and of a zero flux -inf (so the magnitude is +inf), which becomes NaN too.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mag = np.atleast_1d(flux_array * self._mean)
+            np.log10(mag, out=mag)
+            mag *= -2.5
+            mag += AB_MAGNITUDE_OF_ONE_NANOJANSKY
+        mag[mag == np.inf] = np.nan
+        mag = float(mag[0]) if flux_array.ndim == 0 else mag
         if instFluxErr is None:
             return mag * u.mag if with_unit else mag
         err_counts, _ = _as_counts(instFluxErr, "instFluxErr")
+        positive = flux_array > 0
         ratio = np.full(flux_array.shape, np.nan)
         np.divide(err_counts, flux_array, out=ratio, where=positive)
         mag_err = _TWO_POINT_FIVE_OVER_LN10 * np.hypot(ratio, self._err / self._mean)
