@@ -57,7 +57,7 @@ wheelhouse: venv
 	@echo "wheelhouse/ holds $$(ls wheelhouse | wc -l) wheels; copy the whole folder with the repository."
 
 student: venv
-	$(PY) -m tutorial_lib.student notebooks student
+	$(PY) scripts/make_student.py notebooks student
 
 refresh-outputs: venv data
 	for nb in $(NOTEBOOKS); do $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
