@@ -34,10 +34,28 @@ DEPTH_5SIGMA = {"g": 25.4, "r": 25.3, "i": 25.0}
 #: PSF FWHM (arcsec): HSC's median seeing is 0.6-0.8" (Aihara et al. 2018, PASJ 70, S8). Choice in that range.
 PSF_FWHM_ARCSEC = {"g": 0.75, "r": 0.70, "i": 0.65}
 PIXEL_SCALE_ARCSEC = 0.168  #: HSC coadd pixels (lsst-catalog-facts.md)
-#: Electrons per count; the source Poisson noise is flux / gain (lsst-catalog-facts.md: HSC gain 3.0 e-/ADU).
-GAIN = 3.0
 #: Stars saturate near magnitude 16.5 in 30 s HSC exposures (lsst-catalog-facts.md, HSC section).
 SATURATION_MAG = 16.5
+#: Full well of the HSC CCDs, electrons (Miyazaki et al. 2018, PASJ 70, S1: about 150,000 e-).
+HSC_FULL_WELL_ELECTRONS = 150_000
+#: Visits per patch in the lesson's shallow coadds: "a few 30 s visits" (lsst-catalog-facts.md). Choice.
+VISITS_PER_PATCH = 4
+
+
+def _electrons_per_count() -> float:
+    """Photo-electrons behind one coadd count (zero point 27), for the source's Poisson noise.
+
+    A star of magnitude ``SATURATION_MAG`` fills the central pixel to the full well in one 30 s visit; the
+    central pixel of a Gaussian PSF holds 1 / (2 pi sigma_px^2) of the light. Summed over the coadd's visits,
+    one count at zero point 27 is then a few hundred electrons (not the 3 e-/ADU of a raw exposure).
+    """
+    sigma_px = PSF_FWHM_ARCSEC["r"] / 2.3548 / PIXEL_SCALE_ARCSEC
+    electrons_per_visit = HSC_FULL_WELL_ELECTRONS * 2 * np.pi * sigma_px**2
+    return VISITS_PER_PATCH * electrons_per_visit / 10 ** (-0.4 * (SATURATION_MAG - ZERO_POINT))
+
+
+#: Electrons per coadd count; the source Poisson variance is flux / GAIN counts^2.
+GAIN = _electrons_per_count()
 #: Measured flux of a saturated star: magnitudes beyond saturation are compressed by these factors (PSF fits
 #: to interpolated cores lose much of the flux; CModel, fit to the wings too, less). Modelling choice.
 SATURATED_PSF_COMPRESSION = 0.5

@@ -6,6 +6,7 @@ repository by the same relative path, so ``student/`` sits beside ``notebooks/``
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def studentize(notebook):
         cell.outputs = []
         cell.execution_count = None
         if "solution" in cell.metadata.get("tags", []):
-            names = [line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line and not line.startswith((" ", "#"))]
+            # Solutions end by assigning the learner's answer to a variable named answer_*; keep that name.
+            names = re.findall(r"^(answer\w*)\s*=", cell.source, flags=re.M)
             answer = names[-1] if names else "answer"
             cell.source = STUB + f"{answer} = ...\n"
             cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != "solution"] + ["exercise"]

@@ -1,0 +1,321 @@
+"""Self-checks for lessons 0 and 1: Gen3 data IDs, finding columns, combining the per-band forced tables.
+
+Each function takes a learner's answer and the data it should be computed from, and returns a
+:class:`~tutorial_lib.checks.CheckResult`: right or wrong, with a one-line reason that names the usual mistake
+(a Gen2 key left in a data ID, uncertainties caught by a too-wide pattern, rows dropped or re-ordered, ...).
+The expected answer is always recomputed from the data passed in, so the checks also work on other data.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from ._result import CheckResult, right, wrong
+
+__all__ = ["check_flux_columns", "check_gen3_data_id", "check_multiband_table"]
+
+_NO_ANSWER = "replace the ... in the cell above by your answer, run that cell, then this one."
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+def _is_missing(answer) -> bool:
+    return answer is None or answer is Ellipsis
+
+
+def _as_int(value) -> int | None:
+    """``value`` as an int if it is an integer (not a bool, not a string), else None."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return None
+
+
+def _as_dict(answer) -> dict | None:
+    """A data ID as a plain dict: a Mapping, or a ``DataCoordinate`` (which has ``.mapping``)."""
+    mapping = getattr(answer, "mapping", None)
+    if isinstance(mapping, Mapping):
+        return dict(mapping)
+    if isinstance(answer, Mapping):
+        return dict(answer)
+    return None
+
+
+def _float_values(column) -> np.ndarray:
+    """Values of a table column or array as floats, masked entries as NaN, units dropped."""
+    data = column
+    if hasattr(data, "unmasked") and hasattr(data, "mask"):  # astropy Masked quantities
+        data = np.where(np.asarray(data.mask), np.nan, np.asarray(getattr(data.unmasked, "value", data.unmasked)))
+    if np.ma.isMaskedArray(data):
+        return np.ma.filled(np.ma.asarray(data, dtype=float), np.nan)
+    data = getattr(data, "value", data)  # Quantity
+    return np.asarray(data, dtype=float)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal values (NaN equal to NaN), with a relative tolerance for float round-off."""
+    if a.shape != b.shape:
+        return False
+    return bool(np.allclose(a, b, rtol=1e-9, atol=0.0, equal_nan=True))
+
+
+def _gen2_filter_to_band(filter_name: str) -> str | None:
+    """'HSC-R' -> 'r', 'HSC-I2' -> 'i' (HSC-R2/HSC-I2 replaced HSC-R/HSC-I); a merged 'HSC-R^HSC-I' -> None."""
+    if "^" in filter_name:
+        return None
+    match = re.fullmatch(r"(?:HSC-)?([A-Za-z])2?", filter_name.strip())
+    return match.group(1).lower() if match else filter_name
+
+
+def _gen2_patch_xy(patch) -> tuple[int, int]:
+    x, y = (int(part) for part in str(patch).split(","))
+    return x, y
+
+
+def _describe(data_id: Mapping) -> str:
+    return "{" + ", ".join(f"{key!r}: {value!r}" for key, value in data_id.items()) + "}"
+
+
+# --- lesson 0 -----------------------------------------------------------------------------------------------
+def check_gen3_data_id(answer, gen2_data_id: Mapping, *, skymap=None) -> CheckResult:
+    """Check a Gen3 data ID written for a Gen2 one, e.g. ``{'filter': 'HSC-I', 'tract': 0, 'patch': '2,1'}``.
+
+    Parameters
+    ----------
+    answer : dict or DataCoordinate
+        The learner's Gen3 data ID.
+    gen2_data_id : dict
+        The Gen2 data ID of the old lesson: ``filter`` (``'HSC-I'``; a merged ``'HSC-R^HSC-I'`` means the
+        dataset has no band, as ``deepCoadd_ref``), ``tract`` and ``patch`` (``"x,y"``).
+    skymap : tutorial_lib.skymap.SkyMap, optional
+        The repository's sky map: its name and its tracts' number of patches along x. Default: the lesson's
+        ``'discrete'`` sky map with 3 x 3 patches per tract.
+
+    Returns
+    -------
+    CheckResult
+        Right when the answer has exactly the keys ``skymap``, ``tract``, ``patch`` (and ``band``) with the
+        values the Butler expects; otherwise says which key is wrong and why.
+    """
+    if _is_missing(answer):
+        return wrong(_NO_ANSWER)
+    data_id = _as_dict(answer)
+    if data_id is None:
+        return wrong(
+            f"a data ID is a dict such as {{'skymap': 'discrete', 'tract': 0, 'patch': 4, 'band': 'r'}}; "
+            f"got a {type(answer).__name__}."
+        )
+    skymap_name = getattr(skymap, "name", None) or "discrete"
+    tract_id = int(gen2_data_id["tract"])
+    try:
+        nx = skymap[tract_id].getNumPatches()[0] if skymap is not None else 3
+    except (KeyError, IndexError, TypeError):
+        nx = 3
+    x, y = _gen2_patch_xy(gen2_data_id["patch"])
+    patch_id = nx * y + x
+    gen2_filter = gen2_data_id.get("filter")
+    band = _gen2_filter_to_band(gen2_filter) if gen2_filter is not None else None
+    expected = {"skymap": skymap_name, "tract": tract_id, "patch": patch_id}
+    if band is not None:
+        expected["band"] = band
+
+    if "filter" in data_id:
+        return wrong(
+            f"'filter' is a Gen2 key. Gen3 coadd data IDs name the band instead: 'band': '{band}' "
+            f"(the physical filter {gen2_filter!r} belongs to the band '{band}')."
+            if band is not None
+            else "'filter' is a Gen2 key; this dataset has no band in Gen3 (it merges all bands), so leave it out."
+        )
+    if band is not None:
+        if "band" not in data_id:
+            return wrong(f"the data ID needs a band: this dataset has one table per band; add 'band': '{band}'.")
+        given_band = data_id["band"]
+        if isinstance(given_band, str) and given_band == gen2_filter:
+            return wrong(
+                f"band values are short names: 'band': '{band}'. {gen2_filter!r} is the physical_filter "
+                "(the filter in the camera), not the band."
+            )
+        if given_band != band:
+            return wrong(f"'band': {given_band!r} is not the band of {gen2_filter!r}; that band is '{band}'.")
+    elif "band" in data_id:
+        return wrong("this dataset is not per band (its Gen2 filter merges all bands): remove 'band'.")
+
+    if "patch" not in data_id:
+        return wrong(f"the data ID needs a patch: add 'patch': <the Gen3 id of Gen2 patch '{x},{y}'>.")
+    given_patch = data_id["patch"]
+    if isinstance(given_patch, str):
+        return wrong(
+            f"'patch': {given_patch!r} is a Gen2 patch name. Gen3 patch ids are integers counted row by row: "
+            f"id = nx * y + x with nx = {nx} patches along x."
+        )
+    given_patch_int = _as_int(given_patch)
+    if given_patch_int is None:
+        return wrong(f"'patch' must be an integer id; got {given_patch!r}.")
+    if given_patch_int != patch_id:
+        if given_patch_int == nx * x + y and x != y:
+            return wrong(
+                f"x and y are swapped: Gen2 patch '{x},{y}' means x = {x}, y = {y}, and id = nx * y + x "
+                f"(nx = {nx})."
+            )
+        return wrong(
+            f"'patch': {given_patch_int} is not Gen2 patch '{x},{y}': id = nx * y + x with x = {x}, y = {y}, "
+            f"nx = {nx}."
+        )
+
+    if "tract" not in data_id:
+        return wrong(f"the data ID needs a tract: add 'tract': {tract_id}.")
+    if _as_int(data_id["tract"]) != tract_id:
+        return wrong(f"'tract': {data_id['tract']!r} is not the tract of the Gen2 data ID ({tract_id}).")
+    if "skymap" not in data_id:
+        return wrong(
+            f"Gen3 coadd data IDs also name the sky map, because tract and patch numbers only mean something "
+            f"within one sky map: add 'skymap': '{skymap_name}'."
+        )
+    if data_id["skymap"] != skymap_name:
+        return wrong(f"'skymap': {data_id['skymap']!r} is not this repository's sky map ('{skymap_name}').")
+    extra = sorted(set(data_id) - set(expected))
+    if extra:
+        return wrong(
+            f"remove {', '.join(map(repr, extra))}: the dataset's dimensions are only "
+            f"{', '.join(map(repr, expected))}."
+        )
+    return right(
+        f"{_describe(expected)}. Gen2 patch '{x},{y}' is x = {x}, y = {y}, so its Gen3 id is "
+        f"{nx} * {y} + {x} = {patch_id}."
+    )
+
+
+# --- lesson 1 -----------------------------------------------------------------------------------------------
+def check_flux_columns(answer, table, *, suffix: str = "_instFlux") -> CheckResult:
+    """Check a list of the table's instrumental-flux columns (names ending in ``suffix``), in any order.
+
+    Parameters
+    ----------
+    answer : list of str
+        The learner's column names.
+    table : astropy.table.Table
+        The forced-photometry table whose columns were searched.
+    suffix : str, optional
+        How the wanted names end; ``_instFlux`` (fluxes, not their ``_instFluxErr`` uncertainties).
+    """
+    if _is_missing(answer):
+        return wrong(_NO_ANSWER)
+    if isinstance(answer, str):
+        return wrong("give a list of column names, e.g. ['a', 'b'], not one string.")
+    if not isinstance(answer, Iterable):
+        return wrong(f"give a list of column names; got a {type(answer).__name__}.")
+    names = list(answer)
+    not_text = [name for name in names if not isinstance(name, str)]
+    if not_text:
+        return wrong(
+            f"give the column names (strings), not the columns themselves; got a {type(not_text[0]).__name__}."
+        )
+    colnames = list(table.colnames)
+    expected = [name for name in colnames if name.endswith(suffix)]
+    given = set(names)
+    unknown = sorted(given - set(colnames))
+    if unknown:
+        return wrong(f"not columns of this table: {', '.join(unknown)} (check the spelling against table.colnames).")
+    errors = sorted(name for name in given if name.endswith(suffix + "Err"))
+    if errors:
+        return wrong(
+            f"{len(errors)} of these are uncertainties ({errors[0]}, ...): the pattern also matched "
+            f"'{suffix}Err'. Anchor it at the end: fnmatch '*{suffix}' or the regex r'{suffix}$'."
+        )
+    others = sorted(given - set(expected))
+    if others:
+        if len(others) == 1:
+            return wrong(f"{others[0]} is not a flux column (it does not end in '{suffix}').")
+        return wrong(f"{', '.join(others)} are not flux columns (they do not end in '{suffix}').")
+    missing = [name for name in expected if name not in given]
+    if missing:
+        return wrong(
+            f"{len(missing)} flux column{'s are' if len(missing) != 1 else ' is'} missing, e.g. {missing[0]}: "
+            f"search all of table.colnames for names ending in '{suffix}'."
+        )
+    if len(names) != len(given):
+        return wrong("some names appear twice; list each column once.")
+    return right(
+        f"the table has {len(expected)} flux columns: {', '.join(expected)}. "
+        f"Each has a matching '{suffix}Err' uncertainty."
+    )
+
+
+def check_multiband_table(
+    answer,
+    ref,
+    forced: Mapping,
+    *,
+    flux: str = "base_PsfFlux",
+    name: str = "{band}_psfInstFlux",
+) -> CheckResult:
+    """Check a one-row-per-object table of ``id`` and one flux column per band, built from the forced tables.
+
+    Parameters
+    ----------
+    answer : astropy.table.Table
+        The learner's table.
+    ref : astropy.table.Table
+        The patch's ``deepCoadd_ref`` table: the answer must have its rows, in its order.
+    forced : dict of str to astropy.table.Table
+        ``{band: deepCoadd_forced_src table}`` of the same patch.
+    flux : str, optional
+        Measurement whose ``<flux>_instFlux`` column goes into the answer.
+    name : str, optional
+        Name of each band's column in the answer, with ``{band}`` replaced by the band.
+    """
+    if _is_missing(answer):
+        return wrong(_NO_ANSWER)
+    if not hasattr(answer, "colnames"):
+        return wrong(f"build an astropy Table (astropy.table.Table); got a {type(answer).__name__}.")
+    bands = list(forced)
+    wanted = ["id"] + [name.format(band=band) for band in bands]
+    missing = [column for column in wanted if column not in answer.colnames]
+    if missing:
+        return wrong(f"the table needs the columns {', '.join(wanted)}; missing: {', '.join(missing)}.")
+    n_ref, n = len(ref), len(answer)
+    if n != n_ref:
+        hint = (
+            " Keep every row, even those with NaN fluxes or flags: row k must stay the same object in every "
+            "band and in deepCoadd_ref. Select rows later, with one mask for all bands."
+        )
+        return wrong(f"the table has {n:,} rows but the patch has {n_ref:,}.{hint}")
+    ref_ids = np.asarray(ref["id"])
+    ids = np.asarray(answer["id"])
+    if not np.array_equal(ids, ref_ids):
+        if np.array_equal(np.sort(ids), np.sort(ref_ids)):
+            return wrong(
+                "the rows are re-ordered: keep deepCoadd_ref's order (do not sort), so that row k of your "
+                "table is row k of every forced table."
+            )
+        return wrong("the id column differs from deepCoadd_ref's ids: take it from ref['id'] (or any forced table).")
+    fluxes = {band: _float_values(forced[band][f"{flux}_instFlux"]) for band in bands}
+    errors = {band: _float_values(forced[band][f"{flux}_instFluxErr"]) for band in bands}
+    for band in bands:
+        column = name.format(band=band)
+        values = _float_values(answer[column])
+        if _same(values, fluxes[band]):
+            continue
+        for other in bands:
+            if other != band and _same(values, fluxes[other]):
+                return wrong(f"the column {column} holds the {other}-band fluxes; take it from forced['{band}'].")
+        if _same(values, errors[band]):
+            return wrong(f"the column {column} holds the uncertainties ({flux}_instFluxErr), not the fluxes.")
+        finite = np.isfinite(values) & np.isfinite(fluxes[band]) & (fluxes[band] != 0)
+        if finite.any():
+            ratio = values[finite] / fluxes[band][finite]
+            if np.allclose(ratio, ratio[0], rtol=1e-6) and not np.isclose(ratio[0], 1.0):
+                return wrong(
+                    f"the column {column} is {ratio[0]:.4g} times the {flux}_instFlux column: this exercise keeps "
+                    "the instrumental fluxes in counts (lesson 2 calibrates them)."
+                )
+        n_bad = int(np.count_nonzero(~np.isclose(values, fluxes[band], rtol=1e-9, atol=0.0, equal_nan=True)))
+        return wrong(f"the column {column} differs from forced['{band}']['{flux}_instFlux'] in {n_bad} rows.")
+    return right(
+        f"{n:,} rows in deepCoadd_ref's order, with {', '.join(wanted[1:])}. Because the tables are row-for-row, "
+        "no matching by position was needed."
+    )
