@@ -1,0 +1,496 @@
+"""Self-checks for lessons 3, 4 and 7: unique sources, star/galaxy separation, and a whole-tract catalogue.
+
+Each function takes a learner's answer and the data it should have been computed from, works out the right
+answer itself, and returns a :class:`~tutorial_lib.checks._result.CheckResult` whose text says right or wrong
+and why. Where a wrong answer matches a common mistake (a forgotten part of a definition, a swapped ratio, a
+count of rows instead of objects, a percentage instead of a fraction) the message names the mistake.
+
+Definitions, with their sources:
+
+* ``detect_isPrimary = detect_isPatchInner & detect_isTractInner & ~merge_peak_sky & (deblend_nChild == 0)``
+  (meas_algorithms ``setPrimaryFlags.py``; pipe_tasks ``setPrimaryFlags.py@16.0``).
+* ``base_ClassificationExtendedness_value`` is 0 when ``fluxRatio * CModel < PSF flux`` and 1 otherwise,
+  with ``fluxRatio = 0.985`` for HSC (meas_base ``classification.py``; obs_subaru ``config/cmodel.py``).
+* Completeness of a star selection: selected true stars / all true stars; purity: selected true stars /
+  all selected objects.
+* HSC source ids pack the tract and patch: ``id = ((((tract << 5) + x) << 5) + y) << 32 | n``
+  (obs_subaru ``hscMapper``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._result import CheckResult, right, wrong
+
+__all__ = [
+    "check_duplicate_objects",
+    "check_extendedness",
+    "check_primary_parts",
+    "check_purity_completeness",
+    "check_tract_catalog",
+]
+
+#: HSC's ``fluxRatio`` for ``base_ClassificationExtendedness`` (obs_subaru ``config/cmodel.py``).
+HSC_FLUX_RATIO = 0.985
+#: Fractions closer than this to the right value are accepted (the lessons print three decimals).
+FRACTION_TOLERANCE = 0.005
+
+
+# --------------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------------
+_NO_ANSWER = "replace the ... in the cell above by your answer, run that cell, then this one."
+
+
+def _is_missing(answer) -> bool:
+    return answer is None or answer is Ellipsis
+
+
+def _plain(values) -> np.ndarray:
+    """A column, Quantity or list as a plain ndarray; masked entries become NaN (floats) or False (bools)."""
+    if hasattr(values, "unmasked") and hasattr(values, "mask"):
+        data, mask = np.asarray(values.unmasked), np.asarray(values.mask, dtype=bool)
+    elif isinstance(values, np.ma.MaskedArray):
+        data, mask = np.ma.getdata(values), np.ma.getmaskarray(values)
+    else:
+        data, mask = values, None
+    data = np.asarray(getattr(data, "value", data))
+    if mask is not None and mask.any():
+        if data.dtype == bool:
+            data = np.where(mask, False, data)
+        else:
+            data = np.where(mask, np.nan, data.astype(float))
+    return data
+
+
+def _as_mask(values, n: int, what: str) -> tuple[np.ndarray | None, CheckResult | None]:
+    """A boolean mask of length ``n``, or a CheckResult explaining why the answer is not one."""
+    try:
+        array = _plain(values)
+    except (TypeError, ValueError):
+        return None, wrong(f"{what} should be an array of True/False, one per row; got {type(values).__name__}.")
+    if array.ndim != 1:
+        return None, wrong(f"{what} should be one-dimensional (one True/False per row); got shape {array.shape}.")
+    if len(array) != n:
+        return None, wrong(
+            f"{what} has {len(array)} entries but the table has {n} rows: build it from the columns of the whole "
+            "table (a mask has one entry per row), not from a table that was already cut."
+        )
+    if array.dtype != bool:
+        if np.issubdtype(array.dtype, np.number) and np.all(np.isin(array, (0, 1))):
+            array = array.astype(bool)
+        else:
+            return None, wrong(
+                f"{what} should hold True/False values; it has dtype {array.dtype}. Combine flag columns with "
+                "& (and), | (or) and ~ (not), and compare numbers with == or <."
+            )
+    return array, None
+
+
+def _as_number(value, what: str) -> tuple[float | None, CheckResult | None]:
+    if isinstance(value, bool | str | bytes) or value is None:
+        return None, wrong(f"{what} should be a number; got {value!r}.")
+    value = getattr(value, "value", value)  # a Quantity
+    if np.ndim(value) != 0:
+        return None, wrong(f"{what} should be a single number; got an array of shape {np.shape(value)}.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None, wrong(f"{what} should be a number; got {value!r}.")
+    if not np.isfinite(number):
+        return None, wrong(
+            f"{what} is {number}: a NaN usually means a division by zero or a NaN in the inputs; "
+            "drop rows without a value first."
+        )
+    return number, None
+
+
+def _as_count(value, what: str) -> tuple[int | None, CheckResult | None]:
+    number, problem = _as_number(value, what)
+    if problem is not None:
+        return None, problem
+    if number != round(number):
+        return None, wrong(f"{what} should be a whole number (a count); got {number:g}.")
+    return int(round(number)), None
+
+
+def _column(table, name: str) -> np.ndarray:
+    try:
+        return _plain(table[name])
+    except (KeyError, ValueError) as err:
+        raise KeyError(f"the table has no column '{name}', which this check needs") from err
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Lesson 3: detect_isPrimary and duplicates
+# --------------------------------------------------------------------------------------------------------
+def check_primary_parts(mask, ref) -> CheckResult:
+    """Check a learner's ``detect_isPrimary`` rebuilt from its four parts.
+
+    Parameters
+    ----------
+    mask : array of bool
+        The learner's mask, one entry per row of ``ref``.
+    ref : astropy.table.Table
+        The reference table (``deepCoadd_ref``) with ``deblend_nChild``, ``detect_isPatchInner``,
+        ``detect_isTractInner`` and ``merge_peak_sky``.
+
+    Returns
+    -------
+    CheckResult
+        Right when the mask equals ``detect_isPatchInner & detect_isTractInner & ~merge_peak_sky &
+        (deblend_nChild == 0)`` on every row; otherwise it says which kinds of rows are wrongly kept or
+        dropped.
+    """
+    if _is_missing(mask):
+        return wrong(_NO_ANSWER)
+    n = len(ref)
+    answer, problem = _as_mask(mask, n, "your mask")
+    if problem is not None:
+        return problem
+    parts = {
+        "deblended": _column(ref, "deblend_nChild") == 0,
+        "patch_inner": _column(ref, "detect_isPatchInner").astype(bool),
+        "tract_inner": _column(ref, "detect_isTractInner").astype(bool),
+        "not_sky": ~_column(ref, "merge_peak_sky").astype(bool),
+    }
+    expected = parts["deblended"] & parts["patch_inner"] & parts["tract_inner"] & parts["not_sky"]
+    n_expected = int(expected.sum())
+    if np.array_equal(answer, expected):
+        return right(
+            f"your mask keeps {n_expected:,} of {n:,} rows, exactly the rows that are deblended (nChild == 0), "
+            "in the patch and tract inner regions, and not sky objects."
+        )
+    extra = answer & ~expected
+    missing = expected & ~answer
+    reasons = {
+        "deblended": "blend parents (deblend_nChild > 0)",
+        "patch_inner": "outside the patch inner region",
+        "tract_inner": "outside the tract inner region",
+        "not_sky": "sky objects (merge_peak_sky)",
+    }
+    messages = []
+    if extra.any():
+        kinds = [
+            f"{int((extra & ~parts[name]).sum()):,} {text}"
+            for name, text in reasons.items()
+            if (extra & ~parts[name]).any()
+        ]
+        messages.append(f"it keeps {_plural(int(extra.sum()), 'row')} it should drop ({'; '.join(kinds)})")
+    if missing.any():
+        messages.append(f"it drops {_plural(int(missing.sum()), 'row')} that pass all four parts")
+    hint = ""
+    if missing.any() and not extra.any() and answer.sum() == 0:
+        hint = " It keeps no row at all: check for a part written the wrong way round (== 0 or ~)."
+    elif extra.any():
+        forgotten = [name for name in reasons if (extra & ~parts[name]).any()]
+        hint = f" Add the missing part(s): {', '.join(forgotten)}."
+    elif missing.any():
+        hint = " One of your parts is stricter than its definition (or inverted)."
+    return wrong(
+        f"your mask keeps {int(answer.sum()):,} rows, the definition {n_expected:,}: {'; '.join(messages)}.{hint}"
+    )
+
+
+def check_duplicate_objects(answer, truth_id) -> CheckResult:
+    """Check the number of true objects that appear in more than one row.
+
+    Parameters
+    ----------
+    answer : int
+        The learner's count of distinct true objects measured more than once.
+    truth_id : array of int
+        ``truth_id`` of every row of the stacked tables (-1 for sky objects and blend parents, which are
+        not true objects).
+
+    Returns
+    -------
+    CheckResult
+    """
+    if _is_missing(answer):
+        return wrong(_NO_ANSWER)
+    value, problem = _as_count(answer, "your answer")
+    if problem is not None:
+        return problem
+    ids = _plain(truth_id).astype(np.int64)
+    real = ids[ids >= 0]
+    unique, counts = np.unique(real, return_counts=True)
+    expected = int(np.count_nonzero(counts > 1))
+    n_rows_of_duplicates = int(counts[counts > 1].sum())
+    n_surplus = int(real.size - unique.size)
+    with_minus_one = expected + int(np.count_nonzero(ids < 0) > 1)
+    if value == expected:
+        return right(
+            f"{expected:,} of the {unique.size:,} true objects are measured more than once; together they "
+            f"fill {n_rows_of_duplicates:,} rows, {n_surplus:,} more than one each."
+        )
+    if value == with_minus_one and with_minus_one != expected:
+        why = "you counted truth_id = -1 as an object, but it marks rows with no single true object (sky objects "
+        why += "and blend parents): keep truth_id >= 0 first."
+    elif value == n_surplus:
+        why = "that is the number of surplus rows (rows minus distinct objects); an object seen four times counts "
+        why += "three times there. Count the objects whose truth_id occurs more than once."
+    elif value == n_rows_of_duplicates:
+        why = "that counts the rows of duplicated objects; count each object once."
+    elif value == unique.size:
+        why = "that is the number of distinct true objects; count only those that occur more than once."
+    elif value == int(np.count_nonzero(counts == 2)):
+        why = "that counts only objects seen exactly twice; objects in a corner where four patches overlap are "
+        why += "seen four times."
+    else:
+        why = "use np.unique(truth_id[truth_id >= 0], return_counts=True) and count the ids whose count is above 1."
+    return wrong(f"{value:,} is not the number of duplicated objects: {why}")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Lesson 4: extendedness, purity and completeness
+# --------------------------------------------------------------------------------------------------------
+def _extendedness_rule(psf: np.ndarray, cmodel: np.ndarray, flux_ratio: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.where(flux_ratio * cmodel < psf, 0.0, 1.0)
+
+
+def check_extendedness(answer, forced, flux_ratio: float = HSC_FLUX_RATIO) -> CheckResult:
+    """Check extendedness recomputed from the PSF and CModel fluxes of a forced table.
+
+    The rule (meas_base ``classification.py``): 0 (point source) where ``flux_ratio * CModel < PSF`` and 1
+    (extended) elsewhere. Rows whose PSF or CModel flux is NaN, or whose
+    ``base_ClassificationExtendedness_flag`` is set, have no measured extendedness (NaN in the pipelines);
+    they are not compared, but the message says whether the answer has NaN there too.
+
+    Parameters
+    ----------
+    answer : array of float (0, 1 or NaN) or of bool (True = extended)
+        The learner's extendedness, one per row of ``forced``.
+    forced : astropy.table.Table
+        A forced table with ``base_PsfFlux_instFlux`` and ``modelfit_CModel_instFlux``.
+    flux_ratio : float
+        The ``fluxRatio`` of the rule (0.985 for HSC).
+
+    Returns
+    -------
+    CheckResult
+    """
+    if _is_missing(answer):
+        return wrong(_NO_ANSWER)
+    psf = _column(forced, "base_PsfFlux_instFlux").astype(float)
+    cmodel = _column(forced, "modelfit_CModel_instFlux").astype(float)
+    n = len(psf)
+    try:
+        values = _plain(answer)
+    except (TypeError, ValueError):
+        return wrong(f"your answer should be an array of 0 and 1, one per row; got {type(answer).__name__}.")
+    if values.ndim != 1 or len(values) != n:
+        return wrong(
+            f"your answer has shape {values.shape} but the table has {n:,} rows: compute one value per row "
+            "from the whole table."
+        )
+    if not (values.dtype == bool or np.issubdtype(values.dtype, np.number)):
+        return wrong(f"your answer should hold numbers (0 or 1); it has dtype {values.dtype}.")
+    values = values.astype(float)
+    measured = np.isfinite(psf) & np.isfinite(cmodel)
+    if "base_ClassificationExtendedness_flag" in getattr(forced, "colnames", ()):
+        measured &= ~_column(forced, "base_ClassificationExtendedness_flag").astype(bool)
+    expected = _extendedness_rule(psf, cmodel, flux_ratio)
+    n_measured = int(measured.sum())
+    got = values[measured]
+    if np.any(~np.isfinite(got)):
+        n_nan = int(np.count_nonzero(~np.isfinite(got)))
+        return wrong(
+            f"your answer is NaN on {n_nan:,} rows whose PSF and CModel fluxes are both measured: those rows "
+            "should be 0 or 1."
+        )
+    if not np.all(np.isin(got, (0.0, 1.0))):
+        return wrong("extendedness is 0 (point source) or 1 (extended); your answer has other values.")
+    n_differ = int(np.count_nonzero(got != expected[measured]))
+    if n_differ == 0:
+        unmeasured = ~measured
+        if not unmeasured.any():
+            note = ""
+        elif np.all(np.isnan(values[unmeasured])):
+            note = f" and NaN on the {int(unmeasured.sum()):,} flagged rows, as the pipelines store it"
+        else:
+            note = (
+                f". The pipelines store NaN on the {int(unmeasured.sum()):,} rows whose flux is missing or "
+                "flagged (base_ClassificationExtendedness_flag); use np.where(flag, np.nan, ...) to match"
+            )
+        n_ext = int(np.count_nonzero(got == 1.0))
+        return right(
+            f"on all {n_measured:,} measured rows your values follow the HSC rule ({n_measured - n_ext:,} "
+            f"point sources, {n_ext:,} extended){note}."
+        )
+    comparisons = {
+        "swapped 0 and 1 (0 is a point source: CModel no more than 1/0.985 times the PSF flux)": 1.0 - expected,
+        "left out fluxRatio (the rule is fluxRatio * CModel < PSF with fluxRatio = 0.985)": _extendedness_rule(
+            psf, cmodel, 1.0
+        ),
+        "put fluxRatio on the PSF side (the rule is fluxRatio * CModel < PSF)": np.where(
+            cmodel < flux_ratio * psf, 0.0, 1.0
+        ),
+        "used 1/fluxRatio where the rule multiplies by fluxRatio": _extendedness_rule(psf, cmodel, 1.0 / flux_ratio),
+    }
+    for mistake, candidate in comparisons.items():
+        if np.array_equal(got, candidate[measured]):
+            return wrong(f"your values differ from the rule on {n_differ:,} of {n_measured:,} rows: you {mistake}.")
+    return wrong(
+        f"your values differ from the rule on {n_differ:,} of {n_measured:,} measured rows. Compute "
+        f"np.where({flux_ratio} * cmodel < psf, 0.0, 1.0) with both fluxes from the same forced table."
+    )
+
+
+def check_purity_completeness(answer, is_point, is_star) -> CheckResult:
+    """Check the purity and completeness of a point-source (star) selection against the truth.
+
+    Parameters
+    ----------
+    answer : tuple of float
+        The learner's ``(purity, completeness)``, fractions between 0 and 1.
+    is_point : array of bool
+        Whether each object of the sample passes the point-source cut.
+    is_star : array of bool
+        Whether each object of the sample is truly a star (row-for-row with ``is_point``); every other object
+        of the sample counts as not a star.
+
+    Returns
+    -------
+    CheckResult
+        Right when both are within 0.005 of ``N(point & star) / N(point)`` and ``N(point & star) / N(star)``.
+    """
+    if _is_missing(answer):
+        return wrong(_NO_ANSWER)
+    try:
+        purity, completeness = answer
+    except (TypeError, ValueError):
+        return wrong("give a pair of two numbers, (purity, completeness), e.g. answer = (0.9, 0.8).")
+    if _is_missing(purity) or _is_missing(completeness):
+        return wrong(_NO_ANSWER)
+    point = _plain(is_point).astype(bool)
+    star = _plain(is_star).astype(bool)
+    if point.shape != star.shape:
+        raise ValueError(f"is_point and is_star differ in length: {point.shape} and {star.shape}")
+    p_value, problem = _as_number(purity, "your purity")
+    if problem is not None:
+        return problem
+    c_value, problem = _as_number(completeness, "your completeness")
+    if problem is not None:
+        return problem
+    n_point, n_star = int(point.sum()), int(star.sum())
+    n_both = int((point & star).sum())
+    if n_point == 0 or n_star == 0:
+        raise ValueError("the sample has no point sources or no true stars; purity or completeness is undefined")
+    want_p, want_c = n_both / n_point, n_both / n_star
+
+    def close(a: float, b: float) -> bool:
+        return abs(a - b) <= FRACTION_TOLERANCE
+
+    if close(p_value, want_p) and close(c_value, want_c):
+        return right(
+            f"purity {want_p:.3f} ({n_both:,} true stars among {n_point:,} point sources) and completeness "
+            f"{want_c:.3f} ({n_both:,} of {n_star:,} true stars kept)."
+        )
+    if close(p_value, want_c) and close(c_value, want_p):
+        return wrong(
+            "you swapped them: purity divides by the number selected (point sources), completeness by the "
+            "number that should be selected (true stars)."
+        )
+    if close(p_value / 100, want_p) and close(c_value / 100, want_c):
+        return wrong("those look like percentages: give fractions between 0 and 1.")
+    parts = []
+    if not close(p_value, want_p):
+        if close(p_value, 1 - want_p):
+            parts.append("your purity is the contamination (galaxies among point sources), 1 - purity")
+        else:
+            parts.append("purity = N(point source and true star) / N(point source)")
+    if not close(c_value, want_c):
+        if close(c_value, 1 - want_c):
+            parts.append("your completeness is the fraction of true stars lost, 1 - completeness")
+        else:
+            parts.append("completeness = N(point source and true star) / N(true star)")
+    return wrong("; ".join(parts) + ".")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Lesson 7: a whole-tract catalogue
+# --------------------------------------------------------------------------------------------------------
+def _patch_of_id(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tract and Gen2 (x, y) of packed HSC source ids, as (tract, x * 100 + y) arrays."""
+    high = ids >> 32
+    y = high & 31
+    x = (high >> 5) & 31
+    tract = high >> 10
+    return tract, x * 100 + y
+
+
+def check_tract_catalog(catalog, *, tract: int = 0, num_patches: tuple[int, int] = (3, 3)) -> CheckResult:
+    """Check a tract-wide catalogue made by stacking the primary rows of every patch.
+
+    The check reads the patch of each row from its packed HSC ``id`` and verifies that every patch of the tract
+    contributes, that no ``id`` repeats (a patch read twice), that every row is primary when the catalogue has
+    ``detect_isPrimary``, and that no true object appears twice when it has ``truth_id``.
+
+    Parameters
+    ----------
+    catalog : astropy.table.Table
+        The learner's stacked catalogue, with at least ``id``.
+    tract : int
+        The tract it should cover.
+    num_patches : tuple of int
+        Patches along x and y of the tract.
+
+    Returns
+    -------
+    CheckResult
+    """
+    if _is_missing(catalog):
+        return wrong(_NO_ANSWER)
+    colnames = list(getattr(catalog, "colnames", []))
+    if "id" not in colnames:
+        return wrong(
+            "your catalogue should be an astropy Table with the 'id' column of deepCoadd_ref (stack the tables "
+            "with astropy.table.vstack)."
+        )
+    ids = _plain(catalog["id"]).astype(np.int64)
+    n = len(ids)
+    if n == 0:
+        return wrong("your catalogue is empty.")
+    tracts, patches = _patch_of_id(ids)
+    if np.any(tracts != tract):
+        others = sorted({int(t) for t in np.unique(tracts)} - {tract})
+        return wrong(f"some rows come from tract(s) {others}, not tract {tract}: read only tract {tract}'s patches.")
+    nx, ny = num_patches
+    wanted = {x * 100 + y for x in range(nx) for y in range(ny)}
+    present = {int(p) for p in np.unique(patches)}
+    missing = sorted(wanted - present)
+    if missing:
+        names = ", ".join(f"{p // 100},{p % 100} (patch {(p % 100) * nx + p // 100})" for p in missing)
+        return wrong(f"rows from {len(missing)} patch(es) are missing: {names}. Loop over every patch of the tract.")
+    unique_ids, id_counts = np.unique(ids, return_counts=True)
+    if unique_ids.size != n:
+        return wrong(
+            f"{int((id_counts > 1).sum()):,} ids occur more than once: a patch was read (or stacked) twice."
+        )
+    if "detect_isPrimary" in colnames:
+        primary = _plain(catalog["detect_isPrimary"]).astype(bool)
+        if not primary.all():
+            return wrong(
+                f"{int((~primary).sum()):,} of your {n:,} rows are not primary: keep ref['detect_isPrimary'] rows "
+                "in each patch before stacking, or an object in a patch overlap is counted twice."
+            )
+    if "truth_id" in colnames:
+        truth = _plain(catalog["truth_id"]).astype(np.int64)
+        real = truth[truth >= 0]
+        if np.unique(real).size != real.size:
+            return wrong(
+                f"{real.size - np.unique(real).size:,} true objects appear more than once: keep only primary rows."
+            )
+    return right(
+        f"{n:,} rows from all {nx * ny} patches of tract {tract}, every id once"
+        + (", all primary" if "detect_isPrimary" in colnames else "")
+        + (", no true object twice" if "truth_id" in colnames else "")
+        + "."
+    )
