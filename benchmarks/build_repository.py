@@ -13,7 +13,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 CHILD = """
@@ -30,7 +29,10 @@ print(json.dumps({"seconds": elapsed, "rows": summary.n_ref_rows, "peak_mb": pea
 def measure(size: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(Path(tmp) / "DATA"), str(size)], capture_output=True, text=True, check=True
+            [sys.executable, "-c", CHILD, str(Path(tmp) / "DATA"), str(size)],
+            capture_output=True,
+            text=True,
+            check=True,
         )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -40,18 +42,20 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[3, 6, 9], help="patches per tract side")
     args = parser.parse_args(argv)
     print("Building the simulated repository (2 tracts; reference rows; forced tables have 3x as many)")
-    print(f"{'patches/tract':>14} {'area x':>7} {'ref rows':>9} {'seconds':>8} {'rows/s':>9} {'s per area':>11} {'peak MB':>8}")
+    print(
+        f"{'patches/tract':>14} {'area x':>7} {'ref rows':>9} {'seconds':>8} {'rows/s':>9} "
+        f"{'s per area':>11} {'peak MB':>8}"
+    )
     base = None
     for size in args.sizes:
-        start = time.perf_counter()
         result = measure(size)
         area = size * size / 9
         base = base or result["seconds"] / area
         print(
             f"{size:>11}x{size:<2} {area:>7.0f} {result['rows']:>9} {result['seconds']:>8.1f} "
-            f"{result['rows'] / result['seconds']:>9.0f} {result['seconds'] / area / base:>11.2f} {result['peak_mb']:>8.0f}"
+            f"{result['rows'] / result['seconds']:>9.0f} {result['seconds'] / area / base:>11.2f} "
+            f"{result['peak_mb']:>8.0f}"
         )
-        del start
     print("'s per area' is the time per unit area relative to the default build: near 1 means linear cost.")
 
 

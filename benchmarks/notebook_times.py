@@ -20,7 +20,9 @@ def main() -> None:
     for path in sorted(NOTEBOOKS.glob("[0-9]*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         start = time.perf_counter()
-        NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        NotebookClient(
+            notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+        ).execute()
         elapsed = time.perf_counter() - start
         total += elapsed
         print(f"{path.name:<40} {elapsed:>8.1f}")

@@ -1,0 +1,107 @@
+"""Self-checks of lesson 6 (the interactive selection explorer).
+
+The expected answers are recomputed here from the explorer's tables with plain numpy (the columns of
+``deepCoadd_ref``, ``deepCoadd_forced_src``, the calibration and ``truth_match``), not from the widget's own
+masks, so a check also guards the explorer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..widgets import DEFAULT_FAINT
+from ._result import CheckResult, right, wrong
+
+__all__ = ["check_patch_inner_duplicates", "expected_patch_inner_duplicates"]
+
+#: The exercise's selection: detect_isPrimary's parts without the patch inner region, plus the per-band cuts.
+_EXERCISE_STATE = {
+    "primary": False,
+    "deblended": True,
+    "patch_inner": False,
+    "tract_inner": True,
+    "not_sky": True,
+    "point_source": True,
+    "good_psf_flux": True,
+}
+
+
+def _i_magnitudes(tables, band: str) -> np.ndarray:
+    forced = tables.forced[band]
+    calib = tables.photo_calib[band] if isinstance(tables.photo_calib, dict) else tables.photo_calib
+    flux = np.asarray(forced["base_PsfFlux_instFlux"], dtype=float) * calib.getCalibrationMean()  # nJy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(flux > 0, 31.4 - 2.5 * np.log10(flux), np.nan)
+
+
+def expected_patch_inner_duplicates(explorer, faint: float = DEFAULT_FAINT) -> tuple[int, int]:
+    """Duplicate rows (every copy) and duplicated objects over every loaded patch, for the exercise's selection.
+
+    The selection: ``deblend_nChild == 0``, ``detect_isTractInner``, not ``merge_peak_sky``, i-band
+    extendedness 0 and no ``base_PsfFlux_flag``, i <= ``faint``, and *not* ``detect_isPatchInner``.
+    """
+    band = explorer.reference_band
+    truth_ids = []
+    for tables in explorer.tables.values():
+        if tables.truth is None:
+            raise ValueError("this check needs the truth table (truth_match) of every patch")
+        ref, forced = tables.ref, tables.forced[band]
+        keep = (
+            (np.asarray(ref["deblend_nChild"]) == 0)
+            & np.asarray(ref["detect_isTractInner"], dtype=bool)
+            & ~np.asarray(ref["merge_peak_sky"], dtype=bool)
+            & (np.asarray(forced["base_ClassificationExtendedness_value"], dtype=float) < 0.5)
+            & ~np.asarray(forced["base_PsfFlux_flag"], dtype=bool)
+            & (_i_magnitudes(tables, band) <= faint)
+        )
+        ids = np.asarray(tables.truth["truth_id"])[keep]
+        truth_ids.append(ids[ids >= 0])
+    ids, counts = np.unique(np.concatenate(truth_ids), return_counts=True)
+    return int(counts[counts > 1].sum()), int(np.count_nonzero(counts > 1))
+
+
+def check_patch_inner_duplicates(answer, explorer) -> CheckResult:
+    """Exercise: duplicate rows over every patch once the patch inner region is no longer required.
+
+    Parameters
+    ----------
+    answer : int
+        The learner's count of duplicate rows (rows whose true object is selected more than once).
+    explorer : `tutorial_lib.widgets.SelectionExplorer`
+        The lesson's explorer, built over every patch of the tract.
+    """
+    if len(explorer.patches) < 2:
+        return wrong("build the explorer over every patch (patches=\"all\"): one patch has no overlaps.")
+    try:
+        value = int(answer)
+    except (TypeError, ValueError):
+        return wrong(f"the answer should be a whole number of rows, got {answer!r}.")
+    if value != answer:
+        return wrong(f"the answer should be a whole number of rows, got {answer!r}.")
+    n_rows, n_objects = expected_patch_inner_duplicates(explorer)
+    if value == n_rows:
+        return right(
+            f"{n_rows:,} rows measure {n_objects:,} true objects more than once: objects in the 200-pixel "
+            "overlap of two patches are measured in both, and only detect_isPatchInner keeps one copy."
+        )
+    if value == n_objects:
+        return wrong(
+            f"{value:,} is the number of duplicated objects; count every row (both copies), as the explorer's "
+            "truth line does."
+        )
+    if value == 0:
+        return wrong(
+            "0 is what the lesson's selection keeps: untick the detect_isPrimary shortcut, then untick "
+            "'In the patch's inner region', with patch set to every patch."
+        )
+    state = explorer.state
+    differs = [name for name, want in _EXERCISE_STATE.items() if state[name] != want]
+    hint = ""
+    if differs or state["faint"] != DEFAULT_FAINT or state["patch"] != "all":
+        settings = [f"{name}={_EXERCISE_STATE[name]}" for name in differs]
+        if state["faint"] != DEFAULT_FAINT:
+            settings.append(f"faint={DEFAULT_FAINT}")
+        if state["patch"] != "all":
+            settings.append('patch="all"')
+        hint = f" Your explorer differs from the exercise's settings: {', '.join(settings)}."
+    return wrong(f"{value:,} is not the number of duplicate rows for the exercise's selection.{hint}")
