@@ -60,7 +60,7 @@ student: venv
 	$(PY) scripts/make_student.py notebooks student
 
 refresh-outputs: venv data
-	for nb in $(NOTEBOOKS); do $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
+	for nb in $(NOTEBOOKS); do $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; done
 
 lock: venv
 	$(PIP) freeze --exclude-editable | sort -f > requirements.lock.new && mv requirements.lock.new requirements.lock

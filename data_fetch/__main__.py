@@ -1,4 +1,7 @@
-"""Command line: ``python -m data_fetch simulate [--repo DATA] [--seed N] [--patches N] [--force]``."""
+"""Command line: ``python -m data_fetch simulate [--repo DATA] [--seed N] [--patches N] [--force]``.
+
+Also ``python -m data_fetch download hsc-validation [--repo DATA] [--lfs-url URL] [--cache DIR]``: the real HSC data.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,9 @@ import time
 from pathlib import Path
 
 from . import SIMULATOR_VERSION
+from .download import CACHE_ENV, DownloadError
+from .hsc_validation import LFS_URL, IngestError, IngestSummary, download_and_ingest
+from .lfs import LFSError
 from .simulate import DEFAULT_SEED, STAMP_FILE, SimulationError, build, read_stamp
 
 
@@ -48,7 +54,80 @@ def _parser() -> argparse.ArgumentParser:
         help="build only if the repository is missing or was made by another simulator version",
     )
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_download_parser(commands)
     return parser
+
+
+def _add_download_parser(commands) -> None:
+    dl = commands.add_parser(
+        "download",
+        help="download the original lesson's real HSC files (Git LFS, needs internet) and ingest them",
+        description=(
+            "Download the real HSC data of the original lesson (lsst-dm/legacy-validation_data_hsc, rerun 20160805, "
+            "tract 0, patch 10,7: bands r and i, about 90 MB) from Rubin's Git LFS server, verify them, and ingest "
+            "them into a Butler repository as the RUN collection HSC/validation (chain: validation)."
+        ),
+    )
+    dl.add_argument("dataset", choices=["hsc-validation"], help="the data set to download")
+    dl.add_argument("--repo", default="DATA", help="Butler repository to ingest into (default: DATA)")
+    dl.add_argument("--lfs-url", default=LFS_URL, help=f"Git LFS server of the data (default: {LFS_URL})")
+    dl.add_argument(
+        "--cache", default=None, help=f"download cache folder (default: ${CACHE_ENV}, else your system's cache folder)"
+    )
+    dl.add_argument("--retries", type=int, default=3, help="times to retry a failed download (default: 3)")
+    dl.add_argument("--force", action="store_true", help="replace the HSC/validation collection if it is there")
+    dl.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _print_ingest(args, summary: IngestSummary) -> None:
+    data_id = summary.data_id
+    if summary.already_present:
+        print(f"{args.repo} already holds the real HSC data (RUN {summary.run}); nothing to do (--force replaces it).")
+    else:
+        report = summary.skymap_report
+        nx, ny = report.num_patches
+        print(
+            f"Sky map '{summary.skymap}': tract {summary.tract} of {nx} x {ny} patches; Gen2 patch "
+            f"{summary.patch_name} is Gen3 patch {summary.patch}."
+        )
+        print(f"deepCoadd_ref: {summary.n_ref:,} rows.")
+        for band, match in summary.matches.items():
+            print(f"deepCoadd_forced_src {band}: {match}.")
+        where = {
+            "ranged request": "its header read by a ranged request",
+            "whole file": "the whole file",
+            "cached header": "its header, cached",
+            "cached file": "the cached file",
+        }
+        for band, source in summary.header_sources.items():
+            print(
+                f"deepCoadd_calexp {band}: zero point {summary.zero_points[band]:.4f} "
+                f"(FLUXMAG0, from {where.get(source, source)})."
+            )
+        made = "a new repository " if summary.created_repository else ""
+        print(f"Wrote {made}{args.repo}: RUN {summary.run}, CHAINED collection {summary.chain}.")
+    repo = args.repo if Path(args.repo).is_absolute() else f"../{args.repo}"  # lessons run in notebooks/
+    print(
+        f'In a lesson: REPO = "{repo}", COLLECTIONS = "{summary.chain}", DATA_ID = {data_id}, '
+        'BANDS = ["r", "i"]; lesson 8 uses them.'
+    )
+
+
+def _download(args) -> int:
+    if args.retries < 0:
+        raise IngestError("--retries must be 0 or more")
+    log = (lambda message: None) if args.quiet else print
+    summary = download_and_ingest(
+        args.repo,
+        lfs_url=args.lfs_url,
+        cache=args.cache,
+        retries=args.retries,
+        progress=not args.quiet,
+        force=args.force,
+        log=log,
+    )
+    _print_ingest(args, summary)
+    return 0
 
 
 def _simulate(args) -> int:
@@ -82,7 +161,12 @@ def main(argv=None) -> int:
     try:
         if args.command == "simulate":
             return _simulate(args)
+        if args.command == "download":
+            return _download(args)
     except SimulationError as error:
+        print(f"data_fetch: error: {error}", file=sys.stderr)
+        return 2
+    except (DownloadError, IngestError, LFSError) as error:
         print(f"data_fetch: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -489,3 +489,16 @@ def test_check_needs_every_patch():
         assert "every patch" in check_patch_inner_duplicates(3, ex).message
     finally:
         ex.close()
+
+
+def test_importing_tutorial_lib_does_not_switch_matplotlib_to_widget_figures():
+    """Importing ipympl's backend turns every figure of an IPython kernel into a widget (and changes the stored
+    outputs of the inline lessons), so only building an explorer may import it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tutorial_lib.checks, tutorial_lib.widgets, tutorial_lib.plots\n"
+        "assert 'ipympl' not in sys.modules, sorted(m for m in sys.modules if 'ipympl' in m)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import html
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -39,7 +40,6 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 from astropy.table import Table
-from ipympl.backend_nbagg import Canvas, FigureManager
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 
@@ -474,7 +474,12 @@ class SelectionExplorer:
         self._message.add_class(f"{_CSS_PREFIX}-message")
 
         self._figure = Figure(figsize=(5.0, 4.4), dpi=100, layout="constrained")
-        self._canvas = _ExplorerCanvas(self._figure)
+        # ipympl is imported here, not at module import: importing its backend switches an IPython kernel's
+        # matplotlib to widget figures, which would change every inline figure of a lesson that merely
+        # imports tutorial_lib.
+        from ipympl.backend_nbagg import FigureManager
+
+        self._canvas = _explorer_canvas_class()(self._figure)
         with warnings.catch_warnings():  # ipympl's Toolbar passes the canvas on to traitlets (harmless)
             warnings.filterwarnings("ignore", category=DeprecationWarning, module="traitlets")
             self._manager = FigureManager(self._canvas, 0)
@@ -1112,14 +1117,19 @@ class SelectionExplorer:
         self._box.close()
 
 
-class _ExplorerCanvas(Canvas):
-    """The ipympl canvas, whose ``draw_idle`` can be deferred while the explorer blits."""
+@functools.cache
+def _explorer_canvas_class() -> type:
+    """The ipympl canvas class whose ``draw_idle`` can be deferred while the explorer blits (made on first use)."""
+    from ipympl.backend_nbagg import Canvas
 
-    _defer_idle = False
+    class _ExplorerCanvas(Canvas):
+        _defer_idle = False
 
-    def draw_idle(self, *args, **kwargs):
-        if not self._defer_idle:
-            super().draw_idle(*args, **kwargs)
+        def draw_idle(self, *args, **kwargs):
+            if not self._defer_idle:
+                super().draw_idle(*args, **kwargs)
+
+    return _ExplorerCanvas
 
 
 class _ExplorerBox(widgets.VBox):

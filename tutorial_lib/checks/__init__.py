@@ -9,6 +9,7 @@ from .calibration import check_magnitudes, check_mean_flux, check_negative_count
 from .diagrams import check_galaxy_fraction, check_locus_offset, check_median_offset
 from .explorer import check_patch_inner_duplicates
 from .loading import check_flux_columns, check_gen3_data_id, check_multiband_table
+from .real_data import check_real_selection, check_zero_point
 from .selection import (
     check_duplicate_objects,
     check_extendedness,
@@ -33,5 +34,7 @@ __all__ = [
     "check_patch_inner_duplicates",
     "check_primary_parts",
     "check_purity_completeness",
+    "check_real_selection",
     "check_tract_catalog",
+    "check_zero_point",
 ]

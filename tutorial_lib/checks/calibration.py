@@ -13,17 +13,14 @@ import numbers
 import astropy.units as u
 import numpy as np
 
+from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
+from ._result import is_missing as _is_missing
 
 __all__ = ["check_magnitudes", "check_mean_flux", "check_negative_count"]
 
-_NO_ANSWER = "replace the ... in the cell above by your answer, run that cell, then this one."
 #: 2.5 / ln(10) = 1.0857: d(mag) = 1.0857 d(flux) / flux.
 _POGSON = 2.5 / math.log(10.0)
-
-
-def _is_missing(answer) -> bool:
-    return answer is None or answer is Ellipsis
 
 
 def _is_magnitude_unit(unit) -> bool:
@@ -114,12 +111,21 @@ def _offset_hint(offset: float, zero_point: float) -> str | None:
     """Name a constant magnitude offset (answer minus expected) when it is a known mistake."""
     log_mean = 2.5 * math.log10(10 ** (0.4 * (31.4 - zero_point)))  # 2.5 log10(calibrationMean) = 31.4 - ZP
     cases = [
-        (-zero_point, f"these are instrumental magnitudes, -2.5 log10(counts): the zero point ({zero_point:.2f}) "
-                      "is missing. Use photoCalib.instFluxToMagnitude on the instFlux column."),
-        (log_mean, "counts were used as if they were nJy (31.4 - 2.5 log10(counts)): multiply by "
-                   "photoCalib.getCalibrationMean() first, or use photoCalib.instFluxToMagnitude."),
-        (-log_mean, f"the zero point {zero_point:.2f} was applied to fluxes already in nJy: calibrated twice. "
-                    "Give instFluxToMagnitude the instFlux column (counts)."),
+        (
+            -zero_point,
+            f"these are instrumental magnitudes, -2.5 log10(counts): the zero point ({zero_point:.2f}) "
+            "is missing. Use photoCalib.instFluxToMagnitude on the instFlux column.",
+        ),
+        (
+            log_mean,
+            "counts were used as if they were nJy (31.4 - 2.5 log10(counts)): multiply by "
+            "photoCalib.getCalibrationMean() first, or use photoCalib.instFluxToMagnitude.",
+        ),
+        (
+            -log_mean,
+            f"the zero point {zero_point:.2f} was applied to fluxes already in nJy: calibrated twice. "
+            "Give instFluxToMagnitude the instFlux column (counts).",
+        ),
     ]
     for value, text in cases:
         if abs(offset - value) < 0.01:
@@ -245,9 +251,7 @@ def _magnitude_problem(mags, expected, inst, table, photo_calib, flux: str, atol
     if abs(slope + 1.0) < 1e-3:
         return "the sign is flipped: m = -2.5 log10(flux) + constant, so brighter objects have smaller m."
     n_bad = int(np.count_nonzero(np.abs(diff) > atol))
-    return (
-        f"{_fmt(n_bad, 'magnitude')} differ from instFluxToMagnitude's, by up to {np.max(np.abs(diff)):.3f} mag."
-    )
+    return f"{_fmt(n_bad, 'magnitude')} differ from instFluxToMagnitude's, by up to {np.max(np.abs(diff)):.3f} mag."
 
 
 def _magnitude_error_problem(mag_err, expected_err, photo_calib, n: int, atol: float) -> str | None:

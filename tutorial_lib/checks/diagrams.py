@@ -74,19 +74,26 @@ def check_galaxy_fraction(answer, mag, is_galaxy, *, fainter_than: float = 23.0)
     candidates = []
     if n_bright:
         candidates.append(
-            ((bright & galaxy).sum() / n_bright, f"that is the fraction among objects brighter than {fainter_than:g} "
-             "(magnitudes grow fainter: 'fainter than 23' is mag > 23)")
+            (
+                (bright & galaxy).sum() / n_bright,
+                f"that is the fraction among objects brighter than {fainter_than:g} "
+                "(magnitudes grow fainter: 'fainter than 23' is mag > 23)",
+            )
         )
     candidates.append((1 - expected, "that is the fraction of stars; galaxies are the rest"))
     if finite.any():
         candidates.append(
-            ((finite & galaxy).sum() / finite.sum(), "that is the galaxy fraction of the whole sample, not of the "
-             "faint end")
+            (
+                (finite & galaxy).sum() / finite.sum(),
+                "that is the galaxy fraction of the whole sample, not of the faint end",
+            )
         )
     if galaxy.any():
         candidates.append(
-            (n_gal / int((finite & galaxy).sum()), "that is the fraction of all galaxies that are faint; divide "
-             "by the number of faint objects instead")
+            (
+                n_gal / int((finite & galaxy).sum()),
+                "that is the fraction of all galaxies that are faint; divide by the number of faint objects instead",
+            )
         )
     for candidate, why in candidates:
         if close(float(candidate)):
@@ -197,7 +204,5 @@ def check_median_offset(answer, measured, reference) -> CheckResult:
     if close(-expected):
         return wrong("the sign is flipped: compute measured minus reference (aperture minus PSF).")
     if close(float(np.mean(diff))):
-        return wrong(
-            f"{value:+.3f} is the mean; the median is less sensitive to the few outliers. Use np.nanmedian."
-        )
+        return wrong(f"{value:+.3f} is the mean; the median is less sensitive to the few outliers. Use np.nanmedian.")
     return wrong(f"{value:+.3f} mag is not the median of the differences; use np.nanmedian(measured - reference).")

@@ -71,7 +71,7 @@ def check_patch_inner_duplicates(answer, explorer) -> CheckResult:
         The lesson's explorer, built over every patch of the tract.
     """
     if len(explorer.patches) < 2:
-        return wrong("build the explorer over every patch (patches=\"all\"): one patch has no overlaps.")
+        return wrong('build the explorer over every patch (patches="all"): one patch has no overlaps.')
     try:
         value = int(answer)
     except (TypeError, ValueError):

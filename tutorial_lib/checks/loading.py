@@ -14,18 +14,14 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
+from ._result import is_missing as _is_missing
 
 __all__ = ["check_flux_columns", "check_gen3_data_id", "check_multiband_table"]
 
-_NO_ANSWER = "replace the ... in the cell above by your answer, run that cell, then this one."
-
 
 # --- helpers ------------------------------------------------------------------------------------------------
-def _is_missing(answer) -> bool:
-    return answer is None or answer is Ellipsis
-
-
 def _as_int(value) -> int | None:
     """``value`` as an int if it is an integer (not a bool, not a string), else None."""
     if isinstance(value, bool | np.bool_):
@@ -158,12 +154,10 @@ def check_gen3_data_id(answer, gen2_data_id: Mapping, *, skymap=None) -> CheckRe
     if given_patch_int != patch_id:
         if given_patch_int == nx * x + y and x != y:
             return wrong(
-                f"x and y are swapped: Gen2 patch '{x},{y}' means x = {x}, y = {y}, and id = nx * y + x "
-                f"(nx = {nx})."
+                f"x and y are swapped: Gen2 patch '{x},{y}' means x = {x}, y = {y}, and id = nx * y + x (nx = {nx})."
             )
         return wrong(
-            f"'patch': {given_patch_int} is not Gen2 patch '{x},{y}': id = nx * y + x with x = {x}, y = {y}, "
-            f"nx = {nx}."
+            f"'patch': {given_patch_int} is not Gen2 patch '{x},{y}': id = nx * y + x with x = {x}, y = {y}, nx = {nx}."
         )
 
     if "tract" not in data_id:
@@ -180,8 +174,7 @@ def check_gen3_data_id(answer, gen2_data_id: Mapping, *, skymap=None) -> CheckRe
     extra = sorted(set(data_id) - set(expected))
     if extra:
         return wrong(
-            f"remove {', '.join(map(repr, extra))}: the dataset's dimensions are only "
-            f"{', '.join(map(repr, expected))}."
+            f"remove {', '.join(map(repr, extra))}: the dataset's dimensions are only {', '.join(map(repr, expected))}."
         )
     return right(
         f"{_describe(expected)}. Gen2 patch '{x},{y}' is x = {x}, y = {y}, so its Gen3 id is "

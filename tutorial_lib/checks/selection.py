@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
+from ._result import is_missing as _is_missing
+from ._result import plain as _plain
 
 __all__ = [
     "check_duplicate_objects",
@@ -40,28 +43,6 @@ FRACTION_TOLERANCE = 0.005
 # --------------------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------------------
-_NO_ANSWER = "replace the ... in the cell above by your answer, run that cell, then this one."
-
-
-def _is_missing(answer) -> bool:
-    return answer is None or answer is Ellipsis
-
-
-def _plain(values) -> np.ndarray:
-    """A column, Quantity or list as a plain ndarray; masked entries become NaN (floats) or False (bools)."""
-    if hasattr(values, "unmasked") and hasattr(values, "mask"):
-        data, mask = np.asarray(values.unmasked), np.asarray(values.mask, dtype=bool)
-    elif isinstance(values, np.ma.MaskedArray):
-        data, mask = np.ma.getdata(values), np.ma.getmaskarray(values)
-    else:
-        data, mask = values, None
-    data = np.asarray(getattr(data, "value", data))
-    if mask is not None and mask.any():
-        if data.dtype == bool:
-            data = np.where(mask, False, data)
-        else:
-            data = np.where(mask, np.nan, data.astype(float))
-    return data
 
 
 def _as_mask(values, n: int, what: str) -> tuple[np.ndarray | None, CheckResult | None]:
@@ -471,9 +452,7 @@ def check_tract_catalog(catalog, *, tract: int = 0, num_patches: tuple[int, int]
         return wrong(f"rows from {len(missing)} patch(es) are missing: {names}. Loop over every patch of the tract.")
     unique_ids, id_counts = np.unique(ids, return_counts=True)
     if unique_ids.size != n:
-        return wrong(
-            f"{int((id_counts > 1).sum()):,} ids occur more than once: a patch was read (or stacked) twice."
-        )
+        return wrong(f"{int((id_counts > 1).sum()):,} ids occur more than once: a patch was read (or stacked) twice.")
     if "detect_isPrimary" in colnames:
         primary = _plain(catalog["detect_isPrimary"]).astype(bool)
         if not primary.all():

@@ -1,0 +1,765 @@
+"""The original lesson's real HSC data: download them from Git LFS and ingest them into the Butler repository.
+
+``python -m data_fetch download hsc-validation`` runs :func:`download_and_ingest`.
+
+Where the data are
+    The 2018 lesson read Gen2 ``ci_hsc`` outputs of rerun ``20160805``. They are kept in the public GitHub
+    repository ``lsst-dm/legacy-validation_data_hsc``, whose large files are Git LFS objects on Rubin's LFS server
+    (its ``.lfsconfig``: ``lfs.url = https://git-lfs.lsst.cloud/lsst-dm/legacy-validation_data_hsc``). The
+    repository itself holds only the LFS pointer files; :data:`FILES` copies, from them, the SHA-256 and size of
+    the five files of tract 0, Gen2 patch ``10,7`` that the lesson needs. Downloads are checked against them.
+
+What is downloaded
+    The reference table (``ref``, 84.7 MB) and the forced photometry in r and i (``forced_src``, 2.7 MB each)
+    whole; of the two coadds (``calexp``, 177 and 178 MB) only the FITS headers, by a ranged request, since the
+    lessons need their calibration (the ``FLUXMAG0`` keyword) and geometry, not their pixels. If the server
+    ignores ranges, the command says so and downloads the whole calexp. See :mod:`data_fetch.download`.
+
+How it is ingested
+    Into the same Butler repository as the simulated data, as the RUN collection :data:`RUN` with the CHAINED
+    collection :data:`CHAIN` over it, and its own sky map :data:`SKYMAP_NAME` beside the simulated ``discrete``
+    one. Dataset type names are those of the simulated data, since the content matches:
+
+    - ``deepCoadd_ref`` and ``deepCoadd_forced_src`` (bands r and i): the afw FITS tables read with
+      :func:`tutorial_lib.afw_table.read_source_catalog` and ``modernize=True``, so the 2016 names
+      (``base_PsfFlux_flux``, ``base_PsfFlux_fluxSigma``) become today's (``base_PsfFlux_instFlux``,
+      ``base_PsfFlux_instFluxErr``); each renamed column's description ends with its Gen2 name. Every column is
+      kept, with its unit and description.
+    - The forced tables are **matched to the reference rows**. Gen2 forced photometry gives each forced row its
+      own ``id`` and links it to the reference table through ``objectId`` (and ``parentObjectId``), as the
+      rerun's configuration says (``forcedPhotCoadd.copyColumns = {'id': 'objectId', 'parent':
+      'parentObjectId', 'deblend_nChild': 'deblend_nChild'}``). The ingest reorders each forced table so that
+      row k has ``objectId == ref['id'][k]``: the tables are then row for row with the reference table, as the
+      simulated ones are, while every column, the forced ``id`` and ``objectId`` included, keeps its value. A
+      reference row with no forced row (none is expected: forced photometry measures every reference object)
+      gets a filler row: NaN measurements, measurement failure flags (``*_flag``) set, other flags unset,
+      ``id = 0``, and ``objectId``, ``parentObjectId`` and ``deblend_nChild`` from the reference row. A forced
+      row whose ``objectId`` is not in the reference table is left out. Both are counted and reported.
+      Because the forced ``id`` is not the reference ``id``, ``Selection`` needs ``match_column="objectId"``.
+    - ``deepCoadd_calexp``: a :class:`~tutorial_lib.exposure.CoaddExposure` holding the calibration,
+      ``PhotoCalib.from_fluxmag0(FLUXMAG0, FLUXMAG0ERR)``, and the primary header's keywords as ``metadata``.
+    - ``skyMap``: a :class:`~tutorial_lib.skymap.SkyMap` named :data:`SKYMAP_NAME`, built by
+      :func:`skymap_from_calexp_header` from the calexp's WCS and position in the tract (see there). It is not
+      the simulated sky map: patch ``10,7`` belongs to a larger tract 0.
+
+    Nothing else is there: no g band and no ``truth_match`` table. The forced tables of this rerun have no
+    ``base_ClassificationExtendedness`` (it was not run in forced photometry) and no CModel; the reference table's
+    extendedness was measured in each object's reference band from the Gaussian and PSF fluxes
+    (``fluxRatio = 0.925``; ``DATA/rerun/20160805/config/multiBandDriver.py``).
+
+    The write is atomic: into an existing repository, inside one Butler transaction (dimension records, run,
+    datasets and chain are all rolled back if anything fails); a new repository is built in a temporary folder
+    beside the target and renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+from astropy.wcs import WCS, FITSFixedWarning
+
+from tutorial_lib.afw_table import read_source_catalog
+from tutorial_lib.exposure import CoaddExposure
+from tutorial_lib.photocalib import PhotoCalib
+from tutorial_lib.skymap import HSC_PATCH_BORDER, HSC_PATCH_INNER, SkyMap, TractInfo
+
+from . import download, lfs
+from .butler_repo import DATASET_TYPES, PHYSICAL_FILTERS, create_repository, make_chain, put_deterministic
+
+__all__ = [
+    "BANDS",
+    "CHAIN",
+    "FILES",
+    "LFS_URL",
+    "OFFLINE_HINT",
+    "PATCH_INDEX",
+    "RUN",
+    "SKYMAP_NAME",
+    "TRACT",
+    "IngestError",
+    "IngestSummary",
+    "ValidationFile",
+    "download_and_ingest",
+    "match_forced_to_ref",
+    "skymap_from_calexp_header",
+]
+
+#: The GitHub repository holding the pointer files, and its Git LFS server (``.lfsconfig``).
+REPOSITORY = "lsst-dm/legacy-validation_data_hsc"
+LFS_URL = "https://git-lfs.lsst.cloud/lsst-dm/legacy-validation_data_hsc"
+RERUN = "20160805"
+TRACT = 0
+#: The lesson's patch, Gen2 name "10,7" (x, y).
+PATCH_INDEX = (10, 7)
+BANDS = ("r", "i")
+SKYMAP_NAME = "hsc_validation"
+RUN = "HSC/validation"
+CHAIN = "validation"
+#: Sub-folder of the download cache.
+CACHE_SUBFOLDER = "hsc-validation"
+#: Said with every network failure: the user can still do every lesson.
+OFFLINE_HINT = (
+    "Downloading the real HSC data needs internet access; the lessons' default, simulated data need none: "
+    "`python -m data_fetch simulate`."
+)
+
+
+class IngestError(RuntimeError):
+    """The downloaded files cannot be ingested as they are; the message says why. Nothing was written."""
+
+
+@dataclass(frozen=True)
+class ValidationFile:
+    """One file of the data set: what it is, its path in the GitHub repository, and its LFS pointer."""
+
+    kind: str  # "ref", "forced_src" or "calexp"
+    band: str | None
+    path: str
+    oid: str | None
+    size: int | None
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.path).name
+
+    @property
+    def key(self) -> str:
+        return self.kind if self.band is None else f"{self.kind}-{self.band}"
+
+    def remote(self) -> download.RemoteObject:
+        """The LFS object to fetch; refuses a file whose pointer is not known."""
+        if self.oid is None or self.size is None:
+            raise IngestError(
+                f"no Git LFS pointer (SHA-256 and size) is recorded for {self.path}, so it cannot be downloaded "
+                "and verified; add its pointer to data_fetch.hsc_validation.FILES."
+            )
+        return download.RemoteObject(self.name, lfs.LFSPointer(self.oid, self.size), f"{REPOSITORY}:{self.path}")
+
+
+_RESULTS = f"DATA/rerun/{RERUN}/deepCoadd-results"
+
+#: The five files, with the SHA-256 and size of their LFS pointer files in ``lsst-dm/legacy-validation_data_hsc``
+#: (read from the pointer files at the commits noted; each file has a single version in the repository's history).
+FILES: tuple[ValidationFile, ...] = (
+    # pointer at commit c48988570c8538ccbb2828c74e987dafc79b3b08
+    ValidationFile(
+        "ref",
+        None,
+        f"{_RESULTS}/merged/0/10,7/ref-0-10,7.fits",
+        "59e4649dfb0f00ac5a358bf96825115bff93a7d6f96bf4885f66cc60c65d3fa7",
+        84_689_280,
+    ),
+    # pointer at commit c48988570c8538ccbb2828c74e987dafc79b3b08
+    ValidationFile(
+        "forced_src",
+        "r",
+        f"{_RESULTS}/HSC-R/0/10,7/forced_src-HSC-R-0-10,7.fits",
+        "5ffdd0015d78967f82019837a585af1a7a68a17397c3fe653130592a6fdbb4a7",
+        2_664_000,
+    ),
+    # pointer at commit 275102688adff01c400b741e337dc8e54c7ae82e
+    ValidationFile(
+        "forced_src",
+        "i",
+        f"{_RESULTS}/HSC-I/0/10,7/forced_src-HSC-I-0-10,7.fits",
+        "30776eca6799c18ffb39a796bce4b2ba86d4833e5f244c861aeff9e4fbbe9ffc",
+        2_666_880,
+    ),
+    # pointer at commit 275102688adff01c400b741e337dc8e54c7ae82e
+    ValidationFile(
+        "calexp",
+        "r",
+        f"{_RESULTS}/HSC-R/0/10,7/calexp-HSC-R-0-10,7.fits",
+        "967faca0b4f5cad078f672b5da0fc61688424473c66be11a110fd796044b267e",
+        177_059_520,
+    ),
+    # pointer at commit c48988570c8538ccbb2828c74e987dafc79b3b08
+    ValidationFile(
+        "calexp",
+        "i",
+        f"{_RESULTS}/HSC-I/0/10,7/calexp-HSC-I-0-10,7.fits",
+        "da32e3de407ab0d2a54e195b5d2e4e1c5107e6bdcafa28f8705836d371413659",
+        177_603_840,
+    ),
+)
+
+#: Bytes downloaded when the server allows ranged requests (the calexp headers add a few tens of kB).
+DOWNLOAD_SIZE = sum(f.size or 0 for f in FILES if f.kind != "calexp")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reports
+# ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MatchReport:
+    """How one forced table was matched to the reference rows through ``objectId``."""
+
+    band: str
+    n_forced: int
+    n_ref: int
+    n_matched: int
+    n_filled: int  # reference rows without a forced row: filler rows
+    n_dropped: int  # forced rows whose objectId is not a reference id: left out
+    already_in_order: bool
+
+    def __str__(self) -> str:
+        text = f"{self.n_matched:,} of {self.n_ref:,} reference rows matched by objectId"
+        if self.already_in_order:
+            text += " (already in reference order)"
+        if self.n_filled:
+            text += f", {self.n_filled:,} without a forced row (filled)"
+        if self.n_dropped:
+            text += f", {self.n_dropped:,} forced rows not in the reference table (left out)"
+        return text
+
+
+@dataclass(frozen=True)
+class SkyMapReport:
+    """What was learnt from the calexp header about the tract, and how well the sky map record reproduces it."""
+
+    num_patches: tuple[int, int]
+    center_deg: tuple[float, float]
+    pixel_scale_arcsec: float
+    patch_id: int
+    tangent_pixel: tuple[float, float]  # tract pixel (0-based) of the header WCS's CRVAL
+    max_offset_pixels: float  # largest difference, over the patch, between the header WCS and the record's WCS
+
+
+@dataclass
+class IngestSummary:
+    """What :func:`download_and_ingest` did."""
+
+    repo: Path
+    run: str = RUN
+    chain: str = CHAIN
+    skymap: str = SKYMAP_NAME
+    tract: int = TRACT
+    patch: int = -1
+    patch_name: str = f"{PATCH_INDEX[0]},{PATCH_INDEX[1]}"
+    n_ref: int = 0
+    matches: dict[str, MatchReport] = field(default_factory=dict)
+    zero_points: dict[str, float] = field(default_factory=dict)
+    header_sources: dict[str, str] = field(default_factory=dict)
+    skymap_report: SkyMapReport | None = None
+    already_present: bool = False
+    created_repository: bool = False
+
+    @property
+    def data_id(self) -> dict:
+        return {"skymap": self.skymap, "tract": self.tract, "patch": self.patch}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------------------------
+def read_catalog(path: str | os.PathLike) -> Table:
+    """An afw FITS catalog as a Table with today's column names; renamed columns say their Gen2 name."""
+    table = read_source_catalog(path, modernize=True)
+    for old, new in table.meta.get("renamed", {}).items():
+        description = table[new].info.description or ""
+        table[new].info.description = f"{description} (Gen2 name: {old})".strip()
+    table.meta.clear()  # aliases and header metadata: the Butler's Arrow tables do not keep them
+    return table
+
+
+def match_forced_to_ref(ref: Table, forced: Table, band: str) -> tuple[Table, MatchReport]:
+    """``forced`` reordered to be row for row with ``ref`` through its ``objectId`` column.
+
+    Row k of the result is the forced row with ``objectId == ref['id'][k]``; all columns keep their values.
+    Reference rows without a forced row get a filler row, and forced rows whose ``objectId`` is not a reference
+    id are left out (see the module docstring); the report counts both.
+
+    Raises
+    ------
+    IngestError
+        No ``objectId`` column, duplicate reference ids, or two forced rows for one object.
+    """
+    if "objectId" not in forced.colnames:
+        raise IngestError(
+            f"the {band}-band forced table has no 'objectId' column, so its rows cannot be matched to the reference "
+            "table; is it a Gen2 forced_src catalog?"
+        )
+    ref_ids = np.asarray(ref["id"], dtype=np.int64)
+    keys = np.asarray(forced["objectId"], dtype=np.int64)
+    n_ref = len(ref_ids)
+    if keys.shape == ref_ids.shape and np.array_equal(keys, ref_ids):
+        return forced.copy(copy_data=False), MatchReport(band, len(keys), n_ref, n_ref, 0, 0, True)
+    order = np.argsort(ref_ids, kind="stable")
+    sorted_ids = ref_ids[order]
+    if np.any(sorted_ids[1:] == sorted_ids[:-1]):
+        raise IngestError("the reference table has duplicate ids; it cannot be matched to the forced tables.")
+    if n_ref:
+        pos = np.minimum(np.searchsorted(sorted_ids, keys), n_ref - 1)
+        found = sorted_ids[pos] == keys
+    else:
+        pos, found = np.zeros(len(keys), dtype=np.intp), np.zeros(len(keys), dtype=bool)
+    found_keys = np.sort(keys[found])
+    duplicated = found_keys[1:][found_keys[1:] == found_keys[:-1]]
+    if duplicated.size:
+        raise IngestError(
+            f"the {band}-band forced table has several rows with objectId {duplicated[0]}; each reference object "
+            "must have one forced row."
+        )
+    index = np.full(n_ref, -1, dtype=np.intp)
+    index[order[pos[found]]] = np.flatnonzero(found)
+    missing = index < 0
+    n_filled = int(np.count_nonzero(missing))
+    if len(forced) == 0:
+        raise IngestError(f"the {band}-band forced table is empty.")
+    aligned = forced[np.where(missing, 0, index)]
+    if n_filled:
+        _fill_missing_rows(aligned, missing, ref)
+    report = MatchReport(band, len(keys), n_ref, n_ref - n_filled, n_filled, int(len(keys) - found.sum()), False)
+    return aligned, report
+
+
+#: Forced columns copied from the reference table (``forcedPhotCoadd.copyColumns`` of the rerun).
+_COPIED_FROM_REF = {"objectId": "id", "parentObjectId": "parent", "deblend_nChild": "deblend_nChild"}
+
+
+def _fill_missing_rows(table: Table, missing: np.ndarray, ref: Table) -> None:
+    for name in table.colnames:
+        column = table[name]
+        kind = column.dtype.kind
+        if name in _COPIED_FROM_REF and _COPIED_FROM_REF[name] in ref.colnames:
+            column[missing] = np.asarray(ref[_COPIED_FROM_REF[name]])[missing]
+        elif kind == "f":
+            column[missing] = np.nan
+        elif kind == "b":
+            column[missing] = name.endswith("_flag")
+        elif kind in "iu":
+            column[missing] = 0
+        elif kind in "US":
+            column[missing] = ""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sky map and calibration from the calexp header
+# ---------------------------------------------------------------------------------------------------------
+def _image_header(headers: download.FitsHeaders) -> fits.Header:
+    """The header that holds the image's WCS: the first extension (afw writes it there), else the primary."""
+    for header in (headers.first_extension, headers.primary):
+        if header is not None and "CTYPE1" in header and int(header.get("NAXIS", 0)) == 2:
+            return header
+    raise IngestError(
+        "the calexp header has no image WCS (CTYPE1...) with its size (NAXIS1, NAXIS2), neither in the primary "
+        "HDU nor in the first extension, so the patch's place on the sky cannot be recorded."
+    )
+
+
+def _xy0(header: fits.Header) -> tuple[int, int]:
+    """The image's origin in tract pixels: afw writes ``LTV1 = -x0``, ``LTV2 = -y0`` and a ``LINEAR`` WCS "A"."""
+    if "LTV1" in header and "LTV2" in header:
+        return -round(float(header["LTV1"])), -round(float(header["LTV2"]))
+    if str(header.get("CTYPE1A", "")).strip() == "LINEAR" and "CRVAL1A" in header:
+        crpix = float(header.get("CRPIX1A", 1.0)), float(header.get("CRPIX2A", 1.0))
+        return round(float(header["CRVAL1A"]) - crpix[0] + 1), round(float(header["CRVAL2A"]) - crpix[1] + 1)
+    raise IngestError(
+        "the calexp header does not say where the image lies in its tract (no LTV1/LTV2, no LINEAR WCS 'A')."
+    )
+
+
+def skymap_from_calexp_header(
+    headers: download.FitsHeaders,
+    *,
+    name: str = SKYMAP_NAME,
+    tract_id: int = TRACT,
+    patch_index: tuple[int, int] = PATCH_INDEX,
+    patch_inner: tuple[int, int] = HSC_PATCH_INNER,
+    patch_border: int = HSC_PATCH_BORDER,
+) -> tuple[SkyMap, SkyMapReport]:
+    """A sky map with the real tract, as far as the patch's calexp header tells.
+
+    What the header gives (afw writes the WCS, shifted to the image's own pixels, and ``LTV1/2`` into the image
+    HDU): the tract's TAN projection (tangent point ``CRVAL``, pixel scale from ``CD``), the tract pixel of the
+    tangent point, and the patch's outer box (origin and ``NAXIS1/2``). What it does not give: the tract's size.
+    ``lsst.skymap`` builds a tract around its tangent point, grown to a whole number of patches with the centre
+    kept to within a pixel (``TractInfo._setupPatches``), so the number of patches along each axis is
+    ``round((2 * tangent_pixel + 1) / patch_inner)``. The HSC patch geometry (4000 px inner, 100 px border) is
+    checked against the calexp: patch ``10,7`` of that tract must have exactly the calexp's bounding box.
+
+    :class:`~tutorial_lib.skymap.TractInfo` puts its tangent point at the tract's central pixel, which for
+    ``lsst.skymap`` tracts of an even number of pixels is half a pixel from the real one; the record therefore
+    takes as its centre the sky position of the central pixel under the header's WCS. The two projections then
+    agree over the patch to a tiny fraction of a pixel; ``max_offset_pixels`` in the report is the measured
+    difference.
+
+    Raises
+    ------
+    IngestError
+        A header without WCS or origin, a projection other than TAN, or a bounding box that is not patch
+        ``patch_index`` of such a tract.
+    """
+    header = _image_header(headers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        wcs = WCS(header, naxis=2)
+    ctypes = [str(c) for c in wcs.wcs.ctype]
+    if ctypes != ["RA---TAN", "DEC--TAN"]:
+        raise IngestError(f"the calexp WCS is {ctypes}, not the RA---TAN/DEC--TAN of an LSST sky map tract.")
+    x0, y0 = _xy0(header)
+    width, height = int(header["NAXIS1"]), int(header["NAXIS2"])
+    cd = wcs.wcs.cd if wcs.wcs.has_cd() else wcs.wcs.get_pc() * wcs.wcs.cdelt[:, None]
+    scale_arcsec = math.sqrt(abs(np.linalg.det(cd))) * 3600.0
+    tangent = (float(wcs.wcs.crpix[0]) - 1 + x0, float(wcs.wcs.crpix[1]) - 1 + y0)
+    num_patches = tuple(max(1, round((2 * t + 1) / inner)) for t, inner in zip(tangent, patch_inner, strict=True))
+    tract_size = [n * inner for n, inner in zip(num_patches, patch_inner, strict=True)]
+    # Sky position of the tract's central pixel, (size - 1) / 2, in the header's WCS (local pixels = tract - xy0).
+    centre_local = ((tract_size[0] - 1) / 2 - x0, (tract_size[1] - 1) / 2 - y0)
+    ra, dec = (float(v) for v in wcs.wcs_pix2world([centre_local], 0)[0])
+    tract = TractInfo(tract_id, (ra % 360.0, dec), scale_arcsec, num_patches, patch_inner, patch_border)
+    try:
+        patch = tract.getPatchInfo(patch_index)
+    except IndexError:
+        raise IngestError(
+            f"the calexp's tangent point (tract pixel {tangent[0]:.1f}, {tangent[1]:.1f}) implies a tract of "
+            f"{num_patches[0]} x {num_patches[1]} patches, which has no patch {patch_index[0]},{patch_index[1]}."
+        ) from None
+    outer = patch.getOuterBBox()
+    actual = (x0, y0, x0 + width - 1, y0 + height - 1)
+    if (outer.x_min, outer.y_min, outer.x_max, outer.y_max) != actual:
+        raise IngestError(
+            f"the calexp covers tract pixels {actual[:2]} to {actual[2:]}, but patch "
+            f"{patch_index[0]},{patch_index[1]} of a tract of {num_patches[0]} x {num_patches[1]} patches of "
+            f"{patch_inner[0]} px with a {patch_border} px border covers {outer.getMin()} to {outer.getMax()}; "
+            "this is not the sky map assumed here."
+        )
+    # How far apart the header WCS and the record's WCS put the same sky positions, over the patch.
+    xs = np.linspace(actual[0], actual[2], 5)
+    ys = np.linspace(actual[1], actual[3], 5)
+    grid_x, grid_y = (a.ravel() for a in np.meshgrid(xs, ys))
+    sky = wcs.wcs_pix2world(np.column_stack([grid_x - x0, grid_y - y0]), 0)
+    back_x, back_y = tract.sky_to_pixel(sky[:, 0], sky[:, 1])
+    offset = float(np.max(np.hypot(back_x - grid_x, back_y - grid_y)))
+    report = SkyMapReport(
+        num_patches=num_patches,
+        center_deg=tract.getCtrCoord(),
+        pixel_scale_arcsec=scale_arcsec,
+        patch_id=patch.getSequentialIndex(),
+        tangent_pixel=tangent,
+        max_offset_pixels=offset,
+    )
+    return SkyMap(name, [tract]), report
+
+
+def photo_calib_from_header(headers: download.FitsHeaders, what: str) -> PhotoCalib:
+    """``PhotoCalib.from_fluxmag0`` of the ``FLUXMAG0`` (and ``FLUXMAG0ERR``) keyword: the old ``Calib``."""
+    for header in (headers.primary, headers.first_extension):
+        if header is not None and "FLUXMAG0" in header:
+            try:
+                return PhotoCalib.from_fluxmag0(float(header["FLUXMAG0"]), float(header.get("FLUXMAG0ERR", 0.0)))
+            except (TypeError, ValueError) as error:
+                raise IngestError(f"{what}: unusable FLUXMAG0 = {header['FLUXMAG0']!r} ({error}).") from None
+    raise IngestError(f"{what}: no FLUXMAG0 keyword in its header, so its calibration is unknown.")
+
+
+_STRUCTURAL_KEYS = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "COMMENT", "HISTORY", ""}
+
+
+def header_metadata(header: fits.Header) -> dict:
+    """The primary header's keywords as a plain dict (first value of a repeated keyword; no structural keys)."""
+    metadata = {}
+    for key in header:
+        if key in _STRUCTURAL_KEYS or key in metadata:
+            continue
+        value = header[key]
+        if isinstance(value, bool | int | float | str) and not (isinstance(value, float) and not math.isfinite(value)):
+            metadata[key] = value
+    return metadata
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Download, prepare, write
+# ---------------------------------------------------------------------------------------------------------
+@dataclass
+class _Prepared:
+    skymap: SkyMap
+    skymap_report: SkyMapReport
+    ref: Table
+    forced: dict[str, Table]
+    matches: dict[str, MatchReport]
+    exposures: dict[str, CoaddExposure]
+    header_sources: dict[str, str]
+
+
+def _fetch_all(files, lfs_url, cache, retries, progress, session, log):
+    """Catalog paths and calexp headers, from the cache or the server. Network errors carry the offline hint."""
+    common = dict(lfs_url=lfs_url, cache=cache, retries=retries, progress=progress, session=session, log=log)
+    try:
+        paths = {f.key: download.fetch(f.remote(), **common) for f in files if f.kind != "calexp"}
+        headers = {f.band: download.fetch_fits_header(f.remote(), **common) for f in files if f.kind == "calexp"}
+    except download.ChecksumError:
+        raise
+    except (lfs.LFSError, download.DownloadError) as error:
+        kind = type(error) if isinstance(error, download.DownloadError) else download.DownloadError
+        raise kind(f"{error} {OFFLINE_HINT}") from None
+    return paths, headers
+
+
+def _prepare(files, paths, headers) -> _Prepared:
+    by_key = {f.key: f for f in files}
+    try:
+        ref = read_catalog(paths["ref"])
+        raw_forced = {band: read_catalog(paths[f"forced_src-{band}"]) for band in BANDS}
+    except (ValueError, OSError) as error:
+        raise IngestError(f"a downloaded catalog cannot be read as an afw table: {error}") from None
+    for needed in ("id", "coord_ra", "coord_dec"):
+        if needed not in ref.colnames:
+            raise IngestError(f"the reference table has no '{needed}' column; is it a Gen2 deepCoadd_ref?")
+    forced, matches = {}, {}
+    for band, table in raw_forced.items():
+        forced[band], matches[band] = match_forced_to_ref(ref, table, band)
+    skymap, report = skymap_from_calexp_header(headers["i"])
+    other = skymap_from_calexp_header(headers["r"])[1]
+    same = (
+        other.num_patches == report.num_patches
+        and other.patch_id == report.patch_id
+        and np.allclose(other.center_deg, report.center_deg, rtol=0, atol=1e-8)
+        and math.isclose(other.pixel_scale_arcsec, report.pixel_scale_arcsec, rel_tol=1e-9)
+    )
+    if not same:
+        raise IngestError("the r- and i-band calexps disagree on the tract's geometry; they should be one patch.")
+    exposures = {}
+    for band in BANDS:
+        info = by_key[f"calexp-{band}"]
+        calib = photo_calib_from_header(headers[band], info.name)
+        metadata = header_metadata(headers[band].primary)
+        metadata.setdefault("FILTER", next(name for name, b in PHYSICAL_FILTERS.items() if b == band))
+        metadata["ORIGIN_FILE"] = f"{REPOSITORY}:{info.path}"
+        metadata["ORIGIN_SHA256"] = info.oid
+        exposures[band] = CoaddExposure(calib, metadata)
+    return _Prepared(
+        skymap, report, ref, forced, matches, exposures, {band: headers[band].source for band in BANDS}
+    )
+
+
+def _expected_datasets() -> dict[str, int]:
+    return {"skyMap": 1, "deepCoadd_ref": 1, "deepCoadd_forced_src": len(BANDS), "deepCoadd_calexp": len(BANDS)}
+
+
+def _run_contents(butler, run: str) -> dict[str, int] | None:
+    """Number of datasets of each type in ``run``, or None if there is no such run."""
+    from lsst.daf.butler import MissingCollectionError
+
+    try:
+        butler.collections.get_info(run)
+    except MissingCollectionError:
+        return None
+    counts = {}
+    for name in _expected_datasets():
+        counts[name] = len(butler.query_datasets(name, collections=run, find_first=False, explain=False))
+    return counts
+
+
+def _ensure_repository_setup(butler) -> None:
+    """The instrument, filters and dataset types the ingest needs (all there in a simulated repository)."""
+    from lsst.daf.butler import DatasetType
+
+    registry = butler.registry
+    registry.syncDimensionData(
+        "instrument",
+        {
+            "name": "HSC",
+            "visit_max": 21_474_800,
+            "exposure_max": 21_474_800,
+            "detector_max": 200,
+            "class_name": "lsst.obs.subaru.HyperSuprimeCam",
+        },
+    )
+    for name, band in PHYSICAL_FILTERS.items():
+        registry.syncDimensionData("physical_filter", {"instrument": "HSC", "name": name, "band": band})
+    for name in _expected_datasets():
+        dimensions, storage_class = DATASET_TYPES[name]
+        registry.registerDatasetType(DatasetType(name, dimensions, storage_class, universe=butler.dimensions))
+
+
+def _register_skymap_once(butler, skymap: SkyMap) -> None:
+    """Insert the sky map's records, or check that identical ones are already there."""
+    from .butler_repo import register_skymap
+
+    digest = hashlib.sha1(skymap.to_json().encode()).digest()
+    existing = [record for record in butler.registry.queryDimensionRecords("skymap") if record.name == skymap.name]
+    if existing:
+        if existing[0].hash != digest:
+            raise IngestError(
+                f"the repository already has a sky map named '{skymap.name}' that differs from this one; "
+                "remove it or ingest into another --repo."
+            )
+        return
+    register_skymap(butler, skymap)
+
+
+def _write(butler, prepared: _Prepared) -> None:
+    """Everything into the repository, in one transaction: all of it or nothing."""
+    from lsst.daf.butler import CollectionType, MissingCollectionError
+
+    try:
+        chain_type = butler.collections.get_info(CHAIN).type
+    except MissingCollectionError:
+        chain_type = None
+    if chain_type not in (None, CollectionType.CHAINED):
+        raise IngestError(f"the repository has a {chain_type.name} collection named '{CHAIN}'; it must be CHAINED.")
+    with butler.transaction():
+        _ensure_repository_setup(butler)
+        _register_skymap_once(butler, prepared.skymap)
+        butler.registry.registerRun(RUN)
+        data_id = {"skymap": prepared.skymap.name, "tract": TRACT, "patch": prepared.skymap_report.patch_id}
+        put_deterministic(butler, prepared.skymap, "skyMap", RUN, skymap=prepared.skymap.name)
+        put_deterministic(butler, prepared.ref, "deepCoadd_ref", RUN, **data_id)
+        for band in BANDS:
+            put_deterministic(butler, prepared.forced[band], "deepCoadd_forced_src", RUN, band=band, **data_id)
+            put_deterministic(butler, prepared.exposures[band], "deepCoadd_calexp", RUN, band=band, **data_id)
+        make_chain(butler, CHAIN, [RUN])
+
+
+def _remove_previous(butler) -> None:
+    """For ``--force``: remove the run of an earlier ingest, unlinking it from the chain (sky map records stay)."""
+    from lsst.daf.butler import MissingCollectionError
+
+    try:
+        butler.collections.get_info(RUN)
+    except MissingCollectionError:
+        return
+    butler.removeRuns([RUN], unlink_from_chains=True)
+
+
+def _remove_empty_folders(root: Path) -> None:
+    """Remove ``root`` and the folders below it that are empty (bottom up); keep anything holding a file."""
+    if not root.is_dir():
+        return
+    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if not any(root.iterdir()):
+        root.rmdir()
+    parent = root.parent  # "HSC/" of "HSC/validation", if nothing else is in it
+    if parent != root and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+
+
+def download_and_ingest(
+    repo: str | os.PathLike = "DATA",
+    *,
+    lfs_url: str = LFS_URL,
+    cache: str | os.PathLike | None = None,
+    retries: int = 3,
+    progress: bool = True,
+    force: bool = False,
+    files: tuple[ValidationFile, ...] | None = None,
+    session=None,
+    log=print,
+) -> IngestSummary:
+    """Download the real HSC files of tract 0, patch 10,7 (or use the cached ones) and ingest them into ``repo``.
+
+    Parameters
+    ----------
+    repo : path-like
+        Butler repository to ingest into, e.g. the simulated ``DATA``; a new, empty one is made if it does not
+        exist.
+    lfs_url : str
+        The Git LFS server of ``lsst-dm/legacy-validation_data_hsc``.
+    cache : path-like, optional
+        Download cache folder; default ``$MULTIBAND_TUTORIAL_CACHE``, else the operating system's cache folder.
+    retries : int
+        How many times a failed download is tried again.
+    progress : bool
+        Show download progress bars.
+    force : bool
+        Replace the RUN collection if an earlier ingest made it.
+    files : tuple of ValidationFile, optional
+        The files and their LFS pointers; default :data:`FILES` (tests give their own).
+    session : requests.Session, optional
+        HTTP session for every request.
+    log : callable
+        Where progress messages go.
+
+    Raises
+    ------
+    data_fetch.download.DownloadError
+        Offline, refused by the server, or a download failed (the message says so and that the simulated data
+        need no internet). Nothing is left in the repository, and only complete, verified files in the cache.
+    IngestError
+        The files are not what the ingest expects, or the repository cannot take them. Nothing is written.
+    """
+    from lsst.daf.butler import Butler
+
+    target = Path(repo).absolute()
+    summary = IngestSummary(repo=Path(repo))
+    files = FILES if files is None else tuple(files)
+    for info in files:
+        info.remote()  # refuses, before any download, a file whose pointer is unknown
+    keys = {f.key for f in files}
+    wanted = {"ref", *(f"{kind}-{band}" for kind in ("forced_src", "calexp") for band in BANDS)}
+    if keys != wanted:
+        raise IngestError(f"the file table must list {sorted(wanted)}, got {sorted(keys)}")
+
+    butler = None
+    if target.exists():
+        if not (target / "butler.yaml").is_file():
+            raise IngestError(f"{repo} exists but is not a Butler repository (no butler.yaml); choose another --repo.")
+        butler = Butler.from_config(str(target), writeable=True)
+        contents = _run_contents(butler, RUN)
+        if contents is not None and not force:
+            if contents == _expected_datasets():
+                summary.already_present = True
+                _fill_from_repository(summary, butler)
+                return summary
+            raise IngestError(
+                f"{repo} has a RUN collection '{RUN}' that is incomplete ({contents}); run again with --force to "
+                "replace it."
+            )
+    elif not target.parent.is_dir():
+        raise IngestError(f"the folder {target.parent} does not exist; create it first or choose another --repo.")
+
+    cache_folder = download.cache_dir(cache, CACHE_SUBFOLDER)
+    paths, headers = _fetch_all(files, lfs_url, cache_folder, retries, progress, session, log)
+    prepared = _prepare(files, paths, headers)
+
+    if butler is not None:
+        if force:
+            _remove_previous(butler)
+        try:
+            _write(butler, prepared)
+        except BaseException:
+            # The transaction rolled the registry and the files back; the datastore leaves empty folders.
+            _remove_empty_folders(target / RUN)
+            raise
+    else:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.ingesting-", dir=target.parent))
+        try:
+            new = create_repository(staging / "repo")
+            _write(new, prepared)
+            del new
+            (staging / "repo").rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        summary.created_repository = True
+
+    summary.patch = prepared.skymap_report.patch_id
+    summary.n_ref = len(prepared.ref)
+    summary.matches = prepared.matches
+    summary.zero_points = {band: prepared.exposures[band].photoCalib.zero_point for band in BANDS}
+    summary.header_sources = prepared.header_sources
+    summary.skymap_report = prepared.skymap_report
+    return summary
+
+
+def _fill_from_repository(summary: IngestSummary, butler) -> None:
+    """For a repository that already holds the data: the patch id, row count and zero points, read back."""
+    skymap = butler.get("skyMap", skymap=SKYMAP_NAME, collections=RUN)
+    summary.patch = skymap[TRACT].getPatchInfo(PATCH_INDEX).getSequentialIndex()
+    data_id = summary.data_id
+    summary.n_ref = len(butler.get("deepCoadd_ref", data_id, collections=RUN, parameters={"columns": ["id"]}))
+    for band in BANDS:
+        calib = butler.get("deepCoadd_calexp.photoCalib", data_id, band=band, collections=RUN)
+        summary.zero_points[band] = calib.zero_point

@@ -1,0 +1,309 @@
+"""A small client for the Git LFS batch API: ask an LFS server where to download objects.
+
+Git LFS keeps large files out of a Git repository: the repository holds a small *pointer* file per large file,
+and an LFS server holds the content, addressed by its SHA-256 (the ``oid``) and size. A pointer reads::
+
+    version https://git-lfs.github.com/spec/v1
+    oid sha256:5ffdd0015d78967f82019837a585af1a7a68a17397c3fe653130592a6fdbb4a7
+    size 2664000
+
+To download, a client POSTs to ``<LFS URL>/objects/batch`` (git-lfs ``docs/api/batch.md``) with the headers
+``Accept`` and ``Content-Type`` set to ``application/vnd.git-lfs+json`` and the body::
+
+    {"operation": "download", "transfers": ["basic"], "objects": [{"oid": "...", "size": 2664000}]}
+
+A server that has the object answers 200 with ``objects[].actions.download`` holding ``href`` (where to GET the
+bytes), an optional ``header`` dict to send with that GET, and ``expires_in`` / ``expires_at``; an object it
+cannot serve gets ``objects[].error = {"code": 404, "message": "..."}`` instead. A request the server refuses as a
+whole gets an HTTP error status (401, 403, 404, 422, 429, 5xx) and a JSON body with ``message``. The ``basic``
+transfer (git-lfs ``docs/api/basic-transfers.md``) is a plain GET of ``href``.
+
+Only what downloading needs is implemented: no uploads, no authentication beyond what the server returns in
+``header`` (the lesson's data are public), no transfer adapters other than ``basic``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+__all__ = [
+    "LFS_MEDIA_TYPE",
+    "DownloadAction",
+    "LFSError",
+    "LFSObjectError",
+    "LFSPointer",
+    "LFSUnavailableError",
+    "batch_url",
+    "redact_url",
+    "request_download",
+]
+
+#: Media type of Git LFS API requests and answers (git-lfs ``docs/api/batch.md``).
+LFS_MEDIA_TYPE = "application/vnd.git-lfs+json"
+#: First line of every Git LFS pointer file.
+POINTER_VERSION = "https://git-lfs.github.com/spec/v1"
+
+_OID_RE = re.compile(r"[0-9a-f]{64}")
+# Answers worth asking again after a pause: rate limit and server-side failures (git-lfs batch.md).
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class LFSError(RuntimeError):
+    """The LFS server's answer cannot be used (malformed, or an unexpected status)."""
+
+
+class LFSUnavailableError(LFSError):
+    """The LFS server cannot be reached, or refuses the request as a whole.
+
+    Attributes
+    ----------
+    url : str
+        The batch URL asked.
+    status : int or None
+        HTTP status of the refusal; None when there was no answer (offline, DNS failure, timeout).
+    """
+
+    def __init__(self, message: str, url: str, status: int | None = None):
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class LFSObjectError(LFSError):
+    """The server answered, but cannot serve one object (``objects[].error``, or no download action).
+
+    Attributes
+    ----------
+    oid : str
+        The object's SHA-256.
+    code : int or None
+        The server's error code for it (404: no such object, 410: removed, 422: invalid), if it gave one.
+    """
+
+    def __init__(self, message: str, oid: str, code: int | None = None):
+        super().__init__(message)
+        self.oid = oid
+        self.code = code
+
+
+@dataclass(frozen=True)
+class LFSPointer:
+    """What a Git LFS pointer file says about one file: its SHA-256 and size in bytes."""
+
+    oid: str
+    size: int
+
+    def __post_init__(self):
+        if not isinstance(self.oid, str) or not _OID_RE.fullmatch(self.oid):
+            raise ValueError(f"an LFS oid is 64 lower-case hex digits (a SHA-256), got {self.oid!r}")
+        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
+            raise ValueError(f"an LFS object size is a whole number of bytes >= 0, got {self.size!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> LFSPointer:
+        """Read a pointer file's text (``version``, ``oid sha256:...``, ``size ...`` lines)."""
+        fields = {}
+        for line in text.strip().splitlines():
+            key, _, value = line.strip().partition(" ")
+            fields[key] = value.strip()
+        if fields.get("version") != POINTER_VERSION:
+            raise ValueError(f"not a Git LFS pointer (first line should be 'version {POINTER_VERSION}')")
+        oid = fields.get("oid", "")
+        if not oid.startswith("sha256:"):
+            raise ValueError(f"LFS pointer has no 'oid sha256:...' line: {oid!r}")
+        try:
+            size = int(fields.get("size", ""))
+        except ValueError:
+            raise ValueError(f"LFS pointer has no valid 'size' line: {fields.get('size')!r}") from None
+        return cls(oid.removeprefix("sha256:"), size)
+
+    def to_json(self) -> dict:
+        return {"oid": self.oid, "size": self.size}
+
+
+@dataclass(frozen=True)
+class DownloadAction:
+    """Where and how to GET one object (``objects[].actions.download`` of a batch answer)."""
+
+    href: str
+    header: Mapping[str, str] = field(default_factory=dict)
+    expires_in: int | None = None
+    expires_at: str | None = None
+
+
+def batch_url(lfs_url: str) -> str:
+    """The batch endpoint of an LFS server URL: ``<lfs_url>/objects/batch``."""
+    return lfs_url.rstrip("/") + "/objects/batch"
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its query string, for messages: signed download URLs carry credentials there."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?..." if parts.query else "")
+
+
+def _server_message(response: requests.Response) -> str:
+    """The ``message`` of an LFS error body, else the start of the body, else the reason phrase."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = (response.text or "").strip().replace("\n", " ")
+        return text[:200] or response.reason or ""
+    if isinstance(body, Mapping) and body.get("message"):
+        return str(body["message"])
+    return response.reason or ""
+
+
+def _refusal(response: requests.Response, url: str) -> LFSUnavailableError:
+    status = response.status_code
+    message = _server_message(response)
+    meaning = {
+        401: "it wants credentials, but these data are public: check the --lfs-url",
+        403: "access is forbidden",
+        404: "it has no such repository: check the --lfs-url",
+        406: "it does not accept the Git LFS media type",
+        413: "the request was too large",
+        422: "it found the request invalid",
+        429: "too many requests; try again later",
+    }.get(status, "the server failed" if status >= 500 else "unexpected answer")
+    detail = f": {message}" if message else ""
+    return LFSUnavailableError(
+        f"the Git LFS server {url} refused the request (HTTP {status}, {meaning}{detail}).", url, status
+    )
+
+
+def request_download(
+    lfs_url: str,
+    objects: Sequence[LFSPointer],
+    *,
+    session: requests.Session | None = None,
+    timeout: float = 30.0,
+    retries: int = 2,
+    backoff: float = 1.0,
+) -> dict[str, DownloadAction]:
+    """Ask the LFS server for download actions, one per object.
+
+    Parameters
+    ----------
+    lfs_url : str
+        The LFS server URL of the repository (``lfs.url`` in its ``.lfsconfig``).
+    objects : sequence of LFSPointer
+        The objects wanted, by SHA-256 and size.
+    session : requests.Session, optional
+        Session to use (a new one otherwise).
+    timeout : float
+        Seconds to wait for the server to connect and to answer.
+    retries : int
+        How many times to ask again after no answer, a 429 or a 5xx, waiting ``backoff``, ``2 * backoff``, ...
+        seconds in between.
+    backoff : float
+        First wait, in seconds.
+
+    Returns
+    -------
+    dict
+        ``{oid: DownloadAction}`` for every object asked.
+
+    Raises
+    ------
+    LFSUnavailableError
+        No answer (offline), or an error status for the whole request (401, 403, 404, 5xx after retries...).
+    LFSObjectError
+        The server cannot serve one of the objects (per-object error, or no ``download`` action).
+    LFSError
+        The answer is not the JSON the batch API defines.
+    """
+    url = batch_url(lfs_url)
+    wanted = {obj.oid: obj for obj in objects}
+    body = {"operation": "download", "transfers": ["basic"], "objects": [obj.to_json() for obj in wanted.values()]}
+    headers = {"Accept": LFS_MEDIA_TYPE, "Content-Type": LFS_MEDIA_TYPE}
+    http = session or requests.Session()
+    attempt = 0
+    while True:
+        try:
+            response = http.post(url, json=body, headers=headers, timeout=timeout)
+        except (requests.ConnectionError, requests.Timeout) as error:
+            if attempt < retries and "Failed to resolve" not in str(error):  # no name service: offline, don't wait
+                time.sleep(backoff * 2**attempt)
+                attempt += 1
+                continue
+            reason = _connection_reason(error)
+            raise LFSUnavailableError(
+                f"cannot reach the Git LFS server {url} ({reason}); are you offline?", url
+            ) from None
+        except requests.RequestException as error:
+            raise LFSUnavailableError(f"cannot ask the Git LFS server {url} ({error}).", url) from None
+        if response.status_code in _RETRY_STATUSES and attempt < retries:
+            response.close()
+            time.sleep(backoff * 2**attempt)
+            attempt += 1
+            continue
+        break
+    if response.status_code != 200:
+        raise _refusal(response, url)
+    try:
+        answer = response.json()
+    except ValueError:
+        raise LFSError(f"the Git LFS server {url} answered with something that is not JSON.") from None
+    return _parse_answer(answer, wanted, url)
+
+
+def _connection_reason(error: Exception) -> str:
+    """A short reason for a failed connection, without urllib3's wrapping (object reprs, memory addresses)."""
+    if isinstance(error, requests.Timeout):
+        return "no answer before the timeout"
+    text = str(error)
+    if "(Caused by " in text:
+        text = text.split("(Caused by ", 1)[1]
+    match = re.search(r"Failed to establish a new connection: (.*)|(Failed to resolve .*)", text)
+    if match:
+        text = match.group(1) or match.group(2)
+    elif ">: " in text:
+        text = text.rsplit(">: ", 1)[1]
+    text = re.sub(r"""['"]\)+$""", "", text.strip())
+    return text or type(error).__name__
+
+
+def _parse_answer(answer, wanted: Mapping[str, LFSPointer], url: str) -> dict[str, DownloadAction]:
+    if not isinstance(answer, Mapping) or not isinstance(answer.get("objects"), list):
+        raise LFSError(f"the Git LFS server {url} answered without an 'objects' list.")
+    transfer = answer.get("transfer", "basic")
+    if transfer not in (None, "basic"):
+        raise LFSError(f"the Git LFS server {url} chose the transfer adapter {transfer!r}; only 'basic' is supported.")
+    actions: dict[str, DownloadAction] = {}
+    for item in answer["objects"]:
+        if not isinstance(item, Mapping) or item.get("oid") not in wanted:
+            continue  # an object we did not ask for: ignore it
+        oid = item["oid"]
+        error = item.get("error")
+        if error:
+            code = error.get("code") if isinstance(error, Mapping) else None
+            message = error.get("message", "") if isinstance(error, Mapping) else str(error)
+            raise LFSObjectError(
+                f"the Git LFS server cannot serve object {oid[:12]}... (error {code}: {message}).", oid, code
+            )
+        download = (item.get("actions") or {}).get("download")
+        if not isinstance(download, Mapping) or not download.get("href"):
+            raise LFSObjectError(f"the Git LFS server gave no download action for object {oid[:12]}....", oid)
+        header = download.get("header") or {}
+        if not isinstance(header, Mapping):
+            raise LFSError(f"the Git LFS server gave a malformed 'header' for object {oid[:12]}....")
+        actions[oid] = DownloadAction(
+            href=urljoin(url, str(download["href"])),
+            header={str(k): str(v) for k, v in header.items()},
+            expires_in=download.get("expires_in"),
+            expires_at=download.get("expires_at"),
+        )
+    missing = [oid for oid in wanted if oid not in actions]
+    if missing:
+        raise LFSObjectError(
+            f"the Git LFS server did not answer for object {missing[0][:12]}... (it returned no entry for it).",
+            missing[0],
+        )
+    return actions
