@@ -5,7 +5,6 @@ Expected counts are computed here with numpy from the Butler's tables, independe
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from pathlib import Path
@@ -26,7 +25,6 @@ from tutorial_lib.widgets import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA = REPO_ROOT / "DATA"
 DATA_ID = {"skymap": "discrete", "tract": 0, "patch": 4}
 ALL_NAMES = (SHORTCUT, *FLAG_CRITERIA)
 
@@ -34,16 +32,7 @@ ALL_NAMES = (SHORTCUT, *FLAG_CRITERIA)
 # --------------------------------------------------------------------------------------------------------
 # Fixtures
 # --------------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def butler():
-    if not (DATA / "butler.yaml").exists():
-        reason = f"no Butler repository at {DATA}: run `make data`"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from lsst.daf.butler import Butler
-
-    return Butler(str(DATA), collections="tutorial")
+# ``butler`` (the simulated repository, built if DATA/ is missing or stale) comes from conftest.py.
 
 
 @pytest.fixture(scope="module")
