@@ -76,9 +76,7 @@ def create_repository(path: Path, instrument: str = "HSC") -> Butler:
 
 
 def _sky_polygon(vertices_deg) -> ConvexPolygon:
-    return ConvexPolygon(
-        [UnitVector3d(LonLat.fromDegrees(float(ra), float(dec))) for ra, dec in vertices_deg]
-    )
+    return ConvexPolygon([UnitVector3d(LonLat.fromDegrees(float(ra), float(dec))) for ra, dec in vertices_deg])
 
 
 def register_skymap(butler: Butler, skymap: SkyMap) -> None:

@@ -538,9 +538,7 @@ def _prepare(files, paths, headers) -> _Prepared:
         metadata["ORIGIN_FILE"] = f"{REPOSITORY}:{info.path}"
         metadata["ORIGIN_SHA256"] = info.oid
         exposures[band] = CoaddExposure(calib, metadata)
-    return _Prepared(
-        skymap, report, ref, forced, matches, exposures, {band: headers[band].source for band in BANDS}
-    )
+    return _Prepared(skymap, report, ref, forced, matches, exposures, {band: headers[band].source for band in BANDS})
 
 
 def _expected_datasets() -> dict[str, int]:

@@ -163,10 +163,7 @@ def detect_and_deblend(rng: np.random.Generator, sky: TrueSky) -> Sources:
         sigma = np.sqrt(_sky_sigma(b) ** 2 + np.maximum(flux, 0) / GAIN)
         return (flux + sigma * noise) / sigma
 
-    peak = {
-        b: snr(b, src_flux[b] * _psf_ratio(src_size, b), obj_noise[b]) >= DETECTION_THRESHOLD_SIGMA
-        for b in BANDS
-    }
+    peak = {b: snr(b, src_flux[b] * _psf_ratio(src_size, b), obj_noise[b]) >= DETECTION_THRESHOLD_SIGMA for b in BANDS}
     detected = ~secondary & (peak["g"] | peak["r"] | peak["i"])
 
     # Blend groups: detected members become children of a parent when two or more of them are detected.
@@ -182,9 +179,7 @@ def detect_and_deblend(rng: np.random.Generator, sky: TrueSky) -> Sources:
     parent_of_group = {g: n_single + k for k, g in enumerate(blended_groups)}
 
     truth_id = np.concatenate([keep, np.full(n_parents, -1)])
-    truth_type = np.concatenate(
-        [np.where(sky.kind[keep] == STAR, "star", "galaxy"), np.full(n_parents, "blend")]
-    )
+    truth_type = np.concatenate([np.where(sky.kind[keep] == STAR, "star", "galaxy"), np.full(n_parents, "blend")])
     parent_index = np.full(n_src, -1)
     parent_index[:n_single] = [
         parent_of_group.get(g, -1) if c else -1 for g, c in zip(sky.group[keep], is_child[keep], strict=True)
@@ -238,11 +233,7 @@ def detect_and_deblend(rng: np.random.Generator, sky: TrueSky) -> Sources:
         )
     footprint = {b: src_peak[b][family] for b in BANDS}
     true_mag = {b: ZERO_POINT - 2.5 * np.log10(flux[b]) for b in BANDS}
-    noise = {
-        f"{kind}_{b}": rng.standard_normal(n_src)
-        for b in BANDS
-        for kind in ("psf", "cmodel", "aperture", "fail")
-    }
+    noise = {f"{kind}_{b}": rng.standard_normal(n_src) for b in BANDS for kind in ("psf", "cmodel", "aperture", "fail")}
     for b in BANDS:
         # The detection noise and the forced-measurement noise are the same pixels' noise.
         noise[f"psf_{b}"][:n_single] = obj_noise[b][keep]
@@ -276,15 +267,58 @@ def _distance_to_edge(x, y, box):
     return np.minimum.reduce([x - x0, x1 - x, y - y0, y1 - y])
 
 
+#: Margin (pixels) around a patch's outer box within which sources are candidates for it: more than the
+#: largest offset of a child from its parent (BLEND_GROUP_RADIUS_ARCSEC, 15 px), so whole families are found.
+CANDIDATE_MARGIN_PX = 50
+
+
+class TractSources:
+    """Sources in one tract's pixel coordinates, bucketed by patch, so each patch looks only at its own.
+
+    Without the buckets every patch would test every source of the sky, and the build would grow with the
+    square of the area.
+    """
+
+    def __init__(self, sources: Sources, tract: TractInfo):
+        self.x, self.y = tract.sky_to_pixel(sources.ra, sources.dec)
+        width, height = tract.patch_inner_dimensions
+        nx, ny = tract.getNumPatches()
+        reach = tract.getPatchBorder() + CANDIDATE_MARGIN_PX
+        pairs = []
+        for dx in (-reach, reach):
+            for dy in (-reach, reach):
+                px = np.floor((self.x + 0.5 + dx) / width)
+                py = np.floor((self.y + 0.5 + dy) / height)
+                ok = (px >= 0) & (px < nx) & (py >= 0) & (py < ny) & np.isfinite(self.x)
+                index = np.flatnonzero(ok)
+                pairs.append(np.column_stack([(py[ok] * nx + px[ok]).astype(np.int64), index]))
+        pairs = np.unique(np.concatenate(pairs), axis=0)  # sorted by patch, then source index
+        bounds = np.searchsorted(pairs[:, 0], np.arange(nx * ny + 1))
+        self.candidates = {p: pairs[bounds[p] : bounds[p + 1], 1] for p in range(nx * ny)}
+
+
 def measure_patch(
-    rng: np.random.Generator, sources: Sources, skymap, tract: TractInfo, patch_index: int
+    rng: np.random.Generator,
+    sources: Sources,
+    skymap,
+    tract: TractInfo,
+    patch_index: int,
+    tract_sources: TractSources | None = None,
 ) -> tuple[dict, dict, dict]:
-    """Rows of one patch: reference columns, forced columns per band, and truth columns (dicts of arrays)."""
+    """Rows of one patch: reference columns, forced columns per band, and truth columns (dicts of arrays).
+
+    ``tract_sources`` (the sources bucketed for this tract) makes the cost independent of the sky's size;
+    without it they are bucketed here.
+    """
     patch = tract.getPatchInfo(patch_index)
     outer, inner = patch.getOuterBBox(), patch.getInnerBBox()
-    x_all, y_all = tract.sky_to_pixel(sources.ra, sources.dec)
-    in_patch = outer.contains(x_all, y_all)
-    members = np.flatnonzero(in_patch[sources.family])
+    if tract_sources is None:
+        tract_sources = TractSources(sources, tract)
+    x_all, y_all = tract_sources.x, tract_sources.y
+    candidates = tract_sources.candidates[patch_index]
+    in_patch = candidates[outer.contains(x_all[candidates], y_all[candidates])]
+    family = sources.family[candidates]
+    members = candidates[outer.contains(x_all[family], y_all[family])]
     heads = members[sources.parent_index[members] < 0]
     heads = heads[np.lexsort((x_all[heads], y_all[heads]))]
     children = members[sources.parent_index[members] >= 0]
@@ -296,7 +330,7 @@ def measure_patch(
     # Sky objects: random positions in the outer box, at least a sky-object radius from every source.
     n_sky = SKY_OBJECTS_PER_PATCH
     sx, sy = [], []
-    near_x, near_y = x_all[in_patch], y_all[in_patch]
+    near_x, near_y = x_all[in_patch], y_all[in_patch]  # every source inside, whatever its family
     grid = {}
     for xi, yi in zip(np.floor(near_x / 16).astype(int), np.floor(near_y / 16).astype(int), strict=True):
         grid[(xi, yi)] = True
@@ -398,14 +432,12 @@ def _forced_band(rng, sources: Sources, band, src, is_sky, edge_distance, common
     def shared_and_private(noise_name):
         shared = np.where(is_sky, 0.0, sources.noise[noise_name][src])
         private = rng.standard_normal(n_rows)
-        return np.where(
-            is_sky, private, np.sqrt(1 - PATCH_NOISE_SHARE**2) * shared + PATCH_NOISE_SHARE * private
-        )
+        return np.where(is_sky, private, np.sqrt(1 - PATCH_NOISE_SHARE**2) * shared + PATCH_NOISE_SHARE * private)
 
     e_psf = shared_and_private(f"psf_{band}")
-    e_cm = PSF_CMODEL_NOISE_CORRELATION * e_psf + np.sqrt(
-        1 - PSF_CMODEL_NOISE_CORRELATION**2
-    ) * shared_and_private(f"cmodel_{band}")
+    e_cm = PSF_CMODEL_NOISE_CORRELATION * e_psf + np.sqrt(1 - PSF_CMODEL_NOISE_CORRELATION**2) * shared_and_private(
+        f"cmodel_{band}"
+    )
     e_ap = shared_and_private(f"aperture_{band}")
 
     psf_err = np.sqrt(sigma_sky**2 + np.maximum(psf_true, 0) / GAIN)
@@ -415,9 +447,7 @@ def _forced_band(rng, sources: Sources, band, src, is_sky, edge_distance, common
     # Background-limited noise scales with the square root of the pixels used: aperture pi R^2 against the
     # PSF's effective area 4 pi sigma_psf^2.
     sigma_psf_px = PSF_FWHM_ARCSEC[band] / 2.3548 / PIXEL_SCALE_ARCSEC
-    ap_err = np.sqrt(
-        (sigma_sky * APERTURE_RADIUS_PX / (2 * sigma_psf_px)) ** 2 + np.maximum(ap_true, 0) / GAIN
-    )
+    ap_err = np.sqrt((sigma_sky * APERTURE_RADIUS_PX / (2 * sigma_psf_px)) ** 2 + np.maximum(ap_true, 0) / GAIN)
 
     psf = psf_true + psf_err * e_psf
     cmodel = cmodel_true + cm_err * e_cm

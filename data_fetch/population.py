@@ -151,9 +151,7 @@ def _make_stars(rng, ra_range, dec_range, faint_limit_r):
     x_mid = 0.5 * (x_edges[1:] + x_edges[:-1])
     abs_mag = stellar_locus_abs_mag_r(x_mid)
     dm_dx = np.gradient(abs_mag, x_mid)
-    lf = 10 ** np.interp(
-        abs_mag, LF_ABS_MAG_R, LF_LOG10_DENSITY
-    )  # stars / pc^3 / mag, per unit local density
+    lf = 10 ** np.interp(abs_mag, LF_ABS_MAG_R, LF_LOG10_DENSITY)  # stars / pc^3 / mag, per unit local density
     per_x = lf * dm_dx * np.diff(x_edges)  # stars / pc^3 in each colour bin
     densities = _density_along_sightline(d_mid, l_rad, b_rad)
     volume = solid_angle_sr * d_mid**2 * d_width  # pc^3 per distance bin
@@ -193,10 +191,7 @@ def _make_galaxies(rng, ra_range, dec_range):
     slope_ln = GALAXY_COUNTS_SLOPE * np.log(10)
     # Integral of 10**(a + s (i - 22)) from lo to hi.
     total = (
-        area_deg2
-        * 10**GALAXY_COUNTS_AT_22
-        * (np.exp(slope_ln * (hi - 22)) - np.exp(slope_ln * (lo - 22)))
-        / slope_ln
+        area_deg2 * 10**GALAXY_COUNTS_AT_22 * (np.exp(slope_ln * (hi - 22)) - np.exp(slope_ln * (lo - 22))) / slope_ln
     )
     n = rng.poisson(total)
     # Inverse-CDF sampling of the exponential magnitude distribution.

@@ -115,10 +115,7 @@ TRUTH_COLUMNS = [
     ),
     ("truth_type", "U6", None, "true type of the object: star, galaxy, sky or blend (a parent of several)"),
     ("truth_n_objects", np.int32, None, "number of true objects whose light this row measures"),
-    *[
-        (f"truth_mag_{band}", np.float64, u.mag, f"true AB magnitude in band {band}")
-        for band in ("g", "r", "i")
-    ],
+    *[(f"truth_mag_{band}", np.float64, u.mag, f"true AB magnitude in band {band}") for band in ("g", "r", "i")],
 ]
 
 

@@ -23,7 +23,7 @@ from tutorial_lib.skymap import SkyMap, make_lesson_skymap
 
 from . import SIMULATOR_VERSION
 from .butler_repo import PHYSICAL_FILTERS, create_repository, make_chain, put_deterministic, register_skymap
-from .measure import BANDS, ZERO_POINT, detect_and_deblend, measure_patch
+from .measure import BANDS, ZERO_POINT, TractSources, detect_and_deblend, measure_patch
 from .population import make_true_sky
 from .schema import FORCED_COLUMNS, REF_COLUMNS, TRUTH_COLUMNS, make_table
 
@@ -82,11 +82,12 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
     patches = [(tract, patch.getSequentialIndex()) for tract in skymap for patch in tract]
     n_rows = 0
     n_datasets = 1
+    by_tract = {}
     for tract, patch_id in tqdm(patches, desc="Simulating patches", unit="patch", disable=not progress):
-        rng = np.random.default_rng(
-            np.random.SeedSequence(patch_seed.entropy, spawn_key=(tract.getId(), patch_id))
-        )
-        ref, forced, truth = measure_patch(rng, sources, skymap, tract, patch_id)
+        if tract.getId() not in by_tract:
+            by_tract = {tract.getId(): TractSources(sources, tract)}  # one tract's buckets at a time
+        rng = np.random.default_rng(np.random.SeedSequence(patch_seed.entropy, spawn_key=(tract.getId(), patch_id)))
+        ref, forced, truth = measure_patch(rng, sources, skymap, tract, patch_id, by_tract[tract.getId()])
         data_id = {"skymap": skymap.name, "tract": tract.getId(), "patch": patch_id}
         put_deterministic(butler, make_table(REF_COLUMNS, ref), "deepCoadd_ref", RUN, **data_id)
         put_deterministic(butler, make_table(TRUTH_COLUMNS, truth), "truth_match", RUN, **data_id)
@@ -99,9 +100,7 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
         n_rows += len(ref["id"])
         n_datasets += 2 + 2 * len(BANDS)
     make_chain(butler, CHAIN, [RUN])
-    (path / STAMP_FILE).write_text(
-        f"{SIMULATOR_VERSION}\nseed {seed}\npatches {num_patches[0]}x{num_patches[1]}\n"
-    )
+    (path / STAMP_FILE).write_text(f"{SIMULATOR_VERSION}\nseed {seed}\npatches {num_patches[0]}x{num_patches[1]}\n")
     return BuildSummary(path, seed, num_patches, len(sky), n_rows, n_datasets)
 
 
@@ -137,9 +136,7 @@ def build(
         raise SimulationError(f"{repo} exists and is not a directory; remove it or choose another --repo.")
     parent = target.parent
     if not parent.is_dir():
-        raise SimulationError(
-            f"the folder {parent} does not exist; create it first or choose another --repo."
-        )
+        raise SimulationError(f"the folder {parent} does not exist; create it first or choose another --repo.")
     if not os.access(parent, os.W_OK):
         raise SimulationError(f"cannot write in {parent}; choose a --repo in a folder you can write to.")
     if num_patches[0] < 1 or num_patches[1] < 1:
