@@ -18,7 +18,7 @@ fi
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "browser test: $CHROMIUM not found; installing Debian's chromium with apt-get (running as root)..."
     export DEBIAN_FRONTEND=noninteractive
-    if apt-get update -q && apt-get install -y -q --no-install-recommends chromium; then
+    if apt-get update -q && apt-get install -y -q chromium; then
         if [ -x "$CHROMIUM" ]; then
             echo "browser test: chromium installed at $CHROMIUM"
             exit 0
