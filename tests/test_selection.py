@@ -514,6 +514,31 @@ def test_match_column_duplicates_refused(ref):
         Selection(ref, forced={"i": make_forced("i")}, match_column="objectId")
 
 
+def test_match_column_auto(ref, forced, photo_calib):
+    """'auto': row-for-row tables as they are; Gen2 tables (own ids, objectId) matched, and said so."""
+    expected = Selection(ref, forced=forced, photo_calib=photo_calib)
+    same = Selection(ref, forced=forced, match_column="auto", photo_calib=photo_calib)
+    assert same.match_columns == {"g": "id", "r": "id", "i": "id"}
+    assert same.auto_matched == () and same.notes == []
+    permutation = np.random.default_rng(7).permutation(10)
+    mixed = {"g": make_forced("g"), "r": gen2_forced("r", permutation), "i": gen2_forced("i", np.arange(10))}
+    sel = Selection(ref, forced=mixed, match_column="auto", photo_calib=photo_calib)
+    assert sel.match_columns == {"g": "id", "r": "objectId", "i": "objectId"}
+    assert sel.auto_matched == ("r", "i")
+    assert sel.notes == [
+        "forced tables of bands r, i: ids of their own (Gen2 tables), matched to deepCoadd_ref through 'objectId'"
+    ]
+    for kwargs in ({}, {"band": "all"}, {"band": "r", "faint": 24, "min_snr": 5}):
+        np.testing.assert_array_equal(sel.mask(**kwargs), expected.mask(**kwargs))
+    np.testing.assert_allclose(sel.magnitude("i"), I_MAG, rtol=0, atol=1e-12)
+    # The default stays strict, and a mismatch without objectId is still refused under 'auto'.
+    with pytest.raises(RowMismatchError, match="match_column='auto'"):
+        Selection(ref, forced=mixed)
+    shuffled = make_forced("i")[permutation]
+    with pytest.raises(RowMismatchError, match="not row-for-row"):
+        Selection(ref, forced={"i": shuffled}, match_column="auto")
+
+
 # --- real LSST-written data --------------------------------------------------------------------------------
 def read_afw_fits(path) -> Table:
     """Read an afw SourceCatalog FITS file, unpacking the packed 'flags' column into named columns."""

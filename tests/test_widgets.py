@@ -19,6 +19,7 @@ from tutorial_lib.selection import CRITERIA, PRIMARY_PARTS, Selection
 from tutorial_lib.widgets import (
     DEFAULT_FAINT,
     FLAG_CRITERIA,
+    NO_TRUTH,
     SHORTCUT,
     PatchTables,
     SelectionExplorer,
@@ -367,16 +368,73 @@ def test_nan_magnitudes_show_a_message():
         ex.close()
 
 
-def test_band_without_data_shows_a_message():
-    tables = _synthetic(bands=("r", "i"))
-    tables.notes.append("patch table has no g-band deepCoadd_forced_src")
-    ex = SelectionExplorer(tables, bands=("g", "r", "i"))
+def test_band_without_data_in_one_patch_shows_a_message():
+    with_g, without_g = _synthetic(), _synthetic(bands=("r", "i"))
+    without_g.notes.append("patch b has no g-band deepCoadd_forced_src")
+    ex = SelectionExplorer({"a": with_g, "b": without_g}, bands=("g", "r", "i"), patch="b")
     try:
         assert ex.n_selected == 6
+        assert ex._colour_chooser.options == (("r − i", "r-i"), ("g − r", "g-r"))  # g is in patch a
         ex.set(colour="g-r")
+        assert ex.colour == "g-r"
         assert any("No data in band g" in m for m in ex.messages)
         assert "No data in band g" in ex._message.value
         assert len(ex.figure.axes[0].collections[0].get_offsets()) == 0
+    finally:
+        ex.close()
+
+
+def test_a_band_without_data_anywhere_is_not_offered_and_asking_for_it_is_a_message():
+    """Real HSC data have no g band: the chooser offers r − i only, and g − r asked from Python is a message."""
+    tables = _synthetic(bands=("r", "i"))
+    tables.notes.append("patch table has no g-band deepCoadd_forced_src")
+    ex = SelectionExplorer(tables, bands=("g", "r", "i"), colour="g-r")
+    try:
+        assert ex._colour_chooser.options == (("r − i", "r-i"),)
+        assert ex.colour == "r-i" and any("g − r cannot be shown" in m for m in ex.messages)
+        ex.set(faint=24.0)  # the notice is about the last call only
+        assert not any("cannot be shown" in m for m in ex.messages)
+        ex.set(colour="g-r", faint=25.0)  # never a traceback; the rest of the call is applied
+        assert ex.colour == "r-i" and ex.faint == 25.0
+        assert any("no g-band forced table is loaded; the CMD shows r − i" in m for m in ex.messages)
+        assert "cannot be shown" in repr(ex) and "cannot be shown" in ex._message.value
+        assert len(ex.figure.axes[0].collections[0].get_offsets()) == 6
+        with pytest.raises(ValueError, match="colour must be one of"):
+            ex.set(colour="u-g")  # not a colour at all: still an error
+    finally:
+        ex.close()
+
+
+def test_all_patches_with_one_patch_loaded_is_that_patch():
+    ex = SelectionExplorer({7: _synthetic()})
+    try:
+        ex.set(patch="all", primary=False)
+        assert ex.patch == 7 and ex.n_selected == 6
+        assert any("Only patch 7 is loaded: patch='all' shows it." in m for m in ex.messages)
+    finally:
+        ex.close()
+
+
+def test_gen2_forced_tables_are_matched_and_extendedness_comes_from_ref():
+    """The real HSC layout: forced ids of their own, objectId links, extendedness only in deepCoadd_ref."""
+    tables = _synthetic(n=6, bands=("r", "i"))
+    extendedness = np.array([0.0, 1.0, 0.0, 0.0, np.nan, 0.0])
+    tables.ref["base_ClassificationExtendedness_value"] = extendedness
+    for table in tables.forced.values():
+        table["objectId"] = table["id"]
+        table["id"] = table["id"] + 1000
+        table.remove_column("base_ClassificationExtendedness_value")
+    tables.forced["i"]["base_PsfFlux_flag"][2] = True
+    ex = SelectionExplorer(tables, bands=("r", "i"))
+    try:
+        assert ex.criteria == ("primary", "point_source", "good_psf_flux")
+        np.testing.assert_array_equal(ex.mask, [True, False, False, True, False, True])
+        assert any("matched to deepCoadd_ref through 'objectId'" in m for m in ex.messages)
+        assert any("Point source (extendedness 0) uses deepCoadd_ref's" in m for m in ex.messages)
+        assert not ex.has_truth
+        assert ex.truth_counts["duplicates"] is NO_TRUTH and f"{ex.truth_counts['sky']}" == "n/a (no truth table)"
+        assert not check_patch_inner_duplicates(ex.truth_counts["duplicates"], ex)
+        assert "no truth table" in check_patch_inner_duplicates(0, ex).message
     finally:
         ex.close()
 
@@ -413,7 +471,9 @@ def test_from_tables_without_truth():
     tables = _synthetic()
     ex = SelectionExplorer.from_tables(tables.ref, tables.forced, tables.photo_calib)
     try:
-        assert ex.truth_counts is None
+        assert not ex.has_truth
+        assert set(ex.truth_counts) >= {"star", "galaxy", "sky", "blend", "duplicates"}
+        assert all(value is NO_TRUTH and not value for value in ex.truth_counts.values())
         assert "truth: no truth table" in repr(ex)
         assert "No truth table" in ex._truth_html.value
     finally:
@@ -473,7 +533,9 @@ def test_check_patch_inner_duplicates(explorer):
 
 
 def test_check_needs_every_patch():
-    ex = SelectionExplorer(_synthetic())
+    tables = _synthetic()
+    tables.truth = Table({"truth_type": ["star"] * 6, "truth_id": np.arange(6)})
+    ex = SelectionExplorer(tables)
     try:
         assert "every patch" in check_patch_inner_duplicates(3, ex).message
     finally:

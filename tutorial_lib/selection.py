@@ -22,6 +22,10 @@ Sources of the definitions: meas_algorithms ``python/lsst/meas/algorithms/setPri
 ``python/lsst/meas/base/classification.py`` for ``base_ClassificationExtendedness_value``; meas_base
 ``src/PsfFlux.cc`` for ``base_PsfFlux_flag``; lsst/utils ``Magnitude.h`` and afw ``PhotoCalib.cc`` for
 magnitudes.
+
+Real 2016 (Gen2) forced tables, such as the HSC data of lesson 8, give each row an ``id`` of its own and link it
+to the reference row through ``objectId``: ``Selection(..., match_column="objectId")`` matches through it, and
+``match_column="auto"`` does so only for the bands whose ``id`` differs (saying so in ``Selection.notes``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ __all__ = [
     "CRITERIA",
     "LESSON_CRITERIA",
     "LESSON_FUNNEL",
+    "MATCH_AUTO",
     "PRIMARY_PARTS",
     "Criterion",
     "MissingColumnError",
@@ -74,6 +79,10 @@ FORCED = "forced"
 ID_COLUMN = "id"
 #: Reserved band name: a criterion on the forced tables is required in every band given.
 ALL_BANDS = "all"
+#: ``match_column`` value telling :class:`Selection` to find each forced table's link to the reference rows.
+MATCH_AUTO = "auto"
+#: Column of a Gen2 (2016) forced table holding the reference ``id`` of each row; ``"auto"`` falls back to it.
+GEN2_LINK_COLUMN = "objectId"
 
 # Plain-number magnitude limits outside this range are refused: they are almost certainly fluxes.
 _PLAUSIBLE_MAGNITUDES = (-30.0, 40.0)
@@ -512,7 +521,7 @@ def _check_row_for_row(
     hint = (
         " Forced tables of the same tract and patch are row-for-row with deepCoadd_ref; if this one links to "
         "the reference through another column (Gen2 forced tables carry 'objectId'), pass "
-        "match_column='objectId' to Selection."
+        "match_column='objectId' to Selection (or match_column='auto', which does so only where needed)."
     )
     n = len(table)
     ids = _to_numpy(table[ID_COLUMN]) if ref_ids is not None and ID_COLUMN in table.colnames else None
@@ -986,6 +995,13 @@ class Selection:
         read as False/NaN/-1 (see :attr:`matched`); forced rows whose value is not a reference ``id`` are
         ignored (counted in :attr:`n_forced_unmatched`). Duplicate reference ids or duplicate match values
         raise `ValueError`.
+
+        ``"auto"`` (:data:`MATCH_AUTO`) decides per band: a forced table row-for-row with ``ref`` by ``id`` is
+        used as is (today's tables, the simulated data); one whose ``id`` differs but which has an
+        ``objectId`` column (2016 Gen2 tables, such as the real HSC data of lesson 8) is matched through
+        ``objectId``, and :attr:`match_columns` and :attr:`notes` say so; any other mismatch raises
+        `RowMismatchError` as without ``match_column``. The default, None, stays strict, so that a table
+        that is not row-for-row is never matched silently. The explorer of lesson 6 uses ``"auto"``.
     photo_calib : PhotoCalib or dict of {str: PhotoCalib}, optional
         Calibration for the magnitude cut and :meth:`magnitude`, one for all bands or one per band. Without
         it, magnitudes are read from a ``<flux>_mag`` column (``PhotoCalib.calibrateCatalog``).
@@ -1031,20 +1047,51 @@ class Selection:
         """For each band, which reference rows have a forced row (all True when row-for-row)."""
         self.n_forced_unmatched: dict[str, int] = {}
         """For each band, forced rows that matched no reference row (always 0 when row-for-row)."""
+        self.match_columns: dict[str, str] = {}
+        """For each band, the forced column linking its rows to the reference ``id``: ``"id"`` when the table
+        is row-for-row, else the match column (with ``match_column="auto"``: ``"objectId"``)."""
+        self.notes: list[str] = []
+        """What the Selection decided for you (with ``match_column="auto"``: which bands it matched through
+        ``objectId``); empty when nothing needed saying."""
 
         ref_ids = self._column(REF, ID_COLUMN) if ID_COLUMN in ref.colnames else None
-        if match_column is None:
+        if match_column is None or match_column == MATCH_AUTO:
+            to_match = []
             for band, table in forced.items():
-                _check_row_for_row(self._n, ref_ids, table, band)
+                try:
+                    _check_row_for_row(self._n, ref_ids, table, band)
+                except RowMismatchError:
+                    if match_column is None or ref_ids is None or GEN2_LINK_COLUMN not in table.colnames:
+                        raise
+                    to_match.append(band)
+                    continue
                 self._index[band] = None
                 self.matched[band] = np.ones(self._n, dtype=bool)
                 self.n_forced_unmatched[band] = 0
+                self.match_columns[band] = ID_COLUMN
+            if to_match:
+                self._match(ref_ids, GEN2_LINK_COLUMN, to_match)
+                unmatched = sum(self.n_forced_unmatched[b] for b in to_match)
+                missing = sum(int(np.count_nonzero(~self.matched[b])) for b in to_match)
+                self.notes.append(
+                    f"forced {'tables of bands' if len(to_match) > 1 else 'table of band'} {', '.join(to_match)}: "
+                    f"ids of their own (Gen2 tables), matched to deepCoadd_ref through '{GEN2_LINK_COLUMN}'"
+                    + (f"; {missing:,} reference rows without a forced row" if missing else "")
+                    + (f"; {unmatched:,} forced rows not in deepCoadd_ref, ignored" if unmatched else "")
+                )
         elif forced:
             if ref_ids is None:
                 raise _missing_column(ref, ID_COLUMN, REF)
             self._match(ref_ids, match_column)
 
-    def _match(self, ref_ids: np.ndarray, match_column: str) -> None:
+    @property
+    def auto_matched(self) -> tuple[str, ...]:
+        """Bands that ``match_column="auto"`` matched through ``objectId`` (empty otherwise)."""
+        if self.match_column != MATCH_AUTO:
+            return ()
+        return tuple(b for b, c in self.match_columns.items() if c != ID_COLUMN)
+
+    def _match(self, ref_ids: np.ndarray, match_column: str, bands: Sequence[str] | None = None) -> None:
         # Sorted-merge matching: argsort + searchsorted of sorted keys is O(n log n) with sequential memory
         # access (a searchsorted of shuffled keys into a million ids is several times slower).
         if self._n < 2 or np.all(ref_ids[1:] > ref_ids[:-1]):
@@ -1058,7 +1105,9 @@ class Selection:
                     f"the reference table has duplicate ids (e.g. {sorted_ids[duplicated[0]]}); matching by "
                     f"'{match_column}' needs unique reference ids."
                 )
-        for band, table in self._forced.items():
+        for band in self._forced if bands is None else bands:
+            table = self._forced[band]
+            self.match_columns[band] = match_column
             keys = _table_column(table, match_column, band)
             if keys.shape == ref_ids.shape and np.array_equal(keys, ref_ids):
                 self._index[band] = None

@@ -19,6 +19,12 @@ explorer's text repr is its deterministic state (criteria, counts), which is wha
 notebook. The widget never shows a traceback: an empty selection, rows without a magnitude or a band without
 data give a message in the widget instead.
 
+Real 2016 HSC data (lesson 8's collection ``validation``) work too, each adaptation said in a message: forced
+tables whose ``id`` differs from the reference ``id`` are matched through ``objectId``
+(``Selection(..., match_column="auto")``); without extendedness in the forced table, the point-source cut uses
+the reference table's; only the colours whose bands have data are offered (r − i without a g band); and without
+``truth_match`` every truth count is :data:`NO_TRUTH`.
+
 Examples
 --------
 >>> explorer = SelectionExplorer.from_butler(butler, {"skymap": "discrete", "tract": 0, "patch": 4})
@@ -44,7 +50,7 @@ from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 
 from . import plots
-from .selection import CRITERIA, LESSON_CRITERIA, PRIMARY_PARTS, MissingColumnError, Selection
+from .selection import CRITERIA, LESSON_CRITERIA, MATCH_AUTO, PRIMARY_PARTS, MissingColumnError, Selection
 
 __all__ = [
     "ALL_PATCHES",
@@ -52,6 +58,7 @@ __all__ = [
     "DEFAULT_FAINT",
     "FAINT_RANGE",
     "FLAG_CRITERIA",
+    "NO_TRUTH",
     "SHORTCUT",
     "PatchTables",
     "SelectionExplorer",
@@ -74,7 +81,37 @@ FAINT_RANGE = (18.0, 27.0)
 #: Name of the magnitude cut in :meth:`SelectionExplorer.set` and in the funnel.
 FAINT = "faint"
 
+class _NoTruth:
+    """What :attr:`SelectionExplorer.truth_counts` holds for every count when there is no truth table."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "n/a (no truth table)"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+    def __reduce__(self):
+        return (_NoTruth, ())
+
+
+#: The value of every truth count of data without a truth table (real data): false, and prints as
+#: ``n/a (no truth table)``, so that ``explorer.truth_counts["sky"]`` works on any data.
+NO_TRUTH = _NoTruth()
+
 _TRUTH_CLASSES = ("star", "galaxy", "sky", "blend")
+_TRUTH_KEYS = (*_TRUTH_CLASSES, "other", "no_truth", "duplicates")
 _UNKNOWN = len(_TRUTH_CLASSES)  # "other" truth type
 _NO_TRUTH = _UNKNOWN + 1  # row of a patch without a truth table
 _MINUS = "\N{MINUS SIGN}"
@@ -99,7 +136,8 @@ class PatchTables:
     ref : `astropy.table.Table`
         Reference table (``deepCoadd_ref``).
     forced : dict of {str: `astropy.table.Table`}
-        Forced tables (``deepCoadd_forced_src``) by band, row-for-row with ``ref``; a band may be missing.
+        Forced tables (``deepCoadd_forced_src``) by band, row-for-row with ``ref`` or (2016 tables) linked to it
+        through ``objectId``; a band may be missing.
     photo_calib : PhotoCalib or dict of {str: PhotoCalib}, optional
         Calibration per band (``deepCoadd_calexp.photoCalib``); without it magnitudes come from a
         ``base_PsfFlux_mag`` column, else are unavailable.
@@ -144,12 +182,15 @@ def _patch_arrays(tables: PatchTables, label: str, bands: Sequence[str], referen
     n = len(ref)
     forced = {b: t for b, t in tables.forced.items() if t is not None}
     notes = list(tables.notes)
+    # "auto": today's forced tables are row-for-row with ref; 2016 (Gen2) ones link through objectId.
     sel = Selection(
         ref,
         forced,
         reference_band=reference_band if reference_band in forced else next(iter(forced), reference_band),
+        match_column=MATCH_AUTO,
         photo_calib=tables.photo_calib,
     )
+    notes.extend(f"{label}: {note}" for note in sel.notes)
     masks: dict[str, np.ndarray] = {}
     unavailable: dict[str, str] = {}
     for name in (*FLAG_CRITERIA, SHORTCUT):
@@ -160,7 +201,18 @@ def _patch_arrays(tables: PatchTables, label: str, bands: Sequence[str], referen
         try:
             band = reference_band if crit.table != "ref" else None
             masks[name] = sel.mask([name], band=band)
-        except (MissingColumnError, ValueError, TypeError) as err:
+        except MissingColumnError as err:
+            if name == "point_source" and err.table != "ref" and err.column in ref.colnames:
+                # 2016 forced tables have no extendedness; the reference table's was measured in each
+                # object's reference band (lesson 8).
+                masks[name] = crit.rule(sel.column(err.column))
+                notes.append(
+                    f"{label}: the {reference_band}-band forced table has no {err.column}, so "
+                    f"{crit.label} uses deepCoadd_ref's (measured in each object's reference band)"
+                )
+            else:
+                unavailable[name] = f"{label}: {err}"
+        except (ValueError, TypeError) as err:
             unavailable[name] = f"{label}: {err}"
     mags: dict[str, np.ndarray] = {}
     missing: dict[str, str] = {}
@@ -299,9 +351,13 @@ class SelectionExplorer:
         if reference_band not in self.bands:
             raise ValueError(f"reference_band={reference_band!r} is not one of bands={list(self.bands)}")
         self.reference_band = reference_band
-        self._colours = [c for c, pair in COLOURS.items() if all(b in self.bands for b in pair)]
-        if not self._colours:
+        colours = [c for c, pair in COLOURS.items() if all(b in self.bands for b in pair)]
+        if not colours:
             raise ValueError(f"no colour of {list(COLOURS)} can be made from bands={list(self.bands)}")
+        # Offer only the colours whose bands have a forced table in some patch (real HSC data: no g band);
+        # if none has, offer them all and let the widget say which bands have no data.
+        loaded = {b for t in self._tables.values() for b, table in t.forced.items() if table is not None}
+        self._colours = [c for c in colours if all(b in loaded for b in COLOURS[c])] or colours
         criteria = list(criteria)
         for name in criteria:
             if name not in (*FLAG_CRITERIA, SHORTCUT):
@@ -322,10 +378,14 @@ class SelectionExplorer:
         self._funnel: list[tuple[str, int, int]] = []  # (criterion, kept alone, kept cumulative)
         self._truth: dict[str, int] | None = None
         self._messages: list[str] = []
+        self._notice: str | None = None  # what the last set() could not do as asked, shown as a message
 
         self._choice = self._check_patch(patch if patch is not None else next(iter(self._tables)))
         if colour not in self._colours:
-            raise ValueError(f"colour must be one of {self._colours}, got {colour!r}")
+            if colour not in COLOURS:
+                raise ValueError(f"colour must be one of {self._colours}, got {colour!r}")
+            self._notice = self._colour_refused(colour, self._colours[0])
+            colour = self._colours[0]
         self._colour = colour
         self._faint = None if faint is None else self._check_faint(faint)
         self._build_widgets()
@@ -563,6 +623,7 @@ class SelectionExplorer:
             self._guarded(self._apply, {"patch": change["new"]})
 
     def _guarded(self, function, *args) -> None:
+        self._notice = None
         try:
             function(*args)
         except Exception as err:  # noqa: BLE001 - shown in the widget instead of a traceback in the log
@@ -602,10 +663,16 @@ class SelectionExplorer:
         for key in changes:
             if key not in known:
                 raise ValueError(f"unknown setting {key!r}; known: {', '.join(known)}")
+        self._notice = None
         if "patch" in changes:
-            self._check_patch(changes["patch"])
+            if changes["patch"] == ALL_PATCHES and len(self._tables) == 1:
+                only = next(iter(self._tables))
+                self._notice = f"only {self._patch_label(only)} is loaded: patch='all' shows it."
+            changes["patch"] = self._check_patch(changes["patch"])
         if "colour" in changes and changes["colour"] not in self._colours:
-            raise ValueError(f"colour must be one of {self._colours}, got {changes['colour']!r}")
+            if changes["colour"] not in COLOURS:
+                raise ValueError(f"colour must be one of {self._colours}, got {changes['colour']!r}")
+            self._notice = self._colour_refused(changes.pop("colour"), self._colour)
         if FAINT in changes and changes[FAINT] is not None:
             self._check_faint(changes[FAINT])
         for key, value in changes.items():
@@ -613,9 +680,19 @@ class SelectionExplorer:
                 raise ValueError(f"{key} must be True or False, got {value!r}")
         self._apply(changes)
 
+    def _colour_refused(self, colour: str, kept: str) -> str:
+        loaded = {b for t in self._tables.values() for b, table in t.forced.items() if table is not None}
+        absent = [b for b in COLOURS[colour] if b not in loaded]
+        return (
+            f"the colour {_colour_text(colour)} cannot be shown: no {', '.join(absent)}-band forced table is "
+            f"loaded; the CMD shows {_colour_text(kept)} (colours offered: "
+            f"{', '.join(_colour_text(c) for c in self._colours)})."
+        )
+
     def reset(self) -> None:
         """Back to the lesson's selection: primary, point source and good PSF flux, faint limit
         :data:`DEFAULT_FAINT`, colour r - i (patch unchanged)."""
+        self._notice = None
         self._own = {name: name in LESSON_CRITERIA for name in self._own}
         for part in PRIMARY_PARTS:
             self._own[part] = True
@@ -625,6 +702,8 @@ class SelectionExplorer:
     def _check_patch(self, patch) -> Hashable:
         if patch == ALL_PATCHES and len(self._tables) > 1:
             return ALL_PATCHES
+        if patch == ALL_PATCHES and len(self._tables) == 1:
+            return next(iter(self._tables))  # every loaded patch is this one
         if patch in self._tables:
             return patch
         raise ValueError(
@@ -875,6 +954,8 @@ class SelectionExplorer:
             )
         for name, reason in arrays.unavailable.items():
             messages.append(f"{CRITERIA[name].label} is not available: {reason}.")
+        if self._notice:
+            messages.append(self._notice[:1].upper() + self._notice[1:])
         messages.extend(f"Note: {note}." for note in dict.fromkeys(arrays.notes))
         return messages
 
@@ -1053,10 +1134,20 @@ class SelectionExplorer:
         return dict(self._tables)
 
     @property
-    def truth_counts(self) -> dict[str, int] | None:
+    def truth_counts(self) -> dict[str, Any]:
         """Selected rows by true class (``star``, ``galaxy``, ``sky``, ``blend``, ``other``, ``no_truth``) and
-        ``duplicates`` (rows whose truth_id is selected more than once); None without truth."""
-        return None if self._truth is None else dict(self._truth)
+        ``duplicates`` (rows whose truth_id is selected more than once).
+
+        Without a truth table (real data) every count is :data:`NO_TRUTH`, which is false and prints as
+        ``n/a (no truth table)``; :attr:`has_truth` tells the two cases apart."""
+        if self._truth is None:
+            return dict.fromkeys(_TRUTH_KEYS, NO_TRUTH)
+        return dict(self._truth)
+
+    @property
+    def has_truth(self) -> bool:
+        """Whether the current patch choice has a truth table (``truth_match``)."""
+        return self._truth is not None
 
     @property
     def messages(self) -> tuple[str, ...]:

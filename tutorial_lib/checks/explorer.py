@@ -70,6 +70,15 @@ def check_patch_inner_duplicates(answer, explorer) -> CheckResult:
     explorer : `tutorial_lib.widgets.SelectionExplorer`
         The lesson's explorer, built over every patch of the tract.
     """
+    without_truth = [key for key, tables in explorer.tables.items() if tables.truth is None]
+    if without_truth:
+        some = len(without_truth) < len(explorer.tables)
+        return wrong(
+            "these data have no truth table (truth_match"
+            + (f" is missing for patch {', '.join(map(str, without_truth))}" if some else "")
+            + "), so duplicate rows (rows of the same true object) cannot be counted or checked here; "
+            "do this exercise on the lesson's simulated data."
+        )
     if len(explorer.patches) < 2:
         return wrong('build the explorer over every patch (patches="all"): one patch has no overlaps.')
     try:
