@@ -27,6 +27,8 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 
+from tutorial_lib.photometry import stellar_locus_g_r
+
 __all__ = ["TrueSky", "make_true_sky", "stellar_locus_g_r", "stellar_locus_abs_mag_r"]
 
 STAR, GALAXY = 0, 1
@@ -84,12 +86,6 @@ BLEND_GROUP_RADIUS_ARCSEC = 2.5  #: members lie within this radius of the seed (
 BLEND_MIN_SEPARATION_ARCSEC = 0.8  #: deblended members are at least this far apart (> PSF FWHM)
 UNRESOLVED_PAIR_FRACTION = 0.01  #: fraction of objects with a companion closer than the PSF
 UNRESOLVED_PAIR_MAX_SEPARATION_ARCSEC = 0.35  #: half the PSF FWHM: one peak, never deblended
-
-
-def stellar_locus_g_r(r_i):
-    """g - r of the stellar locus at r - i (Juric et al. 2008 / Ivezic et al. 2008)."""
-    x = np.asarray(r_i, dtype=float)
-    return 1.39 * (1.0 - np.exp(-4.9 * x**3 - 2.45 * x**2 - 1.68 * x - 0.050))
 
 
 def stellar_locus_abs_mag_r(r_i):

@@ -20,11 +20,10 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from .photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
+
 __all__ = ["AB_MAGNITUDE_OF_ONE_NANOJANSKY", "PhotoCalib"]
 
-#: AB magnitude of 1 nJy: -2.5 log10(1e-9 Jy / 3631 Jy) = 31.4 to 4 decimals (lsst/utils ``Magnitude.h``
-#: defines the constant as exactly 31.4, and afw uses that value).
-AB_MAGNITUDE_OF_ONE_NANOJANSKY = 31.4
 
 _TWO_POINT_FIVE_OVER_LN10 = 2.5 / math.log(10.0)
 _INSTRUMENTAL_UNITS = (u.ct, u.adu, u.dimensionless_unscaled)

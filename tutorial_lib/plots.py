@@ -56,6 +56,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 
+from .photometry import stellar_locus_g_r
+
 __all__ = [
     "COLORS",
     "DENSITY_CMAP",
@@ -597,37 +599,6 @@ def update_cmd(target: Figure | Axes, mag_y, color, *, extra=None) -> PointCount
 
 
 # --- colour-colour diagram and the stellar locus ------------------------------------------------------------
-def stellar_locus_g_r(r_i):
-    """The SDSS stellar locus: g - r of main-sequence stars as a function of r - i.
-
-    With :math:`x = r - i`,
-
-    .. math:: g - r = 1.39 \\left(1 - \\exp(-4.9 x^3 - 2.45 x^2 - 1.68 x - 0.050)\\right)
-
-    (Jurić et al. 2008, ApJ 673, 864, "The Milky Way Tomography with SDSS. I."; also used by Ivezić et al.
-    2008, ApJ 684, 287). It is a fit to SDSS ugriz photometry of main-sequence stars; HSC's r and i filters
-    differ slightly, so HSC stars may lie a few hundredths of a magnitude off it. Far outside the colours of
-    main-sequence stars (r - i below about 0 or above about 2.5) it is an extrapolation.
-
-    Parameters
-    ----------
-    r_i : float, array-like, astropy Column or Quantity
-        r - i colour in mag (a magnitude unit is stripped).
-
-    Returns
-    -------
-    float or numpy.ndarray
-        g - r in mag; a float for a scalar input.
-    """
-    if np.ndim(r_i) == 0 and getattr(r_i, "unit", None) is None:
-        x = float(r_i)
-        return 1.39 * (1.0 - math.exp(-4.9 * x**3 - 2.45 * x**2 - 1.68 * x - 0.050))
-    if np.ndim(r_i) == 0:
-        return float(stellar_locus_g_r(np.atleast_1d(r_i))[0])
-    x = _as_magnitudes(r_i, "r_i")
-    return 1.39 * (1.0 - np.exp(-4.9 * x**3 - 2.45 * x**2 - 1.68 * x - 0.050))
-
-
 def plot_color_color(
     g_r,
     r_i,

@@ -50,6 +50,7 @@ from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 
 from . import plots
+from .lesson import DEFAULT_FAINT, FAINT_RANGE
 from .selection import CRITERIA, LESSON_CRITERIA, MATCH_AUTO, PRIMARY_PARTS, MissingColumnError, Selection
 
 __all__ = [
@@ -76,8 +77,6 @@ COLOURS = {"r-i": ("r", "i"), "g-r": ("g", "r")}
 #: Patch-chooser value meaning every loaded patch of the tract.
 ALL_PATCHES = "all"
 #: Default and range of the faint limit (AB mag) in the reference band.
-DEFAULT_FAINT = 25.0
-FAINT_RANGE = (18.0, 27.0)
 #: Name of the magnitude cut in :meth:`SelectionExplorer.set` and in the funnel.
 FAINT = "faint"
 

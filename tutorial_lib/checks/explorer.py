@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..widgets import DEFAULT_FAINT
+from ..lesson import DEFAULT_FAINT
 from ._result import CheckResult, right, wrong
 
 __all__ = ["check_patch_inner_duplicates", "expected_patch_inner_duplicates"]

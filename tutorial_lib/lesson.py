@@ -1,0 +1,21 @@
+"""The lesson's constants, readable from every layer of the library (and from ``data_fetch``).
+
+Nothing here depends on any other module of the project.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BANDS", "DEFAULT_FAINT", "FAINT_RANGE", "REFERENCE_BAND"]
+
+#: The bands of the simulated repository, bluest first (the 2018 lesson used r and i; lesson 5 adds g).
+BANDS = ("g", "r", "i")
+
+#: The band whose magnitude is the CMD's y axis and whose extendedness and PSF-flux flag the lesson cuts on.
+REFERENCE_BAND = "i"
+
+#: Default faint limit of the explorer and the lessons' CMDs, AB mag: the simulated coadds' 5-sigma depth in i
+#: (see ``data_fetch/population.py``), so fainter rows are mostly noise.
+DEFAULT_FAINT = 25.0
+
+#: Range the explorer's faint-limit slider offers, AB mag.
+FAINT_RANGE = (18.0, 27.0)
