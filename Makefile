@@ -10,6 +10,7 @@ PIP_SOURCE := $(if $(wildcard wheelhouse/*.whl),--no-index --find-links wheelhou
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
 .PHONY: lab test data venv wheelhouse lint unit nbval browser benchmark student refresh-outputs lock clean help
+.PHONY: test-latest upgrade
 
 help:
 	@echo "make lab             set up .venv, build DATA/, start JupyterLab on notebooks/"
@@ -18,6 +19,8 @@ help:
 	@echo "make student         copies of the notebooks without outputs or solutions, in student/"
 	@echo "make refresh-outputs re-execute every notebook in place (after a deliberate version change)"
 	@echo "make benchmark       print the speed and memory tables of benchmarks/"
+	@echo "make test-latest     unit tests and notebooks against the newest releases pyproject.toml allows (.venv-latest)"
+	@echo "make upgrade         adopt those releases: new requirements.lock, re-executed notebooks, diff to review"
 
 venv: $(VENV)/.installed
 
@@ -63,7 +66,14 @@ refresh-outputs: venv data
 	for nb in $(NOTEBOOKS); do $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; done
 
 lock: venv
-	$(PIP) freeze --exclude-editable | sort -f > requirements.lock.new && mv requirements.lock.new requirements.lock
+	$(PY) scripts/lockfile.py
 
 clean:
 	rm -rf $(VENV) student tests/browser/artifacts .pytest_cache
+
+# The lessons as regression tests of the stack (README: "Using the lessons as regression tests").
+test-latest: venv
+	$(PY) scripts/test_latest.py --python $(PYTHON)
+
+upgrade: venv
+	$(PY) scripts/upgrade.py
