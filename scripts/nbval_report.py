@@ -317,9 +317,15 @@ def report(
     pairs: list[tuple[str, object, str, object]],
     report_dir: Path,
     patterns,
-    out=sys.stdout,
+    out=None,
+    view_hint: str | None = None,
 ) -> list[CellChange]:
-    """Compare each (stored name, stored notebook, new name, new notebook); print the changes and save the report."""
+    """Compare each (stored name, stored notebook, new name, new notebook); print the changes and save the report.
+
+    ``out`` is where to print (default ``sys.stdout``); ``view_hint`` replaces the closing line that says how to
+    open a notebook's diff in nbdime's HTML view.
+    """
+    out = out or sys.stdout
     changes, sections, new_notebooks = [], [], {}
     for stored_name, stored, new_name, new in pairs:
         found = compare_notebooks(stored, new, stored_name, patterns)
@@ -338,8 +344,10 @@ def report(
     print(f"Full report: {saved / 'report.txt'}", file=out)
     if (saved / "figures.html").exists():
         print(f"Changed figures side by side: {saved / 'figures.html'}", file=out)
-    first = next(iter(new_notebooks))
-    print(f"nbdime's HTML view of a notebook: nbdiff-web {first} {saved / 'new' / Path(first).name}", file=out)
+    if view_hint is None:
+        first = next(iter(new_notebooks))
+        view_hint = f"nbdime's HTML view of a notebook: nbdiff-web {first} {saved / 'new' / Path(first).name}"
+    print(view_hint, file=out)
     return changes
 
 
