@@ -135,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         note=f"{REPORT_DIR}/report.txt",
         env=env,
     )
-    steps.run("unit", [pytest, "tests", "--ignore=tests/browser", "--mpl", "-p", "no:cacheprovider", "-q"])
+    steps.run(
+        "unit",
+        [pytest, "tests", "--ignore=tests/browser", "--mpl", "-p", "no:cacheprovider", "-q"],
+        note="the pytest summary above",
+    )
     return finish(steps, offline)
 
 
