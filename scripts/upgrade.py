@@ -74,12 +74,15 @@ def review(notebooks_before: Path, old_pins: dict[str, str]) -> None:
         )
         for before in sorted(notebooks_before.glob("*.ipynb"))
     ]
-    nbval_report.report(
+    changed = nbval_report.report(
         pairs,
         REPORT_DIR,
         nbval_report.load_sanitize_patterns(nbval_report.DEFAULT_SANITIZE),
         view_hint="nbdime's HTML view of every changed notebook, against the last commit: .venv/bin/nbdiff-web",
     )
+    if not changed:
+        print("What git shows below beyond the lock is what nbval ignores: how printed text was split into")
+        print("outputs, widget ids, execution metadata.")
     subprocess.run(["git", "diff", "--stat", "--", "requirements.lock", "notebooks"], cwd=REPO_ROOT)
 
 
