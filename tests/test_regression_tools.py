@@ -150,3 +150,24 @@ def test_the_lock_keeps_its_header_and_pins_the_butler():
     assert len(header) == 2 and "make lock" in header[1]
     assert len(pins) == len(body)
     assert Requirement("lsst-daf-butler>=30.2026.4000,<30.2027").specifier.contains(pins["lsst-daf-butler"])
+
+
+def test_nbval_plugin_reports_the_cell_nbval_fails(tmp_path):
+    """Strict nbval with ``-p nbval_report``: the readable report follows nbval's own failure, from the same run."""
+    import os
+    import subprocess
+
+    notebook = _notebook([("print(6 * 7)", [{"output_type": "stream", "name": "stdout", "text": "41\n"}])])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "answer.ipynb"
+    nbformat.write(notebook, path)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "scripts")}
+    command = [sys.executable, "-m", "pytest", "-p", "nbval_report", "--nbval", str(path), "-p", "no:cacheprovider"]
+    command += ["--nbval-report-dir", str(tmp_path / "report"), "--rootdir", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+
+    assert result.returncode == 1, result.stdout[-2000:]
+    report = result.stdout[result.stdout.index("nbval_report: stored against new outputs") :]
+    assert "answer.ipynb, Cell 0 (cell 1 of the notebook): print(6 * 7)" in report
+    assert "    -41\n    +42\n" in report
+    assert (tmp_path / "report" / "report.txt").exists()
