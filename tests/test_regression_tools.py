@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import sys
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -15,6 +16,7 @@ from packaging.requirements import Requirement
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 import lockfile  # noqa: E402
 import nbval_report  # noqa: E402
+import upgrade  # noqa: E402
 
 LESSON = REPO_ROOT / "notebooks" / "01_loading_forced_photometry.ipynb"
 
@@ -171,3 +173,32 @@ def test_nbval_plugin_reports_the_cell_nbval_fails(tmp_path):
     assert "answer.ipynb, Cell 0 (cell 1 of the notebook): print(6 * 7)" in report
     assert "    -41\n    +42\n" in report
     assert (tmp_path / "report" / "report.txt").exists()
+
+
+def test_a_failed_upgrade_puts_the_old_lock_and_notebooks_back(tmp_path, monkeypatch, capsys):
+    lock, notebooks = tmp_path / "requirements.lock", tmp_path / "notebooks"
+    notebooks.mkdir()
+    lock.write_text("# header\nnumpy==2.4.6\n")
+    (notebooks / "00_lesson.ipynb").write_text('{"stored": true}')
+    monkeypatch.setattr(upgrade, "LOCK", lock)
+    monkeypatch.setattr(upgrade, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(upgrade, "WORK", tmp_path / "work")
+    monkeypatch.setattr(upgrade, "uncommitted", lambda paths: [])
+    monkeypatch.setattr(
+        upgrade.lockfile, "compile_lock", lambda output, upgrade: Path(output).write_text("# header\nnumpy==2.5.0\n")
+    )
+    reinstalled = []
+    monkeypatch.setattr(upgrade.subprocess, "run", lambda command, cwd: reinstalled.append(command))
+
+    def refresh_fails_half_way(step, command):
+        assert upgrade.lockfile.read_pins(lock) == {"numpy": "2.5.0"}  # the lessons run with the new lock
+        (notebooks / "00_lesson.ipynb").write_text('{"half": "refreshed"}')
+        raise upgrade.StepFailed(step)
+
+    monkeypatch.setattr(upgrade, "run", refresh_fails_half_way)
+
+    assert upgrade.main() == 1
+    assert lock.read_text() == "# header\nnumpy==2.4.6\n"
+    assert (notebooks / "00_lesson.ipynb").read_text() == '{"stored": true}'
+    assert reinstalled == [["make", "venv"]]
+    assert "requirements.lock and the notebooks are unchanged" in capsys.readouterr().out
