@@ -82,9 +82,9 @@ def answer_names(solution: str, later_sources: list[str]) -> list[str]:
     pending = set(bound)
     used: set[str] = set()
     for source in later_sources:
-        tree = ast.parse(_python_source(source))
-        used |= pending & _read_names(tree)
-        pending -= set(_bound_names(tree)) | used
+        for statement in ast.parse(_python_source(source)).body:  # reads of a statement come before its binds
+            used |= pending & _read_names(statement)
+            pending -= set(_bound_names(statement)) | used
     names = [name for name in bound if name in used]
     if not names:
         raise ValueError(

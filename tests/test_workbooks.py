@@ -55,10 +55,23 @@ def _text(output) -> str:
     return ""
 
 
-def _execute(notebook, folder: Path) -> list[str]:
-    """Run ``notebook`` in a fresh kernel with ``folder`` as working directory; the text output of every cell."""
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
-    return ["".join(_text(output) for output in cell.get("outputs", [])) for cell in notebook.cells]
+def _execute(notebooks: list, folder: Path) -> list[list[str]]:
+    """Run each notebook in turn in one fresh kernel (its namespace reset in between), with ``folder`` as the
+    working directory; the text output of every cell of each. One kernel saves starting it and importing the
+    lesson's modules twice."""
+    client = NotebookClient(
+        notebooks[0], timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    )
+    texts = []
+    with client.setup_kernel():
+        for k, notebook in enumerate(notebooks):
+            if k:
+                client.execute_cell(nbformat.v4.new_code_cell("%reset -f"), 0)
+            client.nb = notebook
+            for index, cell in enumerate(notebook.cells):
+                client.execute_cell(cell, index)
+            texts.append(["".join(_text(output) for output in cell.get("outputs", [])) for cell in notebook.cells])
+    return texts
 
 
 def _check_cells(notebook) -> list[int]:
@@ -100,26 +113,24 @@ def test_workbook_hides_the_answers(lesson):
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[path.stem for path in LESSONS])
-def test_workbook_runs_with_stubs_and_says_not_yet(lesson, workbook_root):
-    workbook = nbformat.read(workbook_root / lesson.name, as_version=4)
-    checks = _check_cells(workbook)
-    verdicts = _verdicts(_execute(workbook, workbook_root), checks)
-    assert len(verdicts) >= 1
-    for verdict in verdicts:
-        assert verdict.startswith(("Not yet: ", SKIPPED)), verdicts
-        if verdict.startswith("Not yet: "):
-            assert "replace the ..." in verdict, verdict
-
-
-@pytest.mark.parametrize("lesson", LESSONS, ids=[path.stem for path in LESSONS])
-def test_workbook_solutions_pass_their_checks(lesson, workbook_root):
-    workbook = nbformat.read(workbook_root / lesson.name, as_version=4)
-    cells = workbook.cells
-    for k, cell in enumerate(cells):
+def test_workbook_runs_as_handed_out_and_with_its_solutions(lesson, workbook_root):
+    """As handed out, every check says "Not yet" and no cell fails; with the stubs replaced by the solutions
+    from their <details> blocks, every check says "Correct"."""
+    handed_out = nbformat.read(workbook_root / lesson.name, as_version=4)
+    solved = nbformat.read(workbook_root / lesson.name, as_version=4)
+    for k, cell in enumerate(solved.cells):
         if make_workbooks.EXERCISE_TAG in cell.metadata.get("tags", []):
-            cell.source = make_workbooks.solution_of(cells[k + 1].source)
-    verdicts = _verdicts(_execute(workbook, workbook_root), _check_cells(workbook))
-    assert verdicts and all(v.startswith(("Correct: ", SKIPPED)) for v in verdicts), verdicts
+            cell.source = make_workbooks.solution_of(solved.cells[k + 1].source)
+    checks = _check_cells(handed_out)
+    assert checks
+    outputs_handed_out, outputs_solved = _execute([handed_out, solved], workbook_root)
+
+    not_yet = _verdicts(outputs_handed_out, checks)
+    for verdict in not_yet:
+        assert verdict.startswith(("Not yet: replace the ...", SKIPPED)), not_yet
+    correct = _verdicts(outputs_solved, checks)
+    assert all(verdict.startswith(("Correct: ", SKIPPED)) for verdict in correct), correct
+    assert [v.startswith(SKIPPED) for v in not_yet] == [v.startswith(SKIPPED) for v in correct]
 
 
 # --- the stub's names and the script's command line ---------------------------------------------------------
@@ -127,15 +138,25 @@ def test_workbook_solutions_pass_their_checks(lesson, workbook_root):
     ("solution", "later", "names"),
     [
         # Lesson 6's exercise: no answer_ prefix (make_student.py kept only answer_* names and lost it).
-        ('explorer.set(patch="all")\nn_duplicates = explorer.truth_counts["duplicates"]\n',
-         ["checks.check(n_duplicates, explorer)"], ["n_duplicates"]),
+        (
+            'explorer.set(patch="all")\nn_duplicates = explorer.truth_counts["duplicates"]\n',
+            ["checks.check(n_duplicates, explorer)"],
+            ["n_duplicates"],
+        ),
         # Helper names the checks never read are left out; every answer a later cell reads is kept, in order.
-        ("bright = x < 23\nn = count(bright)\npurity, completeness = n / a, n / b\n",
-         ["check((purity, completeness))", "print(completeness)"], ["purity", "completeness"]),
+        (
+            "bright = x < 23\nn = count(bright)\npurity, completeness = n / a, n / b\n",
+            ["check((purity, completeness))", "print(completeness)"],
+            ["purity", "completeness"],
+        ),
         # A later cell that rebinds a name before reading it does not need the solution's value.
         ("answer = 1\nflag = 2\n", ["flag = 3\nprint(flag)", "check(answer)"], ["answer"]),
         # Names bound inside if blocks and loops count; magics are ignored.
-        ("answer = None\nif ok:\n    for k in x:\n        answer = k\n", ["%matplotlib inline\ncheck(answer)"], ["answer"]),
+        (
+            "answer = None\nif ok:\n    for k in x:\n        answer = k\n",
+            ["%matplotlib inline\ncheck(answer)"],
+            ["answer"],
+        ),
     ],
 )
 def test_answer_names(solution, later, names):
