@@ -16,9 +16,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from conftest import REPO_ROOT
+from nbclient import NotebookClient
 
 LESSONS = sorted((REPO_ROOT / "notebooks").glob("[0-9]*.ipynb"))
 #: What lesson 8's checks print instead of a verdict when the real HSC data have not been downloaded.
