@@ -42,15 +42,32 @@ def _python_source(source: str) -> str:
 
 
 def _bound_names(tree: ast.AST) -> list[str]:
-    """Names a cell binds at any depth (assignments, loops, with, imports, defs), in order of appearance."""
+    """Names a cell binds in its own namespace (assignments, loops, with, imports, defs), in order of appearance.
+
+    The bodies of functions, classes, lambdas and comprehensions are not entered: their names are local.
+    """
     names: list[str] = []
-    for node in ast.walk(tree):
+    scopes = (
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.Lambda,
+        ast.ListComp,
+        ast.SetComp,
+        ast.DictComp,
+        ast.GeneratorExp,
+    )
+    todo = [tree]
+    while todo:
+        node = todo.pop(0)
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.append(node.id)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.append(node.name)
         elif isinstance(node, ast.Import | ast.ImportFrom):
             names.extend((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        if node is tree or not isinstance(node, scopes):
+            todo.extend(ast.iter_child_nodes(node))
     return list(dict.fromkeys(names))
 
 

@@ -207,3 +207,12 @@ def test_command_line_never_overwrites_and_resets_only_when_asked(tmp_path):
     assert "[y/N]" not in said and said.endswith("2 workbook(s) created, 0 kept\n")
     assert "= 42" not in edited.read_text()
     assert not list(dest.glob(".*.tmp"))
+
+
+def test_names_local_to_a_function_are_not_answers():
+    solution = (
+        "def count_negative(table):\n    flux = table['f']\n    return (flux < 0).sum()\n\nn = count_negative(t)\n"
+    )
+    assert make_workbooks.answer_names(solution, ["flux = 1\nprint(flux)", "check(count_negative, t)"]) == [
+        "count_negative"
+    ]
