@@ -57,9 +57,8 @@ def _bound_names(tree: ast.AST) -> list[str]:
         ast.DictComp,
         ast.GeneratorExp,
     )
-    todo = [tree]
-    while todo:
-        node = todo.pop(0)
+
+    def visit(node: ast.AST) -> None:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.append(node.id)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -67,7 +66,10 @@ def _bound_names(tree: ast.AST) -> list[str]:
         elif isinstance(node, ast.Import | ast.ImportFrom):
             names.extend((alias.asname or alias.name).split(".")[0] for alias in node.names)
         if node is tree or not isinstance(node, scopes):
-            todo.extend(ast.iter_child_nodes(node))
+            for child in ast.iter_child_nodes(node):
+                visit(child)
+
+    visit(tree)
     return list(dict.fromkeys(names))
 
 
