@@ -113,8 +113,20 @@ def answer_names(solution: str, later_sources: list[str]) -> list[str]:
     return names
 
 
-def stub_source(names: list[str]) -> str:
-    return STUB_HEADER + "".join(f"{name} = ...\n" for name in names)
+def stub_source(names: list[str], solution: str = "") -> str:
+    """The stub: ``name = ...`` per name; for a function the solution defines, its signature returning ``...``."""
+    functions = {
+        node.name: node
+        for node in ast.parse(_python_source(solution)).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    lines = []
+    for name in names:
+        if name in functions:
+            lines.append(f"def {name}({ast.unparse(functions[name].args)}):\n    return ...\n")
+        else:
+            lines.append(f"{name} = ...\n")
+    return STUB_HEADER + "".join(lines)
 
 
 def details_source(solution: str) -> str:
@@ -150,7 +162,7 @@ def make_workbook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if SOLUTION_TAG not in tags:
             continue
         solution = cell.source
-        cell.source = stub_source(answer_names(solution, code_sources[n_code:]))
+        cell.source = stub_source(answer_names(solution, code_sources[n_code:]), solution)
         cell.metadata["tags"] = [tag for tag in tags if tag != SOLUTION_TAG] + [EXERCISE_TAG]
         cell.metadata.pop("jupyter", None)  # the stub is meant to be seen
         details = nbformat.v4.new_markdown_cell(details_source(solution), metadata={"tags": [DETAILS_TAG]})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import re
 import sys
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -103,9 +104,11 @@ def test_workbook_hides_the_answers(lesson):
     for stub, hidden in zip(stubs, details, strict=True):
         assert hidden.source.startswith("<details><summary>Solution</summary>\n")
         assert hidden.source.endswith("</details>")
-        # The stub shows no line of the solution: only comments and `name = ...`.
+        # The stub shows no line of the solution: only comments, `name = ...` and a function's signature.
         code_lines = [line for line in stub.source.splitlines() if not line.startswith("#")]
-        assert code_lines and all(line.endswith(" = ...") for line in code_lines), stub.source
+        assert code_lines, stub.source
+        for line in code_lines:
+            assert line.endswith(" = ...") or line == "    return ..." or re.fullmatch(r"def \w+\(.*\):", line)
         assert make_workbooks.solution_of(hidden.source) in {
             cell.source for cell in source.cells if "solution" in cell.metadata.get("tags", [])
         }
@@ -207,6 +210,14 @@ def test_command_line_never_overwrites_and_resets_only_when_asked(tmp_path):
     assert "[y/N]" not in said and said.endswith("2 workbook(s) created, 0 kept\n")
     assert "= 42" not in edited.read_text()
     assert not list(dest.glob(".*.tmp"))
+
+
+def test_a_function_answer_gets_its_signature():
+    solution = "def count_negative(table, *, flux='f'):\n    return (table[flux] < 0).sum()\n\nn = count_negative(t)\n"
+    names = make_workbooks.answer_names(solution, ["check(count_negative, t)"])
+    stub = make_workbooks.stub_source(names, solution)
+    assert stub.endswith("def count_negative(table, *, flux='f'):\n    return ...\n")
+    assert "table[flux]" not in stub
 
 
 def test_names_local_to_a_function_are_not_answers():

@@ -88,6 +88,8 @@ def check_negative_count(answer, table, *, flux: str = "base_PsfFlux") -> CheckR
             count, on_probe = answer(table), answer(probe)
         except Exception as error:  # noqa: BLE001 (any failure of the learner's function is the verdict)
             return wrong(f"calling your function on the table raised {type(error).__name__}: {error}")
+        if _is_missing(count):
+            return wrong(_NO_ANSWER)
         problem = _count_problem(count)
         if problem is not None:
             return wrong(f"your function returns {count!r}: {problem}")
@@ -417,6 +419,8 @@ def check_band_magnitudes(
         result = answer(forced, photo_calib)
     except Exception as error:  # noqa: BLE001 (any failure of the learner's function is the verdict)
         return wrong(f"calling your function with forced and photo_calib raised {type(error).__name__}: {error}")
+    if _is_missing(result):
+        return wrong(_NO_ANSWER)
     others = {other: table for other, table in forced.items() if other != band}
     verdict = check_magnitudes(
         result, forced[band], photo_calib[band], require_err=True, flux=flux, atol=atol, other_tables=others
