@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -114,23 +116,44 @@ def test_workbook_hides_the_answers(lesson):
         }
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=[path.stem for path in LESSONS])
-def test_workbook_runs_as_handed_out_and_with_its_solutions(lesson, workbook_root):
-    """As handed out, every check says "Not yet" and no cell fails; with the stubs replaced by the solutions
-    from their <details> blocks, every check says "Correct"."""
-    handed_out = nbformat.read(workbook_root / lesson.name, as_version=4)
-    solved = nbformat.read(workbook_root / lesson.name, as_version=4)
+def _run_both(lesson: Path, root: Path) -> tuple[list[str], list[str]]:
+    """Execute a workbook as handed out and with its solutions; the first line of each check cell's output."""
+    handed_out = nbformat.read(root / lesson.name, as_version=4)
+    checks = _check_cells(handed_out)
+    assert checks, f"{lesson.name}: no check cell after a solution"
+    solved = nbformat.read(root / lesson.name, as_version=4)
     for k, cell in enumerate(solved.cells):
         if make_workbooks.EXERCISE_TAG in cell.metadata.get("tags", []):
             cell.source = make_workbooks.solution_of(solved.cells[k + 1].source)
-    checks = _check_cells(handed_out)
-    assert checks
-    outputs_handed_out, outputs_solved = _execute([handed_out, solved], workbook_root)
+    solved.cells = solved.cells[: checks[-1] + 1]  # what follows the last check cannot change a verdict
+    outputs_handed_out, outputs_solved = _execute([handed_out, solved], root)
+    return _verdicts(outputs_handed_out, checks), _verdicts(outputs_solved, checks)
 
-    not_yet = _verdicts(outputs_handed_out, checks)
+
+#: Lessons run two at a time (one kernel each): the machines this runs on have at least 2 cores.
+WORKERS = max(1, min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def workbook_runs(request, workbook_root):
+    """The verdicts of every selected lesson's workbook, executed in the background as soon as the session needs
+    the first one."""
+    selected = [
+        item.callspec.params["lesson"]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == "test_workbook_runs_as_handed_out_and_with_its_solutions"
+    ]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        yield {lesson.name: pool.submit(_run_both, lesson, workbook_root) for lesson in selected}
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[path.stem for path in LESSONS])
+def test_workbook_runs_as_handed_out_and_with_its_solutions(lesson, workbook_runs):
+    """As handed out, every check says "Not yet" and no cell fails; with the stubs replaced by the solutions
+    from their <details> blocks, every check says "Correct"."""
+    not_yet, correct = workbook_runs[lesson.name].result()
     for verdict in not_yet:
         assert verdict.startswith(("Not yet: replace the ...", SKIPPED)), not_yet
-    correct = _verdicts(outputs_solved, checks)
     assert all(verdict.startswith(("Correct: ", SKIPPED)) for verdict in correct), correct
     assert [v.startswith(SKIPPED) for v in not_yet] == [v.startswith(SKIPPED) for v in correct]
 
