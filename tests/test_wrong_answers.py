@@ -529,3 +529,16 @@ def test_lesson_8_real_selection(lesson, label, make, words):
     with np.errstate(invalid="ignore"):
         answer = make(primary, extendedness, good)
     assert_not_yet(checks.check_real_selection(answer, ref, forced), words)
+
+
+def test_lesson_2_another_bands_table_is_not_blamed_on_abs_or_clip(lesson):
+    """Magnitudes of the i table handed in for r: named as the other band's table when the check has the other
+    tables, and as rows that do not line up when it has not; never as abs() or clip."""
+    i_mags = lesson.photo_calib["r"].instFluxToMagnitude(lesson.forced["i"]["base_PsfFlux_instFlux"])
+    others = {"g": lesson.forced["g"], "i": lesson.forced["i"]}
+    named = checks.check_magnitudes(i_mags, lesson.forced["r"], lesson.photo_calib["r"], other_tables=others)
+    assert_not_yet(named, ["i band's forced table"])
+    unnamed = checks.check_magnitudes(i_mags, lesson.forced["r"], lesson.photo_calib["r"])
+    assert_not_yet(unnamed, ["do not line up", "another band's table"])
+    for result in (named, unnamed):
+        assert "abs()" not in result.message and "clip" not in result.message
