@@ -426,9 +426,9 @@ def check_purity_completeness(
         if measured_magnitude is not None:
             measured = _plain(measured_magnitude).astype(float)
             cuts[
-                f"objects brighter than {brighter_than:g} in measured (PSF) magnitude. The exercise bins by true "
-                "magnitude: a measured magnitude scatters faint objects in and bright ones out (and saturated "
-                "stars out), which is exactly what purity and completeness are meant to judge"
+                f"objects brighter than {brighter_than:g} in measured (PSF) magnitude. The exercise selects by true "
+                "magnitude so that the point-source cut is the only selection being judged; a cut on the measured "
+                "magnitude lets noise move objects across the limit and drops saturated stars (measured too faint)"
             ] = measured < brighter_than
         cuts[f"objects fainter than {brighter_than:g} instead of brighter (the cut is the wrong way round)"] = (
             true_mag >= brighter_than
