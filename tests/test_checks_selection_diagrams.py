@@ -169,16 +169,16 @@ def test_extendedness_right_with_nan_on_flagged_rows(forced):
     assert "NaN on the 2 flagged rows" in result.message
 
 
-def test_extendedness_right_but_reminds_of_nan(forced):
+def test_extendedness_without_nan_on_flagged_rows_is_not_yet_right(forced):
     answer = np.where(0.985 * np.array(CMODEL) < np.array(PSF), 0.0, 1.0)  # 1 on the NaN row, 0 on row 5
-    result = checks_selection.check_extendedness(answer, forced)
-    assert_right(result)
-    assert "pipelines store NaN" in result.message
+    assert_wrong(checks_selection.check_extendedness(answer, forced), "right on all 4 measured rows", "must be NaN")
 
 
-def test_extendedness_accepts_booleans(forced):
+def test_extendedness_booleans_cannot_hold_nan(forced):
     is_extended = np.array([F, T, F, F, T, F])
-    assert_right(checks_selection.check_extendedness(is_extended, forced))
+    assert_wrong(checks_selection.check_extendedness(is_extended, forced), "True/False", "NaN")
+    table = Table({"base_PsfFlux_instFlux": [100.0, 100.0], "modelfit_CModel_instFlux": [99.0, 150.0]})
+    assert_right(checks_selection.check_extendedness(np.array([F, T]), table))  # nothing flagged: booleans do
 
 
 @pytest.mark.parametrize(

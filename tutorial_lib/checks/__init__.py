@@ -5,7 +5,7 @@ One module per lesson topic; every check is also re-exported here, so a notebook
 """
 
 from ._result import CheckResult
-from .calibration import check_magnitudes, check_mean_flux, check_negative_count
+from .calibration import check_band_magnitudes, check_magnitudes, check_mean_flux, check_negative_count
 from .diagrams import check_galaxy_fraction, check_locus_offset, check_median_offset
 from .explorer import check_patch_inner_duplicates
 from .loading import check_flux_columns, check_gen3_data_id, check_multiband_table
@@ -20,6 +20,7 @@ from .selection import (
 
 __all__ = [
     "CheckResult",
+    "check_band_magnitudes",
     "check_duplicate_objects",
     "check_extendedness",
     "check_flux_columns",

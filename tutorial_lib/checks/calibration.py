@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 
 import astropy.units as u
 import numpy as np
 
+from ..photocalib import PhotoCalib
 from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
 from ._result import is_missing as _is_missing
 
-__all__ = ["check_magnitudes", "check_mean_flux", "check_negative_count"]
+__all__ = ["check_band_magnitudes", "check_magnitudes", "check_mean_flux", "check_negative_count"]
 
 #: 2.5 / ln(10) = 1.0857: d(mag) = 1.0857 d(flux) / flux.
 _POGSON = 2.5 / math.log(10.0)
@@ -49,13 +51,29 @@ def _fmt(n: int, word: str) -> str:
 
 
 # --- counting -----------------------------------------------------------------------------------------------
+def _probe_table(table, flux: str):
+    """A copy of ``table`` whose ``<flux>_instFlux`` has exactly 0.0 in a few rows, besides its negatives and NaN.
+
+    Forced fluxes of exactly zero are rare but real (patches 0, 2 and 5 of the simulated tract 0 have them in
+    g); a rule such as ``flux <= 0`` only shows its difference from ``flux < 0`` on such rows.
+    """
+    probe = table.copy(copy_data=True)
+    values = _column(probe, f"{flux}_instFlux")
+    positive_rows = np.flatnonzero(values > 0)
+    values[positive_rows[: max(1, min(5, positive_rows.size // 2))]] = 0.0
+    probe[f"{flux}_instFlux"] = values
+    return probe
+
+
 def check_negative_count(answer, table, *, flux: str = "base_PsfFlux") -> CheckResult:
-    """Check the number of rows of ``table`` whose ``<flux>_instFlux`` is negative (NaN is not negative).
+    """Check the number of rows of ``table`` whose ``<flux>_instFlux`` is negative (NaN and 0 are not negative).
 
     Parameters
     ----------
-    answer : int
-        The learner's count.
+    answer : int or callable
+        The learner's count, or a function ``count(table) -> int``. A function is also tried on a copy of the
+        table with a few fluxes set to exactly 0, so that ``flux <= 0`` is told apart from ``flux < 0`` even
+        where the table itself has no zero flux.
     table : astropy.table.Table
         A ``deepCoadd_forced_src`` table.
     flux : str, optional
@@ -63,40 +81,81 @@ def check_negative_count(answer, table, *, flux: str = "base_PsfFlux") -> CheckR
     """
     if _is_missing(answer):
         return wrong(_NO_ANSWER)
-    if isinstance(answer, bool | np.bool_):
-        return wrong("give the number of rows (an integer), not True/False.")
-    if isinstance(answer, np.ndarray) or hasattr(answer, "colnames"):
+    values = _column(table, f"{flux}_instFlux")
+    if callable(answer):
+        probe = _probe_table(table, flux)
+        try:
+            count, on_probe = answer(table), answer(probe)
+        except Exception as error:  # noqa: BLE001 (any failure of the learner's function is the verdict)
+            return wrong(f"calling your function on the table raised {type(error).__name__}: {error}")
+        if _is_missing(count):
+            return wrong(_NO_ANSWER)
+        problem = _count_problem(count)
+        if problem is not None:
+            return wrong(f"your function returns {count!r}: {problem}")
+        verdict = _negative_count_verdict(int(count), values, flux)
+        probe_values = _column(probe, f"{flux}_instFlux")
+        n_new_zeros = int(np.count_nonzero(probe_values == 0) - np.count_nonzero(values == 0))
+        if not verdict.correct or (_count_problem(on_probe) is None and on_probe == np.count_nonzero(probe_values < 0)):
+            return verdict
+        if _count_problem(on_probe) is None and on_probe == np.count_nonzero(probe_values <= 0):
+            return wrong(
+                f"right on this table, which has no flux of exactly 0; on a copy with {n_new_zeros} fluxes set to "
+                "0.0 your function counts them too. Zero is not negative: count flux < 0, not flux <= 0."
+            )
         return wrong(
+            f"right on this table, but on a copy with {n_new_zeros} fluxes set to 0.0 your function gives "
+            f"{on_probe!r}: count flux < 0 in the table it is given."
+        )
+    problem = _count_problem(answer)
+    if problem is not None:
+        return wrong(problem)
+    return _negative_count_verdict(int(answer), values, flux)
+
+
+def _count_problem(answer) -> str | None:
+    """Why ``answer`` is not a count of rows (None if it is one)."""
+    if isinstance(answer, bool | np.bool_):
+        return "give the number of rows (an integer), not True/False."
+    if isinstance(answer, np.ndarray) or hasattr(answer, "colnames"):
+        return (
             "give one number, not an array: count the True values of the mask with np.count_nonzero(mask) "
             "or mask.sum()."
         )
     if isinstance(answer, numbers.Real) and float(answer).is_integer():
-        count = int(answer)
-    else:
-        return wrong(f"give a whole number of rows; got {answer!r}.")
-    values = _column(table, f"{flux}_instFlux")
+        return None
+    return f"give a whole number of rows; got {answer!r}."
+
+
+def _negative_count_verdict(count: int, values: np.ndarray, flux: str) -> CheckResult:
     n_rows = len(values)
     n_negative = int(np.count_nonzero(values < 0))
     n_nan = int(np.count_nonzero(np.isnan(values)))
     n_zero = int(np.count_nonzero(values == 0))
     n_positive = int(np.count_nonzero(values > 0))
     if count == n_negative:
+        zeros = f" and the {n_zero:,} zero fluxes" if n_zero else ""
         return right(
             f"{_fmt(n_negative, 'row')} of {n_rows:,} have a negative {flux}_instFlux. The {n_nan:,} NaN "
-            "values are failed measurements, not negative fluxes."
+            f"values are failed measurements, not negative fluxes{zeros}."
+        )
+    if n_nan and count == n_negative + n_nan + n_zero and n_zero:
+        return wrong(
+            "that count includes the NaN fluxes and the zero ones: ~(flux > 0) is True for both. "
+            "Count flux < 0, which is False for NaN and for 0."
         )
     if n_nan and count == n_negative + n_nan:
         return wrong(
-            "that count includes the NaN fluxes (failed measurements): ~(flux > 0) and flux <= 0 mix them in. "
-            "Count flux < 0, which is False for NaN."
+            "that count includes the NaN fluxes (failed measurements): ~(flux >= 0) and ~(flux > 0) are True "
+            "for NaN, because every comparison with NaN is False. Count flux < 0, which is False for NaN."
         )
     if n_nan and count == n_nan:
         return wrong("that is the number of NaN fluxes (failed measurements); count the negative ones, flux < 0.")
     if n_zero and count == n_negative + n_zero:
-        return wrong("that count includes fluxes of exactly zero; count flux < 0.")
+        return wrong("that count includes fluxes of exactly zero (flux <= 0); zero is not negative: count flux < 0.")
     if count == n_positive:
         return wrong("that is the number of positive fluxes; count the negative ones, flux < 0.")
-    if count == n_rows - n_negative:
+    if count in {n_rows - n_negative, n_positive + n_nan}:
         return wrong("that is the number of rows that are NOT negative; count flux < 0.")
     if count == n_rows:
         return wrong("that is the number of rows in the table; count only those with flux < 0.")
@@ -152,6 +211,7 @@ def check_magnitudes(
     require_err: bool = False,
     flux: str = "base_PsfFlux",
     atol: float = 1e-6,
+    other_tables: Mapping | None = None,
 ) -> CheckResult:
     """Check AB magnitudes (and their errors) of ``<flux>_instFlux``, one per row of ``table``.
 
@@ -172,6 +232,8 @@ def check_magnitudes(
         The flux measurement, ``base_PsfFlux`` by default.
     atol : float, optional
         Largest difference in magnitude still counted as equal.
+    other_tables : mapping of str to astropy.table.Table, optional
+        The other bands' forced tables, by band, to recognise magnitudes computed from the wrong band's table.
     """
     if _is_missing(answer):
         return wrong(_NO_ANSWER)
@@ -195,7 +257,7 @@ def check_magnitudes(
             "so the array stays aligned with the table (and with the other bands)."
         )
     expected, expected_err = (np.asarray(a, dtype=float) for a in photo_calib.instFluxToMagnitude(inst, inst_err))
-    problem = _magnitude_problem(mags, expected, inst, table, photo_calib, flux, atol)
+    problem = _magnitude_problem(mags, expected, inst, table, photo_calib, flux, atol, other_tables or {})
     if problem:
         return wrong(problem)
     n_mag = int(np.count_nonzero(np.isfinite(expected)))
@@ -215,24 +277,55 @@ def check_magnitudes(
     )
 
 
-def _magnitude_problem(mags, expected, inst, table, photo_calib, flux: str, atol: float) -> str | None:
+def _other_band(answer: np.ndarray, other_tables: Mapping, photo_calib, flux: str, atol: float) -> str | None:
+    """The band of another forced table whose magnitudes ``answer`` holds (row for row), if any."""
+    for band, other in other_tables.items():
+        if len(other) != answer.size or f"{flux}_instFlux" not in other.colnames:
+            continue
+        other_mag = np.asarray(photo_calib.instFluxToMagnitude(_column(other, f"{flux}_instFlux")), dtype=float)
+        if np.allclose(answer, other_mag, rtol=0, atol=atol, equal_nan=True):
+            return band
+    return None
+
+
+def _magnitude_problem(
+    mags, expected, inst, table, photo_calib, flux: str, atol: float, other_tables: Mapping
+) -> str | None:
     """What is wrong with ``mags`` (None if nothing)."""
     if np.allclose(mags, expected, rtol=0, atol=atol, equal_nan=True):
         return None
     other = _other_measurement(mags, table, photo_calib, flux, atol)
     if other is not None:
         return f"these are the magnitudes of {other}; this exercise asks for {flux}."
+    band = _other_band(mags, other_tables, photo_calib, flux, atol)
+    if band is not None:
+        return f"these are the magnitudes of the {band} band's forced table: take the fluxes from this band's table."
     expected_nan = np.isnan(expected)
     answer_nan = ~np.isfinite(mags)
     got_negative = expected_nan & ~answer_nan & (inst <= 0)
+    lost = ~expected_nan & answer_nan
+    if got_negative.any() and lost.any():
+        return (
+            f"{_fmt(int(got_negative.sum()), 'row')} with a flux <= 0 got a magnitude and "
+            f"{_fmt(int(lost.sum()), 'row')} with a positive flux got none: the NaN rows do not line up with this "
+            "table's fluxes. Compute the magnitudes from this table's own instFlux column, in its row order "
+            "(not another band's table, not a sorted or filtered copy)."
+        )
     if got_negative.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            from_abs = np.asarray(photo_calib.instFluxToMagnitude(np.abs(inst)), dtype=float)
+        if np.allclose(mags[got_negative], from_abs[got_negative], rtol=0, atol=1e-3):
+            how = "it looks like abs(flux) was used"
+        elif np.ptp(mags[got_negative]) < 1e-6:
+            how = f"they all got {float(mags[got_negative][0]):.3g}: clipped fluxes or a NaN filled in"
+        else:
+            how = "keep them NaN"
         return (
             f"{_fmt(int(got_negative.sum()), 'row')} with a zero or negative flux got a magnitude. A flux <= 0 has "
-            "no magnitude: it must be NaN (did you take abs() or clip the fluxes?)."
+            f"no magnitude: it must be NaN ({how})."
         )
     if (expected_nan & ~answer_nan).any():
         return "rows whose flux is NaN (a failed measurement) must have a NaN magnitude."
-    lost = ~expected_nan & answer_nan
     if lost.any():
         return (
             f"{_fmt(int(lost.sum()), 'row')} with a positive flux have a NaN or infinite magnitude; only fluxes "
@@ -286,6 +379,82 @@ def _magnitude_error_problem(mag_err, expected_err, photo_calib, n: int, atol: f
         if abs(typical * mean - 1) < 1e-3:
             return "the error in counts was divided by the flux in nJy: use the same units for both."
     return "the magnitude errors differ from instFluxToMagnitude's: magErr = 2.5/ln(10) * fluxErr / flux."
+
+
+def _first(result):
+    return result[0] if isinstance(result, tuple) else result
+
+
+def check_band_magnitudes(
+    answer, forced: Mapping, photo_calib: Mapping, *, band: str = "r", flux: str = "base_PsfFlux", atol: float = 1e-6
+) -> CheckResult:
+    """Check a function ``answer(forced, photo_calib) -> (mag, mag_err)`` giving one band's magnitudes and errors.
+
+    The function must take the band's table from ``forced`` and the band's calibration from ``photo_calib``.
+    The check calls it twice: with the data, and with calibrations that differ between bands (each band's
+    calibration scaled by a different factor). Every band of the 2018 coadds has zero point 27, so only the
+    second call shows a function that calibrates with another band's calibration.
+
+    Parameters
+    ----------
+    answer : callable
+        The learner's function.
+    forced, photo_calib : mapping of str
+        The forced tables and the ``deepCoadd_calexp.photoCalib`` of every band, by band.
+    band : str, optional
+        The band the function is meant to calibrate.
+    flux : str, optional
+        The flux measurement, ``base_PsfFlux`` by default.
+    atol : float, optional
+        Largest difference in magnitude still counted as equal.
+    """
+    if _is_missing(answer):
+        return wrong(_NO_ANSWER)
+    if not callable(answer):
+        return wrong(
+            "give the function itself (its name, without parentheses), so that the check can call it with other "
+            "calibrations as well."
+        )
+    try:
+        result = answer(forced, photo_calib)
+    except Exception as error:  # noqa: BLE001 (any failure of the learner's function is the verdict)
+        return wrong(f"calling your function with forced and photo_calib raised {type(error).__name__}: {error}")
+    if _is_missing(result):
+        return wrong(_NO_ANSWER)
+    others = {other: table for other, table in forced.items() if other != band}
+    verdict = check_magnitudes(
+        result, forced[band], photo_calib[band], require_err=True, flux=flux, atol=atol, other_tables=others
+    )
+    if not verdict.correct:
+        return wrong(f"your function's result: {verdict.message}")
+    probe = {
+        other: PhotoCalib(calib.getCalibrationMean() * 10 ** (0.04 * (k + 1)), calib.getCalibrationErr())
+        for k, (other, calib) in enumerate(sorted(photo_calib.items()))
+    }
+    try:
+        probed = _values(_first(answer(forced, probe)))
+    except Exception as error:  # noqa: BLE001
+        return wrong(f"with other calibrations your function raised {type(error).__name__}: {error}")
+    inst = _column(forced[band], f"{flux}_instFlux")
+    for other, calib in probe.items():
+        if not np.allclose(probed, calib.instFluxToMagnitude(inst), rtol=0, atol=atol, equal_nan=True):
+            continue
+        if other == band:
+            return right(f"{verdict.message} Your function uses the {band} band's own calibration.")
+        return wrong(
+            f"your function calibrates the {band} fluxes with the {other} band's calibration. Here every band has "
+            "zero point 27, so the numbers came out right by luck; with calibrations that differ between bands "
+            f"they are wrong. Use photo_calib[{band!r}]."
+        )
+    if np.allclose(probed, _values(_first(result)), rtol=0, atol=atol, equal_nan=True):
+        return wrong(
+            "your function ignores the calibrations it is given (it reads a calibration from elsewhere, such as "
+            f"the notebook's own variables): use its photo_calib argument, photo_calib[{band!r}]."
+        )
+    return wrong(
+        "with calibrations that differ between bands, your function's magnitudes match no band's calibration: "
+        f"calibrate forced[{band!r}] with photo_calib[{band!r}] only."
+    )
 
 
 # --- averaging ----------------------------------------------------------------------------------------------

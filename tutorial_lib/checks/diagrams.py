@@ -205,4 +205,14 @@ def check_median_offset(answer, measured, reference) -> CheckResult:
         return wrong("the sign is flipped: compute measured minus reference (aperture minus PSF).")
     if close(float(np.mean(diff))):
         return wrong(f"{value:+.3f} is the mean; the median is less sensitive to the few outliers. Use np.nanmedian.")
+    if abs(value - float(np.median(10 ** (-0.4 * diff)))) <= 1e-3:
+        return wrong(
+            f"{value:.3f} is a flux ratio (aperture flux / PSF flux); the exercise asks for the difference of the "
+            "magnitudes, in mag."
+        )
+    if close(float(np.median(np.abs(diff)))):
+        return wrong(
+            f"{value:+.3f} is the median of the absolute differences: keep the sign (no abs()), so that "
+            "differences on both sides cancel."
+        )
     return wrong(f"{value:+.3f} mag is not the median of the differences; use np.nanmedian(measured - reference).")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..lesson import DEFAULT_FAINT
+from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
+from ._result import is_missing as _is_missing
 
 __all__ = ["check_patch_inner_duplicates", "expected_patch_inner_duplicates"]
 
@@ -70,6 +72,8 @@ def check_patch_inner_duplicates(answer, explorer) -> CheckResult:
     explorer : `tutorial_lib.widgets.SelectionExplorer`
         The lesson's explorer, built over every patch of the tract.
     """
+    if _is_missing(answer):
+        return wrong(_NO_ANSWER)
     without_truth = [key for key, tables in explorer.tables.items() if tables.truth is None]
     if without_truth:
         some = len(without_truth) < len(explorer.tables)

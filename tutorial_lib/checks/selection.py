@@ -147,6 +147,13 @@ def check_primary_parts(mask, ref) -> CheckResult:
             f"your mask keeps {n_expected:,} of {n:,} rows, exactly the rows that are deblended (nChild == 0), "
             "in the patch and tract inner regions, and not sky objects."
         )
+    if _without_parentheses(answer, parts, _column(ref, "deblend_nChild")):
+        return wrong(
+            f"your mask keeps {int(answer.sum()):,} rows, the definition {n_expected:,}: an operator precedence "
+            "problem. In Python & binds tighter than ==, so ref['deblend_nChild'] == 0 & ref['detect_isPatchInner'] "
+            "& ... is read as ref['deblend_nChild'] == (0 & ref['detect_isPatchInner'] & ...), and the other parts "
+            "are lost. Put the comparison in parentheses: (ref['deblend_nChild'] == 0) & ..."
+        )
     extra = answer & ~expected
     missing = expected & ~answer
     reasons = {
@@ -176,6 +183,24 @@ def check_primary_parts(mask, ref) -> CheckResult:
     return wrong(
         f"your mask keeps {int(answer.sum()):,} rows, the definition {n_expected:,}: {'; '.join(messages)}.{hint}"
     )
+
+
+def _without_parentheses(answer: np.ndarray, parts: dict, n_child: np.ndarray) -> bool:
+    """Whether ``answer`` is what the four parts give when ``deblend_nChild == 0`` is not in parentheses.
+
+    ``A & B & nChild == 0 & C & D`` parses as ``(A & B & nChild) == (0 & C & D)``, and ``0 & ...`` is 0; so the
+    result is ``(A & B & nChild) == 0`` for the flag parts written before the comparison (any order of the four).
+    """
+    n_child = n_child.astype(np.int64)
+    flags = [parts["patch_inner"], parts["tract_inner"], parts["not_sky"]]
+    for before in range(8):
+        left = n_child
+        for k, flag in enumerate(flags):
+            if before >> k & 1:
+                left = flag.astype(np.int64) & left
+        if np.array_equal(answer, left == 0):
+            return True
+    return False
 
 
 def check_duplicate_objects(answer, truth_id) -> CheckResult:
@@ -273,6 +298,7 @@ def check_extendedness(answer, forced, flux_ratio: float = HSC_FLUX_RATIO) -> Ch
         )
     if not (values.dtype == bool or np.issubdtype(values.dtype, np.number)):
         return wrong(f"your answer should hold numbers (0 or 1); it has dtype {values.dtype}.")
+    answer_is_bool = values.dtype == bool
     values = values.astype(float)
     measured = np.isfinite(psf) & np.isfinite(cmodel)
     if "base_ClassificationExtendedness_flag" in getattr(forced, "colnames", ()):
@@ -296,9 +322,17 @@ def check_extendedness(answer, forced, flux_ratio: float = HSC_FLUX_RATIO) -> Ch
         elif np.all(np.isnan(values[unmeasured])):
             note = f" and NaN on the {int(unmeasured.sum()):,} flagged rows, as the pipelines store it"
         else:
-            note = (
-                f". The pipelines store NaN on the {int(unmeasured.sum()):,} rows whose flux is missing or "
-                "flagged (base_ClassificationExtendedness_flag); use np.where(flag, np.nan, ...) to match"
+            n_missing_nan = int(np.count_nonzero(~np.isnan(values[unmeasured])))
+            if answer_is_bool:
+                return wrong(
+                    f"right on all {n_measured:,} measured rows, but True/False cannot say 'no measurement': the "
+                    f"{int(unmeasured.sum()):,} flagged rows must be NaN. Use floats: np.where(flag, np.nan, "
+                    "np.where(0.985 * cmodel < psf, 0.0, 1.0))."
+                )
+            return wrong(
+                f"right on all {n_measured:,} measured rows, but {n_missing_nan:,} of the {int(unmeasured.sum()):,} "
+                "rows whose flux is missing or flagged (base_ClassificationExtendedness_flag) have a value: they "
+                "have no extendedness and must be NaN, as the pipelines store it. Use np.where(flag, np.nan, ...)."
             )
         n_ext = int(np.count_nonzero(got == 1.0))
         return right(
@@ -324,7 +358,23 @@ def check_extendedness(answer, forced, flux_ratio: float = HSC_FLUX_RATIO) -> Ch
     )
 
 
-def check_purity_completeness(answer, is_point, is_star) -> CheckResult:
+def _purity_completeness(point: np.ndarray, star: np.ndarray) -> tuple[float, float, int, int, int]:
+    n_point, n_star = int(point.sum()), int(star.sum())
+    n_both = int((point & star).sum())
+    purity = n_both / n_point if n_point else float("nan")
+    completeness = n_both / n_star if n_star else float("nan")
+    return purity, completeness, n_both, n_point, n_star
+
+
+def check_purity_completeness(
+    answer,
+    is_point,
+    is_star,
+    *,
+    true_magnitude=None,
+    brighter_than: float | None = None,
+    measured_magnitude=None,
+) -> CheckResult:
     """Check the purity and completeness of a point-source (star) selection against the truth.
 
     Parameters
@@ -336,6 +386,13 @@ def check_purity_completeness(answer, is_point, is_star) -> CheckResult:
     is_star : array of bool
         Whether each object of the sample is truly a star (row-for-row with ``is_point``); every other object
         of the sample counts as not a star.
+    true_magnitude : array of float, optional
+        True magnitude of each object of the sample. With ``brighter_than``, only objects whose true magnitude
+        is brighter (smaller) count.
+    brighter_than : float, optional
+        The magnitude limit of the exercise.
+    measured_magnitude : array of float, optional
+        The measured (e.g. PSF) magnitude of each object, to recognise a cut on it instead of the true one.
 
     Returns
     -------
@@ -360,11 +417,25 @@ def check_purity_completeness(answer, is_point, is_star) -> CheckResult:
     c_value, problem = _as_number(completeness, "your completeness")
     if problem is not None:
         return problem
-    n_point, n_star = int(point.sum()), int(star.sum())
-    n_both = int((point & star).sum())
+    in_range = np.ones(point.shape, dtype=bool)
+    cuts: dict[str, np.ndarray] = {}
+    if true_magnitude is not None and brighter_than is not None:
+        true_mag = _plain(true_magnitude).astype(float)
+        in_range = true_mag < brighter_than
+        cuts["the whole sample, without the cut at true magnitude " + f"{brighter_than:g}"] = np.ones_like(in_range)
+        if measured_magnitude is not None:
+            measured = _plain(measured_magnitude).astype(float)
+            cuts[
+                f"objects brighter than {brighter_than:g} in measured (PSF) magnitude. The exercise selects by true "
+                "magnitude so that the point-source cut is the only selection being judged; a cut on the measured "
+                "magnitude lets noise move objects across the limit and drops saturated stars (measured too faint)"
+            ] = measured < brighter_than
+        cuts[f"objects fainter than {brighter_than:g} instead of brighter (the cut is the wrong way round)"] = (
+            true_mag >= brighter_than
+        )
+    want_p, want_c, n_both, n_point, n_star = _purity_completeness(point[in_range], star[in_range])
     if n_point == 0 or n_star == 0:
         raise ValueError("the sample has no point sources or no true stars; purity or completeness is undefined")
-    want_p, want_c = n_both / n_point, n_both / n_star
 
     def close(a: float, b: float) -> bool:
         return abs(a - b) <= FRACTION_TOLERANCE
@@ -374,6 +445,17 @@ def check_purity_completeness(answer, is_point, is_star) -> CheckResult:
             f"purity {want_p:.3f} ({n_both:,} true stars among {n_point:,} point sources) and completeness "
             f"{want_c:.3f} ({n_both:,} of {n_star:,} true stars kept)."
         )
+    for description, rows in cuts.items():
+        other_p, other_c = _purity_completeness(point[rows], star[rows])[:2]
+        if (
+            close(p_value, other_p)
+            and close(c_value, other_c)
+            and not (close(other_p, want_p) and close(other_c, want_c))
+        ):
+            return wrong(
+                f"those are the purity and completeness of {description}. Select with the true magnitude: "
+                f"true_mag < {brighter_than:g}."
+            )
     if close(p_value, want_c) and close(c_value, want_p):
         return wrong(
             "you swapped them: purity divides by the number selected (point sources), completeness by the "
@@ -407,7 +489,44 @@ def _patch_of_id(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return tract, x * 100 + y
 
 
-def check_tract_catalog(catalog, *, tract: int = 0, num_patches: tuple[int, int] = (3, 3)) -> CheckResult:
+def _primary_ids_by_patch(butler, skymap: str, tract: int) -> dict[int, np.ndarray]:
+    """The ``id`` of every primary row of each patch of ``tract``, read from the Butler's ``deepCoadd_ref``."""
+    refs = butler.query_datasets("deepCoadd_ref", data_id={"skymap": skymap, "tract": tract})
+    if not refs:
+        raise LookupError(f"no deepCoadd_ref of skymap {skymap!r}, tract {tract} in the butler's collections")
+    by_patch = {}
+    for ref in refs:
+        table = butler.get(ref, parameters={"columns": ["id", "detect_isPrimary"]})
+        primary = _plain(table["detect_isPrimary"]).astype(bool)
+        by_patch[int(ref.dataId["patch"])] = _plain(table["id"]).astype(np.int64)[primary]
+    return dict(sorted(by_patch.items()))
+
+
+def _completeness_problem(ids: np.ndarray, expected: dict[int, np.ndarray]) -> str | None:
+    """Which primary rows of the tract (by patch) the catalogue lacks; None if it has them all."""
+    lacking = []
+    for patch, wanted in expected.items():
+        n_have = int(np.count_nonzero(np.isin(wanted, ids)))
+        if n_have < wanted.size:
+            lacking.append((patch, n_have, wanted.size))
+    if not lacking:
+        return None
+    shown = "; ".join(f"patch {patch}: {have:,} of its {total:,}" for patch, have, total in lacking[:4])
+    n_missing = sum(total - have for _, have, total in lacking)
+    return (
+        f"{n_missing:,} primary rows of the tract are missing ({shown}{'; ...' if len(lacking) > 4 else ''}). "
+        "Keep every row whose detect_isPrimary is True in each patch, not a sample of them."
+    )
+
+
+def check_tract_catalog(
+    catalog,
+    *,
+    tract: int = 0,
+    num_patches: tuple[int, int] = (3, 3),
+    butler=None,
+    skymap: str = "discrete",
+) -> CheckResult:
     """Check a tract-wide catalogue made by stacking the primary rows of every patch.
 
     The check reads the patch of each row from its packed HSC ``id`` and verifies that every patch of the tract
@@ -422,6 +541,11 @@ def check_tract_catalog(catalog, *, tract: int = 0, num_patches: tuple[int, int]
         The tract it should cover.
     num_patches : tuple of int
         Patches along x and y of the tract.
+    butler : lsst.daf.butler.Butler, optional
+        The lesson's Butler. With it, the check reads every patch's ``deepCoadd_ref`` and requires every primary
+        row of the tract, not only some rows from each patch.
+    skymap : str, optional
+        The sky map of the tract, when ``butler`` is given.
 
     Returns
     -------
@@ -460,6 +584,17 @@ def check_tract_catalog(catalog, *, tract: int = 0, num_patches: tuple[int, int]
                 f"{int((~primary).sum()):,} of your {n:,} rows are not primary: keep ref['detect_isPrimary'] rows "
                 "in each patch before stacking, or an object in a patch overlap is counted twice."
             )
+    if butler is not None:
+        expected = _primary_ids_by_patch(butler, skymap, tract)
+        problem = _completeness_problem(ids, expected)
+        if problem is not None:
+            return wrong(problem)
+        is_primary = np.isin(ids, np.concatenate(list(expected.values())))
+        if not is_primary.all():
+            return wrong(
+                f"{int((~is_primary).sum()):,} of your {n:,} rows are not primary rows of tract {tract}: keep "
+                "ref['detect_isPrimary'] rows in each patch before stacking."
+            )
     if "truth_id" in colnames:
         truth = _plain(catalog["truth_id"]).astype(np.int64)
         real = truth[truth >= 0]
@@ -471,5 +606,6 @@ def check_tract_catalog(catalog, *, tract: int = 0, num_patches: tuple[int, int]
         f"{n:,} rows from all {nx * ny} patches of tract {tract}, every id once"
         + (", all primary" if "detect_isPrimary" in colnames else "")
         + (", no true object twice" if "truth_id" in colnames else "")
+        + (": every primary row of the tract" if butler is not None else "")
         + "."
     )
