@@ -17,9 +17,11 @@ from .selection import (
     check_purity_completeness,
     check_tract_catalog,
 )
+from .todays_catalogs import check_dp1_selection, check_scarlet_deblended
 
 __all__ = [
     "CheckResult",
+    "check_dp1_selection",
     "check_duplicate_objects",
     "check_extendedness",
     "check_flux_columns",
@@ -34,6 +36,7 @@ __all__ = [
     "check_patch_inner_duplicates",
     "check_primary_parts",
     "check_purity_completeness",
+    "check_scarlet_deblended",
     "check_real_selection",
     "check_tract_catalog",
     "check_zero_point",
