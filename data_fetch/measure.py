@@ -28,19 +28,20 @@ from .population import STAR, TrueSky
 __all__ = ["BANDS", "Sources", "detect_and_deblend", "dp1_object_rows", "measure_patch", "scarlet_era_patch"]
 
 BANDS = ("g", "r", "i")
-#: Coadd zero point: 1 count is magnitude 27 (pipe_tasks scaleZeroPoint.py; lsst-catalog-facts.md).
+#: Coadd zero point: 1 count is magnitude 27 (pipe_tasks python/lsst/pipe/tasks/scaleZeroPoint.py).
 ZERO_POINT = 27.0
 #: 5-sigma point-source depth of the lesson's shallow coadds of a few 30 s visits, chosen so that faint stars
-#: reach i of about 25, as in the lesson's CMD (lsst-catalog-facts.md, HSC section).
+#: reach i of about 25, as in the lesson's CMD (pipelines_lsst_io getting-started/multiband-analysis-stars.png).
 DEPTH_5SIGMA = {"g": 25.4, "r": 25.3, "i": 25.0}
 #: PSF FWHM (arcsec): HSC's median seeing is 0.6-0.8" (Aihara et al. 2018, PASJ 70, S8). Choice in that range.
 PSF_FWHM_ARCSEC = {"g": 0.75, "r": 0.70, "i": 0.65}
-PIXEL_SCALE_ARCSEC = 0.168  #: HSC coadd pixels (lsst-catalog-facts.md)
-#: Stars saturate near magnitude 16.5 in 30 s HSC exposures (lsst-catalog-facts.md, HSC section).
+PIXEL_SCALE_ARCSEC = 0.168  #: HSC coadd pixels (pipelines_lsst_io getting-started/coaddition.rst)
+#: Magnitude at which stars saturate in the lesson's 30 s HSC visits. Modelling choice, not a measurement: the
+#: lesson's CMD (pipelines_lsst_io getting-started/multiband-analysis-stars.png) has few stars brighter than 17.
 SATURATION_MAG = 16.5
 #: Full well of the HSC CCDs, electrons (Miyazaki et al. 2018, PASJ 70, S1: about 150,000 e-).
 HSC_FULL_WELL_ELECTRONS = 150_000
-#: Visits per patch in the lesson's shallow coadds: "a few 30 s visits" (lsst-catalog-facts.md). Choice.
+#: Visits per patch in the lesson's shallow coadds: the lsst/ci_hsc data have a few 30 s visits per band. Choice.
 VISITS_PER_PATCH = 4
 
 
