@@ -19,26 +19,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tutorial_lib.eras import deblend_flags_meas_deblender, deblend_flags_scarlet_v22, is_primary
+from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
 from tutorial_lib.skymap import TractInfo
 
 from .population import STAR, TrueSky
 
-__all__ = ["BANDS", "Sources", "detect_and_deblend", "measure_patch"]
+__all__ = ["BANDS", "Sources", "detect_and_deblend", "dp1_object_rows", "measure_patch", "scarlet_era_patch"]
 
 BANDS = ("g", "r", "i")
-#: Coadd zero point: 1 count is magnitude 27 (pipe_tasks scaleZeroPoint.py; lsst-catalog-facts.md).
+#: Coadd zero point: 1 count is magnitude 27 (pipe_tasks python/lsst/pipe/tasks/scaleZeroPoint.py).
 ZERO_POINT = 27.0
 #: 5-sigma point-source depth of the lesson's shallow coadds of a few 30 s visits, chosen so that faint stars
-#: reach i of about 25, as in the lesson's CMD (lsst-catalog-facts.md, HSC section).
+#: reach i of about 25, as in the lesson's CMD (pipelines_lsst_io getting-started/multiband-analysis-stars.png).
 DEPTH_5SIGMA = {"g": 25.4, "r": 25.3, "i": 25.0}
 #: PSF FWHM (arcsec): HSC's median seeing is 0.6-0.8" (Aihara et al. 2018, PASJ 70, S8). Choice in that range.
 PSF_FWHM_ARCSEC = {"g": 0.75, "r": 0.70, "i": 0.65}
-PIXEL_SCALE_ARCSEC = 0.168  #: HSC coadd pixels (lsst-catalog-facts.md)
-#: Stars saturate near magnitude 16.5 in 30 s HSC exposures (lsst-catalog-facts.md, HSC section).
+PIXEL_SCALE_ARCSEC = 0.168  #: HSC coadd pixels (pipelines_lsst_io getting-started/coaddition.rst)
+#: Magnitude at which stars saturate in the lesson's 30 s HSC visits. Modelling choice, not a measurement: the
+#: lesson's CMD (pipelines_lsst_io getting-started/multiband-analysis-stars.png) has few stars brighter than 17.
 SATURATION_MAG = 16.5
 #: Full well of the HSC CCDs, electrons (Miyazaki et al. 2018, PASJ 70, S1: about 150,000 e-).
 HSC_FULL_WELL_ELECTRONS = 150_000
-#: Visits per patch in the lesson's shallow coadds: "a few 30 s visits" (lsst-catalog-facts.md). Choice.
+#: Visits per patch in the lesson's shallow coadds: the lsst/ci_hsc data have a few 30 s visits per band. Choice.
 VISITS_PER_PATCH = 4
 
 
@@ -365,7 +368,9 @@ def measure_patch(
 
     patch_inner = inner.contains(x, y)
     tract_inner = skymap.findTract(ra_deg, dec_deg) == tract.getId()
-    deblended_source = (n_child == 0) & ~is_sky
+    # getDeblendPrimaryFlags, meas_deblender branch (meas_algorithms setPrimaryFlags.py; tutorial_lib.eras):
+    # isDeblendedSource is nChild == 0 and isIsolated nChild == 0 & parent == 0, sky objects included.
+    deblend_flags = deblend_flags_meas_deblender({"deblend_nChild": n_child, "parent": parent})
     common = {
         "id": ids,
         "coord_ra": np.round(np.radians(ra_deg), 10),
@@ -380,10 +385,8 @@ def measure_patch(
             "base_SdssCentroid_y": y,
             "detect_isPatchInner": patch_inner,
             "detect_isTractInner": tract_inner,
-            "detect_isPrimary": patch_inner & tract_inner & deblended_source,
-            "detect_isDeblendedSource": deblended_source,
-            "detect_isIsolated": (parent == 0) & (n_child == 0) & ~is_sky,
-            "detect_fromBlend": parent != 0,
+            "detect_isPrimary": patch_inner & tract_inner & ~is_sky & deblend_flags["detect_isDeblendedSource"],
+            **deblend_flags,
             "merge_peak_sky": is_sky,
             "merge_footprint_sky": is_sky,
         }
@@ -497,3 +500,174 @@ def _forced_band(rng, sources: Sources, band, src, is_sky, edge_distance, common
         }
     )
     return out
+
+
+#: Bits of a packed source id below the tract/patch part (obs_subaru HscMapper: ``... << 32 | n``).
+_ROW_NUMBER_BITS = 32
+
+
+def scarlet_era_patch(ref: dict, truth: dict) -> tuple[dict, dict]:
+    """The same patch's reference rows as the scarlet deblender of v22 to v29 (DP0.2, DP1) writes them.
+
+    Same detections, blends and measurements as the meas_deblender rows of :func:`measure_patch`; what changes
+    is the bookkeeping (meas_extensions_scarlet ``scarletDeblendTask.py`` at 22.0.0 to 29.2.0, with its default
+    ``processSingles=True``; lsst/pipe_tasks ``doc/lsst.pipe.tasks/deblending-flags-overview.rst`` @ 4401fc37):
+
+    * every isolated parent is modelled too: it gets one child, the *model of an isolated source*, so its
+      ``deblend_nChild`` is 1;
+    * sky objects are never deblended (``pseudoColumns``);
+    * children get ``deblend_nPeaks = 1``, ``deblend_parentNPeaks`` and ``deblend_parentNChild`` (the parent's
+      ``deblend_nPeaks`` and ``deblend_nChild``, scarlet's ``columnInheritance``), and ``deblend_depth = 1``
+      (a column scarlet wrote only from 2024-12 to 2025-06, kept so that the unreleased definition of
+      :func:`tutorial_lib.eras.deblend_flags_scarlet_pr405` can be tried);
+    * parents keep their ids; children are numbered after the parents and sky objects, parent by parent, in
+      the order the deblender adds them.
+
+    The ``detect_*`` flags are then computed exactly as that era's ``getDeblendPrimaryFlags`` and
+    ``SetPrimaryFlagsTask`` do (:func:`tutorial_lib.eras.deblend_flags_scarlet_v22`).
+
+    Parameters
+    ----------
+    ref, truth : dict of arrays
+        The reference and truth columns of one patch, from :func:`measure_patch`.
+
+    Returns
+    -------
+    ref, truth : dict of arrays
+        The scarlet-era reference columns (:data:`data_fetch.schema.SCARLET_REF_COLUMNS`) and the truth
+        columns, row for row.
+    """
+    ids = np.asarray(ref["id"])
+    parent = np.asarray(ref["parent"])
+    n_child = np.asarray(ref["deblend_nChild"])
+    is_sky = np.asarray(ref["merge_peak_sky"])
+    top = np.flatnonzero(parent == 0)  # parents, isolated sources and sky objects, in row order
+    isolated = (parent == 0) & (n_child == 0) & ~is_sky
+    row_of_id = {int(i): k for k, i in enumerate(ids)}
+    # Children, parent by parent: a blend's children (in their order), or one model of an isolated source.
+    child_rows, child_parent_rows = [], []
+    children_of = {}
+    for k in np.flatnonzero(parent != 0):
+        children_of.setdefault(row_of_id[int(parent[k])], []).append(k)
+    for p in top:
+        if isolated[p]:
+            child_rows.append(p)  # the model copies its parent's measurements
+            child_parent_rows.append(p)
+        for k in children_of.get(p, ()):
+            child_rows.append(k)
+            child_parent_rows.append(p)
+    source_rows = np.concatenate([top, np.asarray(child_rows, dtype=np.int64)]).astype(np.int64)
+    parent_rows = np.concatenate([np.full(len(top), -1), np.asarray(child_parent_rows, dtype=np.int64)])
+    is_child = parent_rows >= 0
+    base = (ids[0] >> _ROW_NUMBER_BITS) << _ROW_NUMBER_BITS
+    new_ids = ids[source_rows].copy()
+    new_ids[is_child] = base | (len(top) + 1 + np.arange(np.count_nonzero(is_child), dtype=np.int64))
+    new_row_of_old_parent = {int(old): new for new, old in enumerate(top)}
+    new_parent = np.zeros(len(source_rows), dtype=np.int64)
+    new_parent[is_child] = new_ids[[new_row_of_old_parent[int(p)] for p in parent_rows[is_child]]]
+    top_n_child = np.where(isolated[top], 1, n_child[top])
+    n_peaks = np.concatenate([np.where(isolated[top] | is_sky[top], 1, n_child[top]), np.ones(len(child_rows))])
+    new_n_child = np.concatenate([top_n_child, np.zeros(len(child_rows), dtype=np.int32)]).astype(np.int32)
+    parent_n_peaks = np.zeros(len(source_rows), dtype=np.int32)
+    parent_n_child = np.zeros(len(source_rows), dtype=np.int32)
+    parent_index = np.searchsorted(top, parent_rows[is_child])
+    parent_n_peaks[is_child] = n_peaks[parent_index]
+    parent_n_child[is_child] = top_n_child[parent_index]
+
+    out = {name: np.asarray(values)[source_rows] for name, values in ref.items()}
+    out.update(
+        {
+            "id": new_ids,
+            "parent": new_parent,
+            "deblend_nChild": new_n_child,
+            "deblend_nPeaks": n_peaks.astype(np.int32),
+            "deblend_parentNPeaks": parent_n_peaks,
+            "deblend_parentNChild": parent_n_child,
+            "deblend_depth": is_child.astype(np.int32),
+        }
+    )
+    flags = deblend_flags_scarlet_v22(out)
+    out.update(flags)
+    out["detect_isPrimary"] = is_primary(out, flags)
+    truth_out = {name: np.asarray(values)[source_rows] for name, values in truth.items()}
+    truth_out["id"] = new_ids
+    return out, truth_out
+
+
+def dp1_object_rows(patch_tables: list[tuple[int, dict, dict, dict]], tract: int, photo_calib) -> tuple:
+    """One tract's DP1-style ``Object`` rows (only primary rows) and their truth, from the patches' tables.
+
+    Parameters
+    ----------
+    patch_tables : list of (patch id, ref, forced, truth)
+        Each patch's reference columns, forced columns by band and truth columns, from :func:`measure_patch`.
+    tract : int
+        Tract id, written to the ``tract`` column.
+    photo_calib : PhotoCalib
+        The coadds' calibration, which turns counts into nJy.
+
+    Returns
+    -------
+    objects : astropy.table.Table
+        The DP1 layout of :mod:`data_fetch.dp1_layout`: fluxes in nJy, positions in degrees, the per-band
+        extendedness of the forced table and the reference band's as ``refExtendedness`` (``refBand`` is i
+        for every object, the first band of HSC's merge priority list); ``footprintArea`` is not simulated (0).
+    truth : dict of arrays
+        ``objectId`` and the truth columns, row for row with ``objects``.
+    """
+    from .dp1_layout import empty_object_table
+
+    pieces = []
+    for patch_id, ref, forced, truth in patch_tables:
+        keep = np.asarray(ref["detect_isPrimary"])
+        pieces.append(
+            (
+                patch_id,
+                {k: np.asarray(v)[keep] for k, v in ref.items()},
+                {b: {k: np.asarray(v)[keep] for k, v in forced[b].items()} for b in BANDS},
+                {k: np.asarray(v)[keep] for k, v in truth.items()},
+            )
+        )
+    n = sum(len(p[1]["id"]) for p in pieces)
+    table = empty_object_table(n, BANDS)
+
+    def stack(getter):
+        return np.concatenate([getter(p) for p in pieces]) if pieces else np.zeros(0)
+
+    table["objectId"][:] = stack(lambda p: p[1]["id"])
+    table["coord_ra"][:] = np.degrees(stack(lambda p: p[1]["coord_ra"]))
+    table["coord_dec"][:] = np.degrees(stack(lambda p: p[1]["coord_dec"]))
+    table["tract"][:] = tract
+    table["patch"][:] = stack(lambda p: np.full(len(p[1]["id"]), p[0]))
+    table["x"][:] = stack(lambda p: p[1]["base_SdssCentroid_x"])
+    table["y"][:] = stack(lambda p: p[1]["base_SdssCentroid_y"])
+    table["refBand"][:] = "i"
+    table["refExtendedness"][:] = stack(lambda p: p[1]["base_ClassificationExtendedness_value"])
+    table["parentObjectId"][:] = stack(lambda p: p[1]["parent"])
+    table["deblend_nChild"][:] = stack(lambda p: p[1]["deblend_nChild"])
+    table["detect_isIsolated"][:] = stack(lambda p: p[1]["detect_isIsolated"])
+    table["detect_fromBlend"][:] = stack(lambda p: p[1]["detect_fromBlend"])
+    table["shape_flag"][:] = stack(lambda p: p[1]["base_ClassificationExtendedness_flag"])
+    mean = photo_calib.getCalibrationMean()
+    for b in BANDS:
+
+        def band(name, b=b):
+            return stack(lambda p: p[2][b][name])
+
+        psf, psf_err = band("base_PsfFlux_instFlux") * mean, band("base_PsfFlux_instFluxErr") * mean
+        table[f"{b}_psfFlux"][:] = psf
+        table[f"{b}_psfFluxErr"][:] = psf_err
+        table[f"{b}_psfFlux_flag"][:] = band("base_PsfFlux_flag")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            table[f"{b}_psfMag"][:] = np.where(psf > 0, AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * np.log10(psf), np.nan)
+            table[f"{b}_psfMagErr"][:] = 2.5 / np.log(10) * np.abs(psf_err / psf)
+        table[f"{b}_cModelFlux"][:] = band("modelfit_CModel_instFlux") * mean
+        table[f"{b}_cModelFluxErr"][:] = band("modelfit_CModel_instFluxErr") * mean
+        table[f"{b}_cModel_flag"][:] = band("modelfit_CModel_flag")
+        table[f"{b}_extendedness"][:] = band("base_ClassificationExtendedness_value")
+        table[f"{b}_extendedness_flag"][:] = band("base_ClassificationExtendedness_flag")
+        table[f"{b}_pixelFlags_saturatedCenter"][:] = band("base_PixelFlags_flag_saturatedCenter")
+    truth_rows = {"objectId": np.asarray(table["objectId"])}
+    for name in ("truth_id", "truth_type", "truth_n_objects", *(f"truth_mag_{b}" for b in BANDS)):
+        truth_rows[name] = stack(lambda p, name=name: p[3][name])
+    return table, truth_rows

@@ -8,9 +8,10 @@ Stars
     halo (their Table 10), with the Sun at R = 8000 pc, Z = 25 pc (J08 Table 10). Absolute magnitudes and
     colours come from the stellar locus of J08 / Ivezic et al. (2008): with x = r - i,
     ``M_r = 4.0 + 11.86x - 10.74x^2 + 5.99x^3 - 1.20x^4`` and
-    ``g - r = 1.39 (1 - exp(-4.9x^3 - 2.45x^2 - 1.68x - 0.050))`` (lsst-catalog-facts.md). The old halo and
+    ``g - r = 1.39 (1 - exp(-4.9x^3 - 2.45x^2 - 1.68x - 0.050))`` (J08 eq. 1 and A7). The old halo and
     thick disc have no main-sequence stars bluer than their turn-off, which makes the blue turn-off edge of a
-    high-latitude CMD.
+    high-latitude CMD. The stars' SDSS magnitudes are then moved to the HSC system with the colour terms of
+    lsst/obs_subaru ``config/colorterms.py`` (``tutorial_lib.photometry.sdss_to_hsc``).
 Galaxies
     Power-law i-band number counts, a blue and a red population in colour (the bimodality of Strateva et al.
     2001, AJ 122, 1861), and sizes shrinking with magnitude.
@@ -27,13 +28,13 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-from tutorial_lib.photometry import stellar_locus_g_r
+from tutorial_lib.photometry import sdss_i_z_of_main_sequence, sdss_to_hsc, stellar_locus_g_r
 
 __all__ = ["TrueSky", "make_true_sky", "stellar_locus_g_r", "stellar_locus_abs_mag_r"]
 
 STAR, GALAXY = 0, 1
 
-# --- Milky Way (Juric et al. 2008, Table 10, bias-corrected best fit; lsst-catalog-facts.md) --------------
+# --- Milky Way (Juric et al. 2008, ApJ 673, 864, Table 10, bias-corrected best fit) -------------------
 SUN_R_PC = 8000.0
 SUN_Z_PC = 25.0
 THIN_DISC_SCALE_LENGTH_PC, THIN_DISC_SCALE_HEIGHT_PC = 2600.0, 300.0
@@ -51,7 +52,7 @@ LF_ABS_MAG_R = np.array([4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 1
 LF_LOG10_DENSITY = np.array([-3.3, -3.0, -2.8, -2.65, -2.5, -2.35, -2.25, -2.2, -2.25, -2.4, -2.5])
 
 #: Reddest r - i of the locus polynomial used: M_r(x) rises monotonically up to x = 2.1 (M_r = 13.5);
-#: the polynomial is a fit to x < ~2 (lsst-catalog-facts.md) and turns over beyond.
+#: the polynomial is a fit to the main sequence at r - i < ~2 (J08 Sect. 2.2) and turns over beyond.
 LOCUS_MAX_R_I = 2.1
 #: Bluest main-sequence r - i of each population: its turn-off. Thin disc 0.0 (g - r = 0.07); thick disc
 #: 0.11 (g - r = 0.33) and halo 0.07 (g - r = 0.23): the thick-disc and halo turn-offs at g - r of about
@@ -256,6 +257,11 @@ def make_true_sky(rng: np.random.Generator, ra_range, dec_range, faint_limit_r: 
     """Draw every true object in the RA/Dec box (degrees), stars first, then galaxies, then blends."""
     s_ra, s_dec, s_r, s_x = _make_stars(rng, ra_range, dec_range, faint_limit_r)
     s_g_r = stellar_locus_g_r(s_x) + LOCUS_WIDTH_G_R * rng.standard_normal(len(s_r))
+    # The locus and the luminosity function are SDSS's; the coadds are HSC's: move the stars to the HSC system
+    # with obs_subaru's colour terms (tutorial_lib.photometry.sdss_to_hsc).
+    sdss_i = s_r - s_x
+    hsc = sdss_to_hsc({"g": s_r + s_g_r, "r": s_r, "i": sdss_i, "z": sdss_i - sdss_i_z_of_main_sequence(s_x)})
+    s_r, s_x, s_g_r = hsc["r"], hsc["r"] - hsc["i"], hsc["g"] - hsc["r"]
     g_ra, g_dec, g_i, g_g_r, g_r_i, g_size = _make_galaxies(rng, ra_range, dec_range)
     ra = np.concatenate([s_ra, g_ra])
     dec = np.concatenate([s_dec, g_dec])

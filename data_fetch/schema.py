@@ -12,7 +12,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-__all__ = ["FORCED_COLUMNS", "REF_COLUMNS", "TRUTH_COLUMNS", "make_table"]
+__all__ = ["DP1_TRUTH_COLUMNS", "FORCED_COLUMNS", "REF_COLUMNS", "SCARLET_REF_COLUMNS", "TRUTH_COLUMNS", "make_table"]
 
 _PSF = "instFlux derived from linear least-squares fit of PSF model"
 _SIGMA = "1-sigma instFlux uncertainty"
@@ -116,6 +116,38 @@ TRUTH_COLUMNS = [
     ("truth_type", "U6", None, "true type of the object: star, galaxy, sky or blend (a parent of several)"),
     ("truth_n_objects", np.int32, None, "number of true objects whose light this row measures"),
     *[(f"truth_mag_{band}", np.float64, u.mag, f"true AB magnitude in band {band}") for band in ("g", "r", "i")],
+]
+
+
+#: The reference table as the scarlet deblender of v22 to v29 writes it (``data_fetch.measure.scarlet_era_patch``):
+#: the 2018 columns plus scarlet's deblending columns. Descriptions: meas_extensions_scarlet
+#: ``scarletDeblendTask.py`` (deblend_parentNPeaks, deblend_parentNChild; deblend_depth from commit 6ac1d62) and
+#: sdm_schemas ``dp1.yaml`` (deblend_nPeaks, detect_isDeblendedModelSource).
+SCARLET_REF_COLUMNS = [
+    *REF_COLUMNS,
+    (
+        "deblend_nPeaks",
+        np.int32,
+        None,
+        "Number of peaks this parent footprint has (even if the deblender failed or skipped this blend)",
+    ),
+    ("deblend_parentNPeaks", np.int32, None, "deblend_nPeaks from this records parent."),
+    ("deblend_parentNChild", np.int32, None, "deblend_nChild from this records parent."),
+    ("deblend_depth", np.int32, None, "The depth of deblending in the hierarchy."),
+    (
+        "detect_isDeblendedModelSource",
+        bool,
+        None,
+        "True if source has no children and is in the inner region of a coadd patch and is in the inner region "
+        "of a coadd tract and is not detected in a pseudo-filter (see config.pseudoFilterList) and is a "
+        "deblended child",
+    ),
+]
+
+#: Truth of the DP1-style ``object`` table, row for row with it (matched by ``objectId``).
+DP1_TRUTH_COLUMNS = [
+    ("objectId", np.int64, None, "objectId of the object row this truth row belongs to (row-for-row)"),
+    *TRUTH_COLUMNS[1:],
 ]
 
 

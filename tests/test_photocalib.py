@@ -84,3 +84,13 @@ def test_bad_calibration_is_refused():
     with pytest.raises(ValueError, match="FLUXMAG0"):
         PhotoCalib.from_fluxmag0(-1.0)
     assert PhotoCalib.from_fluxmag0(10**10.8).getCalibrationMean() == pytest.approx(57.544, abs=5e-4)
+
+
+def test_magnitude_error_of_a_negative_flux_is_finite_as_in_afw():
+    # afw PhotoCalib.cc toMagnitudeErr: 2.5/ln10 * hypot(instFluxErr/instFlux, calibrationErr/calibrationMean).
+    calib = PhotoCalib(57.544, 0.0)
+    mag, mag_err = calib.instFluxToMagnitude(np.array([-10.0, 0.0, 10.0]), np.array([5.0, 5.0, 5.0]))
+    assert np.isnan(mag[0]) and np.isnan(mag[1]) and np.isfinite(mag[2])
+    assert mag_err[0] == pytest.approx(2.5 / np.log(10) * 0.5)
+    assert mag_err[2] == pytest.approx(mag_err[0])
+    assert np.isinf(mag_err[1])

@@ -157,7 +157,9 @@ class PhotoCalib:
         """Convert instrumental flux (counts) to AB magnitude; zero or negative fluxes give NaN.
 
         Returns the magnitude, or ``(mag, magErr)`` when ``instFluxErr`` is given. With
-        ``throw_on_negative=True`` a zero or negative flux raises ``ValueError`` instead.
+        ``throw_on_negative=True`` a zero or negative flux raises ``ValueError`` instead. As in afw, the
+        magnitude error of a negative flux is finite (``2.5/ln10 * |instFluxErr/instFlux|``): it says how far
+        the flux is from zero in units of its error, although the magnitude itself is NaN.
         """
         flux_counts, with_unit = _as_counts(instFlux, "instFlux")
         flux_array = np.asarray(flux_counts, dtype=float)
@@ -179,9 +181,10 @@ class PhotoCalib:
         if instFluxErr is None:
             return mag * u.mag if with_unit else mag
         err_counts, _ = _as_counts(instFluxErr, "instFluxErr")
-        positive = flux_array > 0
-        ratio = np.full(flux_array.shape, np.nan)
-        np.divide(err_counts, flux_array, out=ratio, where=positive)
+        # afw's toMagnitudeErr (src/image/PhotoCalib.cc): 2.5/ln10 * hypot(instFluxErr/instFlux, err/mean). A
+        # negative flux has no magnitude but a finite error, |instFluxErr/instFlux|; a zero flux gives inf.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.divide(err_counts, flux_array)
         mag_err = _TWO_POINT_FIVE_OVER_LN10 * np.hypot(ratio, self._err / self._mean)
         mag_err = float(mag_err) if np.ndim(mag_err) == 0 else mag_err
         if with_unit:

@@ -10,7 +10,14 @@ import math
 import astropy.units as u
 import numpy as np
 
-__all__ = ["AB_MAGNITUDE_OF_ONE_NANOJANSKY", "stellar_locus_g_r"]
+__all__ = [
+    "AB_MAGNITUDE_OF_ONE_NANOJANSKY",
+    "SDSS_TO_HSC",
+    "sdss_i_z_of_main_sequence",
+    "sdss_to_hsc",
+    "stellar_locus_g_r",
+    "stellar_locus_g_r_hsc",
+]
 
 #: AB magnitude of 1 nJy: -2.5 log10(1e-9 Jy / 3631 Jy) = 31.4 to 4 decimals (lsst/utils ``Magnitude.h``
 #: defines the constant as exactly 31.4, and afw ``PhotoCalib.cc`` uses that value).
@@ -51,3 +58,74 @@ def stellar_locus_g_r(r_i):
         x = float(r_i)
         return 1.39 * (1.0 - math.exp(-4.9 * x**3 - 2.45 * x**2 - 1.68 * x - 0.050))
     return _locus(np.ma.filled(np.ma.asarray(r_i, dtype=float), np.nan))
+
+
+#: SDSS -> HSC colour terms of lsst/obs_subaru ``config/colorterms.py`` (the ``"sdss*"`` reference catalogue
+#: entry, read at w.2026.27): for each HSC band, (primary SDSS band, secondary SDSS band, c0, c1, c2), and
+#: ``m_HSC = m_primary + c0 + c1 (m_primary - m_secondary) + c2 (m_primary - m_secondary)^2`` (pipe_tasks
+#: ``python/lsst/pipe/tasks/colorterms.py``, ``Colorterm.transformMags``).
+SDSS_TO_HSC = {
+    "g": ("g", "r", -0.009777, -0.077235, -0.013121),
+    "r": ("r", "i", -0.000711, -0.006847, -0.035110),
+    "i": ("i", "z", 0.000357, -0.153290, -0.009277),
+}
+
+
+def sdss_to_hsc(mags: dict) -> dict:
+    """HSC g, r, i magnitudes from SDSS g, r, i, z, with the colour terms of :data:`SDSS_TO_HSC`.
+
+    Parameters
+    ----------
+    mags : dict of {str: array-like}
+        SDSS magnitudes with keys ``"g"``, ``"r"``, ``"i"``, ``"z"``.
+
+    Returns
+    -------
+    dict of {str: numpy.ndarray}
+        HSC ``"g"``, ``"r"``, ``"i"`` magnitudes.
+    """
+    out = {}
+    for band, (primary, secondary, c0, c1, c2) in SDSS_TO_HSC.items():
+        p = np.asarray(mags[primary], dtype=float)
+        colour = p - np.asarray(mags[secondary], dtype=float)
+        out[band] = p + c0 + c1 * colour + c2 * colour**2
+    return out
+
+
+def sdss_i_z_of_main_sequence(r_i):
+    """SDSS i - z of a main-sequence star of SDSS colour r - i: ``0.53 (r - i)``.
+
+    A linear approximation of the SDSS stellar locus in the (r - i, i - z) plane (Covey et al. 2007, AJ 134,
+    2398: i - z grows about half as fast as r - i from the turn-off to mid-M dwarfs). It is needed only for the
+    HSC-I colour term, whose ``c1`` multiplies SDSS i - z; an error of 0.1 mag in i - z moves HSC i by 0.015 mag.
+    Modelling choice, not a fit made here.
+    """
+    return 0.53 * np.asarray(r_i, dtype=float)
+
+
+def stellar_locus_g_r_hsc(r_i_hsc):
+    """The stellar locus of :func:`stellar_locus_g_r` moved to the HSC system: HSC g - r against HSC r - i.
+
+    Each point of the SDSS locus is transformed with :func:`sdss_to_hsc` (SDSS i - z from
+    :func:`sdss_i_z_of_main_sequence`) and the HSC curve is interpolated at ``r_i_hsc``.
+
+    Parameters
+    ----------
+    r_i_hsc : float or array-like
+        HSC r - i, mag.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        HSC g - r, mag.
+    """
+    sdss_r_i = np.linspace(-0.3, 2.6, 2901)
+    sdss = {"r": np.zeros_like(sdss_r_i)}
+    sdss["g"] = _locus(sdss_r_i)
+    sdss["i"] = -sdss_r_i
+    sdss["z"] = sdss["i"] - sdss_i_z_of_main_sequence(sdss_r_i)
+    hsc = sdss_to_hsc(sdss)
+    hsc_r_i = hsc["r"] - hsc["i"]
+    hsc_g_r = hsc["g"] - hsc["r"]
+    result = np.interp(np.asarray(r_i_hsc, dtype=float), hsc_r_i, hsc_g_r, left=np.nan, right=np.nan)
+    return float(result) if np.ndim(result) == 0 else result

@@ -56,7 +56,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 
-from .photometry import stellar_locus_g_r
+from .photometry import stellar_locus_g_r, stellar_locus_g_r_hsc
 
 __all__ = [
     "COLORS",
@@ -80,6 +80,7 @@ __all__ = [
     "plot_funnel",
     "plot_sky",
     "stellar_locus_g_r",
+    "stellar_locus_g_r_hsc",
     "update_cmd",
     "update_color_color",
 ]
@@ -606,6 +607,7 @@ def plot_color_color(
     ax: Axes | None = None,
     show_locus: bool = True,
     locus_range: tuple[float, float] = (0.0, 2.5),
+    locus_system: str = "sdss",
     density: bool | None = None,
     density_threshold: int = DENSITY_THRESHOLD,
     g_r_range: tuple[float, float] | None = (-0.5, 2.0),
@@ -638,6 +640,9 @@ def plot_color_color(
         Draw the stellar locus (black line, gid ``"locus"``) over ``locus_range`` in r - i.
     locus_range : tuple of float
         r - i interval over which the locus is drawn.
+    locus_system : {"sdss", "hsc"}
+        Draw the SDSS locus (:func:`stellar_locus_g_r`) or the same locus in HSC colours
+        (:func:`stellar_locus_g_r_hsc`, obs_subaru's colour terms), for HSC magnitudes such as the lessons'.
     density, density_threshold, bins, marker_size, legend, colorbar, title, figsize
         As for :func:`plot_cmd` (bins default to 0.05 mag in both colours).
     g_r_range, r_i_range : tuple of float or None
@@ -676,9 +681,14 @@ def plot_color_color(
         if show_locus:
             low, high = _sorted_range(locus_range, "locus_range")
             x = np.linspace(low, high, 300)
+            if locus_system not in ("sdss", "hsc"):
+                raise ValueError(f"locus_system must be 'sdss' or 'hsc', got {locus_system!r}")
+            hsc = locus_system == "hsc"
             ax.plot(
-                x, stellar_locus_g_r(x), color=COLORS["locus"], lw=1.5, gid=GID_LOCUS, zorder=4,
-                label="stellar locus (Juri\N{LATIN SMALL LETTER C WITH CARON} et al. 2008)",
+                x, (stellar_locus_g_r_hsc if hsc else stellar_locus_g_r)(x), color=COLORS["locus"], lw=1.5,
+                gid=GID_LOCUS, zorder=4,
+                label="stellar locus (Juri\N{LATIN SMALL LETTER C WITH CARON} et al. 2008"
+                + (", HSC colours)" if hsc else ")"),
             )
         ax.set_xlabel(_axis_label(r_i_label, "mag"))
         ax.set_ylabel(_axis_label(g_r_label, "mag"))

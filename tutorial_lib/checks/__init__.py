@@ -17,10 +17,12 @@ from .selection import (
     check_purity_completeness,
     check_tract_catalog,
 )
+from .todays_catalogs import check_dp1_selection, check_scarlet_deblended
 
 __all__ = [
     "CheckResult",
     "check_band_magnitudes",
+    "check_dp1_selection",
     "check_duplicate_objects",
     "check_extendedness",
     "check_flux_columns",
@@ -35,6 +37,7 @@ __all__ = [
     "check_patch_inner_duplicates",
     "check_primary_parts",
     "check_purity_completeness",
+    "check_scarlet_deblended",
     "check_real_selection",
     "check_tract_catalog",
     "check_zero_point",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plots import stellar_locus_g_r
+from ..plots import stellar_locus_g_r, stellar_locus_g_r_hsc
 from ._result import CheckResult, right, wrong
 from .selection import _NO_ANSWER, FRACTION_TOLERANCE, _as_number, _is_missing, _plain
 
@@ -104,7 +104,7 @@ def check_galaxy_fraction(answer, mag, is_galaxy, *, fainter_than: float = 23.0)
     )
 
 
-def check_locus_offset(answer, g_r, r_i) -> CheckResult:
+def check_locus_offset(answer, g_r, r_i, system: str = "sdss") -> CheckResult:
     """Check each object's offset in g - r from the stellar locus at its r - i.
 
     Parameters
@@ -113,6 +113,9 @@ def check_locus_offset(answer, g_r, r_i) -> CheckResult:
         The learner's offsets ``(g - r) - locus(r - i)``, one per object (NaN where a colour is NaN).
     g_r, r_i : array of float
         The colours of the objects, row-for-row.
+    system : {"sdss", "hsc"}
+        The locus the offsets are measured from: ``plots.stellar_locus_g_r`` (SDSS) or
+        ``plots.stellar_locus_g_r_hsc`` (HSC colours, for HSC magnitudes such as the lessons').
 
     Returns
     -------
@@ -120,6 +123,10 @@ def check_locus_offset(answer, g_r, r_i) -> CheckResult:
     """
     if _is_missing(answer):
         return wrong(_NO_ANSWER)
+    locus, other = (
+        (stellar_locus_g_r_hsc, stellar_locus_g_r) if system == "hsc" else (stellar_locus_g_r, stellar_locus_g_r_hsc)
+    )
+    locus_name = "plots.stellar_locus_g_r_hsc" if system == "hsc" else "plots.stellar_locus_g_r"
     gr = _plain(g_r).astype(float)
     ri = _plain(r_i).astype(float)
     try:
@@ -133,7 +140,7 @@ def check_locus_offset(answer, g_r, r_i) -> CheckResult:
     if not np.issubdtype(values.dtype, np.number):
         return wrong(f"your answer should hold numbers; it has dtype {values.dtype}.")
     values = values.astype(float)
-    expected = gr - stellar_locus_g_r(ri)
+    expected = gr - locus(ri)
     finite = np.isfinite(expected)
     n = int(finite.sum())
 
@@ -151,11 +158,15 @@ def check_locus_offset(answer, g_r, r_i) -> CheckResult:
         return wrong("the sign is flipped: the offset is (g - r) minus the locus, so objects above the locus are > 0.")
     if same(np.abs(expected)):
         return wrong("keep the sign (no absolute value): objects above the locus have positive offsets.")
-    if same(ri - stellar_locus_g_r(gr)):
+    if same(ri - locus(gr)):
         return wrong("the two colours are swapped: the locus gives g - r as a function of r - i.")
+    with np.errstate(invalid="ignore"):
+        other_expected = gr - other(ri)
+    if np.all(np.isfinite(other_expected[finite])) and same(other_expected):
+        return wrong(f"that is the other photometric system's locus: these colours need {locus_name}.")
     n_bad = int(np.count_nonzero(np.abs(values[finite] - expected[finite]) > MAG_TOLERANCE))
     return wrong(
-        f"{n_bad:,} of {n:,} offsets differ: compute g_r - plots.stellar_locus_g_r(r_i) with the colours of the "
+        f"{n_bad:,} of {n:,} offsets differ: compute g_r - {locus_name}(r_i) with the colours of the "
         "same objects."
     )
 

@@ -1,0 +1,212 @@
+"""How faithful is the simulated sky? Each number against the published value it targets, with its source.
+
+Run: ``python benchmarks/fidelity.py [--repo DATA]``. Prints one table; exits non-zero when a *stable* goal is
+missed (a goal the simulation is built to meet and that does not depend on data we do not have). The other rows
+are printed for information: they compare with real surveys of different depth or with numbers not measured
+here, and say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Metric:
+    """One row of the table: the simulation's number against its target."""
+
+    name: str
+    value: float
+    target: float | None
+    tolerance: float | None
+    unit: str
+    source: str
+    stable: bool
+
+    @property
+    def ok(self) -> bool | None:
+        if self.target is None or self.tolerance is None:
+            return None
+        return bool(abs(self.value - self.target) <= self.tolerance)
+
+
+def _load(repo: Path):
+    """Primary rows of every patch: reference, i- and r-band forced, truth (stacked), and the survey area (deg^2)."""
+    from astropy.table import vstack
+    from lsst.daf.butler import Butler
+
+    butler = Butler(str(repo), collections="tutorial")
+    refs, forced_i, forced_r, forced_g, truths = [], [], [], [], []
+    for ref in butler.query_datasets("deepCoadd_ref"):
+        data_id = dict(ref.dataId.required)
+        table = butler.get(ref)
+        keep = np.asarray(table["detect_isPrimary"])
+        refs.append(table[keep])
+        truths.append(butler.get("truth_match", data_id)[keep])
+        forced_i.append(butler.get("deepCoadd_forced_src", data_id, band="i")[keep])
+        forced_r.append(butler.get("deepCoadd_forced_src", data_id, band="r")[keep])
+        forced_g.append(butler.get("deepCoadd_forced_src", data_id, band="g")[keep])
+    skymap = butler.get("skyMap", skymap="discrete")
+    area = 0.0
+    for tract in skymap:
+        corners = np.asarray(tract.getVertexList())
+        ra, dec = corners[:, 0], corners[:, 1]
+        area += np.degrees(np.radians(ra.max() - ra.min())) * np.degrees(
+            np.sin(np.radians(dec.max())) - np.sin(np.radians(dec.min()))
+        )
+    return vstack(refs), vstack(forced_g), vstack(forced_r), vstack(forced_i), vstack(truths), area
+
+
+def compute(repo: Path) -> list[Metric]:
+    """Measure every row of the table on the repository at ``repo``."""
+    from data_fetch.measure import DEPTH_5SIGMA, ZERO_POINT
+    from data_fetch.population import GALAXY_COUNTS_AT_22, GALAXY_COUNTS_SLOPE
+    from tutorial_lib.photometry import stellar_locus_g_r_hsc
+
+    ref, forced_g, forced_r, forced_i, truth, area = _load(repo)
+    kind = np.asarray(truth["truth_type"])
+    single = np.asarray(truth["truth_n_objects"]) == 1
+    true_i = np.asarray(truth["truth_mag_i"], dtype=float)
+    true_r = np.asarray(truth["truth_mag_r"], dtype=float)
+    true_g = np.asarray(truth["truth_mag_g"], dtype=float)
+    metrics = []
+
+    galaxies = (kind == "galaxy") & single
+    per_mag = [np.count_nonzero(galaxies & (true_i >= m - 0.5) & (true_i < m + 0.5)) / area for m in (21, 22, 23)]
+    metrics.append(
+        Metric(
+            "galaxy counts at i = 22, log10(N/deg2/mag)",
+            float(np.log10(per_mag[1])),
+            GALAXY_COUNTS_AT_22,
+            0.1,
+            "dex",
+            "deep i-band counts, Capak et al. 2004 (AJ 127, 180) Fig. 7; HSC-SSP, Aihara et al. 2018 (PASJ 70, S8)",
+            True,
+        )
+    )
+    metrics.append(
+        Metric(
+            "galaxy count slope, 21 < i < 23",
+            float((np.log10(per_mag[2]) - np.log10(per_mag[0])) / 2),
+            GALAXY_COUNTS_SLOPE,
+            0.05,
+            "dex/mag",
+            "deep i-band counts, Capak et al. 2004 (AJ 127, 180) Fig. 7",
+            True,
+        )
+    )
+    stars = (kind == "star") & single
+    for lo, hi in ((18, 20), (20, 22), (22, 24)):
+        n = np.count_nonzero(stars & (true_i >= lo) & (true_i < hi)) / area / (hi - lo)
+        metrics.append(
+            Metric(
+                f"star counts, {lo} < i < {hi}, N/deg2/mag",
+                float(n),
+                None,
+                None,
+                "",
+                "Juric et al. 2008 model (ApJ 673, 864) as simulated; no real counts of this field stored here",
+                False,
+            )
+        )
+    with np.errstate(invalid="ignore"):
+        locus_sample = stars & (true_i < 22) & (true_r - true_i > 0.3) & (true_r - true_i < 1.5)
+        offset = (true_g - true_r)[locus_sample] - stellar_locus_g_r_hsc((true_r - true_i)[locus_sample])
+    metrics.append(
+        Metric(
+            "stars: median g - r offset from the HSC-system locus",
+            float(np.nanmedian(offset)),
+            0.0,
+            0.03,
+            "mag",
+            "Juric et al. 2008 locus moved to HSC with lsst/obs_subaru config/colorterms.py",
+            True,
+        )
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = {
+            b: ZERO_POINT - 2.5 * np.log10(np.asarray(f["base_PsfFlux_instFlux"], dtype=float))
+            for b, f in (("g", forced_g), ("r", forced_r), ("i", forced_i))
+        }
+        point = np.asarray(forced_i["base_ClassificationExtendedness_value"]) == 0
+        window = point & (mag["r"] > 18) & (mag["r"] < 22.5)
+        red = np.count_nonzero(window & (mag["r"] - mag["i"] > 1.0))
+    metrics.append(
+        Metric(
+            "point sources 18 < r < 22.5 with r - i > 1, fraction",
+            red / max(np.count_nonzero(window), 1),
+            None,
+            None,
+            "",
+            "no published number for this field; real HSC data of it have about twice the M dwarfs (issue 11)",
+            False,
+        )
+    )
+    from_blend = np.asarray(ref["detect_fromBlend"])
+    metrics.append(
+        Metric(
+            "primary objects that are deblended children, fraction",
+            float(np.mean(from_blend)),
+            0.58,
+            None,
+            "",
+            "HSC-SSP Wide (i ~ 26, deeper than these coadds): 58% blended, Bosch et al. 2018 (PASJ 70, S5)",
+            False,
+        )
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snr = np.asarray(forced_i["base_PsfFlux_instFlux"], dtype=float) / np.asarray(
+            forced_i["base_PsfFlux_instFluxErr"], dtype=float
+        )
+    # Near the limit only the objects that noise scattered up are detected, so the median S/N of detected stars
+    # stays near 5 whatever their true magnitude. Fit log10(S/N) against true i where the sample is complete
+    # (22 < i < 24.6) and solve for S/N = 5.
+    bins = np.arange(22.0, 24.6, 0.2)
+    stars_i = stars & np.isfinite(snr) & (snr > 0)
+    medians = np.array([np.median(snr[stars_i & (true_i >= b) & (true_i < b + 0.2)]) for b in bins])
+    slope, intercept = np.polyfit(bins + 0.1, np.log10(medians), 1)
+    depth = float((np.log10(5.0) - intercept) / slope)
+    metrics.append(
+        Metric(
+            "5-sigma point-source depth in i (median S/N = 5)",
+            depth,
+            DEPTH_5SIGMA["i"],
+            0.15,
+            "mag",
+            "the lesson's CMD reaches i ~ 25 (pipelines_lsst_io getting-started/multiband-analysis-stars.png)",
+            True,
+        )
+    )
+    return metrics
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repo", default=str(REPO_ROOT / "DATA"), help="simulated Butler repository")
+    args = parser.parse_args(argv)
+    repo = Path(args.repo)
+    if not (repo / "butler.yaml").exists():
+        print(f"No repository at {repo}: build it with `python -m data_fetch simulate --repo {repo}`.")
+        return 2
+    metrics = compute(repo)
+    print(f"{'metric':56} {'simulated':>10} {'target':>9} {'tol':>6}  verdict  source")
+    missed = 0
+    for m in metrics:
+        verdict = {True: "ok", False: "MISSED", None: "info"}[m.ok] if m.stable else "info"
+        missed += verdict == "MISSED"
+        target = f"{m.target:9.3g}" if m.target is not None else f"{'-':>9}"
+        tol = f"{m.tolerance:6.2g}" if m.tolerance is not None else f"{'-':>6}"
+        print(f"{m.name:56} {m.value:10.4g} {target} {tol}  {verdict:7}  {m.source}")
+    print(f"{missed} stable goal(s) missed." if missed else "Every stable goal met.")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The lesson on a DP1-style Object table: its cuts, the adapter to the 2018 layout, and lesson 9's self-checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tutorial_lib import dp1, selection
+from tutorial_lib.checks import todays_catalogs as checks_today
+from tutorial_lib.widgets import SelectionExplorer
+
+LESSON = {"skymap": "discrete", "tract": 0, "patch": 4}
+
+
+@pytest.fixture(scope="module")
+def objects(butler):
+    return butler.get("object", skymap="discrete", tract=0, collections="tutorial_dp1")
+
+
+@pytest.fixture(scope="module")
+def object_truth(butler):
+    return butler.get("object_truth", skymap="discrete", tract=0, collections="tutorial_dp1")
+
+
+@pytest.fixture(scope="module")
+def patch4(objects):
+    return objects[objects["patch"] == 4]
+
+
+def test_dp1_selection_equals_the_2018_recipe_on_the_same_patch(butler, patch4):
+    ref = butler.get("deepCoadd_ref", LESSON)
+    forced = {b: butler.get("deepCoadd_forced_src", LESSON, band=b) for b in "gri"}
+    calib = {b: butler.get("deepCoadd_calexp.photoCalib", LESSON, band=b) for b in "gri"}
+    keep_2018 = selection.Selection(ref, forced, photo_calib=calib).mask(faint=25.0)
+    keep_dp1 = dp1.lesson_selection(patch4)
+    assert np.count_nonzero(keep_dp1) == np.count_nonzero(keep_2018) == 1642
+    assert set(np.asarray(ref["id"])[keep_2018]) == set(np.asarray(patch4["objectId"])[keep_dp1])
+
+
+def test_psf_flag_in_every_band_removes_the_r_flagged_rows(patch4):
+    counts = [np.count_nonzero(dp1.lesson_selection(patch4, flag_bands=b)) for b in ("i", ["r", "i"], ["g", "r", "i"])]
+    assert counts == [1642, 1632, 1622]
+
+
+def test_adapter_drives_selection_magnitudes_and_the_explorer(patch4, objects, object_truth):
+    ref, forced, calib = dp1.as_lesson_tables(patch4)
+    sel = selection.Selection(ref, forced, photo_calib=calib)
+    assert sel.check_primary().consistent
+    mags = sel.magnitude("i")
+    finite = np.isfinite(mags)
+    np.testing.assert_allclose(mags[finite], np.asarray(patch4["i_psfMag"], dtype=float)[finite], atol=2e-5)
+    explorer = SelectionExplorer(dp1.tables_by_patch(objects, object_truth), tract=0, patch=4)
+    assert "selected: 1,642 of 6,109 rows" in str(explorer)
+    assert "0 sky objects, 0 blend parents, 0 duplicate rows" in str(explorer)
+
+
+def test_missing_columns_say_what_table_is_expected(patch4):
+    with pytest.raises(KeyError, match="DP1 Object table"):
+        dp1.point_source(patch4["objectId", "coord_ra"])
+
+
+def test_checks_accept_the_answer_and_name_the_usual_mistakes(butler, patch4):
+    scarlet = butler.get("deepCoadd_ref", LESSON, collections="tutorial_scarlet")
+    right = ((np.asarray(scarlet["parent"]) == 0) & (np.asarray(scarlet["deblend_nPeaks"]) == 1)) | (
+        (np.asarray(scarlet["deblend_parentNChild"]) > 1) & (np.asarray(scarlet["deblend_nPeaks"]) == 1)
+    )
+    assert checks_today.check_scarlet_deblended(right, scarlet)
+    old_rule = checks_today.check_scarlet_deblended(np.asarray(scarlet["deblend_nChild"]) == 0, scarlet)
+    assert not old_rule and "meas_deblender" in old_rule.message
+    assert not checks_today.check_scarlet_deblended(..., scarlet)
+    assert checks_today.check_dp1_selection(dp1.lesson_selection(patch4), patch4)
+    no_limit = checks_today.check_dp1_selection(dp1.lesson_selection(patch4, faint=None), patch4)
+    assert not no_limit and "faint limit" in no_limit.message
+    all_bands = checks_today.check_dp1_selection(dp1.lesson_selection(patch4, flag_bands=["g", "r", "i"]), patch4)
+    assert not all_bands and "every band" in all_bands.message
+    assert not checks_today.check_dp1_selection(np.ones(3, dtype=bool), patch4)

@@ -1,0 +1,59 @@
+"""The fidelity benchmark's stable goals, on the default simulated repository, and the SDSS -> HSC colour terms."""
+
+from __future__ import annotations
+
+import runpy
+
+import numpy as np
+import pytest
+from conftest import REPO_ROOT
+
+from tutorial_lib.photometry import sdss_to_hsc, stellar_locus_g_r, stellar_locus_g_r_hsc
+
+#: The benchmark script, run as a module namespace (benchmarks/ is a folder of scripts, not an installed package).
+fidelity = type("Fidelity", (), runpy.run_path(str(REPO_ROOT / "benchmarks" / "fidelity.py")))
+
+
+@pytest.fixture(scope="module")
+def metrics(simulated_repo):
+    return {m.name: m for m in fidelity.compute(simulated_repo)}
+
+
+def test_every_stable_goal_is_met(metrics):
+    stable = [m for m in metrics.values() if m.stable]
+    assert len(stable) == 4
+    assert all(m.ok for m in stable), [(m.name, m.value, m.target) for m in stable if not m.ok]
+
+
+def test_stable_numbers_with_their_tolerances(metrics):
+    assert metrics["galaxy counts at i = 22, log10(N/deg2/mag)"].value == pytest.approx(4.05, abs=0.1)
+    assert metrics["galaxy count slope, 21 < i < 23"].value == pytest.approx(0.33, abs=0.05)
+    assert abs(metrics["stars: median g - r offset from the HSC-system locus"].value) < 0.03
+    assert metrics["5-sigma point-source depth in i (median S/N = 5)"].value == pytest.approx(25.0, abs=0.15)
+
+
+def test_informational_rows_have_sources(metrics):
+    for m in metrics.values():
+        assert len(m.source) > 20
+    blend = metrics["primary objects that are deblended children, fraction"]
+    assert 0.05 < blend.value < 0.58  # shallower than HSC-SSP Wide, so fewer blends
+
+
+def test_colour_terms_are_obs_subarus():
+    # config/colorterms.py "sdss*": HSC-R = r - 0.000711 - 0.006847 (r - i) - 0.035110 (r - i)^2.
+    hsc = sdss_to_hsc({"g": np.array([21.4]), "r": np.array([20.0]), "i": np.array([19.0]), "z": np.array([18.47])})
+    assert hsc["r"][0] == pytest.approx(20.0 - 0.000711 - 0.006847 - 0.035110)
+    assert hsc["g"][0] == pytest.approx(21.4 - 0.009777 - 0.077235 * 1.4 - 0.013121 * 1.96)
+    assert hsc["i"][0] == pytest.approx(19.0 + 0.000357 - 0.153290 * 0.53 - 0.009277 * 0.53**2)
+
+
+def test_hsc_locus_of_an_m_dwarf_is_bluer_in_g_minus_r():
+    # An M dwarf of SDSS r - i = 1.0 (g - r = 1.39) has HSC g - r 0.10 lower and r - i 0.04 redder.
+    assert stellar_locus_g_r(1.0) - stellar_locus_g_r_hsc(1.041) == pytest.approx(0.10, abs=0.01)
+    assert np.isnan(stellar_locus_g_r_hsc(5.0))
+
+
+def test_main_returns_zero_when_goals_are_met(simulated_repo, capsys):
+    assert fidelity.main(["--repo", str(simulated_repo)]) == 0
+    out = capsys.readouterr().out
+    assert "Every stable goal met." in out and "Capak et al. 2004" in out

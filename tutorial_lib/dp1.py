@@ -1,0 +1,185 @@
+"""The lesson on a Data Preview 1 (DP1) style ``Object`` table: its cuts on DP1 names, and an adapter.
+
+A DP1 ``Object`` table (sdm_schemas ``python/lsst/sdm/schemas/dp1.yaml``, table ``Object``) has one row per
+unique, deblended object, every band in the same row, and calibrated fluxes in nJy. So the lesson's selection
+loses its first part: there is no ``detect_isPrimary`` and no sky object to remove, because the table holds
+only primary rows. What remains, in DP1 names:
+
+* point sources: ``refExtendedness == 0`` (measured in the reference band ``refBand``; the per-band
+  ``{band}_extendedness`` is measured in that band, not forced);
+* a good PSF flux: ``{band}_psfFlux_flag`` not set, in the reference band (the 2018 lesson) or in every band of
+  the CMD (today's official lesson, lsst/pipelines_lsst_io ``getting-started/multiband-analysis.rst``);
+* the faint limit on ``{band}_psfMag`` (AB mag, from ``{band}_psfFlux`` in nJy).
+
+:func:`as_lesson_tables` turns an ``Object`` table into the reference and forced tables of the 2018 layout, so
+that :class:`tutorial_lib.selection.Selection`, :mod:`tutorial_lib.plots` and the explorer of
+:mod:`tutorial_lib.widgets` work on it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import astropy.units as u
+import numpy as np
+from astropy.table import Table
+
+from .lesson import BANDS, DEFAULT_FAINT, REFERENCE_BAND
+from .photocalib import PhotoCalib
+
+__all__ = [
+    "NANOJANSKY_CALIB",
+    "as_lesson_tables",
+    "good_psf_flux",
+    "lesson_selection",
+    "point_source",
+    "tables_by_patch",
+]
+
+#: The calibration of a table whose "instrumental" fluxes are already nJy: 1 nJy per unit. The adapter writes
+#: DP1's nJy fluxes in the ``_instFlux`` columns with this calibration, so magnitudes come out right.
+NANOJANSKY_CALIB = PhotoCalib(1.0)
+
+
+def _need(objects: Table, names: Sequence[str]) -> None:
+    missing = [name for name in names if name not in objects.colnames]
+    if missing:
+        raise KeyError(
+            f"the table has no column(s) {missing}: is it a DP1 Object table (sdm_schemas dp1.yaml)? Read it "
+            "with butler.get('object', tract=..., collections='tutorial_dp1')."
+        )
+
+
+def point_source(objects: Table) -> np.ndarray:
+    """``refExtendedness == 0``: point-like in the reference band (NaN, a failed measurement, is not)."""
+    _need(objects, ["refExtendedness"])
+    with np.errstate(invalid="ignore"):
+        return np.asarray(objects["refExtendedness"], dtype=float) == 0.0
+
+
+def good_psf_flux(objects: Table, bands: str | Sequence[str] = REFERENCE_BAND) -> np.ndarray:
+    """``{band}_psfFlux_flag`` unset in each of ``bands`` (one band, or a list such as ``["r", "i"]``)."""
+    bands = [bands] if isinstance(bands, str) else list(bands)
+    _need(objects, [f"{band}_psfFlux_flag" for band in bands])
+    keep = np.ones(len(objects), dtype=bool)
+    for band in bands:
+        keep &= ~np.asarray(objects[f"{band}_psfFlux_flag"], dtype=bool)
+    return keep
+
+
+def lesson_selection(
+    objects: Table,
+    flag_bands: str | Sequence[str] = REFERENCE_BAND,
+    faint: float | None = DEFAULT_FAINT,
+    band: str = REFERENCE_BAND,
+) -> np.ndarray:
+    """The lesson's selection on DP1 names: point source, good PSF flux in ``flag_bands``, ``{band}_psfMag <= faint``.
+
+    Parameters
+    ----------
+    objects : astropy.table.Table
+        A DP1-style ``Object`` table.
+    flag_bands : str or sequence of str
+        Bands whose PSF-flux flag must be unset: the reference band (the 2018 lesson's choice) or, for example,
+        ``["g", "r", "i"]`` (today's official lesson).
+    faint : float or None
+        Faint limit on ``{band}_psfMag``, AB mag; None for no limit.
+    band : str
+        Band of the faint limit.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    keep = point_source(objects) & good_psf_flux(objects, flag_bands)
+    if faint is not None:
+        _need(objects, [f"{band}_psfMag"])
+        with np.errstate(invalid="ignore"):
+            keep &= np.asarray(objects[f"{band}_psfMag"], dtype=float) <= faint
+    return keep
+
+
+def as_lesson_tables(objects: Table, bands: Sequence[str] = BANDS) -> tuple[Table, dict[str, Table], PhotoCalib]:
+    """An ``Object`` table as the 2018 layout: a reference table, forced tables by band, and a calibration.
+
+    Every row is primary, so ``detect_isPrimary``, ``detect_isPatchInner``, ``detect_isTractInner`` and
+    ``detect_isDeblendedSource`` are True and ``merge_peak_sky`` is False; the reference extendedness is
+    ``refExtendedness``; each forced table holds the band's nJy fluxes in the ``_instFlux`` columns (unit ``ct``
+    so that the library's unit checks accept them) and the band's own ``{band}_extendedness``. Use the returned
+    :data:`NANOJANSKY_CALIB` as ``photo_calib``: 1 nJy per unit.
+
+    Parameters
+    ----------
+    objects : astropy.table.Table
+        A DP1-style ``Object`` table.
+    bands : sequence of str
+        Bands to make forced tables for.
+
+    Returns
+    -------
+    ref : astropy.table.Table
+    forced : dict of {str: astropy.table.Table}
+    photo_calib : PhotoCalib
+    """
+    _need(objects, ["objectId", "coord_ra", "coord_dec", "parentObjectId", "deblend_nChild", "refExtendedness"])
+    n = len(objects)
+    common = {
+        "id": np.asarray(objects["objectId"]),
+        "coord_ra": np.radians(np.asarray(objects["coord_ra"], dtype=float)) * u.rad,
+        "coord_dec": np.radians(np.asarray(objects["coord_dec"], dtype=float)) * u.rad,
+        "parent": np.asarray(objects["parentObjectId"]),
+        "deblend_nChild": np.asarray(objects["deblend_nChild"]),
+    }
+    ref = Table(dict(common))
+    for name in ("detect_isPatchInner", "detect_isTractInner", "detect_isPrimary", "detect_isDeblendedSource"):
+        ref[name] = np.ones(n, dtype=bool)
+    ref["merge_peak_sky"] = np.zeros(n, dtype=bool)
+    ref["base_ClassificationExtendedness_value"] = np.asarray(objects["refExtendedness"], dtype=float)
+    ref["base_ClassificationExtendedness_flag"] = ~np.isfinite(ref["base_ClassificationExtendedness_value"])
+    forced = {}
+    for band in bands:
+        _need(objects, [f"{band}_psfFlux", f"{band}_psfFluxErr", f"{band}_psfFlux_flag", f"{band}_extendedness"])
+        table = Table(dict(common))
+        table["base_PsfFlux_instFlux"] = np.asarray(objects[f"{band}_psfFlux"], dtype=float) * u.ct
+        table["base_PsfFlux_instFluxErr"] = np.asarray(objects[f"{band}_psfFluxErr"], dtype=float) * u.ct
+        table["base_PsfFlux_flag"] = np.asarray(objects[f"{band}_psfFlux_flag"], dtype=bool)
+        if f"{band}_cModelFlux" in objects.colnames:
+            table["modelfit_CModel_instFlux"] = np.asarray(objects[f"{band}_cModelFlux"], dtype=float) * u.ct
+            table["modelfit_CModel_instFluxErr"] = np.asarray(objects[f"{band}_cModelFluxErr"], dtype=float) * u.ct
+            table["modelfit_CModel_flag"] = np.asarray(objects[f"{band}_cModel_flag"], dtype=bool)
+        table["base_ClassificationExtendedness_value"] = np.asarray(objects[f"{band}_extendedness"], dtype=float)
+        table["base_ClassificationExtendedness_flag"] = ~np.isfinite(table["base_ClassificationExtendedness_value"])
+        forced[band] = table
+    return ref, forced, NANOJANSKY_CALIB
+
+
+def tables_by_patch(objects: Table, truth: Table | None = None, bands: Sequence[str] = BANDS) -> dict:
+    """The adapter's tables patch by patch, as :class:`tutorial_lib.widgets.PatchTables` for the explorer.
+
+    Parameters
+    ----------
+    objects : astropy.table.Table
+        A DP1-style ``Object`` table (with its ``patch`` column).
+    truth : astropy.table.Table, optional
+        ``object_truth``, row for row with ``objects`` (its ``objectId`` becomes the truth table's ``id``).
+    bands : sequence of str
+        Bands of the forced tables.
+
+    Returns
+    -------
+    dict of {int: PatchTables}
+    """
+    from .widgets import PatchTables
+
+    _need(objects, ["patch"])
+    patch = np.asarray(objects["patch"])
+    out = {}
+    for value in np.unique(patch):
+        rows = patch == value
+        ref, forced, calib = as_lesson_tables(objects[rows], bands)
+        patch_truth = None
+        if truth is not None:
+            patch_truth = truth[rows].copy()
+            patch_truth.rename_column("objectId", "id")
+        out[int(value)] = PatchTables(ref=ref, forced=forced, photo_calib=calib, truth=patch_truth)
+    return out
