@@ -146,27 +146,27 @@ def read_source_catalog(path: str | os.PathLike, modernize: bool = False) -> Tab
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(errno.ENOENT, f"afw catalog file not found: {path}", str(path))
-    try:
-        with warnings.catch_warnings():  # "File may have been truncated": _check_complete says it in one line
-            warnings.filterwarnings("ignore", message="File may have been truncated")
+    with warnings.catch_warnings():  # "File may have been truncated": _check_complete says it in one line
+        warnings.filterwarnings("ignore", message="File may have been truncated")
+        try:
             hdul = fits.open(path, memmap=False)
-    except OSError as err:
-        if err.errno is not None:  # a real I/O problem (permissions, ...), not a malformed file
-            raise
-        raise ValueError(f"{path} is not a FITS file ({err}); expected an afw.table FITS catalog") from err
-    with hdul:
-        if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
-            raise ValueError(
-                f"{path} is not an afw.table catalog: expected an empty primary HDU followed by a binary "
-                f"table (BINTABLE) in HDU 1, found {[type(hdu).__name__ for hdu in hdul]}"
-            )
-        hdu = hdul[1]
-        header = hdu.header
-        version = _check_afw_header(header, path)
-        _check_complete(hdul, path)
-        columns, renamed = _read_columns(hdu, path, version, modernize)
-        aliases = _read_aliases(header, path)
-        metadata = _read_metadata(header)
+        except OSError as err:
+            if err.errno is not None:  # a real I/O problem (permissions, ...), not a malformed file
+                raise
+            raise ValueError(f"{path} is not a FITS file ({err}); expected an afw.table FITS catalog") from err
+        with hdul:
+            if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
+                raise ValueError(
+                    f"{path} is not an afw.table catalog: expected an empty primary HDU followed by a binary "
+                    f"table (BINTABLE) in HDU 1, found {[type(hdu).__name__ for hdu in hdul]}"
+                )
+            hdu = hdul[1]
+            header = hdu.header
+            version = _check_afw_header(header, path)
+            _check_complete(hdul, path)
+            columns, renamed = _read_columns(hdu, path, version, modernize)
+            aliases = _read_aliases(header, path)
+            metadata = _read_metadata(header)
 
     table = Table(columns, copy=False)
     if renamed:

@@ -807,9 +807,31 @@ def download_and_ingest(
     target = safety.check_target(os.fspath(repo), "--repo", log)
     if not target.parent.is_dir():
         raise IngestError(f"the folder {target.parent} does not exist; create it first or choose another --repo.")
-    cache_folder = _cache_folder(cache, log)
+    new_folders = _missing_folders(download.cache_dir(cache, CACHE_SUBFOLDER))
+    options = download.DownloadOptions(lfs_url, _cache_folder(cache, log), retries, progress, timeout, session, log)
+    try:
+        return _ingest_locked(repo, target, files, summary, options, force)
+    finally:
+        for folder in new_folders:  # cache folders this run made and left empty (offline, refused...)
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its parents that do not exist yet, deepest first."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    return missing
+
+
+def _ingest_locked(repo, target: Path, files, summary: IngestSummary, options: download.DownloadOptions,
+                   force: bool) -> IngestSummary:
+    """:func:`download_and_ingest` once the paths are checked: under the repository's lock, then the cache's."""
     with safety.exclusive_lock(target, "python -m data_fetch download"):
-        safety.recover(target, log)
+        safety.recover(target, options.log)
         exists = os.path.lexists(target)
         if exists:
             _check_existing(target, repo)
@@ -825,9 +847,8 @@ def download_and_ingest(
                 )
         existing_size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) if exists else 0
         safety.require_free_space(target.parent, int(1.2 * (existing_size + DOWNLOAD_SIZE)), f"Ingesting into {repo}")
-        with safety.exclusive_lock(cache_folder, "python -m data_fetch download (cache)"):
-            _clean_cache(cache_folder, force, log)
-            options = download.DownloadOptions(lfs_url, cache_folder, retries, progress, timeout, session, log)
+        with safety.exclusive_lock(options.cache, "python -m data_fetch download (cache)"):
+            _clean_cache(options.cache, force, options.log)
             paths = _fetch_catalogs(files, options)
             ref = _read_ref(paths)
             headers = _fetch_trusted_headers(files, ref, options)

@@ -226,8 +226,8 @@ def build(
                 raise SimulationError(f"{repo} exists and is not a directory; remove it or choose another --repo.")
             if not safety.is_data_fetch_repository(target):
                 raise SimulationError(
-                    f"{repo} was not made by data_fetch (no {MARKER_NAME} file; {safety.describe_folder(target)}); "
-                    "it is left as it is. Move it away, or choose another --repo."
+                    f"{repo} already exists and was not made by data_fetch (no {MARKER_NAME} file; "
+                    f"{safety.describe_folder(target)}); it is left as it is. Move it away, or choose another --repo."
                 )
             if if_stale:
                 reason = staleness(target, seed, num_patches)

@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -61,6 +62,13 @@ class Behaviour:
     range_body: dict = field(default_factory=dict)  # oid -> bytes served (206) for Range requests instead
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up (the point of several tests) is not an error worth a traceback on stderr."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeLFSServer:
     """A Git LFS server on 127.0.0.1 serving ``objects`` (``{oid: bytes}``); use as a context manager."""
 
@@ -77,7 +85,7 @@ class FakeLFSServer:
     # --- life cycle ---------------------------------------------------------------------------------------
     def __enter__(self) -> FakeLFSServer:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
         self._thread.daemon = True

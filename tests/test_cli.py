@@ -24,8 +24,12 @@ def test_existing_repository_is_left_alone(tmp_path, capsys):
     (repo / "keep.txt").write_text("mine")
     assert main(["simulate", "--repo", str(repo), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "already exists" in err[0] and "--force" in err[0]
+    assert len(err) == 1 and "already exists" in err[0] and "not made by data_fetch" in err[0] and "keep.txt" in err[0]
     assert (repo / "keep.txt").read_text() == "mine"
+    safety.write_marker(repo, "test")  # a repository data_fetch made: --force would replace it
+    assert main(["simulate", "--repo", str(repo), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already exists" in err[0] and "--force" in err[0]
 
 
 @pytest.mark.parametrize(

@@ -195,16 +195,36 @@ def _wait_for(predicate, seconds=120.0):
     return False
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_sigterm_and_sighup_clean_up_like_ctrl_c(tmp_path, signum):
+def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
     target = tmp_path / "D"
     process = _simulate_subprocess(target)
     assert _wait_for(lambda: any(".building-" in p.name for p in tmp_path.iterdir()))
-    process.send_signal(signum)
+    process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     lines = [line for line in err.splitlines() if line.strip()]
-    assert process.returncode == 128 + signum, err
-    assert lines == [f"data_fetch: interrupted ({signal.Signals(signum).name}); nothing was written."]
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert lines == ["data_fetch: interrupted (SIGTERM); nothing was written."]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+
+
+@pytest.fixture
+def _restore_signal_handlers():
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+def test_sighup_cleans_up_like_ctrl_c(tmp_path, capsys, monkeypatch, quick_build, _restore_signal_handlers):
+    def hang_up_mid_write(path, *args):
+        quick_build(path, *args)
+        os.kill(os.getpid(), signal.SIGHUP)  # the terminal closes while files are being written
+        time.sleep(5)
+        raise AssertionError("SIGHUP was not delivered")
+
+    monkeypatch.setattr(simulate, "_write_repository", hang_up_mid_write)
+    code, _, err = _cli(capsys, "simulate", "--repo", str(tmp_path / "D"), "--quiet")
+    assert code == 128 + signal.SIGHUP and err == ["data_fetch: interrupted (SIGHUP); nothing was written."]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
 
 
@@ -219,10 +239,11 @@ def test_kill_before_writing_and_mid_write_leave_staging_that_the_next_run_remov
     mid.communicate(timeout=60)
     left = sorted(p.name for p in tmp_path.glob(".D.building-*"))  # the second run removed the first one's
     assert len(left) == 1 and not target.exists()
-    code, out, err = _cli(capsys, "simulate", "--repo", str(target), "--patches", PATCHES, "--quiet")
-    assert code == 0 and err == []
+    # The next run, even one that then refuses to build, removes the staging of the dead process.
+    code, out, err = _cli(capsys, "simulate", "--repo", str(target), "--patches", PATCHES, "--if-stale", "--no-rebuild")
+    assert code == 2 and len(err) == 1 and "does not exist" in err[0]
     assert all(f"Removed {name}" in out and "which is gone" in out for name in left)
-    assert _orphans(tmp_path) == [] and not check_repository(target)
+    assert _orphans(tmp_path) == [] and not target.exists()
 
 
 def test_kill_between_the_renames_is_finished_by_the_next_run(repo, clean_build, capsys):
@@ -261,10 +282,9 @@ def test_a_killed_ingest_leaves_the_repository_whole(repo, tmp_path, capsys):
         f"hsc.download_and_ingest({str(repo)!r}, lfs_url='http://127.0.0.1:9/x', cache={str(cache)!r}, "
         "files=fake.files, progress=False, log=lambda m: None)"
     )
-    for fault in ("before-write", "between-renames"):
-        killed = _subprocess(["-c", script], {"DATA_FETCH_FAULT": fault})
-        _, err = killed.communicate(timeout=120)
-        assert killed.returncode == -signal.SIGKILL, err
+    killed = _subprocess(["-c", script], {"DATA_FETCH_FAULT": "between-renames"})
+    _, err = killed.communicate(timeout=120)
+    assert killed.returncode == -signal.SIGKILL, err
     assert not repo.exists()  # killed between the renames: the previous repository is in staging
     code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
     assert code == 0 and "replacement was finished" in out, (out, err)
@@ -330,6 +350,16 @@ def test_verify_catches_flipped_bytes_of_the_same_size(repo, capsys):
     lines = out.strip().splitlines()
     assert len(lines) == 1 and str(target.relative_to(repo)) in lines[0] and "SHA-256" in lines[0]
     assert len(verify(repo)) == 1
+
+
+def test_a_repository_data_fetch_did_not_make_opens_as_it_is(repo):
+    """Your own repository (README): no marker, no manifest, so no check; a broken one is still one message."""
+    (repo / "DATA_FETCH_REPOSITORY").unlink()
+    (repo / MANIFEST_NAME).unlink()
+    assert len(open_butler(repo, "tutorial").query_datasets("deepCoadd_ref")) == 2
+    (repo / "butler.yaml").write_text("{[: not yaml")
+    with pytest.raises(RepositoryError, match="cannot be opened .* Check REPO in the data cell"):
+        open_butler(repo, "tutorial")
 
 
 def test_a_clean_repository_verifies_and_opens(repo, capsys):

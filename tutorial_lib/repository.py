@@ -138,8 +138,25 @@ def describe(problems: list[str]) -> str:
     return text
 
 
+def _open_foreign(path: Path, repo, collections):
+    """A repository data_fetch did not make (your own, or one built before manifests): opened as it is."""
+    from lsst.daf.butler import Butler
+
+    try:
+        return Butler.from_config(str(path), collections=collections, writeable=False)
+    except Exception as error:  # noqa: BLE001 (SQLAlchemy, YAML, Butler: say what, not how deep)
+        text = " ".join(str(error).split())[:160]
+        raise RepositoryError(
+            f"The Butler repository {repo} cannot be opened ({type(error).__name__}: {text}). Check REPO in the data "
+            f"cell; if it is the lessons' repository, {FIX}."
+        ) from None
+
+
 def open_butler(repo: str | os.PathLike, collections: str | list[str]):
     """A read-only Butler on ``repo`` searching ``collections``, after :func:`check_repository`.
+
+    A repository that data_fetch did not make (no marker, no manifest: your own, as in the README) is opened without
+    the check; a failure to open it still gives one :class:`RepositoryError`.
 
     Raises
     ------
@@ -152,6 +169,8 @@ def open_butler(repo: str | os.PathLike, collections: str | list[str]):
     path = Path(repo)
     if not path.exists():
         raise RepositoryMissingError(f"There is no Butler repository at {repo}: {FIX}.")
+    if path.is_dir() and not (path / MARKER_NAME).exists() and not (path / MANIFEST_NAME).exists():
+        return _open_foreign(path, repo, collections)
     problems, butler = _check(path, open_registry=True, collections=collections)
     if problems:
         raise RepositoryError(f"The Butler repository {repo} is damaged: {describe(problems)}. To fix it, {FIX}.")
