@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from tutorial_lib.repository import MANIFEST_FORMAT, MANIFEST_NAME, RepositoryError, read_manifest
+from tutorial_lib.repository import MANIFEST_FORMAT, MANIFEST_NAME, RepositoryError, dataset_counts, read_manifest
 
 from .safety import atomic_write
 
@@ -35,12 +35,7 @@ def write_manifest(repo: Path) -> dict:
     from lsst.daf.butler import Butler
 
     butler = Butler.from_config(str(repo), writeable=False)
-    datasets = {
-        dataset_type.name: len(
-            butler.query_datasets(dataset_type.name, collections="*", find_first=False, explain=False)
-        )
-        for dataset_type in sorted(butler.registry.queryDatasetTypes(), key=lambda t: t.name)
-    }
+    datasets = dataset_counts(butler)
     del butler
     files = {
         str(path.relative_to(repo)): {"size": path.stat().st_size, "sha256": sha256_file(path)}

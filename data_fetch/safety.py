@@ -376,6 +376,12 @@ def recover(target: Path, log: Log = print) -> None:
                 )
         shutil.rmtree(staging, ignore_errors=True)
         log(f"Removed {staging.name}, left behind by process {pid}, {_process_state(pid)}.")
+    if target.is_dir() and not target.is_symlink():  # the datastore's temporary files of a killed in-place write
+        leftovers = sorted(target.rglob("*.tmp.parq"))
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        if leftovers:
+            log(f"Removed {len(leftovers)} temporary file(s) (*.tmp.parq) that a stopped write left in {target}.")
 
 
 def _process_state(pid: int) -> str:

@@ -168,6 +168,8 @@ def staleness(repo: Path, seed: int, num_patches: tuple[int, int]) -> str | None
         return f"it was made by simulator version {version[:20]}, this is version {SIMULATOR_VERSION}"
     if text != _stamp_text(seed, num_patches):
         return f"it was built with other options ({' '.join(text.split()[1:])[:60]})"
+    if not (repo / MARKER_NAME).is_file():
+        return "it was built by an older data_fetch, without a manifest to check it by"
     problems = check_repository(repo)
     return f"it is damaged: {describe(problems)}" if problems else None
 

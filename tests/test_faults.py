@@ -263,8 +263,10 @@ def test_a_half_swap_with_an_incomplete_new_repository_restores_the_previous_one
     staging.mkdir()
     (staging / "repo").mkdir()  # no journal, no manifest: not complete
     repo.rename(staging / "previous")
+    (staging / "previous" / "HSC" / "x.tmp.parq").write_bytes(b"half")  # a datastore write killed in place
     code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
     assert code == 0 and "the previous one was put back" in out and "Removed .DATA.building-999999-abc" in out
+    assert "Removed 1 temporary file(s) (*.tmp.parq)" in out and not list(repo.rglob("*.tmp.parq"))
     assert digest(repo) == before and _orphans(repo.parent) == []
 
 

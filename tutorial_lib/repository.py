@@ -25,6 +25,7 @@ __all__ = [
     "RepositoryError",
     "RepositoryMissingError",
     "check_repository",
+    "dataset_counts",
     "open_butler",
     "read_manifest",
 ]
@@ -76,6 +77,23 @@ def read_manifest(repo: str | os.PathLike) -> dict:
     return manifest
 
 
+def dataset_counts(butler, dataset_types=None) -> dict[str, int]:
+    """Number of datasets of each type (default: every registered type) over all RUN collections of ``butler``.
+
+    Give a Butler without default collections: with them, queries are also constrained by the default data ID the
+    Butler infers from those collections.
+    """
+    from lsst.daf.butler import CollectionType
+
+    runs = [info.name for info in butler.collections.query_info("*", collection_types={CollectionType.RUN})]
+    if dataset_types is None:
+        dataset_types = sorted(t.name for t in butler.registry.queryDatasetTypes())
+    return {
+        name: len(butler.query_datasets(name, collections=runs, find_first=False, explain=False)) if runs else 0
+        for name in dataset_types
+    }
+
+
 def _file_problems(repo: Path, manifest: dict) -> list[str]:
     problems = []
     for name, entry in sorted(manifest["files"].items()):
@@ -92,11 +110,10 @@ def _registry_problems(repo: Path, manifest: dict, collections=None):
     from lsst.daf.butler import Butler
 
     try:
-        butler = Butler.from_config(str(repo), collections=collections, writeable=False)
-        found = {
-            name: len(butler.query_datasets(name, collections="*", find_first=False, explain=False))
-            for name in manifest["datasets"]
-        }
+        # No default collections while counting: the Butler infers a default data ID (e.g. the sky map) from them.
+        butler = Butler.from_config(str(repo), writeable=False)
+        found = dataset_counts(butler, manifest["datasets"])
+        butler = butler.clone(collections=collections) if collections is not None else butler
     except Exception as error:  # noqa: BLE001 (SQLAlchemy, YAML, Butler: any failure means a damaged registry)
         text = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""
         return [f"the Butler registry cannot be opened ({type(error).__name__}{': ' + text if text else ''})"], None
