@@ -92,9 +92,15 @@ def _raise_interrupted(signum, frame) -> None:
 
 
 def install_signal_handlers() -> None:
-    """SIGTERM and SIGHUP clean up as Ctrl-C (SIGINT) does."""
+    """SIGTERM and SIGHUP clean up as Ctrl-C (SIGINT) does.
+
+    A signal the parent set to be ignored stays ignored (``nohup`` ignores SIGHUP on purpose). The three signals are
+    unblocked: a process inherits its parent's signal mask, and a blocked SIGTERM would never run the cleanup.
+    """
     for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_interrupted)
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, _raise_interrupted)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
 
 
 @contextmanager
@@ -108,9 +114,16 @@ def _signals_deferred() -> Iterator[None]:
 
 
 def fault_point(stage: str) -> None:
-    """Test hook: ``DATA_FETCH_FAULT=<stage>`` kills this process with SIGKILL at ``stage`` (tests/test_faults.py)."""
+    """Test hooks (tests/test_faults.py) at ``stage`` of a build or ingest.
+
+    ``DATA_FETCH_FAULT=<stage>`` kills this process with SIGKILL there. ``DATA_FETCH_PAUSE=<stage>`` creates the
+    file ``$DATA_FETCH_PAUSE_FILE`` and waits there up to 60 s, so that a test can send a signal at a known point.
+    """
     if os.environ.get("DATA_FETCH_FAULT") == stage:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get("DATA_FETCH_PAUSE") == stage and os.environ.get("DATA_FETCH_PAUSE_FILE"):
+        Path(os.environ["DATA_FETCH_PAUSE_FILE"]).touch()
+        time.sleep(60)
 
 
 # ---------------------------------------------------------------------------------------------------------

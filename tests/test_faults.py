@@ -197,12 +197,15 @@ def _wait_for(predicate, seconds=120.0):
 
 def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
     target = tmp_path / "D"
-    process = _simulate_subprocess(target)
-    assert _wait_for(lambda: any(".building-" in p.name for p in tmp_path.iterdir()))
+    paused = tmp_path / "work" / "paused"  # the build waits there, with its staging folder made
+    env = {"DATA_FETCH_PAUSE": "before-write", "DATA_FETCH_PAUSE_FILE": str(paused)}
+    process = _subprocess(["-m", "data_fetch", "simulate", "--repo", str(target), "--quiet"], env)
+    assert _wait_for(paused.exists)
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
+    out, err = process.communicate(timeout=60)
+    paused.unlink()
     lines = [line for line in err.splitlines() if line.strip()]
-    assert process.returncode == 128 + signal.SIGTERM, err
+    assert process.returncode == 128 + signal.SIGTERM, (out, err)
     assert lines == ["data_fetch: interrupted (SIGTERM); nothing was written."]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
 
