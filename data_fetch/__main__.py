@@ -250,6 +250,7 @@ def _one_line(error: BaseException) -> str:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     safety.install_signal_handlers()
+    safety.COMPLETED.clear()
     try:
         return _COMMANDS[args.command](args)
     except _EXPECTED as error:
@@ -261,7 +262,8 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt as error:
         name = error.args[0] if isinstance(error, safety.Interrupted) else "SIGINT"
-        print(f"data_fetch: interrupted ({name}); nothing was written.", file=sys.stderr)
+        done = f"{safety.COMPLETED[-1]} had just been written, complete" if safety.COMPLETED else "nothing was written"
+        print(f"data_fetch: interrupted ({name}); {done}.", file=sys.stderr)
         return 128 + getattr(error, "signum", 2)
     except Exception as error:  # noqa: BLE001 (a bug: one line, the traceback on request)
         if os.environ.get("DATA_FETCH_DEBUG"):

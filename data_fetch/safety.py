@@ -73,6 +73,8 @@ JOURNAL = "SWAP.json"
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 Log = Callable[[str], None]
+#: Targets this process finished swapping into place (a signal that waited for the swap then says so).
+COMPLETED: list[Path] = []
 
 
 class SafetyError(RuntimeError):
@@ -352,6 +354,7 @@ def swap_into_place(new: Path, target: Path, staging: Path, *, replace: bool) ->
         fault_point("between-renames")
         try:
             rename_noreplace(new, target)
+            COMPLETED.append(target)
         except FileExistsError:
             if previous.exists():  # something took the target in the instant between the renames: keep both
                 beside = target.parent / f"{target.name}.previous-{os.getpid()}"
