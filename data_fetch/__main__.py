@@ -1,36 +1,84 @@
-"""Command line: ``python -m data_fetch simulate [--repo DATA] [--seed N] [--patches N] [--force]``.
+"""Command line: ``python -m data_fetch simulate [--repo DATA] [--seed N] [--patches N] [--force | --if-stale]``.
 
-Also ``python -m data_fetch download hsc-validation [--repo DATA] [--lfs-url URL] [--cache DIR]``: the real HSC data.
+Also ``python -m data_fetch download hsc-validation [--repo DATA] [--lfs-url URL] [--cache DIR]``: the real HSC data,
+and ``python -m data_fetch verify [--repo DATA]``: check every file of a repository against its manifest.
+
+Every failure ends in one line on stderr and a non-zero exit (2: refused or failed, 1: verify found damage,
+128 + N: stopped by signal N); nothing half-written is left (see :mod:`data_fetch.safety`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
-from . import SIMULATOR_VERSION
+from tutorial_lib.repository import RepositoryError
+
+from . import SIMULATOR_VERSION, safety
 from .download import CACHE_ENV, DownloadError
 from .hsc_validation import LFS_URL, IngestError, IngestSummary, download_and_ingest
 from .lfs import LFSError
-from .simulate import DEFAULT_SEED, STAMP_FILE, SimulationError, build, read_stamp
+from .manifest import verify
+from .simulate import DEFAULT_SEED, MAX_PATCHES_PER_SIDE, SimulationError, build
 
 
 def _patches(text: str) -> tuple[int, int]:
     try:
         parts = [int(p) for p in text.lower().split("x")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected N or NxM patches, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected N or NxM patches, got {text[:40]!r}") from None
     if len(parts) == 1:
         parts = parts * 2
-    if len(parts) != 2 or min(parts) < 1:
-        raise argparse.ArgumentTypeError(f"expected N or NxM patches with N, M >= 1, got {text!r}")
+    if len(parts) != 2 or not all(1 <= p <= MAX_PATCHES_PER_SIDE for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected N or NxM patches with 1 <= N, M <= {MAX_PATCHES_PER_SIDE}, got {text[:40]!r}"
+        )
     return parts[0], parts[1]
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63 - 1, got {text[:40]}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text[:40]!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 3600, got {text[:40]}")
+    return value
+
+
+def _retries(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+    if not 0 <= value <= 20:
+        raise argparse.ArgumentTypeError(f"expected 0 to 20, got {text[:40]}")
+    return value
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line on stderr (no usage block) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m data_fetch", description=__doc__)
+    parser = _OneLineParser(prog="python -m data_fetch", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sim = commands.add_parser(
         "simulate",
@@ -38,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Simulate the lesson's HSC coadd catalogues and write them to a Butler repository.",
     )
     sim.add_argument("--repo", default="DATA", help="where to write the repository (default: DATA)")
-    sim.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
+    sim.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
     sim.add_argument(
         "--patches",
         type=_patches,
@@ -51,10 +99,21 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument(
         "--if-stale",
         action="store_true",
-        help="build only if the repository is missing or was made by another simulator version",
+        help="build only if the repository is missing, damaged, or was made by another simulator version",
+    )
+    sim.add_argument(
+        "--no-rebuild",
+        action="store_true",
+        help="with --if-stale: do not rebuild; exit non-zero naming what is wrong (for checks)",
     )
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_download_parser(commands)
+    ver = commands.add_parser(
+        "verify",
+        help="check every file of a repository against the SHA-256 of its manifest",
+        description="Check every file of a repository made by data_fetch against its manifest (size and SHA-256).",
+    )
+    ver.add_argument("--repo", default="DATA", help="the repository to check (default: DATA)")
     return parser
 
 
@@ -74,7 +133,13 @@ def _add_download_parser(commands) -> None:
     dl.add_argument(
         "--cache", default=None, help=f"download cache folder (default: ${CACHE_ENV}, else your system's cache folder)"
     )
-    dl.add_argument("--retries", type=int, default=3, help="times to retry a failed download (default: 3)")
+    dl.add_argument("--retries", type=_retries, default=3, help="times to retry a failed download (default: 3)")
+    dl.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=60.0,
+        help="seconds without progress (no byte, or under 1 kB/s) that end a download (default: 60)",
+    )
     dl.add_argument("--force", action="store_true", help="replace the HSC/validation collection if it is there")
     dl.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -114,14 +179,13 @@ def _print_ingest(args, summary: IngestSummary) -> None:
 
 
 def _download(args) -> int:
-    if args.retries < 0:
-        raise IngestError("--retries must be 0 or more")
     log = (lambda message: None) if args.quiet else print
     summary = download_and_ingest(
         args.repo,
         lfs_url=args.lfs_url,
         cache=args.cache,
         retries=args.retries,
+        timeout=args.timeout,
         progress=not args.quiet,
         force=args.force,
         log=log,
@@ -131,22 +195,21 @@ def _download(args) -> int:
 
 
 def _simulate(args) -> int:
-    repo = Path(args.repo)
-    force = args.force
-    if args.if_stale and repo.exists():
-        stamp = read_stamp(repo)
-        if stamp is None or not (repo / "butler.yaml").is_file():
-            raise SimulationError(
-                f"{repo} exists but is not a complete simulated repository (no {STAMP_FILE} or butler.yaml); "
-                f"it is left alone. Remove it, or run `python -m data_fetch simulate --force --repo {repo}`."
-            )
-        if stamp == SIMULATOR_VERSION:
-            print(f"{repo} is up to date (simulator version {stamp}).")
-            return 0
-        print(f"{repo} was made by simulator version {stamp}; rebuilding with version {SIMULATOR_VERSION}.")
-        force = True
+    if args.no_rebuild and not args.if_stale:
+        raise SimulationError("--no-rebuild goes with --if-stale")
     start = time.perf_counter()
-    summary = build(repo, seed=args.seed, num_patches=args.patches, force=force, progress=not args.quiet)
+    summary = build(
+        args.repo,
+        seed=args.seed,
+        num_patches=args.patches,
+        force=args.force,
+        if_stale=args.if_stale,
+        rebuild=not args.no_rebuild,
+        progress=not args.quiet,
+    )
+    if summary.up_to_date:
+        print(f"{args.repo} is up to date (simulator version {SIMULATOR_VERSION}; files and registry checked).")
+        return 0
     elapsed = time.perf_counter() - start
     nx, ny = summary.num_patches
     print(
@@ -156,23 +219,61 @@ def _simulate(args) -> int:
     return 0
 
 
+def _verify(args) -> int:
+    target = safety.check_target(args.repo, "--repo")
+    if not target.is_dir():
+        raise RepositoryError(f"{args.repo} does not exist; run `make data` to build it.")
+    with safety.exclusive_lock(target, "python -m data_fetch verify"):
+        problems = verify(target)
+    for line in problems:
+        print(f"{args.repo}/{line}")
+    if problems:
+        print(
+            f"data_fetch: {args.repo}: {len(problems)} damaged file(s); rebuild it with "
+            f"`python -m data_fetch simulate --repo {args.repo} --if-stale` (make data).",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{args.repo}: every file matches its manifest (size and SHA-256).")
+    return 0
+
+
+_COMMANDS = {"simulate": _simulate, "download": _download, "verify": _verify}
+_EXPECTED = (SimulationError, DownloadError, IngestError, LFSError, RepositoryError, safety.SafetyError)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    safety.install_signal_handlers()
+    safety.COMPLETED.clear()
     try:
-        if args.command == "simulate":
-            return _simulate(args)
-        if args.command == "download":
-            return _download(args)
-    except SimulationError as error:
-        print(f"data_fetch: error: {error}", file=sys.stderr)
+        return _COMMANDS[args.command](args)
+    except _EXPECTED as error:
+        print(f"data_fetch: error: {_one_line(error)}", file=sys.stderr)
         return 2
-    except (DownloadError, IngestError, LFSError) as error:
-        print(f"data_fetch: error: {error}", file=sys.stderr)
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"data_fetch: error: {error.strerror or _one_line(error)}{where}; nothing was written.", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("data_fetch: interrupted; nothing was written.", file=sys.stderr)
-        return 130
-    return 1
+    except KeyboardInterrupt as error:
+        name = error.args[0] if isinstance(error, safety.Interrupted) else "SIGINT"
+        done = f"{safety.COMPLETED[-1]} had just been written, complete" if safety.COMPLETED else "nothing was written"
+        print(f"data_fetch: interrupted ({name}); {done}.", file=sys.stderr)
+        return 128 + getattr(error, "signum", 2)
+    except Exception as error:  # noqa: BLE001 (a bug: one line, the traceback on request)
+        if os.environ.get("DATA_FETCH_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"data_fetch: internal error: {type(error).__name__}: {_one_line(error)[:300]} (set DATA_FETCH_DEBUG=1 "
+            "for the traceback, and please report it); nothing was written.",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ How it is ingested
     one. Dataset type names are those of the simulated data, since the content matches:
 
     - ``deepCoadd_ref`` and ``deepCoadd_forced_src`` (bands r and i): the afw FITS tables read with
-      :func:`tutorial_lib.afw_table.read_source_catalog` and ``modernize=True``, so the 2016 names
+      :func:`data_fetch.afw_table.read_source_catalog` and ``modernize=True``, so the 2016 names
       (``base_PsfFlux_flux``, ``base_PsfFlux_fluxSigma``) become today's (``base_PsfFlux_instFlux``,
       ``base_PsfFlux_instFluxErr``); each renamed column's description ends with its Gen2 name. Every column is
       kept, with its unit and description.
@@ -47,18 +47,25 @@ How it is ingested
     extendedness was measured in each object's reference band from the Gaussian and PSF fluxes
     (``fluxRatio = 0.925``; ``DATA/rerun/20160805/config/multiBandDriver.py``).
 
-    The write is atomic: into an existing repository, inside one Butler transaction (dimension records, run,
-    datasets and chain are all rolled back if anything fails); a new repository is built in a temporary folder
-    beside the target and renamed into place.
+    The write never touches the repository in place: under a lock, the repository is copied into a staging folder
+    beside it (or a new one is made there), the run is written there in one Butler transaction, the manifest is
+    written, and the result is swapped into place (:mod:`data_fetch.safety`). ``--force`` removes the earlier run in
+    the copy, so a kill at any moment leaves the old repository whole.
+
+Trusting a header read by range
+    A calexp header read with an HTTP Range request cannot be checked against the file's SHA-256. It is used (and
+    cached) only when it agrees with the verified reference table: its WCS must put the table's
+    ``coord_ra``/``coord_dec`` on its centroids within :data:`WCS_TOLERANCE_PIXELS`, and its zero point must lie
+    in :data:`COADD_ZERO_POINT_RANGE`. Otherwise it is discarded and the whole calexp is downloaded and verified.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import os
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -68,13 +75,15 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS, FITSFixedWarning
 
-from tutorial_lib.afw_table import read_source_catalog
 from tutorial_lib.exposure import CoaddExposure
 from tutorial_lib.photocalib import PhotoCalib
+from tutorial_lib.repository import MANIFEST_NAME, MARKER_NAME, check_repository, describe
 from tutorial_lib.skymap import HSC_PATCH_BORDER, HSC_PATCH_INNER, SkyMap, TractInfo
 
-from . import download, lfs
+from . import download, lfs, safety
+from .afw_table import read_source_catalog
 from .butler_repo import DATASET_TYPES, PHYSICAL_FILTERS, create_repository, make_chain, put_deterministic
+from .manifest import write_manifest
 
 __all__ = [
     "BANDS",
@@ -492,30 +501,131 @@ class _Prepared:
     header_sources: dict[str, str]
 
 
-def _fetch_all(files, lfs_url, cache, retries, progress, session, log):
-    """Catalog paths and calexp headers, from the cache or the server. Network errors carry the offline hint."""
-    common = dict(lfs_url=lfs_url, cache=cache, retries=retries, progress=progress, session=session, log=log)
+#: HSC coadds are scaled to a zero point of 27.0 mag (pipe_tasks ``python/lsst/pipe/tasks/scaleZeroPoint.py``,
+#: ``ScaleZeroPointConfig.zeroPoint`` default 27.0, used by the 2016 coadds of rerun 20160805): a ranged header whose
+#: FLUXMAG0 gives a zero point outside 27 +- 1 mag is not trusted.
+COADD_ZERO_POINT_RANGE = (26.0, 28.0)
+#: A ranged header's WCS must put the verified reference table's coord_ra/coord_dec on its centroids this closely
+#: (90th percentile over rows with a good centroid): the pipeline computed those coordinates with this very WCS.
+WCS_TOLERANCE_PIXELS = 0.1
+#: Fewest reference rows with good centroids needed for the WCS check.
+WCS_CHECK_MIN_ROWS = 10
+_CHECKED = (
+    f"zero point within {COADD_ZERO_POINT_RANGE[0]}-{COADD_ZERO_POINT_RANGE[1]} mag, and WCS putting the verified "
+    f"deepCoadd_ref coord_ra/coord_dec on its centroids within {WCS_TOLERANCE_PIXELS} px"
+)
+
+
+def header_inconsistencies(headers: download.FitsHeaders, ref: Table) -> list[str]:
+    """Why a calexp header read by a ranged request (not verifiable by SHA-256) cannot be trusted; empty if it can.
+
+    It must give a zero point in :data:`COADD_ZERO_POINT_RANGE`, and a WCS that maps the verified reference table's
+    ``coord_ra``/``coord_dec`` onto its ``base_SdssCentroid_x``/``_y`` (tract pixels) within
+    :data:`WCS_TOLERANCE_PIXELS` for 90% of the rows with a good centroid.
+    """
+    problems = []
     try:
-        paths = {f.key: download.fetch(f.remote(), **common) for f in files if f.kind != "calexp"}
-        headers = {f.band: download.fetch_fits_header(f.remote(), **common) for f in files if f.kind == "calexp"}
-    except download.ChecksumError:
-        raise
+        zero_point = photo_calib_from_header(headers, "the header").zero_point
+    except (IngestError, ValueError) as error:
+        problems.append(str(error))
+    else:
+        low, high = COADD_ZERO_POINT_RANGE
+        if not low <= zero_point <= high:
+            problems.append(
+                f"its zero point {zero_point:.2f} mag is outside {low}-{high} mag (coadds are scaled to 27; pipe_tasks "
+                "scaleZeroPoint.py)"
+            )
+    needed = ("coord_ra", "coord_dec", "base_SdssCentroid_x", "base_SdssCentroid_y")
+    if not all(name in ref.colnames for name in needed):
+        return [*problems, "the reference table has no coord_ra/coord_dec and base_SdssCentroid_x/_y to check it with"]
+    try:
+        header = _image_header(headers)
+        x0, y0 = _xy0(header)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(header, naxis=2)
+        ra, dec = (np.degrees(np.asarray(ref[name], dtype=float)) for name in ("coord_ra", "coord_dec"))
+        x, y = (np.asarray(ref[name], dtype=float) for name in ("base_SdssCentroid_x", "base_SdssCentroid_y"))
+        good = np.isfinite(ra) & np.isfinite(dec) & np.isfinite(x) & np.isfinite(y)
+        if "base_SdssCentroid_flag" in ref.colnames:
+            good &= ~np.asarray(ref["base_SdssCentroid_flag"], dtype=bool)
+        if np.count_nonzero(good) < WCS_CHECK_MIN_ROWS:
+            return [*problems, f"fewer than {WCS_CHECK_MIN_ROWS} reference rows have a good centroid to check it with"]
+        with np.errstate(invalid="ignore"):
+            px, py = wcs.all_world2pix(ra[good], dec[good], 0)
+        offset = np.hypot(px + x0 - x[good], py + y0 - y[good])
+    except (IngestError, ValueError, KeyError, TypeError, MemoryError) as error:
+        return [*problems, f"its WCS cannot be used ({error})"]
+    worst = float(np.nanpercentile(offset, 90)) if np.isfinite(offset).any() else math.inf
+    if not worst <= WCS_TOLERANCE_PIXELS:
+        problems.append(
+            f"its WCS puts the verified reference objects {worst:.3g} px from their centroids (90th percentile; at "
+            f"most {WCS_TOLERANCE_PIXELS} px expected)"
+        )
+    return problems
+
+
+def _with_offline_hint(error: Exception) -> Exception:
+    if isinstance(error, download.ChecksumError):
+        return error
+    kind = type(error) if isinstance(error, download.DownloadError) else download.DownloadError
+    return kind(f"{error} {OFFLINE_HINT}")
+
+
+def _fetch_catalogs(files, options: download.DownloadOptions) -> dict[str, Path]:
+    """The reference and forced tables, verified by SHA-256, from the cache or the server."""
+    try:
+        return {f.key: download.fetch(f.remote(), options) for f in files if f.kind != "calexp"}
     except (lfs.LFSError, download.DownloadError) as error:
-        kind = type(error) if isinstance(error, download.DownloadError) else download.DownloadError
-        raise kind(f"{error} {OFFLINE_HINT}") from None
-    return paths, headers
+        raise _with_offline_hint(error) from None
 
 
-def _prepare(files, paths, headers) -> _Prepared:
-    by_key = {f.key: f for f in files}
+def _fetch_trusted_headers(files, ref: Table, options: download.DownloadOptions) -> dict[str, download.FitsHeaders]:
+    """The calexp headers: from verified whole files, or ranged reads that agree with the verified ``ref``.
+
+    A ranged (or cached ranged) header that fails :func:`header_inconsistencies` is discarded, never cached, and the
+    whole file is downloaded and verified instead; one that passes is cached.
+    """
+    headers = {}
+    try:
+        for info in (f for f in files if f.kind == "calexp"):
+            obj = info.remote()
+            found = download.fetch_fits_header(obj, options)
+            if found.source in ("ranged request", "cached header"):
+                problems = header_inconsistencies(found, ref)
+                if problems:
+                    download.discard_cached_header(options.cache, obj)
+                    options.log(
+                        f"The header of {obj.name} from a ranged request does not agree with the verified files "
+                        f"({problems[0]}); it was discarded, and the whole file ({download.format_size(obj.size)}) is "
+                        "downloaded and verified instead."
+                    )
+                    found = download.headers_from_whole_file(obj, options)
+                elif found.source == "ranged request":
+                    download.cache_header(options.cache, obj, found, _CHECKED)
+            headers[info.band] = found
+    except (lfs.LFSError, download.DownloadError) as error:
+        raise _with_offline_hint(error) from None
+    return headers
+
+
+def _read_ref(paths) -> Table:
     try:
         ref = read_catalog(paths["ref"])
-        raw_forced = {band: read_catalog(paths[f"forced_src-{band}"]) for band in BANDS}
     except (ValueError, OSError) as error:
         raise IngestError(f"a downloaded catalog cannot be read as an afw table: {error}") from None
     for needed in ("id", "coord_ra", "coord_dec"):
         if needed not in ref.colnames:
             raise IngestError(f"the reference table has no '{needed}' column; is it a Gen2 deepCoadd_ref?")
+    return ref
+
+
+def _prepare(files, paths, ref: Table, headers) -> _Prepared:
+    by_key = {f.key: f for f in files}
+    try:
+        raw_forced = {band: read_catalog(paths[f"forced_src-{band}"]) for band in BANDS}
+    except (ValueError, OSError) as error:
+        raise IngestError(f"a downloaded catalog cannot be read as an afw table: {error}") from None
     forced, matches = {}, {}
     for band, table in raw_forced.items():
         forced[band], matches[band] = match_forced_to_ref(ref, table, band)
@@ -545,10 +655,11 @@ def _expected_datasets() -> dict[str, int]:
     return {"skyMap": 1, "deepCoadd_ref": 1, "deepCoadd_forced_src": len(BANDS), "deepCoadd_calexp": len(BANDS)}
 
 
-def _run_contents(butler, run: str) -> dict[str, int] | None:
-    """Number of datasets of each type in ``run``, or None if there is no such run."""
-    from lsst.daf.butler import MissingCollectionError
+def _run_contents(target: Path, run: str = RUN) -> dict[str, int] | None:
+    """Number of datasets of each type in ``run`` of the repository ``target``, or None if there is no such run."""
+    from lsst.daf.butler import Butler, MissingCollectionError
 
+    butler = Butler.from_config(str(target))
     try:
         butler.collections.get_info(run)
     except MissingCollectionError:
@@ -631,26 +742,13 @@ def _remove_previous(butler) -> None:
     butler.removeRuns([RUN], unlink_from_chains=True)
 
 
-def _remove_empty_folders(root: Path) -> None:
-    """Remove ``root`` and the folders below it that are empty (bottom up); keep anything holding a file."""
-    if not root.is_dir():
-        return
-    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-        if not any(folder.iterdir()):
-            folder.rmdir()
-    if not any(root.iterdir()):
-        root.rmdir()
-    parent = root.parent  # "HSC/" of "HSC/validation", if nothing else is in it
-    if parent != root and parent.is_dir() and not any(parent.iterdir()):
-        parent.rmdir()
-
-
 def download_and_ingest(
     repo: str | os.PathLike = "DATA",
     *,
     lfs_url: str = LFS_URL,
     cache: str | os.PathLike | None = None,
     retries: int = 3,
+    timeout: float = 60.0,
     progress: bool = True,
     force: bool = False,
     files: tuple[ValidationFile, ...] | None = None,
@@ -659,10 +757,15 @@ def download_and_ingest(
 ) -> IngestSummary:
     """Download the real HSC files of tract 0, patch 10,7 (or use the cached ones) and ingest them into ``repo``.
 
+    The ingest never edits ``repo`` in place: under a lock on ``repo`` it copies the repository into a staging
+    folder beside it (or makes a new one there), writes the run there in one transaction, writes the manifest, and
+    swaps the result into place (:func:`data_fetch.safety.swap_into_place`), so a failure or a kill at any point
+    leaves the previous repository whole.
+
     Parameters
     ----------
     repo : path-like
-        Butler repository to ingest into, e.g. the simulated ``DATA``; a new, empty one is made if it does not
+        Repository made by data_fetch to ingest into, e.g. the simulated ``DATA``; a new one is made if it does not
         exist.
     lfs_url : str
         The Git LFS server of ``lsst-dm/legacy-validation_data_hsc``.
@@ -670,10 +773,12 @@ def download_and_ingest(
         Download cache folder; default ``$MULTIBAND_TUTORIAL_CACHE``, else the operating system's cache folder.
     retries : int
         How many times a failed download is tried again.
+    timeout : float
+        Seconds without progress that end a download (see :class:`data_fetch.download.DownloadOptions`).
     progress : bool
         Show download progress bars.
     force : bool
-        Replace the RUN collection if an earlier ingest made it.
+        Replace the RUN collection if an earlier ingest made it; also drops cached ranged headers.
     files : tuple of ValidationFile, optional
         The files and their LFS pointers; default :data:`FILES` (tests give their own).
     session : requests.Session, optional
@@ -688,10 +793,9 @@ def download_and_ingest(
         need no internet). Nothing is left in the repository, and only complete, verified files in the cache.
     IngestError
         The files are not what the ingest expects, or the repository cannot take them. Nothing is written.
+    data_fetch.safety.SafetyError
+        A path refused, the repository or cache in use by another process, or not enough disk space.
     """
-    from lsst.daf.butler import Butler
-
-    target = Path(repo).absolute()
     summary = IngestSummary(repo=Path(repo))
     files = FILES if files is None else tuple(files)
     for info in files:
@@ -700,49 +804,57 @@ def download_and_ingest(
     wanted = {"ref", *(f"{kind}-{band}" for kind in ("forced_src", "calexp") for band in BANDS)}
     if keys != wanted:
         raise IngestError(f"the file table must list {sorted(wanted)}, got {sorted(keys)}")
-
-    butler = None
-    if target.exists():
-        if not (target / "butler.yaml").is_file():
-            raise IngestError(f"{repo} exists but is not a Butler repository (no butler.yaml); choose another --repo.")
-        butler = Butler.from_config(str(target), writeable=True)
-        contents = _run_contents(butler, RUN)
-        if contents is not None and not force:
-            if contents == _expected_datasets():
-                summary.already_present = True
-                _fill_from_repository(summary, butler)
-                return summary
-            raise IngestError(
-                f"{repo} has a RUN collection '{RUN}' that is incomplete ({contents}); run again with --force to "
-                "replace it."
-            )
-    elif not target.parent.is_dir():
+    target = safety.check_target(os.fspath(repo), "--repo", log)
+    if not target.parent.is_dir():
         raise IngestError(f"the folder {target.parent} does not exist; create it first or choose another --repo.")
+    new_folders = _missing_folders(download.cache_dir(cache, CACHE_SUBFOLDER))
+    options = download.DownloadOptions(lfs_url, _cache_folder(cache, log), retries, progress, timeout, session, log)
+    try:
+        return _ingest_locked(repo, target, files, summary, options, force)
+    finally:
+        for folder in new_folders:  # cache folders this run made and left empty (offline, refused...)
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
-    cache_folder = download.cache_dir(cache, CACHE_SUBFOLDER)
-    paths, headers = _fetch_all(files, lfs_url, cache_folder, retries, progress, session, log)
-    prepared = _prepare(files, paths, headers)
 
-    if butler is not None:
-        if force:
-            _remove_previous(butler)
-        try:
-            _write(butler, prepared)
-        except BaseException:
-            # The transaction rolled the registry and the files back; the datastore leaves empty folders.
-            _remove_empty_folders(target / RUN)
-            raise
-    else:
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.ingesting-", dir=target.parent))
-        try:
-            new = create_repository(staging / "repo")
-            _write(new, prepared)
-            del new
-            (staging / "repo").rename(target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        summary.created_repository = True
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its parents that do not exist yet, deepest first."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    return missing
 
+
+def _ingest_locked(repo, target: Path, files, summary: IngestSummary, options: download.DownloadOptions,
+                   force: bool) -> IngestSummary:
+    """:func:`download_and_ingest` once the paths are checked: under the repository's lock, then the cache's."""
+    with safety.exclusive_lock(target, "python -m data_fetch download"):
+        safety.recover(target, options.log)
+        exists = os.path.lexists(target)
+        if exists:
+            _check_existing(target, repo)
+            contents = _run_contents(target)
+            if contents is not None and not force:
+                if contents == _expected_datasets():
+                    summary.already_present = True
+                    _fill_from_repository(summary, target)
+                    return summary
+                raise IngestError(
+                    f"{repo} has a RUN collection '{RUN}' that is incomplete ({contents}); run again with --force to "
+                    "replace it."
+                )
+        existing_size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) if exists else 0
+        safety.require_free_space(target.parent, int(1.2 * (existing_size + DOWNLOAD_SIZE)), f"Ingesting into {repo}")
+        with safety.exclusive_lock(options.cache, "python -m data_fetch download (cache)"):
+            _clean_cache(options.cache, force, options.log)
+            paths = _fetch_catalogs(files, options)
+            ref = _read_ref(paths)
+            headers = _fetch_trusted_headers(files, ref, options)
+        prepared = _prepare(files, paths, ref, headers)
+        _ingest_in_staging(target, exists, force, prepared)
+    summary.created_repository = not exists
     summary.patch = prepared.skymap_report.patch_id
     summary.n_ref = len(prepared.ref)
     summary.matches = prepared.matches
@@ -752,8 +864,84 @@ def download_and_ingest(
     return summary
 
 
-def _fill_from_repository(summary: IngestSummary, butler) -> None:
+def _cache_folder(cache, log) -> Path:
+    """The data set's cache folder, created and writeable, or one clear error."""
+    base = download.cache_dir(cache)
+    checked = safety.check_target(os.fspath(base), "--cache", log)
+    folder = checked / CACHE_SUBFOLDER
+    if os.path.lexists(checked) and not checked.is_dir():
+        raise IngestError(f"--cache {base} is a file, not a folder; choose a folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise IngestError(
+            f"cannot create the cache folder {folder} ({error.strerror}); choose another --cache."
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise IngestError(f"cannot write in the cache folder {folder} (read-only); choose another --cache.")
+    return folder
+
+
+def _clean_cache(folder: Path, force: bool, log) -> None:
+    """Remove temporary files a killed download left (we hold the cache lock); with ``force``, cached headers too."""
+    safety.remove_orphan_files(folder, ("tmp*", ".*.tmp"), log)
+    safety.remove_orphan_files(folder / "headers", (".*.tmp",), log)
+    if force and (folder / "headers").is_dir():
+        shutil.rmtree(folder / "headers")
+        log("--force: cached headers (read by ranged requests, not verifiable by SHA-256) were removed.")
+
+
+def _check_existing(target: Path, repo) -> None:
+    """Refuse to ingest into a folder data_fetch did not make, or into a damaged repository."""
+    if not target.is_dir() or not (target / "butler.yaml").is_file():
+        raise IngestError(f"{repo} exists but is not a Butler repository (no butler.yaml); choose another --repo.")
+    if not safety.is_data_fetch_repository(target):
+        raise IngestError(
+            f"{repo} was not made by data_fetch (no {MARKER_NAME}); the ingest adds only to repositories it made. "
+            "Choose another --repo (a new folder is fine)."
+        )
+    problems = check_repository(target)
+    if problems:
+        raise IngestError(f"{repo} is damaged ({describe(problems)}); rebuild it first with `make data`.")
+
+
+def _ingest_in_staging(target: Path, exists: bool, force: bool, prepared: _Prepared) -> None:
+    """Copy (or create) the repository in a staging folder, write the run there, and swap it into place."""
+    from lsst.daf.butler import Butler
+
+    staging = safety.make_staging(target, "ingesting")
+    new = staging / "repo"
+    try:
+        safety.fault_point("before-write")
+        if exists:
+            shutil.copytree(target, new, symlinks=True)
+            (new / MANIFEST_NAME).unlink(missing_ok=True)
+            butler = Butler.from_config(str(new), writeable=True)
+            if force:
+                _remove_previous(butler)
+        else:
+            butler = create_repository(new)
+            safety.write_marker(new, "real HSC data")
+        _write(butler, prepared)
+        del butler
+        write_manifest(new)
+        safety.swap_into_place(new, target, staging, replace=exists)
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise IngestError(
+                f"the disk holding {target.parent} is full ({error.strerror}); nothing was written. Free some space "
+                "and run the command again."
+            ) from None
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fill_from_repository(summary: IngestSummary, target: Path) -> None:
     """For a repository that already holds the data: the patch id, row count and zero points, read back."""
+    from lsst.daf.butler import Butler
+
+    butler = Butler.from_config(str(target))
     skymap = butler.get("skyMap", skymap=SKYMAP_NAME, collections=RUN)
     summary.patch = skymap[TRACT].getPatchInfo(PATCH_INDEX).getSequentialIndex()
     data_id = summary.data_id

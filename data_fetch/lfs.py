@@ -24,6 +24,7 @@ Only what downloading needs is implemented: no uploads, no authentication beyond
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,7 @@ __all__ = [
     "LFSPointer",
     "LFSUnavailableError",
     "batch_url",
+    "check_http_url",
     "redact_url",
     "request_download",
 ]
@@ -151,12 +153,15 @@ def redact_url(url: str) -> str:
 def _server_message(response: requests.Response) -> str:
     """The ``message`` of an LFS error body, else the start of the body, else the reason phrase."""
     try:
-        body = response.json()
+        raw = _read_limited(response, response.url)
+        body = json.loads(raw)
+    except LFSError:
+        return response.reason or ""
     except ValueError:
-        text = (response.text or "").strip().replace("\n", " ")
+        text = raw.decode(errors="replace").strip().replace("\n", " ")
         return text[:200] or response.reason or ""
     if isinstance(body, Mapping) and body.get("message"):
-        return str(body["message"])
+        return str(body["message"])[:200]
     return response.reason or ""
 
 
@@ -220,6 +225,7 @@ def request_download(
         The answer is not the JSON the batch API defines.
     """
     url = batch_url(lfs_url)
+    check_http_url(url, "the Git LFS server address (--lfs-url)")
     wanted = {obj.oid: obj for obj in objects}
     body = {"operation": "download", "transfers": ["basic"], "objects": [obj.to_json() for obj in wanted.values()]}
     headers = {"Accept": LFS_MEDIA_TYPE, "Content-Type": LFS_MEDIA_TYPE}
@@ -227,7 +233,7 @@ def request_download(
     attempt = 0
     while True:
         try:
-            response = http.post(url, json=body, headers=headers, timeout=timeout)
+            response = http.post(url, json=body, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
         except (requests.ConnectionError, requests.Timeout) as error:
             if attempt < retries and "Failed to resolve" not in str(error):  # no name service: offline, don't wait
                 time.sleep(backoff * 2**attempt)
@@ -245,13 +251,33 @@ def request_download(
             attempt += 1
             continue
         break
-    if response.status_code != 200:
-        raise _refusal(response, url)
+    with response:
+        if response.status_code != 200:
+            raise _refusal(response, url)
+        text = _read_limited(response, url)
     try:
-        answer = response.json()
+        answer = json.loads(text)
     except ValueError:
         raise LFSError(f"the Git LFS server {url} answered with something that is not JSON.") from None
     return _parse_answer(answer, wanted, url)
+
+
+#: Largest batch answer read: a few kB per object is plenty (git-lfs batch.md answers are small JSON).
+MAX_ANSWER_BYTES = 1_000_000
+
+
+def _read_limited(response: requests.Response, url: str) -> bytes:
+    chunks, total = [], 0
+    try:
+        for chunk in response.iter_content(chunk_size=16 * 1024):
+            total += len(chunk)
+            if total > MAX_ANSWER_BYTES:
+                raise LFSError(f"the Git LFS server {url} sent a batch answer larger than {MAX_ANSWER_BYTES:,} bytes.")
+            chunks.append(chunk)
+    except requests.RequestException as error:
+        message = f"the Git LFS server {url} answer was cut off ({type(error).__name__})."
+        raise LFSUnavailableError(message, url) from None
+    return b"".join(chunks)
 
 
 def _connection_reason(error: Exception) -> str:
@@ -270,7 +296,61 @@ def _connection_reason(error: Exception) -> str:
     return text or type(error).__name__
 
 
+#: Header names: RFC 9110 tokens. Header values: visible characters, spaces and tabs (no CR, LF or NUL).
+_HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE_RE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def check_http_url(url: str, what: str) -> None:
+    """LFSError unless ``url`` is an absolute http or https URL (never file://, ftp://, ...)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        scheme = parts.scheme or "no scheme"
+        raise LFSError(f"{what} is {redact_url(url)!r} ({scheme}); only http and https addresses are accepted.")
+
+
+def _malformed(url: str, oid: str, what: str) -> LFSError:
+    return LFSError(f"the Git LFS server {url} gave a malformed answer for object {oid[:12]}...: {what}.")
+
+
+def _parse_action(item: Mapping, oid: str, url: str) -> DownloadAction:
+    """The ``actions.download`` of one object, checked against git-lfs ``docs/api/batch.md``."""
+    actions = item.get("actions")
+    if actions is None:
+        raise LFSObjectError(f"the Git LFS server gave no download action for object {oid[:12]}....", oid)
+    if not isinstance(actions, Mapping):
+        raise _malformed(url, oid, f"'actions' is a {type(actions).__name__}, not an object")
+    download = actions.get("download")
+    if download is None:
+        raise LFSObjectError(f"the Git LFS server gave no download action for object {oid[:12]}....", oid)
+    if not isinstance(download, Mapping):
+        raise _malformed(url, oid, f"'actions.download' is a {type(download).__name__}, not an object")
+    href = download.get("href")
+    if not isinstance(href, str) or not href:
+        raise _malformed(url, oid, "'href' is missing or not a string")
+    href = urljoin(url, href)
+    check_http_url(href, f"the download address the Git LFS server gave for object {oid[:12]}...")
+    header = download.get("header", {})
+    if header is None:
+        header = {}
+    if not isinstance(header, Mapping):
+        raise _malformed(url, oid, f"'header' is a {type(header).__name__}, not an object")
+    for key, value in header.items():
+        if not isinstance(key, str) or not _HEADER_NAME_RE.fullmatch(key):
+            raise _malformed(url, oid, f"the header name {str(key)[:40]!r} is not a valid HTTP header name")
+        if not isinstance(value, str) or not _HEADER_VALUE_RE.fullmatch(value):
+            raise _malformed(url, oid, f"the value of header {key!r} is not a valid HTTP header value (CR, LF or NUL)")
+    expires_in = download.get("expires_in")
+    if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, int)):
+        raise _malformed(url, oid, "'expires_in' is not a whole number of seconds")
+    expires_at = download.get("expires_at")
+    if expires_at is not None and not isinstance(expires_at, str):
+        raise _malformed(url, oid, "'expires_at' is not a string")
+    return DownloadAction(href=href, header=dict(header), expires_in=expires_in, expires_at=expires_at)
+
+
 def _parse_answer(answer, wanted: Mapping[str, LFSPointer], url: str) -> dict[str, DownloadAction]:
+    """The download actions of a batch answer, every field checked against git-lfs ``docs/api/batch.md``."""
     if not isinstance(answer, Mapping) or not isinstance(answer.get("objects"), list):
         raise LFSError(f"the Git LFS server {url} answered without an 'objects' list.")
     transfer = answer.get("transfer", "basic")
@@ -285,21 +365,11 @@ def _parse_answer(answer, wanted: Mapping[str, LFSPointer], url: str) -> dict[st
         if error:
             code = error.get("code") if isinstance(error, Mapping) else None
             message = error.get("message", "") if isinstance(error, Mapping) else str(error)
+            code = code if isinstance(code, int) and not isinstance(code, bool) else None
             raise LFSObjectError(
-                f"the Git LFS server cannot serve object {oid[:12]}... (error {code}: {message}).", oid, code
+                f"the Git LFS server cannot serve object {oid[:12]}... (error {code}: {str(message)[:200]}).", oid, code
             )
-        download = (item.get("actions") or {}).get("download")
-        if not isinstance(download, Mapping) or not download.get("href"):
-            raise LFSObjectError(f"the Git LFS server gave no download action for object {oid[:12]}....", oid)
-        header = download.get("header") or {}
-        if not isinstance(header, Mapping):
-            raise LFSError(f"the Git LFS server gave a malformed 'header' for object {oid[:12]}....")
-        actions[oid] = DownloadAction(
-            href=urljoin(url, str(download["href"])),
-            header={str(k): str(v) for k, v in header.items()},
-            expires_in=download.get("expires_in"),
-            expires_at=download.get("expires_at"),
-        )
+        actions[oid] = _parse_action(item, oid, url)
     missing = [oid for oid in wanted if oid not in actions]
     if missing:
         raise LFSObjectError(

@@ -2,15 +2,16 @@
 
 The build is deterministic for a given seed: all random numbers come from one ``numpy.random.SeedSequence``,
 with a child stream per stage and per patch, so a patch's rows do not depend on the order of the build. It
-is atomic: the repository is written in a temporary directory beside the target and renamed into place only
-when complete, so an interrupted build leaves nothing at the target.
+is atomic and never replaces what it did not make: the repository is written in a staging folder beside the
+target, with data_fetch's marker and a manifest of every file, and swapped into place under a lock
+(:mod:`data_fetch.safety`), so an interrupted build leaves nothing at the target and loses nothing.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,12 @@ from tqdm.auto import tqdm
 
 from tutorial_lib.exposure import CoaddExposure
 from tutorial_lib.photocalib import PhotoCalib
+from tutorial_lib.repository import MARKER_NAME, check_repository, describe
 from tutorial_lib.skymap import SkyMap, make_lesson_skymap
 
-from . import SIMULATOR_VERSION
+from . import SIMULATOR_VERSION, safety
 from .butler_repo import PHYSICAL_FILTERS, create_repository, make_chain, put_deterministic, register_skymap
+from .manifest import write_manifest
 from .measure import (
     BANDS,
     ZERO_POINT,
@@ -89,6 +92,8 @@ class BuildSummary:
     n_true_objects: int
     n_ref_rows: int
     n_datasets: int
+    up_to_date: bool = False
+    replaced: bool = False
 
 
 def _sky_box(skymap: SkyMap) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -98,11 +103,13 @@ def _sky_box(skymap: SkyMap) -> tuple[tuple[float, float], tuple[float, float]]:
 
 
 def read_stamp(repo: Path) -> str | None:
-    """The simulator version a repository was built with, or None if it has no stamp."""
+    """The simulator version a repository was built with, or None if it has no readable stamp."""
     stamp = Path(repo) / STAMP_FILE
-    if not stamp.is_file():
+    try:
+        words = stamp.read_bytes().decode("ascii").split() if stamp.is_file() else []
+    except (OSError, UnicodeDecodeError):
         return None
-    return stamp.read_text().split()[0] if stamp.read_text().strip() else None
+    return words[0] if words else None
 
 
 def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progress: bool) -> BuildSummary:
@@ -176,55 +183,158 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
     return BuildSummary(path, seed, num_patches, len(sky), n_rows, n_datasets)
 
 
+#: Disk and memory a build needs, measured on the project's 2-core test machine with ``/usr/bin/time -v``:
+#: 3 x 3 patches (18 in 2 tracts) wrote 31.7 MB with a peak of 324 MB; 6 x 6 (72) wrote 125.5 MB, peak 635 MB.
+DISK_PER_PATCH = 1.8e6
+MEMORY_BASE = 230e6
+MEMORY_PER_PATCH = 6.0e6
+#: Seconds per patch on that machine (11 s for 18 patches, 66 s for 72, with other jobs running).
+SECONDS_PER_PATCH = 0.9
+#: Largest --patches per side: 100 x 100 would already need 20,000 patches, 36 GB and 120 GB of memory.
+MAX_PATCHES_PER_SIDE = 100
+#: Safety margin on the estimates.
+MARGIN = 1.5
+
+
+def estimate(num_patches: tuple[int, int]) -> tuple[float, float, float]:
+    """Disk bytes, peak memory bytes and seconds a build of ``num_patches`` per tract needs (2 tracts)."""
+    n = 2 * num_patches[0] * num_patches[1]
+    return DISK_PER_PATCH * n, MEMORY_BASE + MEMORY_PER_PATCH * n, SECONDS_PER_PATCH * n
+
+
+def _check_options(seed: int, num_patches: tuple[int, int]) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise SimulationError(f"--seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
+    nx, ny = num_patches
+    if not (1 <= nx <= MAX_PATCHES_PER_SIDE and 1 <= ny <= MAX_PATCHES_PER_SIDE):
+        raise SimulationError(f"--patches must be 1 to {MAX_PATCHES_PER_SIDE} per side, got {nx}x{ny}")
+
+
+def _check_resources(parent: Path, num_patches: tuple[int, int], replaced: Path | None) -> None:
+    disk, memory, _ = estimate(num_patches)
+    what = f"--patches {num_patches[0]}x{num_patches[1]}"
+    safety.require_free_space(parent, int(disk * MARGIN), f"A build with {what}")
+    available = safety.available_memory()
+    if available is not None and memory * MARGIN > available:
+        raise SimulationError(
+            f"a build with {what} needs about {safety.format_bytes(memory)} of memory and "
+            f"{safety.format_bytes(available)} is available; choose fewer --patches. Nothing was written."
+        )
+
+
+def _stamp_text(seed: int, num_patches: tuple[int, int]) -> str:
+    return f"{SIMULATOR_VERSION}\nseed {seed}\npatches {num_patches[0]}x{num_patches[1]}\n"
+
+
+def staleness(repo: Path, seed: int, num_patches: tuple[int, int]) -> str | None:
+    """Why the data_fetch repository ``repo`` must be rebuilt (version, options or damage), or None if it is current."""
+    stamp = repo / STAMP_FILE
+    try:
+        text = stamp.read_bytes().decode("ascii") if stamp.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        text = None
+    if text is None:
+        return f"its {STAMP_FILE} file is missing or unreadable"
+    version = text.split()[0] if text.split() else "(none)"
+    if version != SIMULATOR_VERSION:
+        return f"it was made by simulator version {version[:20]}, this is version {SIMULATOR_VERSION}"
+    if text != _stamp_text(seed, num_patches):
+        return f"it was built with other options ({' '.join(text.split()[1:])[:60]})"
+    if not (repo / MARKER_NAME).is_file():
+        return "it was built by an older data_fetch, without a manifest to check it by"
+    problems = check_repository(repo)
+    return f"it is damaged: {describe(problems)}" if problems else None
+
+
 def build(
     repo: str | os.PathLike = "DATA",
     *,
     seed: int = DEFAULT_SEED,
     num_patches: tuple[int, int] = (3, 3),
     force: bool = False,
+    if_stale: bool = False,
+    rebuild: bool = True,
     progress: bool = True,
+    log=print,
 ) -> BuildSummary:
     """Simulate the lesson's data and write a Butler repository at ``repo``, atomically.
 
     Parameters
     ----------
     repo : path-like
-        Where the repository goes. It must not exist unless ``force`` is given.
+        Where the repository goes. It must not exist unless ``force`` or ``if_stale`` is given.
     seed : int
         Random seed; the same seed gives the same repository, dataset UUIDs included.
     num_patches : tuple of int
         Patches per tract along x and y (3 x 3 is the lesson's tract).
     force : bool
-        Replace an existing repository at ``repo``.
+        Replace an existing repository at ``repo``, if data_fetch made it (it holds the marker).
+    if_stale : bool
+        Build only if ``repo`` is missing, was made by another simulator version or with other options, or is
+        damaged (:func:`tutorial_lib.repository.check_repository`); else return a summary with ``up_to_date``.
+    rebuild : bool
+        With ``if_stale``: False refuses (SimulationError naming what is wrong) instead of rebuilding.
     progress : bool
         Show a progress bar.
+    log : callable
+        Where messages about recovered or refused folders go.
+
+    Raises
+    ------
+    SimulationError
+        Bad options, a folder that must not be replaced, not enough disk or memory.
+    data_fetch.safety.SafetyError
+        A path refused, another process building the same repository, or a folder that appeared meanwhile.
     """
-    target = Path(repo).absolute()
-    if target.exists() and not force:
-        raise SimulationError(
-            f"{repo} already exists; it is left as it is. Use --force to replace it, or --repo to build elsewhere."
-        )
-    if target.exists() and not target.is_dir():
-        raise SimulationError(f"{repo} exists and is not a directory; remove it or choose another --repo.")
+    _check_options(seed, num_patches)
+    target = safety.check_target(os.fspath(repo), "--repo", log)
     parent = target.parent
     if not parent.is_dir():
         raise SimulationError(f"the folder {parent} does not exist; create it first or choose another --repo.")
     if not os.access(parent, os.W_OK):
         raise SimulationError(f"cannot write in {parent}; choose a --repo in a folder you can write to.")
-    if num_patches[0] < 1 or num_patches[1] < 1:
-        raise SimulationError(f"--patches must be at least 1, got {num_patches[0]}x{num_patches[1]}")
-
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=parent))
-    try:
-        summary = _write_repository(staging / "repo", seed, num_patches, progress)
-        if target.exists():
-            # Keep the old repository until the new one is in place, so a failure loses nothing.
-            retired = staging / "previous"
-            target.rename(retired)
-        (staging / "repo").rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(staging, ignore_errors=True)
+    with safety.exclusive_lock(target, "python -m data_fetch simulate"):
+        safety.recover(target, log)
+        if os.path.lexists(target):
+            if not target.is_dir():
+                raise SimulationError(f"{repo} exists and is not a directory; remove it or choose another --repo.")
+            if not safety.is_data_fetch_repository(target):
+                raise SimulationError(
+                    f"{repo} already exists and was not made by data_fetch (no {MARKER_NAME} file; "
+                    f"{safety.describe_folder(target)}); it is left as it is. Move it away, or choose another --repo."
+                )
+            if if_stale:
+                reason = staleness(target, seed, num_patches)
+                if reason is None:
+                    return BuildSummary(target, seed, num_patches, 0, 0, 0, up_to_date=True)
+                if not rebuild:
+                    raise SimulationError(f"{repo}: {reason}. It was left as it is (--no-rebuild); run `make data`.")
+                log(f"{repo}: {reason}; rebuilding it.")
+            elif not force:
+                raise SimulationError(
+                    f"{repo} already exists; it is left as it is. Use --force to replace it, or --repo to build "
+                    "elsewhere."
+                )
+        elif if_stale and not rebuild:
+            raise SimulationError(f"{repo} does not exist and --no-rebuild was given; run `make data`.")
+        replacing = os.path.lexists(target)
+        _check_resources(parent, num_patches, target if replacing else None)
+        staging = safety.make_staging(target, "building")
+        try:
+            safety.fault_point("before-write")
+            summary = _write_repository(staging / "repo", seed, num_patches, progress)
+            safety.write_marker(staging / "repo", "simulated")
+            write_manifest(staging / "repo")
+            safety.swap_into_place(staging / "repo", target, staging, replace=replacing)
+            summary.replaced = replacing
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise SimulationError(
+                    f"the disk holding {parent} is full ({error.strerror}); the partial build was removed and "
+                    f"nothing was written. Free some space and run the command again."
+                ) from None
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     summary.path = target
     return summary

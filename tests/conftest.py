@@ -44,7 +44,10 @@ def simulated_repo(tmp_path_factory) -> Path:
 
     data = REPO_ROOT / "DATA"
     if read_stamp(data) == SIMULATOR_VERSION and "seed 20160805" in (data / "SIMULATOR_VERSION").read_text():
-        return data
+        from tutorial_lib.repository import check_repository
+
+        if not check_repository(data):  # made by this data_fetch (manifest) and undamaged
+            return data
     return build(tmp_path_factory.mktemp("sim") / "DATA", progress=False).path
 
 

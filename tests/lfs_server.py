@@ -6,7 +6,7 @@ uses: ``POST <prefix>/objects/batch`` (git-lfs ``docs/api/batch.md``) and the ``
 ignore ranges, corrupt an object, drop the connection half way through a download, or refuse an object. It stops
 itself after ``lifetime`` seconds at the latest, and records every request.
 
-:func:`make_fake_validation_files` writes, with :func:`tutorial_lib.afw_table.write_source_catalog`, a small
+:func:`make_fake_validation_files` writes, with :func:`data_fetch.afw_table.write_source_catalog`, a small
 reference table and r- and i-band forced tables in the 2016 (``AFW_TABLE_VERSION = 1``) layout of rerun 20160805:
 ``base_PsfFlux_flux``/``_fluxSigma`` in counts, reference-band extendedness from the Gaussian and PSF fluxes in the
 reference table only, and forced tables with their own ``id`` and the reference id in ``objectId``. The calexps are
@@ -16,11 +16,14 @@ header-only FITS files: an afw-style primary header with ``FLUXMAG0`` and an ima
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
 import socket
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,8 +34,8 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
+from data_fetch.afw_table import write_source_catalog
 from data_fetch.hsc_validation import FILES, ValidationFile
-from tutorial_lib.afw_table import write_source_catalog
 
 LFS_MEDIA_TYPE = "application/vnd.git-lfs+json"
 PREFIX = "/lsst-dm/legacy-validation_data_hsc"
@@ -49,6 +52,21 @@ class Behaviour:
     drop: dict = field(default_factory=dict)  # oid -> number of GETs to cut off half way
     object_errors: dict = field(default_factory=dict)  # oid -> (code, message) in the batch answer
     require_token: bool = True  # GETs must carry the header handed out in the batch answer
+    # Hostile modes (tests/test_faults.py):
+    gzip_bomb: set = field(default_factory=set)  # oids served gzip-encoded, decoding to 20 MB of zeros
+    content_length: dict = field(default_factory=dict)  # oid -> Content-Length value announced (a lie)
+    drip: dict = field(default_factory=dict)  # oid -> seconds between single bytes of the body
+    stall: set = field(default_factory=set)  # oids whose body stops after 100 bytes (the connection stays open)
+    batch_entry: object = None  # callable(entry) -> entry: rewrites each object of the batch answer
+    redirect: dict = field(default_factory=dict)  # oid -> Location of a 302 answer to its GET
+    range_body: dict = field(default_factory=dict)  # oid -> bytes served (206) for Range requests instead
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up (the point of several tests) is not an error worth a traceback on stderr."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeLFSServer:
@@ -67,7 +85,7 @@ class FakeLFSServer:
     # --- life cycle ---------------------------------------------------------------------------------------
     def __enter__(self) -> FakeLFSServer:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
         self._thread.daemon = True
@@ -157,7 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 download = {"href": f"{fake.base}/objects/{oid}", "header": {"Authorization": TOKEN},
                             "expires_in": 3600}
-                answer.append({"oid": oid, "size": size, "authenticated": True, "actions": {"download": download}})
+                entry = {"oid": oid, "size": size, "authenticated": True, "actions": {"download": download}}
+                answer.append(behaviour.batch_entry(entry) if behaviour.batch_entry else entry)
         self._send_json(200, {"transfer": "basic", "objects": answer})
 
     # --- the basic transfer -------------------------------------------------------------------------------
@@ -172,6 +191,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"message": "Not found"})
             return
         data = fake.objects[oid]
+        if self._hostile(oid, data):
+            return
         if oid in behaviour.corrupt:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         with fake._lock:
@@ -179,6 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
             if drop:
                 behaviour.drop[oid] = drop - 1
         match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
+        if match and oid in behaviour.range_body:
+            data = behaviour.range_body[oid] + b"\0" * (len(data) - len(behaviour.range_body[oid]))
         if match and behaviour.ranges:
             first = int(match.group(1))
             last = min(int(match.group(2)) if match.group(2) else len(data) - 1, len(data) - 1)
@@ -202,6 +225,59 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         self.wfile.write(body)
+
+    def _hostile(self, oid: str, data: bytes) -> bool:
+        """Answer in one of the hostile modes, if ``oid`` has one; True when answered."""
+        behaviour = self.fake.behaviour
+        if oid in behaviour.redirect:
+            self.send_response(302)
+            self.send_header("Location", behaviour.redirect[oid])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return True
+        if oid in behaviour.gzip_bomb:
+            body = gzip.compress(b"\0" * 20_000_000, compresslevel=9)
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self._write_quietly(body)
+            return True
+        if oid in behaviour.content_length:
+            self.send_response(200)
+            self.send_header("Content-Length", behaviour.content_length[oid])
+            self.end_headers()
+            self._write_quietly(data)
+            self.close_connection = True
+            return True
+        if oid in behaviour.drip or oid in behaviour.stall:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if oid in behaviour.stall:
+                self._write_quietly(data[:100])
+                self._sleep_until_stopped(30.0)
+            else:
+                for k in range(len(data)):
+                    if self.fake._server is None or not self._write_quietly(data[k : k + 1]):
+                        break
+                    time.sleep(behaviour.drip[oid])
+            self.close_connection = True
+            return True
+        return False
+
+    def _write_quietly(self, payload: bytes) -> bool:
+        try:
+            self.wfile.write(payload)
+            self.wfile.flush()
+        except OSError:  # the client gave up: that is the point of these modes
+            return False
+        return True
+
+    def _sleep_until_stopped(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and self.fake._server is not None:
+            time.sleep(0.05)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for tutorial_lib.afw_table: reading real afw-written catalogs, modernizing names, writing them."""
+"""Tests for data_fetch.afw_table: reading real afw-written catalogs, modernizing names, writing them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from astropy.io import fits
 from astropy.table import Column, MaskedColumn, Table
 
-from tutorial_lib.afw_table import read_source_catalog, resolve_alias, write_source_catalog
+from data_fetch.afw_table import read_source_catalog, resolve_alias, write_source_catalog
 
 MEAS = "lsst-afw-hsc/deepCoadd_meas_HSC_v2.fits"
 SRC_V2 = "lsst-afw-hsc/sourceCatalog-hsc-v2.fits"

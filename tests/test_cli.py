@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import data_fetch.simulate as simulate
+from data_fetch import safety
 from data_fetch.__main__ import main
 
 
@@ -23,8 +24,12 @@ def test_existing_repository_is_left_alone(tmp_path, capsys):
     (repo / "keep.txt").write_text("mine")
     assert main(["simulate", "--repo", str(repo), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "already exists" in err[0] and "--force" in err[0]
+    assert len(err) == 1 and "already exists" in err[0] and "not made by data_fetch" in err[0] and "keep.txt" in err[0]
     assert (repo / "keep.txt").read_text() == "mine"
+    safety.write_marker(repo, "test")  # a repository data_fetch made: --force would replace it
+    assert main(["simulate", "--repo", str(repo), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already exists" in err[0] and "--force" in err[0]
 
 
 @pytest.mark.parametrize(
@@ -47,13 +52,14 @@ def test_bad_option_exits_non_zero_naming_it():
     assert result.returncode == 2 and "--patches" in result.stderr and not result.stdout
 
 
-def test_damaged_repository_is_reported_not_replaced(tmp_path, capsys):
+def test_a_folder_data_fetch_did_not_make_is_reported_not_replaced(tmp_path, capsys):
     repo = tmp_path / "DATA"
     repo.mkdir()
     (repo / "gen3.sqlite3").write_text("not a database")
-    assert main(["simulate", "--repo", str(repo), "--if-stale", "--quiet"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "not a complete simulated repository" in err and "--force" in err
+    for extra in (["--if-stale"], ["--force"]):
+        assert main(["simulate", "--repo", str(repo), *extra, "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "was not made by data_fetch" in err and "gen3.sqlite3" in err and len(err.splitlines()) == 1
     assert (repo / "gen3.sqlite3").read_text() == "not a database"
 
 
@@ -77,6 +83,7 @@ def test_failed_forced_rebuild_keeps_the_old_repository(tmp_path, monkeypatch):
     repo = tmp_path / "DATA"
     repo.mkdir()
     (repo / "old.txt").write_text("old")
+    safety.write_marker(repo, "test")
 
     def fail(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -97,5 +104,5 @@ def test_stale_repository_is_rebuilt_and_current_one_kept(tmp_path):
     assert again.returncode == 0 and "up to date" in again.stdout
     (repo / "SIMULATOR_VERSION").write_text("0.1\n")
     rebuilt = _run("simulate", "--repo", str(repo), "--if-stale", "--quiet")
-    assert rebuilt.returncode == 0 and "rebuilding" in rebuilt.stdout
+    assert rebuilt.returncode == 0 and "rebuilding" in rebuilt.stdout and "simulator version 0.1" in rebuilt.stdout
     assert simulate.read_stamp(repo) != "0.1"

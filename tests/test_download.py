@@ -305,11 +305,16 @@ def test_a_damaged_cached_file_is_downloaded_again(repo, cache, fake):
     cached.write_bytes(b"\0" * cached.stat().st_size)
     header = cache / "hsc-validation" / "headers" / "calexp-HSC-I-0-10,7.fits.header"
     header.write_bytes(header.read_bytes().replace(b"HSC-I", b"HSC-X"))
-    with FakeLFSServer(fake.objects) as server:
+    with FakeLFSServer(fake.objects) as server:  # into a new repository: only the damaged entries are fetched
+        hsc.download_and_ingest(repo.parent / "NEW", lfs_url=server.url, cache=cache, files=fake.files,
+                                progress=False, log=lambda m: None)
+        fetched = {r["oid"] for r in server.requests if r["method"] == "GET"}
+    assert fetched == {_file(fake, "ref").oid, _file(fake, "calexp-i").oid}
+    with FakeLFSServer(fake.objects) as server:  # --force drops every cached ranged header: both are read again
         hsc.download_and_ingest(repo, lfs_url=server.url, cache=cache, files=fake.files, progress=False,
                                 force=True, log=lambda m: None)
         fetched = {r["oid"] for r in server.requests if r["method"] == "GET"}
-    assert fetched == {_file(fake, "ref").oid, _file(fake, "calexp-i").oid}
+    assert fetched == {_file(fake, "calexp-r").oid, _file(fake, "calexp-i").oid}
     assert download.verified_path(cache / "hsc-validation", _file(fake, "ref").remote()) is not None
 
 

@@ -96,7 +96,17 @@ class PhotoCalib:
         ``calibrationMean = 10**(0.4*(31.4 - zero_point))``; for the coadd zero point 27 that is
         57.544 nJy/ct, so 1000 counts is magnitude 19.5.
         """
-        mean = 10.0 ** (0.4 * (AB_MAGNITUDE_OF_ONE_NANOJANSKY - zero_point))
+        try:
+            mean = 10.0 ** (0.4 * (AB_MAGNITUDE_OF_ONE_NANOJANSKY - float(zero_point)))
+        except OverflowError:
+            mean = math.inf
+        if not (math.isfinite(mean) and mean > 0):
+            raise ValueError(
+                f"zero point {zero_point!r} mag gives no usable calibration (calibrationMean = 10**(0.4*(31.4 - "
+                f"{zero_point!r})) nJy/ct is {'infinite' if mean == math.inf else 'zero'}); a zero point is the "
+                "magnitude of one count, e.g. 27 for an HSC coadd. Did you pass a flux (FLUXMAG0: use "
+                "PhotoCalib.from_fluxmag0) or a magnitude of something else?"
+            )
         return cls(mean, mean * zero_point_err / _TWO_POINT_FIVE_OVER_LN10, **kwargs)
 
     @classmethod

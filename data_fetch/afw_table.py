@@ -44,7 +44,6 @@ import errno
 import io
 import os
 import re
-import uuid
 import warnings
 from collections.abc import Mapping
 from fractions import Fraction
@@ -54,6 +53,8 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.table import Column, MaskedColumn, Table
+
+from .safety import atomic_write
 
 __all__ = ["SUPPORTED_VERSIONS", "read_source_catalog", "resolve_alias", "write_source_catalog"]
 
@@ -145,24 +146,27 @@ def read_source_catalog(path: str | os.PathLike, modernize: bool = False) -> Tab
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(errno.ENOENT, f"afw catalog file not found: {path}", str(path))
-    try:
-        hdul = fits.open(path, memmap=False)
-    except OSError as err:
-        if err.errno is not None:  # a real I/O problem (permissions, ...), not a malformed file
-            raise
-        raise ValueError(f"{path} is not a FITS file ({err}); expected an afw.table FITS catalog") from err
-    with hdul:
-        if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
-            raise ValueError(
-                f"{path} is not an afw.table catalog: expected an empty primary HDU followed by a binary "
-                f"table (BINTABLE) in HDU 1, found {[type(hdu).__name__ for hdu in hdul]}"
-            )
-        hdu = hdul[1]
-        header = hdu.header
-        version = _check_afw_header(header, path)
-        columns, renamed = _read_columns(hdu, path, version, modernize)
-        aliases = _read_aliases(header, path)
-        metadata = _read_metadata(header)
+    with warnings.catch_warnings():  # "File may have been truncated": _check_complete says it in one line
+        warnings.filterwarnings("ignore", message="File may have been truncated")
+        try:
+            hdul = fits.open(path, memmap=False)
+        except OSError as err:
+            if err.errno is not None:  # a real I/O problem (permissions, ...), not a malformed file
+                raise
+            raise ValueError(f"{path} is not a FITS file ({err}); expected an afw.table FITS catalog") from err
+        with hdul:
+            if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
+                raise ValueError(
+                    f"{path} is not an afw.table catalog: expected an empty primary HDU followed by a binary "
+                    f"table (BINTABLE) in HDU 1, found {[type(hdu).__name__ for hdu in hdul]}"
+                )
+            hdu = hdul[1]
+            header = hdu.header
+            version = _check_afw_header(header, path)
+            _check_complete(hdul, path)
+            columns, renamed = _read_columns(hdu, path, version, modernize)
+            aliases = _read_aliases(header, path)
+            metadata = _read_metadata(header)
 
     table = Table(columns, copy=False)
     if renamed:
@@ -174,6 +178,19 @@ def read_source_catalog(path: str | os.PathLike, modernize: bool = False) -> Tab
     table.meta["renamed"] = renamed
     table.meta["metadata"] = metadata
     return table
+
+
+def _check_complete(hdul: fits.HDUList, path: Path) -> None:
+    """Refuse a file cut short: the table's rows (``NAXIS1 * NAXIS2`` bytes and the heap) must all be there."""
+    header = hdul[1].header
+    rows = int(header["NAXIS1"]) * int(header["NAXIS2"])
+    needed = hdul.fileinfo(1)["datLoc"] + rows + int(header.get("PCOUNT", 0))
+    size = path.stat().st_size
+    if size < needed:
+        raise ValueError(
+            f"{path} is truncated: its table of {int(header['NAXIS2']):,} rows needs {needed:,} bytes, the file has "
+            f"{size:,}; it was cut short (an interrupted copy or download): get the file again."
+        )
 
 
 def _check_afw_header(header: fits.Header, path: Path) -> int:
@@ -207,7 +224,7 @@ def _read_columns(
     header = hdu.header
     data = hdu.data
     nrows = header["NAXIS2"]
-    flag_col = _flag_column_number(header, hdu.columns)
+    flag_col = _flag_column_number(header, hdu.columns, path)
 
     bits = None
     if flag_col is not None:
@@ -230,7 +247,12 @@ def _read_columns(
             if bits is None or number > bits.shape[1]:
                 width = 0 if bits is None else bits.shape[1]
                 raise ValueError(f"{path}: TFLAG{number} names bit {number} of a flag column of {width} bits")
-            name = str(card.value)
+            name = str(card.value).strip()
+            if not name:
+                raise ValueError(
+                    f"{path}: TFLAG{number} is empty, so flag bit {number} has no name; afw names every bit "
+                    "(the file is damaged or was not written by afw)."
+                )
             doc = str(header.get(f"TFDOC{number}", card.comment))
             columns.append(Column(np.ascontiguousarray(bits[:, number - 1]), name=name, description=doc))
             seen_bits.add(number)
@@ -247,10 +269,16 @@ def _read_columns(
     return columns, renamed
 
 
-def _flag_column_number(header: fits.Header, coldefs: fits.ColDefs) -> int | None:
+def _flag_column_number(header: fits.Header, coldefs: fits.ColDefs, path: Path) -> int | None:
     """1-based number of the packed flag column (``FLAGCOL``; else a bit column named ``flags``), or None."""
     if "FLAGCOL" in header:
-        return int(header["FLAGCOL"])
+        number = header["FLAGCOL"]
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(coldefs):
+            raise ValueError(
+                f"{path}: FLAGCOL = {number!r} names no column of this table of {len(coldefs)} columns; afw writes "
+                "the number of its packed flag column (usually 1): the file is damaged or was not written by afw."
+            )
+        return number
     for number, column in enumerate(coldefs, start=1):
         if column.name == _FLAG_COLUMN_NAME and str(column.format).endswith("X"):
             return number
@@ -466,16 +494,7 @@ def write_source_catalog(
     _warn_on_old_names(table, afw_table_version)
 
     raw = _serialize(table, afw_table_version, aliases, dict(table.meta.get("metadata", {}) or {}))
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(raw)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, raw)
     return path
 
 

@@ -1,0 +1,70 @@
+"""The repository manifest: every file with its size and SHA-256, and the registry's dataset counts.
+
+:func:`write_manifest` is the last step of every build and ingest (in the staging folder, before the swap).
+:func:`verify` (``python -m data_fetch verify``) reads every byte and names each file that differs. The fast check
+that ``--if-stale`` and the lessons run is :func:`tutorial_lib.repository.check_repository`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from tutorial_lib.repository import MANIFEST_FORMAT, MANIFEST_NAME, RepositoryError, dataset_counts, read_manifest
+
+from .safety import atomic_write
+
+__all__ = ["sha256_file", "verify", "write_manifest"]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _repository_files(repo: Path) -> list[Path]:
+    return sorted(p for p in repo.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
+
+
+def write_manifest(repo: Path) -> dict:
+    """Write ``MANIFEST.json`` into ``repo``: sizes and SHA-256 of its files, and its dataset counts."""
+    from lsst.daf.butler import Butler
+
+    butler = Butler.from_config(str(repo), writeable=False)
+    datasets = dataset_counts(butler)
+    del butler
+    files = {
+        str(path.relative_to(repo)): {"size": path.stat().st_size, "sha256": sha256_file(path)}
+        for path in _repository_files(repo)
+    }
+    manifest = {"format": MANIFEST_FORMAT, "made_by": "python -m data_fetch", "files": files, "datasets": datasets}
+    atomic_write(repo / MANIFEST_NAME, json.dumps(manifest, indent=1, sort_keys=True).encode())
+    return manifest
+
+
+def verify(repo: Path) -> list[str]:
+    """One line per damaged file of ``repo`` (missing, wrong size or wrong SHA-256); empty when all match.
+
+    Raises
+    ------
+    tutorial_lib.repository.RepositoryError
+        No readable manifest.
+    """
+    manifest = read_manifest(repo)
+    problems = []
+    for name, entry in sorted(manifest["files"].items()):
+        path = repo / name
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+        elif path.stat().st_size != entry["size"]:
+            problems.append(f"{name}: {path.stat().st_size:,} bytes, the manifest says {entry['size']:,}")
+        elif sha256_file(path) != entry.get("sha256"):
+            problems.append(f"{name}: its SHA-256 differs from the manifest's (same size; its bytes changed)")
+    return problems
+
+
+__all__ += ["RepositoryError"]

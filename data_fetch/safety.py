@@ -1,0 +1,422 @@
+"""Nothing lost, nothing half-written: how ``python -m data_fetch`` writes a repository or a cache.
+
+Paths
+    :func:`check_target` refuses, with one line, a ``--repo`` or ``--cache`` that could not work or that names a
+    folder never to be replaced: text with characters outside :data:`SAFE_PATH_CHARACTERS` (shell metacharacters,
+    and ``%``, ``#``, ``?``, which the Butler would read as URI syntax), the current folder, the home folder, ``/``
+    or any folder above the current one, and anything under ``/proc``, ``/sys`` or ``/dev``. A symbolic link is
+    followed (the real folder is built or replaced, and the command says so); a dangling one is refused.
+
+Marker
+    Every repository data_fetch makes holds :data:`tutorial_lib.repository.MARKER_NAME`. ``--force`` replaces only a
+    folder with that marker (or the ``SIMULATOR_VERSION`` stamp that versions before the marker wrote).
+
+Lock
+    :func:`exclusive_lock` takes an ``fcntl`` lock on a file beside the target (``.DATA.lock``) for the whole build
+    or ingest; a second command on the same target says which process holds it and exits. The lock file records
+    that process and is removed when the lock is released.
+
+Staging and the swap
+    A build writes into ``.DATA.building-<pid>-<random>/repo`` beside the target (an ingest:
+    ``.DATA.ingesting-...``). :func:`swap_into_place` then writes a journal into the staging folder, moves an old
+    repository to ``previous`` in it and renames the new one onto the target with ``RENAME_NOREPLACE``, so a folder
+    that appeared at the target meanwhile is never replaced. SIGINT, SIGTERM and SIGHUP wait until both renames are
+    done. Only a ``kill -9`` can stop the swap half way: :func:`recover`, run under the lock by the next command,
+    finishes it when the new repository is complete, else restores the previous one, says which, and removes staging
+    folders whose process is gone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tutorial_lib.repository import MARKER_NAME, check_repository
+
+__all__ = [
+    "SAFE_PATH_CHARACTERS",
+    "Interrupted",
+    "SafetyError",
+    "atomic_write",
+    "check_target",
+    "exclusive_lock",
+    "install_signal_handlers",
+    "is_data_fetch_repository",
+    "make_staging",
+    "recover",
+    "require_free_space",
+    "swap_into_place",
+    "write_marker",
+]
+
+#: Characters a --repo or --cache may hold: letters, digits and ``_ . / + , @ = -``.
+SAFE_PATH_CHARACTERS = r"\w./+,@=-"
+_SAFE_PATH_RE = re.compile(rf"[{SAFE_PATH_CHARACTERS}]+")
+#: File systems that are not storage.
+_SYSTEM_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev"))
+#: The stamp that data_fetch versions before the marker wrote, exactly as they wrote it.
+_LEGACY_STAMP = "SIMULATOR_VERSION"
+_LEGACY_STAMP_RE = re.compile(rb"\d+(\.\d+)*\nseed \d+\npatches \d+x\d+\n")
+_STAGING_RE = re.compile(r"\.(?P<name>.+)\.(?P<kind>building|ingesting)-(?P<pid>\d+)-[A-Za-z0-9_]+")
+JOURNAL = "SWAP.json"
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+Log = Callable[[str], None]
+#: Targets this process finished swapping into place (a signal that waited for the swap then says so).
+COMPLETED: list[Path] = []
+
+
+class SafetyError(RuntimeError):
+    """A command refused to start, or stopped, to keep data safe; the message names the path and the fix."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived; raised like KeyboardInterrupt so that every cleanup runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame) -> None:
+    raise Interrupted(signum)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM and SIGHUP clean up as Ctrl-C (SIGINT) does.
+
+    A signal the parent set to be ignored stays ignored (``nohup`` ignores SIGHUP on purpose). The three signals are
+    unblocked: a process inherits its parent's signal mask, and a blocked SIGTERM would never run the cleanup.
+    """
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, _raise_interrupted)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block is done (they are delivered right after)."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def fault_point(stage: str) -> None:
+    """Test hooks (tests/test_faults.py) at ``stage`` of a build or ingest.
+
+    ``DATA_FETCH_FAULT=<stage>`` kills this process with SIGKILL there. ``DATA_FETCH_PAUSE=<stage>`` creates the
+    file ``$DATA_FETCH_PAUSE_FILE`` and waits there up to 60 s, so that a test can send a signal at a known point.
+    """
+    if os.environ.get("DATA_FETCH_FAULT") == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get("DATA_FETCH_PAUSE") == stage and os.environ.get("DATA_FETCH_PAUSE_FILE"):
+        Path(os.environ["DATA_FETCH_PAUSE_FILE"]).touch()
+        time.sleep(60)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Paths
+# ---------------------------------------------------------------------------------------------------------
+def check_target(text: str, option: str = "--repo", log: Log = print) -> Path:
+    """The absolute folder ``text`` names (a symbolic link followed), or SafetyError if it must not be used."""
+    if not text or not text.strip():
+        raise SafetyError(f"{option} is empty; give a folder name, e.g. {option} DATA.")
+    if not _SAFE_PATH_RE.fullmatch(text):
+        bad = sorted({c for c in text if not _SAFE_PATH_RE.fullmatch(c)})
+        raise SafetyError(
+            f"{option} {text!r} contains {' '.join(repr(c) for c in bad)}; use only letters, digits and "
+            f"'_ . / + , @ = -' (the Butler reads % # ? as URI syntax, and the shell reads others)."
+        )
+    path = Path(text).absolute()
+    if path.is_symlink():
+        if not path.exists():
+            raise SafetyError(f"{option} {text} is a symbolic link to {os.readlink(path)}, which does not exist.")
+        real = path.resolve()
+        log(f"{text} is a symbolic link: using its target {real}.")
+        path = real
+    else:
+        path = Path(os.path.normpath(path))
+    for system in _SYSTEM_FOLDERS:
+        if path == system or system in path.parents:
+            raise SafetyError(f"{option} {text} is under {system}, which is not storage; choose another folder.")
+    cwd = Path.cwd().resolve()
+    protected = {Path("/"): "the root folder", Path.home().resolve(): "your home folder", cwd: "the current folder"}
+    resolved = path.resolve()
+    if resolved in protected:
+        raise SafetyError(f"{option} {text} is {protected[resolved]}; it is never replaced or built into.")
+    if resolved in cwd.parents:
+        raise SafetyError(f"{option} {text} is a folder above the current one; it is never replaced or built into.")
+    return path
+
+
+def is_data_fetch_repository(path: Path) -> bool:
+    """True when ``path`` holds data_fetch's marker (or the exact stamp of versions before the marker)."""
+    if (path / MARKER_NAME).is_file():
+        return True
+    stamp = path / _LEGACY_STAMP
+    try:
+        return stamp.is_file() and stamp.stat().st_size < 200 and bool(_LEGACY_STAMP_RE.fullmatch(stamp.read_bytes()))
+    except OSError:
+        return False
+
+
+def describe_folder(path: Path) -> str:
+    """A few of the names in ``path``, for refusals: ``it holds thesis.tex, notes/ and 3 more``."""
+    try:
+        names = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
+    except OSError as error:
+        return f"it cannot be listed ({error.strerror})"
+    if not names:
+        return "it is empty"
+    shown = ", ".join(names[:3])
+    return f"it holds {shown}" + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def write_marker(repo: Path, kind: str) -> None:
+    """Write data_fetch's marker into ``repo``."""
+    atomic_write(
+        repo / MARKER_NAME,
+        f"This folder is a Butler repository made by `python -m data_fetch` ({kind}).\n"
+        "`python -m data_fetch ... --force` may replace it; it replaces no folder without this file.\n".encode(),
+    )
+
+
+def atomic_write(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file in the same folder and a rename: all or nothing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; these files are shared like any other
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Space
+# ---------------------------------------------------------------------------------------------------------
+def format_bytes(nbytes: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes:.0f} B"
+
+
+def free_bytes(folder: Path) -> int:
+    return shutil.disk_usage(folder).free
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable`` of /proc/meminfo), or None if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def require_free_space(folder: Path, needed: int, what: str) -> None:
+    """SafetyError unless ``folder``'s file system has ``needed`` bytes free."""
+    free = free_bytes(folder)
+    if free < needed:
+        raise SafetyError(
+            f"{what} needs about {format_bytes(needed)} in {folder}, which has {format_bytes(free)} free; "
+            "free some space or choose another folder. Nothing was written."
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lock
+# ---------------------------------------------------------------------------------------------------------
+def lock_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.lock"
+
+
+@contextmanager
+def exclusive_lock(target: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive ``fcntl`` lock on ``.<name>.lock`` beside ``target`` for the block.
+
+    Raises
+    ------
+    SafetyError
+        Another process holds the lock; the message names it.
+    """
+    path = lock_path(target)
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            message = f"cannot create the lock file {path} ({error.strerror}); choose another folder."
+            raise SafetyError(message) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.read(fd, 500).decode(errors="replace").strip() or "another process"
+            finally:
+                os.close(fd)
+            raise SafetyError(
+                f"{target} is in use by {holder}; wait for it to finish (or stop it), then run this again."
+            ) from None
+        # The file may have been removed by the process that held it just before: lock the file that is there.
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    os.write(fd, f"process {os.getpid()} ({what}, started {started})\n".encode())
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Staging, swap, recovery
+# ---------------------------------------------------------------------------------------------------------
+def make_staging(target: Path, kind: str) -> Path:
+    """A new staging folder ``.<name>.<kind>-<pid>-<random>`` beside ``target`` (kind: building or ingesting)."""
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.{kind}-{os.getpid()}-", dir=target.parent))
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+
+
+def rename_noreplace(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target``, failing with FileExistsError if ``target`` exists (even an empty folder)."""
+    renameat2 = getattr(_libc, "renameat2", None)
+    if renameat2 is not None:
+        result = renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE)
+        if result == 0:
+            return
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise FileExistsError(code, os.strerror(code), str(target))
+        if code not in (errno.ENOSYS, errno.EINVAL):
+            raise OSError(code, os.strerror(code), str(target))
+    if os.path.lexists(target):  # no renameat2 here: check, then rename (os.rename refuses a non-empty folder)
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
+    os.rename(source, target)
+
+
+def swap_into_place(new: Path, target: Path, staging: Path, *, replace: bool) -> None:
+    """Put the complete repository ``new`` (inside ``staging``) at ``target``.
+
+    The caller holds the lock. With ``replace``, the data_fetch repository at ``target`` (checked again here) is
+    moved into ``staging/previous`` first and removed only after the new one is in place; without it, ``target``
+    must still be absent. Signals wait until both renames are done.
+
+    Raises
+    ------
+    SafetyError
+        A folder appeared at ``target`` while building (or the repository there is no longer data_fetch's); it is
+        left alone and the new repository is discarded.
+    """
+    appeared = SafetyError(
+        f"{target} appeared while the new repository was being written; it was left as it is and the new "
+        "repository was discarded. Run the command again, or choose another --repo."
+    )
+    atomic_write(staging / JOURNAL, json.dumps({"target": str(target), "pid": os.getpid()}).encode())
+    previous = staging / "previous"
+    with _signals_deferred():
+        if replace and os.path.lexists(target):
+            if not (target.is_dir() and not target.is_symlink() and is_data_fetch_repository(target)):
+                raise appeared
+            os.rename(target, previous)
+        fault_point("between-renames")
+        try:
+            rename_noreplace(new, target)
+            COMPLETED.append(target)
+        except FileExistsError:
+            if previous.exists():  # something took the target in the instant between the renames: keep both
+                beside = target.parent / f"{target.name}.previous-{os.getpid()}"
+                os.rename(previous, beside)
+                raise SafetyError(f"{appeared} The previous repository is now {beside}.") from None
+            raise appeared from None
+
+
+def recover(target: Path, log: Log = print) -> None:
+    """Finish or undo a swap that a killed process left half done, and remove staging folders of dead processes.
+
+    Run with the lock held: no other process can be writing these folders.
+    """
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    for staging in sorted(parent.iterdir()):
+        match = _STAGING_RE.fullmatch(staging.name)
+        if not match or match["name"] != target.name or not staging.is_dir() or int(match["pid"]) == os.getpid():
+            continue
+        pid = int(match["pid"])
+        previous, new = staging / "previous", staging / "repo"
+        if previous.is_dir() and not os.path.lexists(target):
+            if (staging / JOURNAL).is_file() and new.is_dir() and not check_repository(new, open_registry=False):
+                os.rename(new, target)
+                log(
+                    f"{target}: process {pid} was stopped while replacing it; the new repository was complete, "
+                    "so the replacement was finished (the previous one was removed)."
+                )
+            else:
+                os.rename(previous, target)
+                log(
+                    f"{target}: process {pid} was stopped while replacing it; the new repository was not complete, "
+                    "so the previous one was put back."
+                )
+        shutil.rmtree(staging, ignore_errors=True)
+        log(f"Removed {staging.name}, left behind by process {pid}, {_process_state(pid)}.")
+    if target.is_dir() and not target.is_symlink():  # the datastore's temporary files of a killed in-place write
+        leftovers = sorted(target.rglob("*.tmp.parq"))
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        if leftovers:
+            log(f"Removed {len(leftovers)} temporary file(s) (*.tmp.parq) that a stopped write left in {target}.")
+
+
+def _process_state(pid: int) -> str:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "which is gone"
+    except PermissionError:
+        pass
+    return "which no longer writes it"
+
+
+def remove_orphan_files(folder: Path, patterns: tuple[str, ...], log: Log = print) -> None:
+    """Remove files matching ``patterns`` in ``folder`` (not recursive): temporary files of a killed process."""
+    if not folder.is_dir():
+        return
+    removed = sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file()})
+    for path in removed:
+        path.unlink(missing_ok=True)
+    if removed:
+        log(f"Removed {len(removed)} temporary file(s) in {folder} left behind by a stopped download.")
+
