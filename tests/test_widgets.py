@@ -265,12 +265,12 @@ def test_colour_and_patch_choosers(explorer):
 def test_figure_is_updated_in_place(explorer):
     fig = explorer.figure
     ax = fig.axes[0]
-    points = ax.collections[0]
-    artists = (len(fig.axes), len(ax.collections), len(ax.images))
+    points = explorer.view.points
+    artists = (len(fig.axes), len(ax.get_children()))
     for change in ({"point_source": False}, {"patch": "all"}, {"primary": False}, {"colour": "g-r"}):
         explorer.set(**change)
-        assert explorer.figure is fig and ax.collections[0] is points
-        assert (len(fig.axes), len(ax.collections), len(ax.images)) == artists
+        assert explorer.figure is fig and explorer.view.points is points and points in ax.get_children()
+        assert (len(fig.axes), len(ax.get_children())) == artists
         mag, colour = explorer.cmd_data()
         keep = explorer.mask
         finite = np.isfinite(mag[keep]) & np.isfinite(colour[keep])
@@ -332,7 +332,7 @@ def test_empty_selection_shows_a_message():
         assert ex.n_selected == 0
         assert any("No rows pass" in m for m in ex.messages)
         assert "No rows pass" in ex.view.message.value
-        assert len(ex.figure.axes[0].collections[0].get_offsets()) == 0
+        assert len(ex.view.points.get_offsets()) == 0
         ex.set(primary=False)
         assert ex.n_selected == 6 and not any("No rows pass" in m for m in ex.messages)
     finally:
@@ -345,7 +345,7 @@ def test_nan_magnitudes_show_a_message():
     try:
         assert ex.n_selected == 6
         assert any("2 selected rows without a finite i magnitude or r − i colour" in m for m in ex.messages)
-        assert len(ex.figure.axes[0].collections[0].get_offsets()) == 4
+        assert len(ex.view.points.get_offsets()) == 4
         ex.set(faint=25.0)  # NaN i magnitudes would fail the faint limit; here only r is NaN
         assert ex.n_selected == 6
     finally:
@@ -363,7 +363,7 @@ def test_band_without_data_in_one_patch_shows_a_message():
         assert ex.colour == "g-r"
         assert any("No data in band g" in m for m in ex.messages)
         assert "No data in band g" in ex.view.message.value
-        assert len(ex.figure.axes[0].collections[0].get_offsets()) == 0
+        assert len(ex.view.points.get_offsets()) == 0
     finally:
         ex.close()
 
@@ -382,7 +382,7 @@ def test_a_band_without_data_anywhere_is_not_offered_and_asking_for_it_is_a_mess
         assert ex.colour == "r-i" and ex.faint == 25.0
         assert any("no g-band forced table is loaded; the CMD shows r − i" in m for m in ex.messages)
         assert "cannot be shown" in repr(ex) and "cannot be shown" in ex.view.message.value
-        assert len(ex.figure.axes[0].collections[0].get_offsets()) == 6
+        assert len(ex.view.points.get_offsets()) == 6
         with pytest.raises(ValueError, match="colour must be one of"):
             ex.set(colour="u-g")  # not a colour at all: still an error
     finally:
@@ -540,3 +540,37 @@ def test_importing_tutorial_lib_does_not_switch_matplotlib_to_widget_figures():
         "assert 'ipympl' not in sys.modules, sorted(m for m in sys.modules if 'ipympl' in m)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_explorers_png_encoder_round_trips():
+    """The canvas's own PNG writer (unfiltered rows) gives back the pixels it was given."""
+    import io
+
+    from PIL import Image
+
+    from tutorial_lib.explorer.view import _png
+
+    rgba = np.random.default_rng(3).integers(0, 256, size=(7, 5, 4), dtype=np.uint8)
+    rgba[2:4] = 0
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(_png(rgba)))), rgba)
+
+
+def test_pixel_points_paint_their_footprint_where_the_points_are():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from tutorial_lib.explorer.raster import FOOTPRINTS, PixelPoints
+
+    fig = Figure(figsize=(1.0, 1.0), dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_axis_off()
+    points = PixelPoints(ax, "black", alpha=1.0, marker="o", label="p")
+    ax.add_artist(points)
+    points.set_offsets(np.array([[50.5, 50.5], [10.5, 80.5], [500.0, 50.0]]))  # the last is outside
+    canvas.draw()
+    dark = np.asarray(canvas.buffer_rgba())[::-1, :, 0] < 128  # rows from the bottom, as the data
+    assert np.count_nonzero(dark) == 2 * np.count_nonzero(FOOTPRINTS["o"])
+    assert dark[50, 50] and dark[80, 10] and dark[51, 50] and not dark[52, 52] and not dark[20, 80]
