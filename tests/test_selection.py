@@ -465,7 +465,7 @@ def test_match_column_missing_rows_fail_forced_criteria(ref):
 def test_match_column_duplicates_refused(ref):
     i = gen2_forced("i", np.arange(10))
     i["objectId"][1] = i["objectId"][0]
-    with pytest.raises(ValueError, match=f"several rows with objectId = {IDS[0]}"):
+    with pytest.raises(ValueError, match=f"several rows with objectId {IDS[0]}"):
         Selection(ref, forced={"i": i}, match_column="objectId")
     with pytest.raises(MissingColumnError, match="'objectId' not found in the forced table for band 'i'"):
         Selection(ref, forced={"i": make_forced("i")}, match_column="objectId")

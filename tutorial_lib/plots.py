@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import astropy.units as u
 import matplotlib as mpl
@@ -49,7 +49,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 
-from .photometry import stellar_locus_g_r
+from ._arrays import as_array, as_float_array
+from .photometry import is_magnitude_unit, stellar_locus_g_r
 
 __all__ = [
     "COLORS",
@@ -163,65 +164,27 @@ class PointCounts(NamedTuple):
 
 
 # --- input conversion -------------------------------------------------------------------------------------
-def _split_mask(values):
-    """Return ``(unmasked values, boolean mask or None)`` for numpy/astropy masked containers."""
-    if hasattr(values, "unmasked") and hasattr(values, "mask"):  # astropy.utils.masked.Masked (Quantity)
-        return values.unmasked, np.asarray(values.mask, dtype=bool)
-    if isinstance(values, np.ma.MaskedArray):  # includes astropy MaskedColumn
-        return np.ma.getdata(values), np.ma.getmaskarray(values)
-    return values, None
-
-
-def _finish(data, mask, name: str) -> np.ndarray:
-    if hasattr(data, "to_numpy"):  # pandas Series, possibly with pd.NA
-        array = data.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        array = np.array(data, dtype=float)
-    if array.ndim != 1:
-        raise ValueError(
-            f"{name} must be one-dimensional (one value per catalogue row); got shape {array.shape}"
-        )
-    if mask is not None and mask.any():
-        array[np.broadcast_to(mask, array.shape)] = np.nan
-    return array
-
-
-def _is_magnitude_unit(unit) -> bool:
-    if "mag" in str(unit):
-        return True
-    try:
-        return u.Unit(unit) == u.dimensionless_unscaled
-    except (TypeError, ValueError, u.UnitsError):
-        return False
-
-
-def _as_magnitudes(values, name: str) -> np.ndarray:
+def _as_magnitudes(values: Any, name: str) -> np.ndarray:
     """``values`` as a float array of magnitudes (unit stripped); masked entries become NaN."""
     unit = getattr(values, "unit", None)
-    if unit is not None and not _is_magnitude_unit(unit):
+    if unit is not None and not is_magnitude_unit(unit):
         raise u.UnitsError(
             f"{name} has unit '{unit}', but a magnitude or colour (unit 'mag') is expected. "
             "Convert fluxes to AB magnitudes first, e.g. with tutorial_lib.photocalib.PhotoCalib."
         )
-    data, mask = _split_mask(values)
-    if isinstance(data, u.Quantity):
-        data = data.value
-    return _finish(data, mask, name)
+    return as_float_array(values, name)
 
 
-def _as_degrees(values, name: str) -> tuple[np.ndarray, bool]:
+def _as_degrees(values: Any, name: str) -> tuple[np.ndarray, bool]:
     """``values`` in degrees, and whether they carried an angle unit (plain numbers are taken as degrees)."""
     unit = getattr(values, "unit", None)
-    data, mask = _split_mask(values)
     if unit is None:
-        return _finish(data, mask, name), False
+        return as_float_array(values, name), False
     try:
         factor = u.Unit(unit).to(u.deg)
     except (TypeError, ValueError, u.UnitsError):
         raise u.UnitsError(f"{name} has unit '{unit}'; an angle (rad or deg) is expected") from None
-    if isinstance(data, u.Quantity):
-        data = data.value
-    return _finish(data, mask, name) * factor, True
+    return as_float_array(values, name) * factor, True
 
 
 def _check_same_length(**arrays: np.ndarray) -> int:
@@ -717,12 +680,9 @@ def plot_sky(
     lengths = {"ra_deg": ra, "dec_deg": dec}
     mask = None
     if highlight is not None:
-        data, masked = _split_mask(highlight)
-        mask = np.asarray(data)
+        mask = as_array(highlight)  # a masked entry is not highlighted
         if mask.dtype != bool:
             raise ValueError(f"highlight must be a boolean mask, one value per row; got dtype {mask.dtype}")
-        if masked is not None:
-            mask = mask & ~masked
         lengths["highlight"] = mask
     _check_same_length(**lengths)
     if skymap is not None and not (ra_has_unit or dec_has_unit):

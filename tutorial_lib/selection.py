@@ -39,6 +39,10 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from ._arrays import as_array
+from .matching import Match, MatchError, match_rows, take_rows
+from .photometry import is_magnitude_unit
+
 __all__ = [
     "CRITERIA",
     "LESSON_CRITERIA",
@@ -85,7 +89,6 @@ MATCH_AUTO = "auto"
 #: Column of a Gen2 (2016) forced table holding the reference ``id`` of each row; ``"auto"`` falls back to it.
 GEN2_LINK_COLUMN = "objectId"
 
-_MAGNITUDE_UNITS = (u.mag, u.dimensionless_unscaled)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -207,32 +210,6 @@ def _missing_column(table: Table, column: str, where: str) -> MissingColumnError
     return MissingColumnError(message, column, where)
 
 
-def _to_numpy(column) -> np.ndarray:
-    """A column as a plain ndarray without copying where possible; masked entries filled.
-
-    Masked booleans become False (flag not set: a masked ``base_PsfFlux_flag`` passes ``good_psf_flux``),
-    masked floats NaN (never passes a comparison) and masked integers -1 (fails ``deblend_nChild == 0``).
-    """
-    if hasattr(column, "unmasked"):  # astropy Masked (e.g. a masked Quantity in a QTable)
-        data, mask = np.asarray(column.unmasked), np.asarray(column.mask)
-    elif isinstance(column, np.ma.MaskedArray):
-        data, mask = np.ma.getdata(column), np.ma.getmaskarray(column)
-    else:
-        return np.asarray(column.value if isinstance(column, u.Quantity) else column)
-    data = np.asarray(data.value if isinstance(data, u.Quantity) else data)
-    if not mask.any():
-        return data
-    if data.dtype == bool:
-        fill: Any = False
-    elif np.issubdtype(data.dtype, np.floating):
-        fill = np.nan
-    elif np.issubdtype(data.dtype, np.integer):
-        fill = -1
-    else:
-        raise TypeError(f"cannot fill masked values of a column of dtype {data.dtype}")
-    return np.where(mask, fill, data)
-
-
 def _as_flag(values: np.ndarray, column: str | None = None) -> np.ndarray:
     if values.dtype == bool:
         return values
@@ -245,7 +222,7 @@ def _as_flag(values: np.ndarray, column: str | None = None) -> np.ndarray:
 def _table_column(table: Table, column: str, where: str) -> np.ndarray:
     if column not in table.colnames:
         raise _missing_column(table, column, where)
-    return _to_numpy(table[column])
+    return as_array(table[column])
 
 
 def _column_unit(table: Table, column: str):
@@ -519,7 +496,7 @@ def _check_row_for_row(
         "match_column='objectId' to Selection (or match_column='auto', which does so only where needed)."
     )
     n = len(table)
-    ids = _to_numpy(table[ID_COLUMN]) if ref_ids is not None and ID_COLUMN in table.colnames else None
+    ids = as_array(table[ID_COLUMN]) if ref_ids is not None and ID_COLUMN in table.colnames else None
     if ids is not None and not np.array_equal(ids[:n_ref], ref_ids[:n]):
         row = int(np.flatnonzero(ids[: min(n, n_ref)] != ref_ids[: min(n, n_ref)])[0])
         raise RowMismatchError(
@@ -550,7 +527,7 @@ def _forced_tables(forced, band) -> list[tuple[str, Table]]:
     for b, t in tables:
         _check_table(t, f"forced[{b!r}]")
     first_band, first = tables[0]
-    first_ids = _to_numpy(first[ID_COLUMN]) if ID_COLUMN in first.colnames else None
+    first_ids = as_array(first[ID_COLUMN]) if ID_COLUMN in first.colnames else None
     for b, t in tables[1:]:
         _check_row_for_row(len(first), first_ids, t, b, f"the forced table for band '{first_band}'")
     return tables
@@ -664,10 +641,8 @@ def funnel_counts(
     return counts, keep
 
 
-def _check_magnitude_unit(unit, what: str) -> None:
-    if unit is None or unit in _MAGNITUDE_UNITS:
-        return
-    if isinstance(unit, u.MagUnit) and unit.physical_unit == u.AB:
+def _check_magnitude_unit(unit: Any, what: str) -> None:
+    if unit is None or is_magnitude_unit(unit):
         return
     raise SelectionUnitsError(
         f"{what} has unit '{unit}', not magnitudes. Convert fluxes first, e.g. "
@@ -841,9 +816,9 @@ class Selection:
         Column of the forced tables holding the reference ``id`` of each row (``"objectId"`` in Gen2 forced
         tables). The forced rows are then matched to the reference rows by that column, in any order.
         Reference rows without a forced row fail every per-band criterion in that band, and their columns
-        read as False/NaN/-1 (see :attr:`matched`); forced rows whose value is not a reference ``id`` are
-        ignored (counted in :attr:`n_forced_unmatched`). Duplicate reference ids or duplicate match values
-        raise `ValueError`.
+        read as :func:`tutorial_lib.matching.fill_value` says (NaN, -1, ``*_flag`` True; see :attr:`matched`);
+        forced rows whose value is not a reference ``id`` are ignored (counted in :attr:`n_forced_unmatched`).
+        Duplicate reference ids or duplicate match values raise `ValueError`.
 
         ``"auto"`` (:data:`MATCH_AUTO`) decides per band: a forced table row-for-row with ``ref`` by ``id`` is
         used as is (today's tables, the simulated data); one whose ``id`` differs but which has an
@@ -891,7 +866,7 @@ class Selection:
         self._photo_calib = photo_calib
         self._columns: dict[tuple[str, str], np.ndarray] = {}
         self._results: dict[tuple[str, str], np.ndarray] = {}
-        self._index: dict[str, np.ndarray | None] = {}
+        self._index: dict[str, Match | None] = {}  # band -> how its rows map to the reference rows
         self.matched: dict[str, np.ndarray] = {}
         """For each band, which reference rows have a forced row (all True when row-for-row)."""
         self.n_forced_unmatched: dict[str, int] = {}
@@ -934,48 +909,16 @@ class Selection:
             self._match(ref_ids, match_column)
 
     def _match(self, ref_ids: np.ndarray, match_column: str, bands: Sequence[str] | None = None) -> None:
-        # Sorted-merge matching: argsort + searchsorted of sorted keys is O(n log n) with sequential memory
-        # access (a searchsorted of shuffled keys into a million ids is several times slower).
-        if self._n < 2 or np.all(ref_ids[1:] > ref_ids[:-1]):
-            order, sorted_ids = None, ref_ids  # the usual case: ids increase, hence unique
-        else:
-            order = np.argsort(ref_ids, kind="stable")
-            sorted_ids = ref_ids[order]
-            duplicated = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
-            if duplicated.size:
-                raise ValueError(
-                    f"the reference table has duplicate ids (e.g. {sorted_ids[duplicated[0]]}); matching by "
-                    f"'{match_column}' needs unique reference ids."
-                )
         for band in self._forced if bands is None else bands:
-            table = self._forced[band]
             self.match_columns[band] = match_column
-            keys = _table_column(table, match_column, band)
-            if keys.shape == ref_ids.shape and np.array_equal(keys, ref_ids):
-                self._index[band] = None
-                self.matched[band] = np.ones(self._n, dtype=bool)
-                self.n_forced_unmatched[band] = 0
-                continue
-            key_order = np.argsort(keys)
-            sorted_keys = keys[key_order]
-            if self._n:
-                pos = np.minimum(np.searchsorted(sorted_ids, sorted_keys), self._n - 1)
-                found = sorted_ids[pos] == sorted_keys
-            else:
-                pos, found = np.zeros(len(keys), dtype=np.intp), np.zeros(len(keys), dtype=bool)
-            found_keys = sorted_keys[found]
-            duplicated = np.flatnonzero(found_keys[1:] == found_keys[:-1])
-            if duplicated.size:
-                raise ValueError(
-                    f"the forced table for band '{band}' has several rows with {match_column} = "
-                    f"{found_keys[duplicated[0]]}; each reference object must have at most one forced row."
-                )
-            ref_rows = pos[found] if order is None else order[pos[found]]
-            index = np.full(self._n, -1, dtype=np.intp)
-            index[ref_rows] = key_order[found]
-            self._index[band] = index
-            self.matched[band] = index >= 0
-            self.n_forced_unmatched[band] = int(len(keys) - found_keys.size)
+            keys = _table_column(self._forced[band], match_column, band)
+            try:
+                match = match_rows(ref_ids, keys, f"the forced table for band '{band}'", match_column)
+            except MatchError as err:
+                raise ValueError(str(err)) from None
+            self._index[band] = None if match.index is None else match
+            self.matched[band] = match.matched
+            self.n_forced_unmatched[band] = match.n_unmatched_rows
 
     # --- data access -------------------------------------------------------------------------------------
     @property
@@ -1002,20 +945,9 @@ class Selection:
         if cached is not None:
             return cached
         values = _table_column(self._table(where), name, where)
-        index = self._index.get(where) if where != REF else None
-        if index is not None:
-            matched = self.matched[where]
-            if values.dtype == bool:
-                fill: Any = False
-            elif np.issubdtype(values.dtype, np.integer):
-                fill = -1
-            elif np.issubdtype(values.dtype, np.floating):
-                fill = np.nan
-            else:
-                fill = values.dtype.type()
-            aligned = np.full((self._n, *values.shape[1:]), fill, dtype=values.dtype)
-            aligned[matched] = values[index[matched]]
-            values = aligned
+        match = self._index.get(where) if where != REF else None
+        if match is not None:
+            values = take_rows(values, match, name)
         values = values.view()
         values.flags.writeable = False
         self._columns[key] = values
