@@ -34,13 +34,8 @@ def _code_lines(source: str) -> set[int]:
     tree = ast.parse(source)
     docstring_lines: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant):
-                if isinstance(first.value.value, str):
-                    docstring_lines.update(range(first.lineno, first.end_lineno + 1))
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            docstring_lines.update(range(node.lineno, node.end_lineno + 1))  # attribute docstrings
+            docstring_lines.update(range(node.lineno, node.end_lineno + 1))  # docstrings of all kinds
     lines = set()
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
         if token.type not in (

@@ -25,7 +25,7 @@ from tutorial_lib.skymap import make_lesson_skymap
 mpl.use("Agg")
 
 SEED = 20_260_401
-IMAGE = dict(baseline_dir="baseline", tolerance=3, style="default", savefig_kwargs={"dpi": 70})
+IMAGE = {"baseline_dir": "baseline", "tolerance": 3, "style": "default", "savefig_kwargs": {"dpi": 70}}
 
 
 @pytest.fixture(autouse=True)
@@ -107,8 +107,12 @@ def test_sky_image():
         in_overlap &= tract.getBBox().contains(*tract.sky_to_pixel(ra, dec))
     assert 0 < in_overlap.sum() < ra.size
     return plots.plot_sky(
-        np.radians(ra) * u.rad, np.radians(dec) * u.rad, skymap=skymap, highlight=in_overlap,
-        highlight_label="in the tract overlap", figsize=(5, 4),
+        np.radians(ra) * u.rad,
+        np.radians(dec) * u.rad,
+        skymap=skymap,
+        highlight=in_overlap,
+        highlight_label="in the tract overlap",
+        figsize=(5, 4),
     )
 
 

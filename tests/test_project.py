@@ -44,9 +44,7 @@ def test_lock_file_pins_every_dependency_within_its_range():
             pins[name.lower().replace("_", "-")] = version
     for name, spec in _pyproject_requirements().items():
         assert name in pins, f"{name} is not pinned in requirements.lock"
-        assert Requirement(f"{name}{spec}").specifier.contains(pins[name]), (
-            f"{name}=={pins[name]} outside {spec}"
-        )
+        assert Requirement(f"{name}{spec}").specifier.contains(pins[name]), f"{name}=={pins[name]} outside {spec}"
 
 
 def test_readme_shows_exactly_the_two_setup_commands():

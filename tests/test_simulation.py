@@ -128,9 +128,7 @@ def test_same_seed_gives_the_same_tables_and_another_seed_does_not(tmp_path, but
     assert _all_digests(Butler(str(same.path), collections="tutorial")) == _all_digests(butler)
     other = build(tmp_path / "other", seed=1, progress=False)
     other_butler = Butler(str(other.path), collections="tutorial")
-    assert table_digest(other_butler.get("deepCoadd_ref", LESSON)) != table_digest(
-        butler.get("deepCoadd_ref", LESSON)
-    )
+    assert table_digest(other_butler.get("deepCoadd_ref", LESSON)) != table_digest(butler.get("deepCoadd_ref", LESSON))
 
 
 # --- row-for-row tables ------------------------------------------------------------------------------------
@@ -224,11 +222,7 @@ def test_lesson_cmd_looks_like_the_lessons_figure(patches):
     tables = patches[(0, 4)]
     ref, f_r, f_i, truth = tables["ref"], tables["r"], tables["i"], tables["truth"]
     calib = PhotoCalib.from_zero_point(27.0)
-    sel = (
-        ref["detect_isPrimary"]
-        & (f_i["base_ClassificationExtendedness_value"] == 0)
-        & ~f_i["base_PsfFlux_flag"]
-    )
+    sel = ref["detect_isPrimary"] & (f_i["base_ClassificationExtendedness_value"] == 0) & ~f_i["base_PsfFlux_flag"]
     mag_i = calib.instFluxToMagnitude(f_i["base_PsfFlux_instFlux"])[sel]
     color = (
         calib.instFluxToMagnitude(f_r["base_PsfFlux_instFlux"])
@@ -309,9 +303,7 @@ def test_extendedness_follows_the_hsc_rule_in_every_band(patches):
         value = np.asarray(forced["base_ClassificationExtendedness_value"])
         flagged = np.asarray(forced["base_ClassificationExtendedness_flag"])
         assert np.isnan(value[flagged]).all() and np.isfinite(value[~flagged]).all()
-        rule = np.where(
-            0.985 * forced["modelfit_CModel_instFlux"] < forced["base_PsfFlux_instFlux"], 0.0, 1.0
-        )
+        rule = np.where(0.985 * forced["modelfit_CModel_instFlux"] < forced["base_PsfFlux_instFlux"], 0.0, 1.0)
         np.testing.assert_array_equal(value[~flagged], rule[~flagged])
 
 

@@ -124,8 +124,9 @@ _STYLE = {
     "legend.title_fontsize": 8,
     "legend.framealpha": 0.85,
     "axes.formatter.useoffset": False,
-    "axes.prop_cycle": cycler(color=[OKABE_ITO[name] for name in ("blue", "orange", "reddish_purple",
-                                                                   "sky_blue", "vermillion", "black")]),
+    "axes.prop_cycle": cycler(
+        color=[OKABE_ITO[name] for name in ("blue", "orange", "reddish_purple", "sky_blue", "vermillion", "black")]
+    ),
     "image.cmap": DENSITY_CMAP,
 }
 
@@ -324,8 +325,17 @@ def _draw_points(
             bar.ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
     else:
         ax.scatter(
-            x, y, s=size, c=color, marker="o", linewidths=0, alpha=0.7 if n < 10_000 else 0.4,
-            gid=GID_POINTS, label=_with_count(label, n), rasterized=n > _RASTERIZE_ABOVE, zorder=2,
+            x,
+            y,
+            s=size,
+            c=color,
+            marker="o",
+            linewidths=0,
+            alpha=0.7 if n < 10_000 else 0.4,
+            gid=GID_POINTS,
+            label=_with_count(label, n),
+            rasterized=n > _RASTERIZE_ABOVE,
+            zorder=2,
         )
     # The extra subset always gets an artist (possibly empty) so that a widget can fill it later.
     if extra is not None:
@@ -333,9 +343,17 @@ def _draw_points(
     else:
         ex, ey, n_extra_dropped = np.empty(0), np.empty(0), 0
     ax.scatter(
-        ex, ey, s=size * 1.6, c=extra_color, marker="^", linewidths=0, alpha=0.85,
-        gid=GID_EXTRA, label=_with_count(extra_label, ex.size) if extra is not None else "_extra",
-        rasterized=ex.size > _RASTERIZE_ABOVE, zorder=3,
+        ex,
+        ey,
+        s=size * 1.6,
+        c=extra_color,
+        marker="^",
+        linewidths=0,
+        alpha=0.85,
+        gid=GID_EXTRA,
+        label=_with_count(extra_label, ex.size) if extra is not None else "_extra",
+        rasterized=ex.size > _RASTERIZE_ABOVE,
+        zorder=3,
     )
     ax.set_xlim(xr)
     if invert_y:
@@ -456,11 +474,24 @@ def plot_cmd(
     with mpl.rc_context(_STYLE):
         fig, ax = _figure_and_axes(ax, figsize)
         counts = _draw_points(
-            ax, col, mag, extra_xy,
-            xrange=col_lim, yrange=mag_lim, invert_y=True, density=density,
-            density_threshold=density_threshold, bins=bins, bin_steps=(0.05, 0.1),
-            label=label, extra_label=extra_label, color=COLORS["points"], extra_color=COLORS["extra"],
-            marker_size=marker_size, cmap=DENSITY_CMAP, colorbar=colorbar,
+            ax,
+            col,
+            mag,
+            extra_xy,
+            xrange=col_lim,
+            yrange=mag_lim,
+            invert_y=True,
+            density=density,
+            density_threshold=density_threshold,
+            bins=bins,
+            bin_steps=(0.05, 0.1),
+            label=label,
+            extra_label=extra_label,
+            color=COLORS["points"],
+            extra_color=COLORS["extra"],
+            marker_size=marker_size,
+            cmap=DENSITY_CMAP,
+            colorbar=colorbar,
         )
         ax.yaxis.set_inverted(True)  # faint at the bottom, also when mag_range is None
         ax.set_xlabel(_axis_label(color_label, "mag"))
@@ -540,17 +571,35 @@ def plot_color_color(
     with mpl.rc_context(_STYLE):
         fig, ax = _figure_and_axes(ax, figsize)
         counts = _draw_points(
-            ax, ri, gr, extra_xy,
-            xrange=_sorted_range(r_i_range, "r_i_range"), yrange=_sorted_range(g_r_range, "g_r_range"),
-            invert_y=False, density=density, density_threshold=density_threshold, bins=bins,
-            bin_steps=(0.05, 0.05), label=label, extra_label=extra_label, color=COLORS["points"],
-            extra_color=COLORS["extra"], marker_size=marker_size, cmap=DENSITY_CMAP, colorbar=colorbar,
+            ax,
+            ri,
+            gr,
+            extra_xy,
+            xrange=_sorted_range(r_i_range, "r_i_range"),
+            yrange=_sorted_range(g_r_range, "g_r_range"),
+            invert_y=False,
+            density=density,
+            density_threshold=density_threshold,
+            bins=bins,
+            bin_steps=(0.05, 0.05),
+            label=label,
+            extra_label=extra_label,
+            color=COLORS["points"],
+            extra_color=COLORS["extra"],
+            marker_size=marker_size,
+            cmap=DENSITY_CMAP,
+            colorbar=colorbar,
         )
         if show_locus:
             low, high = _sorted_range(locus_range, "locus_range")
             x = np.linspace(low, high, 300)
             ax.plot(
-                x, stellar_locus_g_r(x), color=COLORS["locus"], lw=1.5, gid=GID_LOCUS, zorder=4,
+                x,
+                stellar_locus_g_r(x),
+                color=COLORS["locus"],
+                lw=1.5,
+                gid=GID_LOCUS,
+                zorder=4,
                 label="stellar locus (Juri\N{LATIN SMALL LETTER C WITH CARON} et al. 2008)",
             )
         ax.set_xlabel(_axis_label(r_i_label, "mag"))
@@ -713,25 +762,38 @@ def plot_sky(
         x = _wrap_ra(ra[finite], reference)
         y = dec[finite]
         sources = ax.scatter(
-            x, y, s=size, c=COLORS["sources"], linewidths=0, alpha=0.35 if n > 500 else 0.6,
-            gid=GID_SKY_SOURCES, label=_with_count(label, n), rasterized=n > _RASTERIZE_ABOVE, zorder=2,
+            x,
+            y,
+            s=size,
+            c=COLORS["sources"],
+            linewidths=0,
+            alpha=0.35 if n > 500 else 0.6,
+            gid=GID_SKY_SOURCES,
+            label=_with_count(label, n),
+            rasterized=n > _RASTERIZE_ABOVE,
+            zorder=2,
         )
         handles = [sources]
         if mask is not None:
             chosen = mask & finite
             shown = ax.scatter(
-                _wrap_ra(ra[chosen], reference), dec[chosen], s=size * 2.5 + 4, c=COLORS["highlight"],
-                marker="D", linewidths=0, gid=GID_SKY_HIGHLIGHT,
+                _wrap_ra(ra[chosen], reference),
+                dec[chosen],
+                s=size * 2.5 + 4,
+                c=COLORS["highlight"],
+                marker="D",
+                linewidths=0,
+                gid=GID_SKY_HIGHLIGHT,
                 label=_with_count(highlight_label, int(chosen.sum())),
-                rasterized=chosen.sum() > _RASTERIZE_ABOVE, zorder=3,
+                rasterized=chosen.sum() > _RASTERIZE_ABOVE,
+                zorder=3,
             )
             handles.append(shown)
         for k, tract_info in enumerate(tracts):
             colour = COLORS["tracts"][k % len(COLORS["tracts"])]
             corners = tract_info.getVertexList().copy()
             corners[:, 0] = _wrap_ra(corners[:, 0], reference)
-            ax.add_patch(Polygon(corners, closed=True, fill=False, edgecolor=colour, lw=2.0, gid=GID_TRACT,
-                                 zorder=4))
+            ax.add_patch(Polygon(corners, closed=True, fill=False, edgecolor=colour, lw=2.0, gid=GID_TRACT, zorder=4))
             for patch_info in tract_info:
                 if not _patch_wanted(patch_info, wanted_patches):
                     continue
@@ -741,13 +803,31 @@ def plot_sky(
                 for box, style, width, gid in boxes:
                     vertices = tract_info.box_vertices(box).copy()
                     vertices[:, 0] = _wrap_ra(vertices[:, 0], reference)
-                    ax.add_patch(Polygon(vertices, closed=True, fill=False, edgecolor=colour, linestyle=style,
-                                         lw=width, gid=gid, zorder=4))
+                    ax.add_patch(
+                        Polygon(
+                            vertices,
+                            closed=True,
+                            fill=False,
+                            edgecolor=colour,
+                            linestyle=style,
+                            lw=width,
+                            gid=gid,
+                            zorder=4,
+                        )
+                    )
                 if label_patches:
                     centre = tract_info.box_vertices(patch_info.getInnerBBox()).mean(axis=0)
-                    ax.text(_wrap_ra(centre[0], reference), centre[1], str(patch_info.getSequentialIndex()),
-                            color="0.1", fontsize=7, ha="center", va="center", zorder=5,
-                            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=colour, lw=0.8, alpha=0.85))
+                    ax.text(
+                        _wrap_ra(centre[0], reference),
+                        centre[1],
+                        str(patch_info.getSequentialIndex()),
+                        color="0.1",
+                        fontsize=7,
+                        ha="center",
+                        va="center",
+                        zorder=5,
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.8, "alpha": 0.85},
+                    )
             handles.append(Line2D([], [], color=colour, lw=2.0, label=f"tract {tract_info.getId()}"))
         if tracts:
             handles.append(Line2D([], [], color="0.3", lw=0.9, label="patch inner box"))
@@ -767,8 +847,15 @@ def plot_sky(
         if title:
             ax.set_title(title)
         if legend:
-            ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2,
-                      title=_dropped_title(n_dropped), markerscale=1.5, frameon=False)
+            ax.legend(
+                handles=handles,
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.14),
+                ncols=2,
+                title=_dropped_title(n_dropped),
+                markerscale=1.5,
+                frameon=False,
+            )
     return fig
 
 
@@ -860,10 +947,27 @@ def plot_funnel(
         fig, ax = _figure_and_axes(ax, figsize)
         y = np.arange(n_rows)
         if show_alone:
-            ax.barh(y, alone, height=0.8, color=COLORS["alone"], alpha=0.55, edgecolor="none",
-                    gid=GID_FUNNEL_ALONE, label="kept by this criterion alone", zorder=2)
-        ax.barh(y, cumulative, height=0.42, color=COLORS["cumulative"], edgecolor="none",
-                gid=GID_FUNNEL_CUMULATIVE, label="kept by this and all criteria above", zorder=3)
+            ax.barh(
+                y,
+                alone,
+                height=0.8,
+                color=COLORS["alone"],
+                alpha=0.55,
+                edgecolor="none",
+                gid=GID_FUNNEL_ALONE,
+                label="kept by this criterion alone",
+                zorder=2,
+            )
+        ax.barh(
+            y,
+            cumulative,
+            height=0.42,
+            color=COLORS["cumulative"],
+            edgecolor="none",
+            gid=GID_FUNNEL_CUMULATIVE,
+            label="kept by this and all criteria above",
+            zorder=3,
+        )
         for row in range(n_rows):
             text = f"{cumulative[row]:,.0f}"
             if n_total:
@@ -871,14 +975,21 @@ def plot_funnel(
             if show_alone:
                 text += f"; alone {alone[row]:,.0f}"
             end = max(cumulative[row], alone[row] if show_alone else 0.0)
-            ax.annotate(text, xy=(0 if not np.isfinite(end) else end, row), xytext=(3, 0),
-                        textcoords="offset points", va="center", ha="left", fontsize=7, zorder=5,
-                        bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.8))
+            ax.annotate(
+                text,
+                xy=(0 if not np.isfinite(end) else end, row),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                ha="left",
+                fontsize=7,
+                zorder=5,
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
         largest = np.nanmax(np.concatenate([cumulative, alone if show_alone else [], [n_total or 0]]))
         largest = largest if np.isfinite(largest) and largest > 0 else 1.0
         if n_total:
-            ax.axvline(n_total, color=COLORS["total"], ls=":", lw=1.0, label=f"all rows ({n_total:,})",
-                       zorder=4)
+            ax.axvline(n_total, color=COLORS["total"], ls=":", lw=1.0, label=f"all rows ({n_total:,})", zorder=4)
         ax.set_xlim(0, largest * 1.55)
         ax.set_yticks(y, criteria)
         # Criteria read top to bottom; a free band of 1.6 rows below the last one holds the legend.

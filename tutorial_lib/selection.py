@@ -90,7 +90,6 @@ MATCH_AUTO = "auto"
 GEN2_LINK_COLUMN = "objectId"
 
 
-
 # --------------------------------------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------------------------------------
@@ -301,9 +300,7 @@ def _criterion(name: str) -> Criterion:
     except KeyError:
         close = difflib.get_close_matches(str(name), list(CRITERIA), n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise ValueError(
-            f"unknown criterion {name!r}; known criteria: {', '.join(CRITERIA)}.{hint}"
-        ) from None
+        raise ValueError(f"unknown criterion {name!r}; known criteria: {', '.join(CRITERIA)}.{hint}") from None
 
 
 def _run_rule(crit: Criterion, arrays: Iterable[np.ndarray], where: str) -> np.ndarray:
@@ -466,15 +463,10 @@ def _primary_definition(get: Callable[[str], np.ndarray], colnames) -> tuple[np.
 def _resolve_bands(band, available: Sequence[str], default: str | None) -> tuple[str, ...]:
     """Bands named by ``band``: None (the default band), one band, ``"all"`` or a sequence of bands."""
     if not available:
-        raise ValueError(
-            "per-band criteria read the forced tables, but none were given (forced={band: table})."
-        )
+        raise ValueError("per-band criteria read the forced tables, but none were given (forced={band: table}).")
     if band is None:
         band = default
-    if isinstance(band, str):
-        bands = tuple(available) if band == ALL_BANDS else (band,)
-    else:
-        bands = tuple(band)
+    bands = (tuple(available) if band == ALL_BANDS else (band,)) if isinstance(band, str) else tuple(band)
     if not bands:
         raise ValueError(f"band={band!r} names no band; give a band, a list of bands or 'all'.")
     unknown = [b for b in bands if b not in available]
@@ -486,9 +478,7 @@ def _resolve_bands(band, available: Sequence[str], default: str | None) -> tuple
     return bands
 
 
-def _check_row_for_row(
-    n_ref: int, ref_ids, table: Table, band: str, against: str = "the reference table"
-) -> None:
+def _check_row_for_row(n_ref: int, ref_ids, table: Table, band: str, against: str = "the reference table") -> None:
     """Refuse a forced table that does not have the reference table's rows, in the same order."""
     hint = (
         " Forced tables of the same tract and patch are row-for-row with deepCoadd_ref; if this one links to "
@@ -519,9 +509,7 @@ def _forced_tables(forced, band) -> list[tuple[str, Table]]:
     if isinstance(forced, Table):
         return [(FORCED, forced)]
     if not isinstance(forced, Mapping):
-        raise TypeError(
-            f"forced must be an astropy Table or a {{band: Table}} dict, got {type(forced).__name__}"
-        )
+        raise TypeError(f"forced must be an astropy Table or a {{band: Table}} dict, got {type(forced).__name__}")
     bands = _resolve_bands(band, list(forced), "i")
     tables = [(b, forced[b]) for b in bands]
     for b, t in tables:
@@ -650,9 +638,7 @@ def _check_magnitude_unit(unit: Any, what: str) -> None:
     )
 
 
-_SOURCE_PRIMARY = (
-    "meas_algorithms python/lsst/meas/algorithms/setPrimaryFlags.py (pipe_tasks setPrimaryFlags.py@16.0)"
-)
+_SOURCE_PRIMARY = "meas_algorithms python/lsst/meas/algorithms/setPrimaryFlags.py (pipe_tasks setPrimaryFlags.py@16.0)"
 
 #: The criteria of the lesson, in the lesson's (and the default funnel's) order.
 CRITERIA: dict[str, Criterion] = {
@@ -661,8 +647,7 @@ CRITERIA: dict[str, Criterion] = {
         Criterion(
             "deblended",
             "Deblended (no children)",
-            "deblend_nChild == 0: drops blended parents, keeping each deblended child and each isolated "
-            "object once.",
+            "deblend_nChild == 0: drops blended parents, keeping each deblended child and each isolated object once.",
             REF,
             ("deblend_nChild",),
             deblended,
@@ -721,8 +706,7 @@ CRITERIA: dict[str, Criterion] = {
             FORCED,
             ("base_ClassificationExtendedness_value",),
             point_source,
-            "meas_base python/lsst/meas/base/classification.py; "
-            "obs_subaru config/cmodel.py (fluxRatio 0.985)",
+            "meas_base python/lsst/meas/base/classification.py; obs_subaru config/cmodel.py (fluxRatio 0.985)",
             rule=_rule_point_source,
         ),
         Criterion(
@@ -931,10 +915,7 @@ class Selection:
 
     def __repr__(self) -> str:
         match = f", match_column={self.match_column!r}" if self.match_column else ""
-        return (
-            f"Selection({self._n} rows, bands={list(self._forced)}, reference_band={self.reference_band!r}"
-            f"{match})"
-        )
+        return f"Selection({self._n} rows, bands={list(self._forced)}, reference_band={self.reference_band!r}{match})"
 
     def _table(self, where: str) -> Table:
         return self._ref if where == REF else self._forced[where]
@@ -1143,10 +1124,7 @@ class Selection:
         """
         stored = _as_flag(self._column(REF, "detect_isPrimary"), "detect_isPrimary")
         expected, deblend_column = _primary_definition(lambda c: self._column(REF, c), self._ref.colnames)
-        if deblend_column == "deblend_nChild":
-            deblend_text = "(deblend_nChild == 0)"
-        else:
-            deblend_text = deblend_column
+        deblend_text = "(deblend_nChild == 0)" if deblend_column == "deblend_nChild" else deblend_column
         definition = f"detect_isPatchInner & detect_isTractInner & ~merge_peak_sky & {deblend_text}"
         rows = np.flatnonzero(stored != expected)
         ids = self._column(REF, ID_COLUMN)[rows] if ID_COLUMN in self._ref.colnames else rows.copy()

@@ -6,6 +6,7 @@ This is the explorer's only contact with the Butler. It returns :class:`PatchTab
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,10 +82,9 @@ def load_patch(butler: Any, data_id: Mapping[str, Any], bands: Sequence[str]) ->
         except LookupError:
             notes.append(f"{label} has no {band}-band deepCoadd_forced_src")
             continue
-        try:
+        # Without a calibration Selection reads a base_PsfFlux_mag column, or reports the band as missing.
+        with contextlib.suppress(LookupError):
             calibs[band] = butler.get("deepCoadd_calexp.photoCalib", data_id, band=band)
-        except LookupError:
-            pass  # Selection then reads a base_PsfFlux_mag column, or reports the band as missing
     try:
         truth = butler.get("truth_match", data_id)
     except LookupError:

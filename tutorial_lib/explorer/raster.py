@@ -67,8 +67,15 @@ class PixelPoints(Artist):
     def legend_handle(self) -> Line2D:
         """A stand-in marker for a legend (this artist has no marker of its own)."""
         return Line2D(
-            [], [], linestyle="none", marker=self._marker, markersize=4, markeredgewidth=0,
-            color=self._rgba[:3] / 255, alpha=self._rgba[3] / 255, label=self.get_label(),
+            [],
+            [],
+            linestyle="none",
+            marker=self._marker,
+            markersize=4,
+            markeredgewidth=0,
+            color=self._rgba[:3] / 255,
+            alpha=self._rgba[3] / 255,
+            label=self.get_label(),
         )
 
     def _pixels(self, width: int, height: int, x0: float, y0: float) -> np.ndarray:

@@ -141,8 +141,13 @@ class ExplorerView:
             label, _ = state.criterion_text(name)
             indent = "0 0 0 1.6em" if name in state.implied_by_shortcut else None
             box = widgets.Checkbox(
-                value=shown.value, description=label, indent=False, style=style, description_allow_html=False,
-                tooltip=shown.tooltip, layout=widgets.Layout(width="auto", margin=indent),
+                value=shown.value,
+                description=label,
+                indent=False,
+                style=style,
+                description_allow_html=False,
+                tooltip=shown.tooltip,
+                layout=widgets.Layout(width="auto", margin=indent),
             )
             box.add_class(f"{CSS_PREFIX}-criterion")
             box.add_class(f"{CSS_PREFIX}-cb-{name}")
@@ -150,20 +155,32 @@ class ExplorerView:
             self.checkboxes[name] = box
         low, high = state.faint_range
         self.slider = widgets.FloatSlider(
-            value=state.faint if state.faint is not None else high, min=low, max=high, step=0.1,
-            description=f"faint limit: {state.reference_band} ≤", readout_format=".1f", continuous_update=True,
-            style=style, layout=widgets.Layout(width="300px"), disabled=not state.faint_enabled,
+            value=state.faint if state.faint is not None else high,
+            min=low,
+            max=high,
+            step=0.1,
+            description=f"faint limit: {state.reference_band} ≤",
+            readout_format=".1f",
+            continuous_update=True,
+            style=style,
+            layout=widgets.Layout(width="300px"),
+            disabled=not state.faint_enabled,
         )
         self.slider.add_class(f"{CSS_PREFIX}-faint")
         self.slider.observe(self._on_value(FAINT, float), names="value")
         self.colour_chooser = widgets.ToggleButtons(
-            options=[(colour_text(c), c) for c in state.colours], value=state.colour, description="colour:",
+            options=[(colour_text(c), c) for c in state.colours],
+            value=state.colour,
+            description="colour:",
             style={"description_width": "initial", "button_width": "5em"},
         )
         self.colour_chooser.add_class(f"{CSS_PREFIX}-colour")
         self.colour_chooser.observe(self._on_value("colour"), names="value")
         self.patch_chooser = widgets.Dropdown(
-            options=state.patch_options, value=state.patch, description="patch:", style=style,
+            options=state.patch_options,
+            value=state.patch,
+            description="patch:",
+            style=style,
             layout=widgets.Layout(width="300px"),
         )
         self.patch_chooser.add_class(f"{CSS_PREFIX}-patch")
@@ -196,10 +213,19 @@ class ExplorerView:
         self.ax = self.figure.add_subplot()
         frame = self.state.frame
         plots.plot_cmd(
-            np.empty(0), np.empty(0), ax=self.ax, y_label=frame.y_label, color_label=frame.x_label,
-            density=False, extra=(np.empty(0), np.empty(0)), label="selected",
-            extra_label="removed by the last criterion", marker_size=5.0, mag_range=_MAG_RANGE,
-            color_range=_COLOUR_RANGE, legend=False,
+            np.empty(0),
+            np.empty(0),
+            ax=self.ax,
+            y_label=frame.y_label,
+            color_label=frame.x_label,
+            density=False,
+            extra=(np.empty(0), np.empty(0)),
+            label="selected",
+            extra_label="removed by the last criterion",
+            marker_size=5.0,
+            mag_range=_MAG_RANGE,
+            color_range=_COLOUR_RANGE,
+            legend=False,
         )
         for artist in (*self.ax.collections,):  # plot_cmd's empty scatters: the explorer draws pixels instead
             artist.remove()
@@ -212,8 +238,12 @@ class ExplorerView:
         # A fixed legend, part of the background (the counts are in the widget's text): redrawing a legend
         # with counts would cost more than the points themselves.
         legend = Legend(
-            self.ax, [self.points.legend_handle(), self.removed.legend_handle()],
-            ["selected", "removed by the last criterion"], loc="upper right", fontsize=8, markerscale=1.5,
+            self.ax,
+            [self.points.legend_handle(), self.removed.legend_handle()],
+            ["selected", "removed by the last criterion"],
+            loc="upper right",
+            fontsize=8,
+            markerscale=1.5,
         )
         self.ax.add_artist(legend)
         # The axes' limits, ticks and labels never change size, so lay the figure out once and freeze it:
@@ -335,8 +365,15 @@ class ExplorerView:
         vmax = max(float(masked.max()) if masked.count() else 1.0, 2.0)
         if self._image is None:
             self._image = self.ax.imshow(
-                masked, extent=extent, origin="upper", aspect="auto", cmap=plots.DENSITY_CMAP,
-                norm=LogNorm(1.0, vmax), interpolation="nearest", animated=True, zorder=1,
+                masked,
+                extent=extent,
+                origin="upper",
+                aspect="auto",
+                cmap=plots.DENSITY_CMAP,
+                norm=LogNorm(1.0, vmax),
+                interpolation="nearest",
+                animated=True,
+                zorder=1,
             )
         else:
             self._image.set_data(masked)
@@ -362,8 +399,15 @@ class ExplorerView:
     def close(self) -> None:
         """Close every widget and the figure's canvas."""
         for widget in (
-            *self.checkboxes.values(), self.slider, self.colour_chooser, self.patch_chooser,
-            self.count, self.explain, self.truth, self.funnel, self.message,
+            *self.checkboxes.values(),
+            self.slider,
+            self.colour_chooser,
+            self.patch_chooser,
+            self.count,
+            self.explain,
+            self.truth,
+            self.funnel,
+            self.message,
         ):
             widget.close()
         self.canvas.close()
@@ -399,5 +443,3 @@ def _funnel_html(funnel: tuple[tuple[str, int, int], ...], total: int) -> str:
         f"<th></th><th style='text-align:right;color:#555'>of {total:,}</th></tr>"
     )
     return f"<table style='font-size:0.85em;margin-top:0.5em'>{head}{''.join(rows)}</table>"
-
-
