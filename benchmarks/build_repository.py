@@ -3,7 +3,8 @@
 Each build runs in its own process so its peak memory (max RSS) is its own. Goal: the default build (2 tracts
 of 3 x 3 patches) under 20 s on a 2-core machine, and a cost that grows linearly with area.
 
-Run: ``python benchmarks/build_repository.py [--sizes 3 6 9]``.
+Exits 1 when the default build takes longer than 20 s or a larger one costs more than 1.5 times as much per
+unit area. Run: ``python benchmarks/build_repository.py [--sizes 3 6 9]``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ print(json.dumps({"seconds": elapsed, "rows": summary.n_ref_rows, "peak_mb": pea
 """
 
 
+GOAL_SECONDS = 20.0
+GOAL_LINEARITY = 1.5
+
+
 def measure(size: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
@@ -37,7 +42,8 @@ def measure(size: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Print the table; 0 if the goals are met."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[3, 6, 9], help="patches per tract side")
     args = parser.parse_args(argv)
@@ -47,6 +53,7 @@ def main(argv=None) -> None:
         f"{'s per area':>11} {'peak MB':>8}"
     )
     base = None
+    ok = True
     for size in args.sizes:
         result = measure(size)
         area = size * size / 9
@@ -56,8 +63,16 @@ def main(argv=None) -> None:
             f"{result['rows'] / result['seconds']:>9.0f} {result['seconds'] / area / base:>11.2f} "
             f"{result['peak_mb']:>8.0f}"
         )
+        if size == 3:
+            ok &= result["seconds"] <= GOAL_SECONDS
+        ok &= result["seconds"] / area / base <= GOAL_LINEARITY
     print("'s per area' is the time per unit area relative to the default build: near 1 means linear cost.")
+    print(
+        f"goal: default build under {GOAL_SECONDS:.0f} s, s per area at most {GOAL_LINEARITY}: "
+        f"{'met' if ok else 'MISSED'}"
+    )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -76,6 +76,7 @@ from astropy.table import Table
 from astropy.wcs import WCS, FITSFixedWarning
 
 from tutorial_lib.exposure import CoaddExposure
+from tutorial_lib.matching import MatchError, match_rows, take_table
 from tutorial_lib.photocalib import PhotoCalib
 from tutorial_lib.repository import MANIFEST_NAME, MARKER_NAME, check_repository, describe
 from tutorial_lib.skymap import HSC_PATCH_BORDER, HSC_PATCH_INNER, SkyMap, TractInfo
@@ -298,37 +299,21 @@ def match_forced_to_ref(ref: Table, forced: Table, band: str) -> tuple[Table, Ma
             f"the {band}-band forced table has no 'objectId' column, so its rows cannot be matched to the reference "
             "table; is it a Gen2 forced_src catalog?"
         )
-    ref_ids = np.asarray(ref["id"], dtype=np.int64)
-    keys = np.asarray(forced["objectId"], dtype=np.int64)
-    n_ref = len(ref_ids)
-    if keys.shape == ref_ids.shape and np.array_equal(keys, ref_ids):
-        return forced.copy(copy_data=False), MatchReport(band, len(keys), n_ref, n_ref, 0, 0, True)
-    order = np.argsort(ref_ids, kind="stable")
-    sorted_ids = ref_ids[order]
-    if np.any(sorted_ids[1:] == sorted_ids[:-1]):
-        raise IngestError("the reference table has duplicate ids; it cannot be matched to the forced tables.")
-    if n_ref:
-        pos = np.minimum(np.searchsorted(sorted_ids, keys), n_ref - 1)
-        found = sorted_ids[pos] == keys
-    else:
-        pos, found = np.zeros(len(keys), dtype=np.intp), np.zeros(len(keys), dtype=bool)
-    found_keys = np.sort(keys[found])
-    duplicated = found_keys[1:][found_keys[1:] == found_keys[:-1]]
-    if duplicated.size:
-        raise IngestError(
-            f"the {band}-band forced table has several rows with objectId {duplicated[0]}; each reference object "
-            "must have one forced row."
-        )
-    index = np.full(n_ref, -1, dtype=np.intp)
-    index[order[pos[found]]] = np.flatnonzero(found)
-    missing = index < 0
-    n_filled = int(np.count_nonzero(missing))
     if len(forced) == 0:
         raise IngestError(f"the {band}-band forced table is empty.")
-    aligned = forced[np.where(missing, 0, index)]
-    if n_filled:
-        _fill_missing_rows(aligned, missing, ref)
-    report = MatchReport(band, len(keys), n_ref, n_ref - n_filled, n_filled, int(len(keys) - found.sum()), False)
+    try:
+        match = match_rows(ref["id"], forced["objectId"], f"the {band}-band forced table", "objectId")
+        aligned = take_table(forced, match)  # the library's one fill rule for rows without a match
+    except MatchError as err:
+        raise IngestError(str(err)) from None
+    missing = ~match.matched
+    for name, ref_name in _COPIED_FROM_REF.items():
+        if match.n_filled and name in aligned.colnames and ref_name in ref.colnames:
+            aligned[name][missing] = np.asarray(ref[ref_name])[missing]
+    n_ref, n_filled = len(ref), match.n_filled
+    report = MatchReport(
+        band, len(forced), n_ref, n_ref - n_filled, n_filled, match.n_unmatched_rows, match.index is None
+    )
     return aligned, report
 
 

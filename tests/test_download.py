@@ -512,7 +512,7 @@ def test_matching_reorders_fills_and_drops():
     aligned, report = hsc.match_forced_to_ref(ref, vstack([shuffled, extra]), "i")
     assert (report.n_matched, report.n_filled, report.n_dropped, report.already_in_order) == (4, 2, 1, False)
     np.testing.assert_array_equal(aligned["objectId"], ref["id"])
-    np.testing.assert_array_equal(aligned["id"], [100, 101, 0, 103, 0, 105])
+    np.testing.assert_array_equal(aligned["id"], [100, 101, -1, 103, -1, 105])  # tutorial_lib.matching.fill_value
     assert np.isnan(aligned["base_PsfFlux_instFlux"][[2, 4]]).all()
     assert aligned["base_PsfFlux_flag"][[2, 4]].all() and not aligned["base_PsfFlux_flag_edge"][[2, 4]].any()
     assert "2 without a forced row" in str(report) and "1 forced rows not in the reference table" in str(report)

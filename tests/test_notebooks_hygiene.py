@@ -15,7 +15,7 @@ VOLATILE = re.compile(r"(/tmp/|/root/|/home/|/work/|/Users/|0x[0-9a-f]{6,}|Wall 
 
 def test_the_lessons_are_there():
     names = [p.name[:2] for p in NOTEBOOKS]
-    assert names[:8] == ["00", "01", "02", "03", "04", "05", "06", "07"]
+    assert names == [f"{n:02d}" for n in range(len(names))] and len(names) >= 9  # 00 to 08, none missing
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

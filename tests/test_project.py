@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
 
 import yaml
-from conftest import REPO_ROOT
 from packaging.requirements import Requirement
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _pyproject_requirements() -> dict[str, str]:
@@ -42,15 +44,15 @@ def test_lock_file_pins_every_dependency_within_its_range():
             pins[name.lower().replace("_", "-")] = version
     for name, spec in _pyproject_requirements().items():
         assert name in pins, f"{name} is not pinned in requirements.lock"
-        assert Requirement(f"{name}{spec}").specifier.contains(pins[name]), (
-            f"{name}=={pins[name]} outside {spec}"
-        )
+        assert Requirement(f"{name}{spec}").specifier.contains(pins[name]), f"{name}=={pins[name]} outside {spec}"
 
 
 def test_readme_shows_exactly_the_two_setup_commands():
     readme = (REPO_ROOT / "README.md").read_text()
-    commands = re.findall(r"^\s*(make \w[\w-]*)\s*$", readme, flags=re.M)
-    assert commands[:2] == ["make lab", "make test"]
+    section = re.search(r"^## Set up\n(.*?)(?=^## )", readme, flags=re.M | re.S)
+    assert section is not None, "README.md has no '## Set up' section"
+    commands = re.findall(r"^ {4}(\S.*)$", section.group(1), flags=re.M)  # the indented code lines
+    assert commands == ["make lab", "make test"]
     assert "WSL2" in readme and "lsst-sphgeom" in readme
 
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import vstack
-from conftest import REPO_ROOT
 from lsst.sphgeom import LonLat, UnitVector3d
 
 from data_fetch.schema import FORCED_COLUMNS, REF_COLUMNS
 from tutorial_lib.photocalib import PhotoCalib
 
+# Not imported from conftest, so that ``python -m tests.test_simulation`` (the digest regeneration) works.
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DIGESTS = REPO_ROOT / "tests" / "data" / "simulated_digests.json"
 LESSON = {"skymap": "discrete", "tract": 0, "patch": 4}
 
@@ -86,8 +89,13 @@ def test_patch_regions_are_true_sky_regions(butler):
 
 def test_dataset_uuids_are_deterministic(butler):
     (ref,) = butler.query_datasets("deepCoadd_ref", data_id=LESSON)
-    # DATAID_TYPE_RUN: a UUID5 of dataset type, data ID and run, whatever the seed or the machine.
-    assert str(ref.id) == "e711ad04-73ca-55a0-bf9c-95eb96c20e04"
+    # DATAID_TYPE_RUN, recomputed from its definition (lsst/daf_butler python/lsst/daf/butler/_dataset_ref.py,
+    # DatasetIdFactory.makeDatasetId): a UUID5 in the namespace NS_UUID of "dataset_type=<name>,run=<run>" and
+    # the required data ID values sorted by dimension name; the same whatever the seed or the machine.
+    namespace = uuid.UUID("840b31d9-05cd-5161-b2c8-00d32b280d0f")  # DatasetIdFactory.NS_UUID
+    name = f"dataset_type=deepCoadd_ref,run={ref.run},patch=4,skymap=discrete,tract=0"
+    assert ref.id == uuid.uuid5(namespace, name)
+    assert ref.id.version == 5
 
 
 def test_photocalib_component_has_zero_point_27(butler):
@@ -126,11 +134,11 @@ def test_same_seed_gives_the_same_tables_and_another_seed_does_not(tmp_path, but
 
     from data_fetch.simulate import build
 
-    other = build(tmp_path / "repo", seed=1, progress=False)
+    same = build(tmp_path / "same", progress=False)  # the default seed, as DATA/
+    assert _all_digests(Butler(str(same.path), collections="tutorial")) == _all_digests(butler)
+    other = build(tmp_path / "other", seed=1, progress=False)
     other_butler = Butler(str(other.path), collections="tutorial")
-    assert table_digest(other_butler.get("deepCoadd_ref", LESSON)) != table_digest(
-        butler.get("deepCoadd_ref", LESSON)
-    )
+    assert table_digest(other_butler.get("deepCoadd_ref", LESSON)) != table_digest(butler.get("deepCoadd_ref", LESSON))
 
 
 # --- row-for-row tables ------------------------------------------------------------------------------------
@@ -224,11 +232,7 @@ def test_lesson_cmd_looks_like_the_lessons_figure(patches):
     tables = patches[(0, 4)]
     ref, f_r, f_i, truth = tables["ref"], tables["r"], tables["i"], tables["truth"]
     calib = PhotoCalib.from_zero_point(27.0)
-    sel = (
-        ref["detect_isPrimary"]
-        & (f_i["base_ClassificationExtendedness_value"] == 0)
-        & ~f_i["base_PsfFlux_flag"]
-    )
+    sel = ref["detect_isPrimary"] & (f_i["base_ClassificationExtendedness_value"] == 0) & ~f_i["base_PsfFlux_flag"]
     mag_i = calib.instFluxToMagnitude(f_i["base_PsfFlux_instFlux"])[sel]
     color = (
         calib.instFluxToMagnitude(f_r["base_PsfFlux_instFlux"])
@@ -309,9 +313,7 @@ def test_extendedness_follows_the_hsc_rule_in_every_band(patches):
         value = np.asarray(forced["base_ClassificationExtendedness_value"])
         flagged = np.asarray(forced["base_ClassificationExtendedness_flag"])
         assert np.isnan(value[flagged]).all() and np.isfinite(value[~flagged]).all()
-        rule = np.where(
-            0.985 * forced["modelfit_CModel_instFlux"] < forced["base_PsfFlux_instFlux"], 0.0, 1.0
-        )
+        rule = np.where(0.985 * forced["modelfit_CModel_instFlux"] < forced["base_PsfFlux_instFlux"], 0.0, 1.0)
         np.testing.assert_array_equal(value[~flagged], rule[~flagged])
 
 

@@ -6,6 +6,7 @@ Each number lives here once, with its source. Nothing here depends on any other 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import astropy.units as u
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 __all__ = [
     "AB_MAGNITUDE_OF_ONE_NANOJANSKY",
     "SDSS_TO_HSC",
+    "is_magnitude_unit",
     "sdss_i_z_of_main_sequence",
     "sdss_to_hsc",
     "stellar_locus_g_r",
@@ -22,6 +24,29 @@ __all__ = [
 #: AB magnitude of 1 nJy: -2.5 log10(1e-9 Jy / 3631 Jy) = 31.4 to 4 decimals (lsst/utils ``Magnitude.h``
 #: defines the constant as exactly 31.4, and afw ``PhotoCalib.cc`` uses that value).
 AB_MAGNITUDE_OF_ONE_NANOJANSKY = 31.4
+
+
+def is_magnitude_unit(unit: Any, dimensionless: bool = True) -> bool:
+    """Whether ``unit`` is a magnitude: ``mag``, ``ABmag``, ``mag(AB)``... (and, by default, no unit at all).
+
+    Parameters
+    ----------
+    unit : str or astropy.units.UnitBase
+        The unit of a column or Quantity.
+    dimensionless : bool, optional
+        Whether a dimensionless unit counts as a magnitude (a colour or a plain number does; an answer that
+        must be a flux does not).
+
+    Returns
+    -------
+    bool
+    """
+    if "mag" in str(unit):
+        return True
+    try:
+        return dimensionless and u.Unit(unit) == u.dimensionless_unscaled
+    except (TypeError, ValueError, u.UnitsError):
+        return False
 
 
 def _locus(x):

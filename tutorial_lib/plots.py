@@ -20,29 +20,22 @@ Conventions shared by every function here
 * Style settings (font sizes, ...) are applied with :func:`matplotlib.rc_context` while a figure is drawn;
   importing this module changes no global ``rcParams``.
 
-Live updates
-------------
-Artists carry a ``gid`` so that a widget can find and update them in place instead of redrawing:
-``"points"`` (the main :class:`~matplotlib.collections.PathCollection` of a colour-magnitude or colour-colour
-diagram in scatter mode; it is also ``ax.collections[0]``), ``"points-density"`` (the
-:class:`~matplotlib.image.AxesImage` in density mode), ``"extra"`` (the overplotted subset, always present,
-possibly empty), ``"locus"``, ``"sky-sources"``, ``"sky-highlight"``, ``"tract"``, ``"patch-inner"``,
-``"patch-outer"``, ``"funnel-cumulative"``, ``"funnel-alone"``. :func:`update_cmd` and
-:func:`update_color_color` replace the data of an existing diagram (keeping its mode, limits and bins), fix
-the counts in the legend and return the new :class:`PointCounts`::
-
-    fig = plot_cmd(i_mag[keep], r_i[keep], extra=(i_mag[removed], r_i[removed]))
-    ...  # in the slider's callback:
-    update_cmd(fig, i_mag[keep], r_i[keep], extra=(i_mag[removed], r_i[removed]))
+Artists
+-------
+Artists carry a ``gid`` so that a test or a widget can find them: ``"points"`` (the main
+:class:`~matplotlib.collections.PathCollection` of a colour-magnitude or colour-colour diagram in scatter mode;
+it is also ``ax.collections[0]``), ``"points-density"`` (the :class:`~matplotlib.image.AxesImage` in density
+mode), ``"extra"`` (the overplotted subset, always present, possibly empty), ``"locus"``, ``"sky-sources"``,
+``"sky-highlight"``, ``"tract"``, ``"patch-inner"``, ``"patch-outer"``, ``"funnel-cumulative"``,
+``"funnel-alone"``. The explorer (:mod:`tutorial_lib.explorer.view`) replaces the data of its points in place.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import astropy.units as u
 import matplotlib as mpl
@@ -56,7 +49,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 
-from .photometry import stellar_locus_g_r, stellar_locus_g_r_hsc
+from ._arrays import as_array, as_float_array
+from .photometry import is_magnitude_unit, stellar_locus_g_r, stellar_locus_g_r_hsc
 
 __all__ = [
     "COLORS",
@@ -81,8 +75,6 @@ __all__ = [
     "plot_sky",
     "stellar_locus_g_r",
     "stellar_locus_g_r_hsc",
-    "update_cmd",
-    "update_color_color",
 ]
 
 #: The eight colours of Okabe & Ito (2008), "Color Universal Design: how to make figures and presentations
@@ -133,8 +125,9 @@ _STYLE = {
     "legend.title_fontsize": 8,
     "legend.framealpha": 0.85,
     "axes.formatter.useoffset": False,
-    "axes.prop_cycle": cycler(color=[OKABE_ITO[name] for name in ("blue", "orange", "reddish_purple",
-                                                                   "sky_blue", "vermillion", "black")]),
+    "axes.prop_cycle": cycler(
+        color=[OKABE_ITO[name] for name in ("blue", "orange", "reddish_purple", "sky_blue", "vermillion", "black")]
+    ),
     "image.cmap": DENSITY_CMAP,
 }
 
@@ -151,7 +144,6 @@ GID_FUNNEL_CUMULATIVE = "funnel-cumulative"
 GID_FUNNEL_ALONE = "funnel-alone"
 
 _MINUS = "\N{MINUS SIGN}"
-_COUNT_LABEL = re.compile(r"^(?P<base>.*) \(N = [\d,]+\)$")
 _CMD_LEGEND_LOC = "upper right"  # bright and red: the emptiest corner of a CMD with faint stars at the bottom
 _CC_LEGEND_LOC = "upper left"  # blue in r - i but red in g - r: no stars there
 
@@ -174,65 +166,27 @@ class PointCounts(NamedTuple):
 
 
 # --- input conversion -------------------------------------------------------------------------------------
-def _split_mask(values):
-    """Return ``(unmasked values, boolean mask or None)`` for numpy/astropy masked containers."""
-    if hasattr(values, "unmasked") and hasattr(values, "mask"):  # astropy.utils.masked.Masked (Quantity)
-        return values.unmasked, np.asarray(values.mask, dtype=bool)
-    if isinstance(values, np.ma.MaskedArray):  # includes astropy MaskedColumn
-        return np.ma.getdata(values), np.ma.getmaskarray(values)
-    return values, None
-
-
-def _finish(data, mask, name: str) -> np.ndarray:
-    if hasattr(data, "to_numpy"):  # pandas Series, possibly with pd.NA
-        array = data.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        array = np.array(data, dtype=float)
-    if array.ndim != 1:
-        raise ValueError(
-            f"{name} must be one-dimensional (one value per catalogue row); got shape {array.shape}"
-        )
-    if mask is not None and mask.any():
-        array[np.broadcast_to(mask, array.shape)] = np.nan
-    return array
-
-
-def _is_magnitude_unit(unit) -> bool:
-    if "mag" in str(unit):
-        return True
-    try:
-        return u.Unit(unit) == u.dimensionless_unscaled
-    except (TypeError, ValueError, u.UnitsError):
-        return False
-
-
-def _as_magnitudes(values, name: str) -> np.ndarray:
+def _as_magnitudes(values: Any, name: str) -> np.ndarray:
     """``values`` as a float array of magnitudes (unit stripped); masked entries become NaN."""
     unit = getattr(values, "unit", None)
-    if unit is not None and not _is_magnitude_unit(unit):
+    if unit is not None and not is_magnitude_unit(unit):
         raise u.UnitsError(
             f"{name} has unit '{unit}', but a magnitude or colour (unit 'mag') is expected. "
             "Convert fluxes to AB magnitudes first, e.g. with tutorial_lib.photocalib.PhotoCalib."
         )
-    data, mask = _split_mask(values)
-    if isinstance(data, u.Quantity):
-        data = data.value
-    return _finish(data, mask, name)
+    return as_float_array(values, name)
 
 
-def _as_degrees(values, name: str) -> tuple[np.ndarray, bool]:
+def _as_degrees(values: Any, name: str) -> tuple[np.ndarray, bool]:
     """``values`` in degrees, and whether they carried an angle unit (plain numbers are taken as degrees)."""
     unit = getattr(values, "unit", None)
-    data, mask = _split_mask(values)
     if unit is None:
-        return _finish(data, mask, name), False
+        return as_float_array(values, name), False
     try:
         factor = u.Unit(unit).to(u.deg)
     except (TypeError, ValueError, u.UnitsError):
         raise u.UnitsError(f"{name} has unit '{unit}'; an angle (rad or deg) is expected") from None
-    if isinstance(data, u.Quantity):
-        data = data.value
-    return _finish(data, mask, name) * factor, True
+    return as_float_array(values, name) * factor, True
 
 
 def _check_same_length(**arrays: np.ndarray) -> int:
@@ -295,11 +249,6 @@ def _histogram(x, y, xedges, yedges) -> np.ma.MaskedArray:
 
 def _with_count(base: str, n: int) -> str:
     return f"{base} (N = {n:,})"
-
-
-def _base_label(label: str) -> str:
-    match = _COUNT_LABEL.match(label or "")
-    return match.group("base") if match else (label or "")
 
 
 def _dropped_title(n_dropped: int) -> str | None:
@@ -377,8 +326,17 @@ def _draw_points(
             bar.ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
     else:
         ax.scatter(
-            x, y, s=size, c=color, marker="o", linewidths=0, alpha=0.7 if n < 10_000 else 0.4,
-            gid=GID_POINTS, label=_with_count(label, n), rasterized=n > _RASTERIZE_ABOVE, zorder=2,
+            x,
+            y,
+            s=size,
+            c=color,
+            marker="o",
+            linewidths=0,
+            alpha=0.7 if n < 10_000 else 0.4,
+            gid=GID_POINTS,
+            label=_with_count(label, n),
+            rasterized=n > _RASTERIZE_ABOVE,
+            zorder=2,
         )
     # The extra subset always gets an artist (possibly empty) so that a widget can fill it later.
     if extra is not None:
@@ -386,9 +344,17 @@ def _draw_points(
     else:
         ex, ey, n_extra_dropped = np.empty(0), np.empty(0), 0
     ax.scatter(
-        ex, ey, s=size * 1.6, c=extra_color, marker="^", linewidths=0, alpha=0.85,
-        gid=GID_EXTRA, label=_with_count(extra_label, ex.size) if extra is not None else "_extra",
-        rasterized=ex.size > _RASTERIZE_ABOVE, zorder=3,
+        ex,
+        ey,
+        s=size * 1.6,
+        c=extra_color,
+        marker="^",
+        linewidths=0,
+        alpha=0.85,
+        gid=GID_EXTRA,
+        label=_with_count(extra_label, ex.size) if extra is not None else "_extra",
+        rasterized=ex.size > _RASTERIZE_ABOVE,
+        zorder=3,
     )
     ax.set_xlim(xr)
     if invert_y:
@@ -403,51 +369,6 @@ def _find_gid(ax: Axes, gid: str):
         if artist.get_gid() == gid:
             return artist
     return None
-
-
-def _points_axes(target) -> Axes:
-    axes = [target] if isinstance(target, Axes) else list(getattr(target, "axes", []))
-    for ax in axes:
-        if _find_gid(ax, GID_POINTS) is not None or _find_gid(ax, GID_DENSITY) is not None:
-            return ax
-    raise ValueError(
-        "no diagram made by plot_cmd or plot_color_color found in this figure/axes (no artist with gid "
-        f"'{GID_POINTS}' or '{GID_DENSITY}')"
-    )
-
-
-def _update_points(ax: Axes, x, y, extra, loc: str) -> PointCounts:
-    x, y, n_dropped = _finite_pair(x, y)
-    image = _find_gid(ax, GID_DENSITY)
-    if image is not None:
-        x0, x1, y0, y1 = image.get_extent()
-        nrows, ncols = image.get_array().shape
-        counts = _histogram(x, y, np.linspace(x0, x1, ncols + 1), np.linspace(y0, y1, nrows + 1))
-        image.set_data(counts)
-        image.set_clim(1.0, max(float(counts.max()) if counts.count() else 1.0, 2.0))
-        image.set_label(_with_count(_base_label(image.get_label()), x.size))
-    else:
-        points = _find_gid(ax, GID_POINTS)
-        points.set_offsets(np.column_stack([x, y]))
-        points.set_label(_with_count(_base_label(points.get_label()), x.size))
-    extra_points = _find_gid(ax, GID_EXTRA)
-    n_extra = n_extra_dropped = 0
-    if extra is not None:
-        ex, ey, n_extra_dropped = _finite_pair(*extra)
-        n_extra = int(ex.size)
-        extra_points.set_offsets(np.column_stack([ex, ey]))
-        base = _base_label(extra_points.get_label())
-        if base.startswith("_"):
-            base = "extra"
-        extra_points.set_label(_with_count(base, n_extra))
-    else:
-        extra_points.set_offsets(np.empty((0, 2)))
-        extra_points.set_label("_extra")
-    if ax.get_legend() is not None:
-        _points_legend(ax, loc, n_dropped + n_extra_dropped)
-    canvas = ax.get_figure(root=True).canvas
-    canvas.draw_idle()
-    return PointCounts(int(x.size), n_dropped, n_extra, n_extra_dropped)
 
 
 def _extra_pair(extra, name_y: str, name_x: str, to_array) -> tuple[np.ndarray, np.ndarray] | None:
@@ -532,8 +453,7 @@ def plot_cmd(
     matplotlib.figure.Figure
         The figure. In scatter mode the main points are ``ax.collections[0]`` (gid ``"points"``), in density
         mode the image ``ax.images[0]`` (gid ``"points-density"``); the ``extra`` subset has gid ``"extra"``.
-        The legend reports ``N`` drawn and, in its title, the rows with NaN left out. Use :func:`update_cmd`
-        to replace the data in place.
+        The legend reports ``N`` drawn and, in its title, the rows with NaN left out.
 
     Raises
     ------
@@ -555,11 +475,24 @@ def plot_cmd(
     with mpl.rc_context(_STYLE):
         fig, ax = _figure_and_axes(ax, figsize)
         counts = _draw_points(
-            ax, col, mag, extra_xy,
-            xrange=col_lim, yrange=mag_lim, invert_y=True, density=density,
-            density_threshold=density_threshold, bins=bins, bin_steps=(0.05, 0.1),
-            label=label, extra_label=extra_label, color=COLORS["points"], extra_color=COLORS["extra"],
-            marker_size=marker_size, cmap=DENSITY_CMAP, colorbar=colorbar,
+            ax,
+            col,
+            mag,
+            extra_xy,
+            xrange=col_lim,
+            yrange=mag_lim,
+            invert_y=True,
+            density=density,
+            density_threshold=density_threshold,
+            bins=bins,
+            bin_steps=(0.05, 0.1),
+            label=label,
+            extra_label=extra_label,
+            color=COLORS["points"],
+            extra_color=COLORS["extra"],
+            marker_size=marker_size,
+            cmap=DENSITY_CMAP,
+            colorbar=colorbar,
         )
         ax.yaxis.set_inverted(True)  # faint at the bottom, also when mag_range is None
         ax.set_xlabel(_axis_label(color_label, "mag"))
@@ -569,34 +502,6 @@ def plot_cmd(
         if legend:
             _points_legend(ax, _CMD_LEGEND_LOC, counts.n_dropped + counts.n_extra_dropped)
     return fig
-
-
-def update_cmd(target: Figure | Axes, mag_y, color, *, extra=None) -> PointCounts:
-    """Replace the data of a diagram made by :func:`plot_cmd`, in place (for live widgets).
-
-    The mode (scatter or density), limits, bins and labels stay as they were; the legend counts are
-    recomputed and ``fig.canvas.draw_idle()`` is called.
-
-    Parameters
-    ----------
-    target : matplotlib.figure.Figure or matplotlib.axes.Axes
-        The figure returned by :func:`plot_cmd`, or its axes.
-    mag_y, color : array-like, astropy Column or Quantity
-        New magnitudes and colours, as for :func:`plot_cmd`.
-    extra : tuple of array-like, optional
-        New ``(mag_y, color)`` of the overplotted subset; ``None`` empties it.
-
-    Returns
-    -------
-    PointCounts
-        Points drawn and non-finite rows left out, for the main sample and for ``extra``.
-    """
-    mag = _as_magnitudes(mag_y, "mag_y")
-    col = _as_magnitudes(color, "color")
-    _check_same_length(mag_y=mag, color=col)
-    extra_xy = _extra_pair(extra, "mag_y", "color", _as_magnitudes)
-    with mpl.rc_context(_STYLE):
-        return _update_points(_points_axes(target), col, mag, extra_xy, _CMD_LEGEND_LOC)
 
 
 # --- colour-colour diagram and the stellar locus ------------------------------------------------------------
@@ -657,8 +562,7 @@ def plot_color_color(
     Returns
     -------
     matplotlib.figure.Figure
-        The figure; artists as described for :func:`plot_cmd`. Use :func:`update_color_color` to replace
-        the data in place.
+        The figure; artists as described for :func:`plot_cmd`.
 
     Raises
     ------
@@ -672,11 +576,24 @@ def plot_color_color(
     with mpl.rc_context(_STYLE):
         fig, ax = _figure_and_axes(ax, figsize)
         counts = _draw_points(
-            ax, ri, gr, extra_xy,
-            xrange=_sorted_range(r_i_range, "r_i_range"), yrange=_sorted_range(g_r_range, "g_r_range"),
-            invert_y=False, density=density, density_threshold=density_threshold, bins=bins,
-            bin_steps=(0.05, 0.05), label=label, extra_label=extra_label, color=COLORS["points"],
-            extra_color=COLORS["extra"], marker_size=marker_size, cmap=DENSITY_CMAP, colorbar=colorbar,
+            ax,
+            ri,
+            gr,
+            extra_xy,
+            xrange=_sorted_range(r_i_range, "r_i_range"),
+            yrange=_sorted_range(g_r_range, "g_r_range"),
+            invert_y=False,
+            density=density,
+            density_threshold=density_threshold,
+            bins=bins,
+            bin_steps=(0.05, 0.05),
+            label=label,
+            extra_label=extra_label,
+            color=COLORS["points"],
+            extra_color=COLORS["extra"],
+            marker_size=marker_size,
+            cmap=DENSITY_CMAP,
+            colorbar=colorbar,
         )
         if show_locus:
             low, high = _sorted_range(locus_range, "locus_range")
@@ -685,8 +602,12 @@ def plot_color_color(
                 raise ValueError(f"locus_system must be 'sdss' or 'hsc', got {locus_system!r}")
             hsc = locus_system == "hsc"
             ax.plot(
-                x, (stellar_locus_g_r_hsc if hsc else stellar_locus_g_r)(x), color=COLORS["locus"], lw=1.5,
-                gid=GID_LOCUS, zorder=4,
+                x,
+                (stellar_locus_g_r_hsc if hsc else stellar_locus_g_r)(x),
+                color=COLORS["locus"],
+                lw=1.5,
+                gid=GID_LOCUS,
+                zorder=4,
                 label="stellar locus (Juri\N{LATIN SMALL LETTER C WITH CARON} et al. 2008"
                 + (", HSC colours)" if hsc else ")"),
             )
@@ -697,30 +618,6 @@ def plot_color_color(
         if legend:
             _points_legend(ax, _CC_LEGEND_LOC, counts.n_dropped + counts.n_extra_dropped)
     return fig
-
-
-def update_color_color(target: Figure | Axes, g_r, r_i, *, extra=None) -> PointCounts:
-    """Replace the data of a diagram made by :func:`plot_color_color`, in place; see :func:`update_cmd`.
-
-    Parameters
-    ----------
-    target : matplotlib.figure.Figure or matplotlib.axes.Axes
-        The figure returned by :func:`plot_color_color`, or its axes.
-    g_r, r_i : array-like, astropy Column or Quantity
-        New colours.
-    extra : tuple of array-like, optional
-        New ``(g_r, r_i)`` of the overplotted subset; ``None`` empties it.
-
-    Returns
-    -------
-    PointCounts
-    """
-    gr = _as_magnitudes(g_r, "g_r")
-    ri = _as_magnitudes(r_i, "r_i")
-    _check_same_length(g_r=gr, r_i=ri)
-    extra_xy = _extra_pair(extra, "g_r", "r_i", _as_magnitudes)
-    with mpl.rc_context(_STYLE):
-        return _update_points(_points_axes(target), ri, gr, extra_xy, _CC_LEGEND_LOC)
 
 
 # --- sources on the sky map ---------------------------------------------------------------------------------
@@ -841,12 +738,9 @@ def plot_sky(
     lengths = {"ra_deg": ra, "dec_deg": dec}
     mask = None
     if highlight is not None:
-        data, masked = _split_mask(highlight)
-        mask = np.asarray(data)
+        mask = as_array(highlight)  # a masked entry is not highlighted
         if mask.dtype != bool:
             raise ValueError(f"highlight must be a boolean mask, one value per row; got dtype {mask.dtype}")
-        if masked is not None:
-            mask = mask & ~masked
         lengths["highlight"] = mask
     _check_same_length(**lengths)
     if skymap is not None and not (ra_has_unit or dec_has_unit):
@@ -877,25 +771,38 @@ def plot_sky(
         x = _wrap_ra(ra[finite], reference)
         y = dec[finite]
         sources = ax.scatter(
-            x, y, s=size, c=COLORS["sources"], linewidths=0, alpha=0.35 if n > 500 else 0.6,
-            gid=GID_SKY_SOURCES, label=_with_count(label, n), rasterized=n > _RASTERIZE_ABOVE, zorder=2,
+            x,
+            y,
+            s=size,
+            c=COLORS["sources"],
+            linewidths=0,
+            alpha=0.35 if n > 500 else 0.6,
+            gid=GID_SKY_SOURCES,
+            label=_with_count(label, n),
+            rasterized=n > _RASTERIZE_ABOVE,
+            zorder=2,
         )
         handles = [sources]
         if mask is not None:
             chosen = mask & finite
             shown = ax.scatter(
-                _wrap_ra(ra[chosen], reference), dec[chosen], s=size * 2.5 + 4, c=COLORS["highlight"],
-                marker="D", linewidths=0, gid=GID_SKY_HIGHLIGHT,
+                _wrap_ra(ra[chosen], reference),
+                dec[chosen],
+                s=size * 2.5 + 4,
+                c=COLORS["highlight"],
+                marker="D",
+                linewidths=0,
+                gid=GID_SKY_HIGHLIGHT,
                 label=_with_count(highlight_label, int(chosen.sum())),
-                rasterized=chosen.sum() > _RASTERIZE_ABOVE, zorder=3,
+                rasterized=chosen.sum() > _RASTERIZE_ABOVE,
+                zorder=3,
             )
             handles.append(shown)
         for k, tract_info in enumerate(tracts):
             colour = COLORS["tracts"][k % len(COLORS["tracts"])]
             corners = tract_info.getVertexList().copy()
             corners[:, 0] = _wrap_ra(corners[:, 0], reference)
-            ax.add_patch(Polygon(corners, closed=True, fill=False, edgecolor=colour, lw=2.0, gid=GID_TRACT,
-                                 zorder=4))
+            ax.add_patch(Polygon(corners, closed=True, fill=False, edgecolor=colour, lw=2.0, gid=GID_TRACT, zorder=4))
             for patch_info in tract_info:
                 if not _patch_wanted(patch_info, wanted_patches):
                     continue
@@ -905,13 +812,31 @@ def plot_sky(
                 for box, style, width, gid in boxes:
                     vertices = tract_info.box_vertices(box).copy()
                     vertices[:, 0] = _wrap_ra(vertices[:, 0], reference)
-                    ax.add_patch(Polygon(vertices, closed=True, fill=False, edgecolor=colour, linestyle=style,
-                                         lw=width, gid=gid, zorder=4))
+                    ax.add_patch(
+                        Polygon(
+                            vertices,
+                            closed=True,
+                            fill=False,
+                            edgecolor=colour,
+                            linestyle=style,
+                            lw=width,
+                            gid=gid,
+                            zorder=4,
+                        )
+                    )
                 if label_patches:
                     centre = tract_info.box_vertices(patch_info.getInnerBBox()).mean(axis=0)
-                    ax.text(_wrap_ra(centre[0], reference), centre[1], str(patch_info.getSequentialIndex()),
-                            color="0.1", fontsize=7, ha="center", va="center", zorder=5,
-                            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=colour, lw=0.8, alpha=0.85))
+                    ax.text(
+                        _wrap_ra(centre[0], reference),
+                        centre[1],
+                        str(patch_info.getSequentialIndex()),
+                        color="0.1",
+                        fontsize=7,
+                        ha="center",
+                        va="center",
+                        zorder=5,
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.8, "alpha": 0.85},
+                    )
             handles.append(Line2D([], [], color=colour, lw=2.0, label=f"tract {tract_info.getId()}"))
         if tracts:
             handles.append(Line2D([], [], color="0.3", lw=0.9, label="patch inner box"))
@@ -931,8 +856,15 @@ def plot_sky(
         if title:
             ax.set_title(title)
         if legend:
-            ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2,
-                      title=_dropped_title(n_dropped), markerscale=1.5, frameon=False)
+            ax.legend(
+                handles=handles,
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.14),
+                ncols=2,
+                title=_dropped_title(n_dropped),
+                markerscale=1.5,
+                frameon=False,
+            )
     return fig
 
 
@@ -1024,10 +956,27 @@ def plot_funnel(
         fig, ax = _figure_and_axes(ax, figsize)
         y = np.arange(n_rows)
         if show_alone:
-            ax.barh(y, alone, height=0.8, color=COLORS["alone"], alpha=0.55, edgecolor="none",
-                    gid=GID_FUNNEL_ALONE, label="kept by this criterion alone", zorder=2)
-        ax.barh(y, cumulative, height=0.42, color=COLORS["cumulative"], edgecolor="none",
-                gid=GID_FUNNEL_CUMULATIVE, label="kept by this and all criteria above", zorder=3)
+            ax.barh(
+                y,
+                alone,
+                height=0.8,
+                color=COLORS["alone"],
+                alpha=0.55,
+                edgecolor="none",
+                gid=GID_FUNNEL_ALONE,
+                label="kept by this criterion alone",
+                zorder=2,
+            )
+        ax.barh(
+            y,
+            cumulative,
+            height=0.42,
+            color=COLORS["cumulative"],
+            edgecolor="none",
+            gid=GID_FUNNEL_CUMULATIVE,
+            label="kept by this and all criteria above",
+            zorder=3,
+        )
         for row in range(n_rows):
             text = f"{cumulative[row]:,.0f}"
             if n_total:
@@ -1035,14 +984,21 @@ def plot_funnel(
             if show_alone:
                 text += f"; alone {alone[row]:,.0f}"
             end = max(cumulative[row], alone[row] if show_alone else 0.0)
-            ax.annotate(text, xy=(0 if not np.isfinite(end) else end, row), xytext=(3, 0),
-                        textcoords="offset points", va="center", ha="left", fontsize=7, zorder=5,
-                        bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.8))
+            ax.annotate(
+                text,
+                xy=(0 if not np.isfinite(end) else end, row),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                ha="left",
+                fontsize=7,
+                zorder=5,
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
         largest = np.nanmax(np.concatenate([cumulative, alone if show_alone else [], [n_total or 0]]))
         largest = largest if np.isfinite(largest) and largest > 0 else 1.0
         if n_total:
-            ax.axvline(n_total, color=COLORS["total"], ls=":", lw=1.0, label=f"all rows ({n_total:,})",
-                       zorder=4)
+            ax.axvline(n_total, color=COLORS["total"], ls=":", lw=1.0, label=f"all rows ({n_total:,})", zorder=4)
         ax.set_xlim(0, largest * 1.55)
         ax.set_yticks(y, criteria)
         # Criteria read top to bottom; a free band of 1.6 rows below the last one holds the legend.

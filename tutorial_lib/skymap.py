@@ -192,9 +192,7 @@ class TractInfo:
         else:
             seq = int(index)
             if not 0 <= seq < nx * ny:
-                raise IndexError(
-                    f"tract {self.tract_id} has patches 0 to {nx * ny - 1}; there is no patch {seq}"
-                )
+                raise IndexError(f"tract {self.tract_id} has patches 0 to {nx * ny - 1}; there is no patch {seq}")
             x, y = seq % nx, seq // nx
         if not (0 <= x < nx and 0 <= y < ny):
             raise IndexError(f"patch ({x}, {y}) is outside tract {self.tract_id}'s {nx} x {ny} patches")
@@ -273,9 +271,7 @@ class SkyMap:
         try:
             return self._tracts[int(tract_id)]
         except KeyError:
-            raise KeyError(
-                f"sky map {self.name!r} has tracts {sorted(self._tracts)}; no tract {tract_id}"
-            ) from None
+            raise KeyError(f"sky map {self.name!r} has tracts {sorted(self._tracts)}; no tract {tract_id}") from None
 
     def __iter__(self) -> Iterator[TractInfo]:
         return iter(self._tracts[key] for key in sorted(self._tracts))
@@ -346,12 +342,12 @@ def make_lesson_skymap(num_patches: tuple[int, int] = (3, 3)) -> SkyMap:
     width_deg = num_patches[0] * HSC_PATCH_INNER[0] * HSC_PIXEL_SCALE_ARCSEC / 3600.0
     lesson_width_deg = 3 * HSC_PATCH_INNER[0] * HSC_PIXEL_SCALE_ARCSEC / 3600.0
     offset = NEIGHBOUR_TRACT_OFFSET_DEG + (width_deg - lesson_width_deg)
-    common = dict(
-        pixel_scale_arcsec=HSC_PIXEL_SCALE_ARCSEC,
-        num_patches=num_patches,
-        patch_inner_dimensions=HSC_PATCH_INNER,
-        patch_border=HSC_PATCH_BORDER,
-    )
+    common = {
+        "pixel_scale_arcsec": HSC_PIXEL_SCALE_ARCSEC,
+        "num_patches": num_patches,
+        "patch_inner_dimensions": HSC_PATCH_INNER,
+        "patch_border": HSC_PATCH_BORDER,
+    }
     tracts = [
         TractInfo(0, (ra0, dec0), **common),
         TractInfo(1, (ra0 - offset, dec0), **common),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from .._arrays import as_array
 
 __all__ = ["CheckResult"]
 
@@ -33,10 +36,12 @@ class CheckResult:
 
 
 def right(message: str) -> CheckResult:
+    """A :class:`CheckResult` saying the answer is right, and why."""
     return CheckResult(True, message)
 
 
 def wrong(message: str) -> CheckResult:
+    """A :class:`CheckResult` saying the answer is not right yet, and what to look at."""
     return CheckResult(False, message)
 
 
@@ -44,20 +49,30 @@ def wrong(message: str) -> CheckResult:
 NO_ANSWER = "replace the ... in the cell above by your answer, run that cell, then this one."
 
 
-def is_missing(answer) -> bool:
+def is_missing(answer: Any) -> bool:
     """Whether the learner left the exercise's placeholder (``...``) or ``None``."""
     return answer is None or answer is Ellipsis
 
 
-def plain(values) -> np.ndarray:
-    """A column, Quantity or list as a plain ndarray; masked entries become NaN (floats) or False (bools)."""
-    if hasattr(values, "unmasked") and hasattr(values, "mask"):
-        data, mask = np.asarray(values.unmasked), np.asarray(values.mask, dtype=bool)
-    elif isinstance(values, np.ma.MaskedArray):
-        data, mask = np.ma.getdata(values), np.ma.getmaskarray(values)
-    else:
-        data, mask = values, None
-    data = np.asarray(getattr(data, "value", data))
-    if mask is not None and mask.any():
-        data = np.where(mask, False, data) if data.dtype == bool else np.where(mask, np.nan, data.astype(float))
-    return data
+def plain(values: Any) -> np.ndarray:
+    """A column, Quantity or list as a plain ndarray; masked entries become NaN (numbers) or False (flags)."""
+    return as_array(values, integer_fill=None)
+
+
+def as_number(value: Any, what: str) -> tuple[float | None, CheckResult | None]:
+    """A learner's answer as one finite float, or the reason it is not one (a wrong :class:`CheckResult`)."""
+    if isinstance(value, bool | str | bytes) or value is None:
+        return None, wrong(f"{what} should be a number; got {value!r}.")
+    value = getattr(value, "value", value)  # a Quantity
+    if np.ndim(value) != 0:
+        return None, wrong(f"{what} should be a single number; got an array of shape {np.shape(value)}.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None, wrong(f"{what} should be a number; got {value!r}.")
+    if not np.isfinite(number):
+        return None, wrong(
+            f"{what} is {number}: a NaN usually means a division by zero or a NaN in the inputs; "
+            "drop rows without a value first."
+        )
+    return number, None

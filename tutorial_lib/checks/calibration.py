@@ -14,7 +14,10 @@ from collections.abc import Mapping
 import astropy.units as u
 import numpy as np
 
+from .._arrays import as_array
 from ..photocalib import PhotoCalib
+from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY as _AB_NJY
+from ..photometry import is_magnitude_unit
 from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
 from ._result import is_missing as _is_missing
@@ -25,19 +28,9 @@ __all__ = ["check_band_magnitudes", "check_magnitudes", "check_mean_flux", "chec
 _POGSON = 2.5 / math.log(10.0)
 
 
-def _is_magnitude_unit(unit) -> bool:
-    return "mag" in str(unit)
-
-
 def _values(data) -> np.ndarray:
     """Float array of a column, array, list or Quantity; masked entries become NaN; units dropped."""
-    if hasattr(data, "unmasked") and hasattr(data, "mask"):  # astropy Masked quantities
-        unmasked = np.asarray(getattr(data.unmasked, "value", data.unmasked), dtype=float)
-        return np.where(np.asarray(data.mask), np.nan, unmasked)
-    if np.ma.isMaskedArray(data):
-        return np.ma.filled(np.ma.asarray(data, dtype=float), np.nan)
-    data = getattr(data, "value", data)
-    return np.asarray(data, dtype=float)
+    return np.asarray(as_array(data, integer_fill=None), dtype=float)
 
 
 def _column(table, name: str) -> np.ndarray:
@@ -168,7 +161,7 @@ def _negative_count_verdict(count: int, values: np.ndarray, flux: str) -> CheckR
 # --- magnitudes ---------------------------------------------------------------------------------------------
 def _offset_hint(offset: float, zero_point: float) -> str | None:
     """Name a constant magnitude offset (answer minus expected) when it is a known mistake."""
-    log_mean = 2.5 * math.log10(10 ** (0.4 * (31.4 - zero_point)))  # 2.5 log10(calibrationMean) = 31.4 - ZP
+    log_mean = 2.5 * math.log10(10 ** (0.4 * (_AB_NJY - zero_point)))  # 2.5 log10(calibrationMean) = 31.4 - ZP
     cases = [
         (
             -zero_point,
@@ -243,7 +236,7 @@ def check_magnitudes(
         answer, mag_err = answer
     for what, values in (("the magnitudes", answer), ("the magnitude errors", mag_err)):
         unit = getattr(values, "unit", None)
-        if unit is not None and not _is_magnitude_unit(unit) and u.Unit(unit) != u.dimensionless_unscaled:
+        if unit is not None and not is_magnitude_unit(unit):
             return wrong(f"{what} have unit '{unit}', not mag: convert fluxes with instFluxToMagnitude.")
     if np.ndim(answer) == 0:
         return wrong("give one magnitude per row of the table (an array), not a single number.")
@@ -476,7 +469,7 @@ def check_mean_flux(answer, fluxes, *, calibration_mean: float | None = None, rt
         return wrong(_NO_ANSWER)
     unit = getattr(answer, "unit", None)
     if unit is not None:
-        if _is_magnitude_unit(unit):
+        if is_magnitude_unit(unit, dimensionless=False):
             return wrong("that is a magnitude; give the mean flux in nJy (magnitudes cannot average negative fluxes).")
         try:
             answer = u.Quantity(answer).to_value(u.nJy)
@@ -517,7 +510,7 @@ def check_mean_flux(answer, fluxes, *, calibration_mean: float | None = None, rt
             "measurement (signal plus noise): averaging needs all of them."
         )
     if positive.size:
-        from_mags = 10 ** (-0.4 * (np.mean(31.4 - 2.5 * np.log10(positive)) - 31.4))
+        from_mags = 10 ** (-0.4 * (np.mean(_AB_NJY - 2.5 * np.log10(positive)) - _AB_NJY))
         if abs(value - from_mags) <= 1e-6 * scale:
             return wrong(
                 "that comes from averaging magnitudes, which drops every negative flux and weights the rest "

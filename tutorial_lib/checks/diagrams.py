@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plots import stellar_locus_g_r, stellar_locus_g_r_hsc
+from ..photometry import stellar_locus_g_r, stellar_locus_g_r_hsc
+from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
-from .selection import _NO_ANSWER, FRACTION_TOLERANCE, _as_number, _is_missing, _plain
+from ._result import as_number as _as_number
+from ._result import is_missing as _is_missing
+from ._result import plain as _plain
+from .selection import FRACTION_TOLERANCE
 
 __all__ = ["check_galaxy_fraction", "check_locus_offset", "check_median_offset"]
 

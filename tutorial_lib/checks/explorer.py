@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..lesson import DEFAULT_FAINT
+from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
 from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
 from ._result import is_missing as _is_missing
@@ -33,7 +34,7 @@ def _i_magnitudes(tables, band: str) -> np.ndarray:
     calib = tables.photo_calib[band] if isinstance(tables.photo_calib, dict) else tables.photo_calib
     flux = np.asarray(forced["base_PsfFlux_instFlux"], dtype=float) * calib.getCalibrationMean()  # nJy
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(flux > 0, 31.4 - 2.5 * np.log10(flux), np.nan)
+        return np.where(flux > 0, AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * np.log10(flux), np.nan)
 
 
 def expected_patch_inner_duplicates(explorer, faint: float = DEFAULT_FAINT) -> tuple[int, int]:

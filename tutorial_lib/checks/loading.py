@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from .._arrays import as_array
 from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
 from ._result import is_missing as _is_missing
@@ -43,13 +44,7 @@ def _as_dict(answer) -> dict | None:
 
 def _float_values(column) -> np.ndarray:
     """Values of a table column or array as floats, masked entries as NaN, units dropped."""
-    data = column
-    if hasattr(data, "unmasked") and hasattr(data, "mask"):  # astropy Masked quantities
-        data = np.where(np.asarray(data.mask), np.nan, np.asarray(getattr(data.unmasked, "value", data.unmasked)))
-    if np.ma.isMaskedArray(data):
-        return np.ma.filled(np.ma.asarray(data, dtype=float), np.nan)
-    data = getattr(data, "value", data)  # Quantity
-    return np.asarray(data, dtype=float)
+    return np.asarray(as_array(column, integer_fill=None), dtype=float)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

@@ -24,6 +24,7 @@ import numbers
 
 import numpy as np
 
+from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
 from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
 from ._result import is_missing as _is_missing
@@ -75,9 +76,9 @@ def check_zero_point(answer, fluxmag0: float) -> CheckResult:
         return wrong("that used the natural logarithm (np.log); magnitudes use log10 (np.log10).")
     if math.isclose(value, fluxmag0, rel_tol=1e-6):
         return wrong("that is FLUXMAG0 itself, a number of counts; the zero point is its magnitude: 2.5 log10(...).")
-    if math.isclose(value, 10 ** (0.4 * 31.4) / fluxmag0, rel_tol=1e-6):
+    if math.isclose(value, 10 ** (0.4 * AB_MAGNITUDE_OF_ONE_NANOJANSKY) / fluxmag0, rel_tol=1e-6):
         return wrong("that is the PhotoCalib's calibrationMean (nJy per count); the question asks for a magnitude.")
-    if math.isclose(value, 31.4 - expected, abs_tol=ZERO_POINT_TOLERANCE):
+    if math.isclose(value, AB_MAGNITUDE_OF_ONE_NANOJANSKY - expected, abs_tol=ZERO_POINT_TOLERANCE):
         return wrong("that is 31.4 minus the zero point: 2.5 log10(FLUXMAG0) alone is the magnitude of one count.")
     return wrong(
         f"{value:.3f} is not the magnitude of one count; with mag = -2.5 log10(counts / FLUXMAG0), it is "

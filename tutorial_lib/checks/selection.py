@@ -23,6 +23,7 @@ import numpy as np
 
 from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
+from ._result import as_number as _as_number
 from ._result import is_missing as _is_missing
 from ._result import plain as _plain
 
@@ -67,24 +68,6 @@ def _as_mask(values, n: int, what: str) -> tuple[np.ndarray | None, CheckResult 
                 "& (and), | (or) and ~ (not), and compare numbers with == or <."
             )
     return array, None
-
-
-def _as_number(value, what: str) -> tuple[float | None, CheckResult | None]:
-    if isinstance(value, bool | str | bytes) or value is None:
-        return None, wrong(f"{what} should be a number; got {value!r}.")
-    value = getattr(value, "value", value)  # a Quantity
-    if np.ndim(value) != 0:
-        return None, wrong(f"{what} should be a single number; got an array of shape {np.shape(value)}.")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None, wrong(f"{what} should be a number; got {value!r}.")
-    if not np.isfinite(number):
-        return None, wrong(
-            f"{what} is {number}: a NaN usually means a division by zero or a NaN in the inputs; "
-            "drop rows without a value first."
-        )
-    return number, None
 
 
 def _as_count(value, what: str) -> tuple[int | None, CheckResult | None]:

@@ -1,0 +1,146 @@
+"""The shape of ``tutorial_lib``: code lines, the largest class and function, imports that point the wrong way.
+
+Counts lines of code with docstrings, comments and blank lines excluded, for the modules the lessons use (every
+module of ``tutorial_lib`` except ``afw_table``, an ingestion reader). Goals (issue 10): at most 2,600 such
+lines, no class over 400 lines and no function over 60 lines of code, no import cycle inside ``tutorial_lib``,
+and nothing importing :mod:`tutorial_lib.checks` or a layer above it. Exits 1 on a miss.
+
+Run: ``python benchmarks/library_shape.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from pathlib import Path
+
+LIBRARY = Path(__file__).resolve().parents[1] / "tutorial_lib"
+NOT_USED_BY_LESSONS = {"afw_table"}
+GOAL_LINES, GOAL_CLASS, GOAL_FUNCTION = 2600, 400, 60
+#: Layers, lowest first: a module may import only from its own layer or below (checks: from anything but checks).
+LAYERS = [
+    {"_arrays", "lesson", "photometry"},
+    {"matching", "photocalib", "skymap", "exposure", "butler_formatters", "afw_table"},
+    {"selection"},
+    {"plots"},
+    {"explorer", "widgets"},
+    {"checks"},
+]
+
+
+def _code_lines(source: str) -> set[int]:
+    """Line numbers holding code: not blank, not only a comment, not part of a docstring."""
+    tree = ast.parse(source)
+    docstring_lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            docstring_lines.update(range(node.lineno, node.end_lineno + 1))  # docstrings of all kinds
+    lines = set()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type not in (
+            tokenize.COMMENT,
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+            tokenize.ENDMARKER,
+        ):
+            lines.update(range(token.start[0], token.end[0] + 1))
+    return lines - docstring_lines
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(LIBRARY).with_suffix("").parts)
+
+
+def _layer(name: str) -> int:
+    top = name.split(".")[0]
+    return next(i for i, layer in enumerate(LAYERS) if top in layer)
+
+
+def _imports(path: Path, tree: ast.Module) -> set[str]:
+    """tutorial_lib modules imported by ``path`` (top-level names inside the package)."""
+    package = _module_name(path).split(".")[:-1] if path.name != "__init__.py" else _module_name(path).split(".")
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[: len(package) - node.level + 1] if node.level > 1 else package
+            target = [*base, *(node.module.split(".") if node.module else [])]
+            out.add(".".join(target) if target else (node.names[0].name))
+            if not node.module:
+                out.update(".".join([*base, alias.name]) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tutorial_lib."):
+            out.add(node.module.removeprefix("tutorial_lib."))
+    return {name for name in out if name}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the table; 0 if every goal is met."""
+    total, biggest_class, biggest_function, wrong_way = 0, ("", 0), ("", 0), []
+    graph: dict[str, set[str]] = {}
+    print(f"{'module':<34} {'code lines':>10}")
+    for path in sorted(LIBRARY.rglob("*.py")):
+        source = path.read_text()
+        tree = ast.parse(source)
+        code = _code_lines(source)
+        name = _module_name(path)
+        graph[name] = _imports(path, tree)
+        if name.split(".")[0] not in NOT_USED_BY_LESSONS:
+            total += len(code)
+            print(f"{name:<34} {len(code):>10}")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                size = len([n for n in code if node.lineno <= n <= node.end_lineno])
+                if isinstance(node, ast.ClassDef) and size > biggest_class[1]:
+                    biggest_class = (f"{name}.{node.name}", size)
+                elif not isinstance(node, ast.ClassDef) and size > biggest_function[1]:
+                    biggest_function = (f"{name}.{node.name}", size)
+        for target in graph[name]:
+            top = target.split(".")[0]
+            if top not in {t for layer in LAYERS for t in layer}:
+                continue
+            if _layer(target) > _layer(name) or (top == "checks" and not name.startswith("checks")):
+                wrong_way.append(f"{name} -> {target}")
+    cycles = _cycles(graph)
+    print(f"{'total (lessons use)':<34} {total:>10}   goal <= {GOAL_LINES}")
+    print(f"largest class:    {biggest_class[0]} ({biggest_class[1]} lines; goal <= {GOAL_CLASS})")
+    print(f"largest function: {biggest_function[0]} ({biggest_function[1]} lines; goal <= {GOAL_FUNCTION})")
+    print(f"imports against the layers: {', '.join(wrong_way) or 'none'}")
+    print(f"import cycles: {'; '.join(' -> '.join(c) for c in cycles) or 'none'}")
+    ok = (
+        total <= GOAL_LINES
+        and biggest_class[1] <= GOAL_CLASS
+        and biggest_function[1] <= GOAL_FUNCTION
+        and not wrong_way
+        and not cycles
+    )
+    print(f"goals: {'met' if ok else 'MISSED'}")
+    return 0 if ok else 1
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Import cycles between modules (a package's ``__init__`` importing its own modules is not one)."""
+
+    def edges(name: str) -> set[str]:
+        return {t for t in graph.get(name, set()) if t in graph and not (t.startswith(name + ".") or t == name)}
+
+    cycles, state = [], {}
+
+    def visit(name: str, stack: list[str]) -> None:
+        state[name] = 1
+        for target in edges(name):
+            if state.get(target) == 1:
+                cycles.append([*stack[stack.index(target) :], target])
+            elif target not in state:
+                visit(target, [*stack, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    return cycles
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

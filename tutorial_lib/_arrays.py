@@ -1,0 +1,95 @@
+"""The one conversion of a column, Quantity, masked column or list into a plain numpy array.
+
+Every layer takes what a learner may hold (an astropy ``Column``/``MaskedColumn``, a ``Quantity`` or masked
+Quantity from a ``QTable``, a pandas Series, a list) and needs a plain ``numpy.ndarray``. The rules live here
+once:
+
+* units are dropped (callers that care check :func:`tutorial_lib.photometry.is_magnitude_unit` first);
+* masked entries are filled by dtype: ``False`` for flags (a masked flag is not set), NaN for floats (fails
+  every comparison), -1 for integers (fails ``deblend_nChild == 0``);
+* an unmasked column is not copied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import astropy.units as u
+import numpy as np
+
+__all__ = ["as_array", "as_float_array"]
+
+
+def _data_and_mask(values: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    if hasattr(values, "unmasked") and hasattr(values, "mask"):  # astropy Masked (a masked Quantity in a QTable)
+        data, mask = values.unmasked, np.asarray(values.mask, dtype=bool)
+    elif isinstance(values, np.ma.MaskedArray):  # also astropy MaskedColumn
+        data, mask = np.ma.getdata(values), np.ma.getmaskarray(values)
+    elif hasattr(values, "to_numpy"):  # pandas Series, possibly with pd.NA
+        array = values.to_numpy()
+        if array.dtype == object:
+            array = values.to_numpy(dtype=float, na_value=np.nan)
+        return array, None
+    else:
+        data, mask = values, None
+    data = np.asarray(data.value if isinstance(data, u.Quantity) else data)
+    return data, (mask if mask is not None and mask.any() else None)
+
+
+def as_array(values: Any, integer_fill: int | None = -1) -> np.ndarray:
+    """``values`` as a plain ndarray of its own dtype, masked entries filled, units dropped.
+
+    Parameters
+    ----------
+    values : array-like, astropy Column, MaskedColumn or Quantity, pandas Series
+        The values.
+    integer_fill : int or None, optional
+        Fill of masked integers; None turns a masked integer column into floats with NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        Without a copy when nothing is masked. Masked booleans are False, masked floats NaN, masked integers
+        ``integer_fill``.
+
+    Raises
+    ------
+    TypeError
+        For masked values of another dtype (strings...).
+    """
+    data, mask = _data_and_mask(values)
+    if mask is None:
+        return data
+    if data.dtype == bool:
+        return np.where(mask, False, data)
+    if np.issubdtype(data.dtype, np.integer) and integer_fill is not None:
+        return np.where(mask, integer_fill, data)
+    if np.issubdtype(data.dtype, np.number):
+        return np.where(mask, np.nan, data.astype(float))
+    raise TypeError(f"cannot fill masked values of a column of dtype {data.dtype}")
+
+
+def as_float_array(values: Any, name: str = "the values") -> np.ndarray:
+    """``values`` as a one-dimensional float array; masked entries NaN, units dropped.
+
+    Parameters
+    ----------
+    values : array-like, astropy Column, MaskedColumn or Quantity, pandas Series
+        The values.
+    name : str, optional
+        What they are, for the error message.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        A new array.
+
+    Raises
+    ------
+    ValueError
+        If the values are not one-dimensional (one per catalogue row).
+    """
+    array = np.array(as_array(values, integer_fill=None), dtype=float)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional (one value per catalogue row); got shape {array.shape}")
+    return array
