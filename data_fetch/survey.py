@@ -412,13 +412,25 @@ def _write_chunk(frame: pd.DataFrame, path: Path, margin_arcsec: float | None) -
     catalog.write_catalog(path, catalog_name=CATALOG_NAME, progress_bar=False)
 
 
-def _join_chunks(chunk_paths: list[Path], out: Path, progress: bool) -> int:
+def _open_chunk(path: Path):
+    """A chunk catalog with its margin; without it when the margin is empty (LSDB 0.11 cannot open an empty
+    margin: its index type differs from the catalog's), which loses nothing."""
     import lsdb
 
-    catalogs = [lsdb.open_catalog(p) for p in chunk_paths]
+    try:
+        return lsdb.open_catalog(path)
+    except ValueError:
+        margins = list(path.glob(f"{CATALOG_NAME}_*arcs/hats.properties"))
+        if margins and "hats_nrows=0" in margins[0].read_text().split():
+            return lsdb.open_catalog(path / CATALOG_NAME)
+        raise
+
+
+def _join_chunks(chunk_paths: list[Path], out: Path, progress: bool) -> int:
+    catalogs = [_open_chunk(p) for p in chunk_paths]
     while len(catalogs) > 1:  # a balanced tree of concatenations keeps the task graph shallow
         catalogs = [
-            catalogs[i].concat(catalogs[i + 1]) if i + 1 < len(catalogs) else catalogs[i]
+            catalogs[i].concat(catalogs[i + 1], ignore_empty_margins=True) if i + 1 < len(catalogs) else catalogs[i]
             for i in range(0, len(catalogs), 2)
         ]
     catalog = catalogs[0]
