@@ -250,37 +250,6 @@ def test_cmd_uses_given_axes_without_new_figure():
     assert ax.get_ylim()[0] > ax.get_ylim()[1]
 
 
-def test_update_cmd_in_place():
-    i_mag, r_i, _ = lesson_stars(400)
-    fig = plots.plot_cmd(i_mag, r_i)
-    ax = fig.axes[0]
-    points = ax.collections[0]
-    i_mag[:3] = np.nan
-    counts = plots.update_cmd(fig, i_mag[:100], r_i[:100], extra=(i_mag[100:150], r_i[100:150]))
-    assert counts == plots.PointCounts(97, 3, 50, 0)
-    assert ax.collections[0] is points and len(points.get_offsets()) == 97
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "sources (N = 97)",
-        "extra (N = 50)",
-    ]
-    counts = plots.update_cmd(ax, i_mag, r_i)
-    assert counts.n_extra_plotted == 0 and len(plots._find_gid(ax, plots.GID_EXTRA).get_offsets()) == 0
-
-
-def test_update_cmd_in_density_mode():
-    rng = np.random.default_rng(SEED)
-    fig = plots.plot_cmd(rng.uniform(17, 25, 1000), rng.uniform(0, 2, 1000), density=True)
-    counts = plots.update_cmd(fig, rng.uniform(17, 25, 300), rng.uniform(0, 2, 300))
-    image = plots._find_gid(fig.axes[0], plots.GID_DENSITY)
-    assert counts.n_plotted == 300 and image.get_array().sum() == 300
-
-
-def test_update_needs_a_diagram():
-    fig, _ = plt.subplots()
-    with pytest.raises(ValueError, match="plot_cmd"):
-        plots.update_cmd(fig, [20.0], [0.5])
-
-
 # --- colour-colour diagram and the stellar locus ------------------------------------------------------------
 def test_stellar_locus_values():
     # g - r = 1.39 (1 - exp(-4.9 x^3 - 2.45 x^2 - 1.68 x - 0.050)), expanded by hand:
@@ -322,14 +291,6 @@ def test_color_color_labels_and_locus():
 def test_color_color_mismatched_lengths_raise_value_error():
     with pytest.raises(ValueError, match="g_r and r_i must have the same length"):
         plots.plot_color_color(np.ones(5), np.ones(6))
-
-
-def test_update_color_color():
-    _, r_i, g_r = lesson_stars(200)
-    fig = plots.plot_color_color(g_r, r_i)
-    counts = plots.update_color_color(fig, g_r[:50], r_i[:50])
-    assert counts.n_plotted == 50
-    np.testing.assert_allclose(points_of(fig.axes[0]), np.column_stack([r_i[:50], g_r[:50]]))
 
 
 # --- sky ----------------------------------------------------------------------------------------------------

@@ -39,14 +39,14 @@ from tutorial_lib.selection import (
     Selection,
     SelectionUnitsError,
     deblended,
+    faint_cut,
+    funnel_counts,
     good_psf_flux,
-    magnitude_limits,
     not_sky,
     patch_inner,
     point_source,
     primary,
     primary_definition,
-    snr_limit,
     tract_inner,
 )
 
@@ -179,42 +179,27 @@ def test_masked_columns_are_filled(ref, forced):
     assert rows(deblended(ref)) == [2, 3, 4, 5, 6, 7, 8]  # masked nChild -> -1 -> not deblended
 
 
-# --- magnitude and S/N limits ------------------------------------------------------------------------------
-def test_magnitude_limits_from_table_and_photocalib(forced, photo_calib):
-    keep = magnitude_limits(forced["i"], photo_calib, bright=16, faint=24)
-    assert rows(keep) == [0, 4, 5, 9]
-    assert rows(magnitude_limits(forced["i"], photo_calib, faint=24)) == [0, 4, 5, 7, 9]
-    assert rows(magnitude_limits(forced["i"], photo_calib, bright=16)) == [0, 4, 5, 6, 8, 9]
+# --- the faint cut and the funnel counts -----------------------------------------------------------------
+def test_faint_cut_is_inclusive_and_fails_rows_without_a_magnitude():
+    assert rows(faint_cut(np.array(I_MAG), 24)) == [0, 4, 5, 7, 9]
+    assert rows(faint_cut(np.array([16.0, 24.0, 24.01, np.inf, -np.inf, np.nan]), 24)) == [0, 1, 4]
 
 
-def test_magnitude_limits_from_magnitude_array():
-    assert rows(magnitude_limits(np.array(I_MAG), bright=16, faint=24)) == [0, 4, 5, 9]
-    assert rows(magnitude_limits(np.array(I_MAG) * u.mag, faint=24 * u.ABmag)) == [0, 4, 5, 7, 9]
-    # limits are inclusive; infinite magnitudes have no magnitude
-    assert rows(magnitude_limits([16.0, 24.0, 24.01, np.inf, -np.inf], bright=16, faint=24)) == [0, 1]
-    assert rows(magnitude_limits([np.inf, -np.inf, 20.0], faint=24)) == [2]
-
-
-def test_magnitude_limits_from_calibrated_column(forced, photo_calib):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        calibrated = photo_calib.calibrateCatalog(forced["i"])
-    assert rows(magnitude_limits(calibrated, bright=16, faint=24)) == [0, 4, 5, 9]
-
-
-def test_snr_limit(forced):
-    # S/N = 100, -1, NaN, 0/0, 10, 3.98, 10, 1000, 1/0, NaN: zero errors and NaNs fail
-    assert rows(snr_limit(forced["i"], 5)) == [0, 4, 6, 7]
-    assert rows(snr_limit(forced["i"], 10)) == [0, 4, 6, 7]
-    assert rows(snr_limit(forced["i"], 10.5)) == [0, 7]
-    assert rows(snr_limit(forced["i"], 3)) == [0, 4, 5, 6, 7]
+def test_funnel_counts_by_hand():
+    a = np.array([T, T, F, T])
+    b = np.array([T, F, F, T])
+    counts, keep = funnel_counts([("a", a), ("b", b)], 4)
+    assert counts == [("a", 3, 3), ("b", 2, 2)]
+    assert rows(keep) == [0, 3]
+    counts, keep = funnel_counts([], 3)
+    assert counts == [] and rows(keep) == [0, 1, 2]
 
 
 # --- Selection ---------------------------------------------------------------------------------------------
 def test_registry_describes_every_criterion(ref, forced):
     assert list(CRITERIA) == [
         "deblended", "patch_inner", "tract_inner", "not_sky", "primary",
-        "point_source", "good_psf_flux", "magnitude_limits", "snr_limit",
+        "point_source", "good_psf_flux",
     ]  # fmt: skip
     assert PRIMARY_PARTS == ("deblended", "patch_inner", "tract_inner", "not_sky")
     assert LESSON_CRITERIA == ("primary", "point_source", "good_psf_flux")
@@ -224,8 +209,6 @@ def test_registry_describes_every_criterion(ref, forced):
         table = ref if crit.table == "ref" else forced["i"]
         assert crit.table in ("ref", "forced")
         assert all(c in table.colnames for c in crit.columns), name
-    assert CRITERIA["magnitude_limits"].parameters == ("bright", "faint")
-    assert CRITERIA["snr_limit"].parameters == ("min_snr",)
 
 
 def test_default_mask_is_the_lesson_selection(sel):
@@ -241,17 +224,11 @@ def test_mask_bands(sel):
     assert rows(sel.mask(band="all")) == [0]
     assert rows(sel.mask(["point_source"], band="all")) == [0, 7]
     assert rows(sel.mask(["point_source"], band=["g", "r"])) == [0, 6, 7]
-    assert rows(sel.criterion_mask("good_psf_flux", band="all")) == [0, 1, 2, 3, 5, 6, 9]
-    assert rows(sel.criterion_mask("magnitude_limits", faint=24)) == [0, 4, 5, 7, 9]
-    with pytest.raises(ValueError, match="faint do\\(es\\) not apply to criterion 'primary'"):
-        sel.criterion_mask("primary", faint=24)
+    assert rows(sel.mask(["good_psf_flux"], band="all")) == [0, 1, 2, 3, 5, 6, 9]
 
 
-def test_mask_with_magnitude_and_snr_limits(sel):
-    assert rows(sel.mask(["primary"], bright=16, faint=24)) == [0, 5]
-    assert rows(sel.mask(["primary", "magnitude_limits"], faint=24)) == [0, 5, 7]
-    assert rows(sel.mask([], min_snr=5)) == [0, 4, 6, 7]
-    assert rows(sel.mask(["primary"], faint=25, min_snr=5)) == [0, 6, 7]
+def test_magnitudes_and_the_faint_cut(sel):
+    assert rows(sel.mask(["primary"]) & faint_cut(sel.magnitude("i"), 24)) == [0, 5, 7]
     np.testing.assert_allclose(sel.magnitude("i"), I_MAG, rtol=0, atol=1e-12)
 
 
@@ -260,9 +237,9 @@ def test_mask_magnitudes_from_calibrated_column(ref, forced, photo_calib):
         warnings.simplefilter("ignore", RuntimeWarning)
         forced["i"] = photo_calib.calibrateCatalog(forced["i"])
     sel = Selection(ref, forced=forced)  # no photo_calib: uses base_PsfFlux_mag
-    assert rows(sel.mask(["primary"], bright=16, faint=24)) == [0, 5]
+    assert rows(sel.mask(["primary"]) & faint_cut(sel.magnitude("i"), 24)) == [0, 5, 7]
     with pytest.raises(MissingColumnError, match="base_PsfFlux_mag.*band 'r'.*photo_calib"):
-        sel.mask([], faint=24, band="r")
+        sel.magnitude("r")
 
 
 def test_masks_are_fresh_arrays(sel):
@@ -277,7 +254,7 @@ def test_masks_are_fresh_arrays(sel):
 def test_qtable_with_units(ref, forced, photo_calib):
     qforced = {band: QTable(t) for band, t in forced.items()}
     sel = Selection(QTable(ref), forced=qforced, photo_calib=photo_calib)
-    assert rows(sel.mask(bright=16, faint=24)) == [0]
+    assert rows(sel.mask() & faint_cut(sel.magnitude("i"), 24)) == [0]
 
 
 # --- funnel ------------------------------------------------------------------------------------------------
@@ -307,13 +284,12 @@ def test_funnel_order(sel):
         sel.funnel(order="alphabetical")
 
 
-def test_funnel_with_limits_and_all_bands(sel):
-    funnel = sel.funnel(LESSON_CRITERIA, band="all", faint=24, min_snr=5)
-    assert list(funnel["criterion"]) == [*LESSON_CRITERIA, "magnitude_limits", "snr_limit"]
-    # magnitude in all bands: g and r have 100 counts = mag 22 everywhere, i as above
-    assert list(funnel["n_kept_alone"]) == [5, 2, 7, 5, 4]
-    assert list(funnel["n_kept_cumulative"]) == [5, 2, 1, 1, 1]
-    assert list(funnel["table"])[1:] == ["forced:g,r,i"] * 4
+def test_funnel_in_all_bands(sel):
+    funnel = sel.funnel(LESSON_CRITERIA, band="all")
+    assert list(funnel["criterion"]) == list(LESSON_CRITERIA)
+    assert list(funnel["n_kept_alone"]) == [5, 2, 7]
+    assert list(funnel["n_kept_cumulative"]) == [5, 2, 1]
+    assert list(funnel["table"])[1:] == ["forced:g,r,i"] * 2
 
 
 # --- isPrimary check ---------------------------------------------------------------------------------------
@@ -387,12 +363,13 @@ def test_missing_forced_column_names_the_band(ref, forced):
         sel.mask(band="all")
 
 
-def test_old_flux_names_suggest_the_rename(forced):
+def test_old_flux_names_suggest_the_rename(ref, forced, photo_calib):
     i = forced["i"]
     i.rename_column("base_PsfFlux_instFlux", "base_PsfFlux_flux")
     i.rename_column("base_PsfFlux_instFluxErr", "base_PsfFlux_fluxSigma")
+    sel = Selection(ref, forced=forced, photo_calib=photo_calib)
     with pytest.raises(MissingColumnError, match=r"v16 names \(base_PsfFlux_flux\).*rename_column"):
-        snr_limit(i, 5)
+        sel.magnitude("i")
 
 
 def test_mismatched_lengths_are_refused(ref, forced):
@@ -416,36 +393,20 @@ def test_mismatched_ids_are_refused(ref, forced):
         point_source(forced, band="all")
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"faint": 1000 * u.nJy}, "unit 'nJy'.*AB magnitude"),
-        ({"faint": 1000.0}, "not a plausible AB magnitude.*Is it a flux"),
-        ({"bright": 3631 * u.Jy}, "unit 'Jy'"),
-        ({"bright": 24, "faint": 16}, "Did you swap them"),
-        ({"min_snr": 5 * u.ct}, "S/N is a pure number"),
-    ],
-)
-def test_wrong_units_and_limits(sel, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        sel.mask(["primary"], **kwargs)
-
-
-def test_unit_errors_are_astropy_unit_errors(sel, forced):
+def test_magnitude_column_in_flux_units_is_refused(ref, forced):
+    forced["i"]["base_PsfFlux_mag"] = np.full(10, 1000.0) * u.nJy
+    sel = Selection(ref, forced=forced)
     with pytest.raises(u.UnitsError):
-        sel.mask(faint=25 * u.nJy)
+        sel.magnitude("i")
     with pytest.raises(SelectionUnitsError, match="not magnitudes"):
-        magnitude_limits(np.array([1.0, 2.0]) * u.nJy, faint=24)
-    forced["i"]["base_PsfFlux_instFluxErr"].unit = u.nJy
-    with pytest.raises(SelectionUnitsError, match="different units"):
-        snr_limit(forced["i"], 5)
+        sel.magnitude("i")
 
 
 def test_calibrated_flux_refused_by_photocalib(ref, forced, photo_calib):
     forced["i"]["base_PsfFlux_instFlux"].unit = u.nJy
     sel = Selection(ref, forced=forced, photo_calib=photo_calib)
     with pytest.raises(SelectionUnitsError, match="unit 'nJy'.*counts"):
-        sel.mask(faint=24)
+        sel.magnitude("i")
 
 
 def test_other_bad_arguments(ref, forced, sel):
@@ -455,10 +416,6 @@ def test_other_bad_arguments(ref, forced, sel):
         sel.mask(band="z")
     with pytest.raises(ValueError, match="reference_band='z' has no forced table"):
         Selection(ref, forced=forced, reference_band="z")
-    with pytest.raises(ValueError, match="needs bright= and/or faint="):
-        sel.mask(["magnitude_limits"])
-    with pytest.raises(ValueError, match="needs min_snr="):
-        sel.mask(["snr_limit"])
     with pytest.raises(ValueError, match="read the forced tables, but none were given"):
         Selection(ref).mask()
     with pytest.raises(TypeError, match="Table.from_pandas"):
@@ -482,7 +439,7 @@ def test_match_column_reorders(ref, forced, photo_calib):
     with pytest.raises(RowMismatchError, match="match_column='objectId'"):
         Selection(ref, forced=shuffled)
     sel = Selection(ref, forced=shuffled, match_column="objectId", photo_calib=photo_calib)
-    for kwargs in ({}, {"band": "all"}, {"band": "r", "faint": 24, "min_snr": 5}):
+    for kwargs in ({}, {"band": "all"}, {"band": "r"}):
         np.testing.assert_array_equal(sel.mask(**kwargs), expected.mask(**kwargs))
     for column in ("n_kept_alone", "n_kept_cumulative"):
         assert list(sel.funnel(band="all")[column]) == list(expected.funnel(band="all")[column])
@@ -519,16 +476,15 @@ def test_match_column_auto(ref, forced, photo_calib):
     expected = Selection(ref, forced=forced, photo_calib=photo_calib)
     same = Selection(ref, forced=forced, match_column="auto", photo_calib=photo_calib)
     assert same.match_columns == {"g": "id", "r": "id", "i": "id"}
-    assert same.auto_matched == () and same.notes == []
+    assert same.notes == []
     permutation = np.random.default_rng(7).permutation(10)
     mixed = {"g": make_forced("g"), "r": gen2_forced("r", permutation), "i": gen2_forced("i", np.arange(10))}
     sel = Selection(ref, forced=mixed, match_column="auto", photo_calib=photo_calib)
     assert sel.match_columns == {"g": "id", "r": "objectId", "i": "objectId"}
-    assert sel.auto_matched == ("r", "i")
     assert sel.notes == [
         "forced tables of bands r, i: ids of their own (Gen2 tables), matched to deepCoadd_ref through 'objectId'"
     ]
-    for kwargs in ({}, {"band": "all"}, {"band": "r", "faint": 24, "min_snr": 5}):
+    for kwargs in ({}, {"band": "all"}, {"band": "r"}):
         np.testing.assert_array_equal(sel.mask(**kwargs), expected.mask(**kwargs))
     np.testing.assert_allclose(sel.magnitude("i"), I_MAG, rtol=0, atol=1e-12)
     # The default stays strict, and a mismatch without objectId is still refused under 'auto'.
@@ -565,7 +521,7 @@ def test_real_hsc_coadd_catalog_is_consistent(realdata_dir):
     assert (check.n_rows, check.n_primary) == (10, 6)
     assert rows(deblended(meas)) == rows(primary(meas)) == [0, 1, 2, 3, 4, 7]
     with pytest.raises(MissingColumnError, match="v16 names"):
-        snr_limit(meas, 5)
+        Selection(meas, {"i": meas}, photo_calib=PhotoCalib.from_zero_point(27.0)).magnitude("i")
 
 
 @pytest.mark.realdata

@@ -20,26 +20,19 @@ Conventions shared by every function here
 * Style settings (font sizes, ...) are applied with :func:`matplotlib.rc_context` while a figure is drawn;
   importing this module changes no global ``rcParams``.
 
-Live updates
-------------
-Artists carry a ``gid`` so that a widget can find and update them in place instead of redrawing:
-``"points"`` (the main :class:`~matplotlib.collections.PathCollection` of a colour-magnitude or colour-colour
-diagram in scatter mode; it is also ``ax.collections[0]``), ``"points-density"`` (the
-:class:`~matplotlib.image.AxesImage` in density mode), ``"extra"`` (the overplotted subset, always present,
-possibly empty), ``"locus"``, ``"sky-sources"``, ``"sky-highlight"``, ``"tract"``, ``"patch-inner"``,
-``"patch-outer"``, ``"funnel-cumulative"``, ``"funnel-alone"``. :func:`update_cmd` and
-:func:`update_color_color` replace the data of an existing diagram (keeping its mode, limits and bins), fix
-the counts in the legend and return the new :class:`PointCounts`::
-
-    fig = plot_cmd(i_mag[keep], r_i[keep], extra=(i_mag[removed], r_i[removed]))
-    ...  # in the slider's callback:
-    update_cmd(fig, i_mag[keep], r_i[keep], extra=(i_mag[removed], r_i[removed]))
+Artists
+-------
+Artists carry a ``gid`` so that a test or a widget can find them: ``"points"`` (the main
+:class:`~matplotlib.collections.PathCollection` of a colour-magnitude or colour-colour diagram in scatter mode;
+it is also ``ax.collections[0]``), ``"points-density"`` (the :class:`~matplotlib.image.AxesImage` in density
+mode), ``"extra"`` (the overplotted subset, always present, possibly empty), ``"locus"``, ``"sky-sources"``,
+``"sky-highlight"``, ``"tract"``, ``"patch-inner"``, ``"patch-outer"``, ``"funnel-cumulative"``,
+``"funnel-alone"``. The explorer (:mod:`tutorial_lib.explorer.view`) replaces the data of its points in place.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -80,8 +73,6 @@ __all__ = [
     "plot_funnel",
     "plot_sky",
     "stellar_locus_g_r",
-    "update_cmd",
-    "update_color_color",
 ]
 
 #: The eight colours of Okabe & Ito (2008), "Color Universal Design: how to make figures and presentations
@@ -150,7 +141,6 @@ GID_FUNNEL_CUMULATIVE = "funnel-cumulative"
 GID_FUNNEL_ALONE = "funnel-alone"
 
 _MINUS = "\N{MINUS SIGN}"
-_COUNT_LABEL = re.compile(r"^(?P<base>.*) \(N = [\d,]+\)$")
 _CMD_LEGEND_LOC = "upper right"  # bright and red: the emptiest corner of a CMD with faint stars at the bottom
 _CC_LEGEND_LOC = "upper left"  # blue in r - i but red in g - r: no stars there
 
@@ -296,11 +286,6 @@ def _with_count(base: str, n: int) -> str:
     return f"{base} (N = {n:,})"
 
 
-def _base_label(label: str) -> str:
-    match = _COUNT_LABEL.match(label or "")
-    return match.group("base") if match else (label or "")
-
-
 def _dropped_title(n_dropped: int) -> str | None:
     if n_dropped == 0:
         return None
@@ -404,51 +389,6 @@ def _find_gid(ax: Axes, gid: str):
     return None
 
 
-def _points_axes(target) -> Axes:
-    axes = [target] if isinstance(target, Axes) else list(getattr(target, "axes", []))
-    for ax in axes:
-        if _find_gid(ax, GID_POINTS) is not None or _find_gid(ax, GID_DENSITY) is not None:
-            return ax
-    raise ValueError(
-        "no diagram made by plot_cmd or plot_color_color found in this figure/axes (no artist with gid "
-        f"'{GID_POINTS}' or '{GID_DENSITY}')"
-    )
-
-
-def _update_points(ax: Axes, x, y, extra, loc: str) -> PointCounts:
-    x, y, n_dropped = _finite_pair(x, y)
-    image = _find_gid(ax, GID_DENSITY)
-    if image is not None:
-        x0, x1, y0, y1 = image.get_extent()
-        nrows, ncols = image.get_array().shape
-        counts = _histogram(x, y, np.linspace(x0, x1, ncols + 1), np.linspace(y0, y1, nrows + 1))
-        image.set_data(counts)
-        image.set_clim(1.0, max(float(counts.max()) if counts.count() else 1.0, 2.0))
-        image.set_label(_with_count(_base_label(image.get_label()), x.size))
-    else:
-        points = _find_gid(ax, GID_POINTS)
-        points.set_offsets(np.column_stack([x, y]))
-        points.set_label(_with_count(_base_label(points.get_label()), x.size))
-    extra_points = _find_gid(ax, GID_EXTRA)
-    n_extra = n_extra_dropped = 0
-    if extra is not None:
-        ex, ey, n_extra_dropped = _finite_pair(*extra)
-        n_extra = int(ex.size)
-        extra_points.set_offsets(np.column_stack([ex, ey]))
-        base = _base_label(extra_points.get_label())
-        if base.startswith("_"):
-            base = "extra"
-        extra_points.set_label(_with_count(base, n_extra))
-    else:
-        extra_points.set_offsets(np.empty((0, 2)))
-        extra_points.set_label("_extra")
-    if ax.get_legend() is not None:
-        _points_legend(ax, loc, n_dropped + n_extra_dropped)
-    canvas = ax.get_figure(root=True).canvas
-    canvas.draw_idle()
-    return PointCounts(int(x.size), n_dropped, n_extra, n_extra_dropped)
-
-
 def _extra_pair(extra, name_y: str, name_x: str, to_array) -> tuple[np.ndarray, np.ndarray] | None:
     """``extra`` is given in the same order as the main arguments: ``(y_values, x_values)``."""
     if extra is None:
@@ -531,8 +471,7 @@ def plot_cmd(
     matplotlib.figure.Figure
         The figure. In scatter mode the main points are ``ax.collections[0]`` (gid ``"points"``), in density
         mode the image ``ax.images[0]`` (gid ``"points-density"``); the ``extra`` subset has gid ``"extra"``.
-        The legend reports ``N`` drawn and, in its title, the rows with NaN left out. Use :func:`update_cmd`
-        to replace the data in place.
+        The legend reports ``N`` drawn and, in its title, the rows with NaN left out.
 
     Raises
     ------
@@ -568,34 +507,6 @@ def plot_cmd(
         if legend:
             _points_legend(ax, _CMD_LEGEND_LOC, counts.n_dropped + counts.n_extra_dropped)
     return fig
-
-
-def update_cmd(target: Figure | Axes, mag_y, color, *, extra=None) -> PointCounts:
-    """Replace the data of a diagram made by :func:`plot_cmd`, in place (for live widgets).
-
-    The mode (scatter or density), limits, bins and labels stay as they were; the legend counts are
-    recomputed and ``fig.canvas.draw_idle()`` is called.
-
-    Parameters
-    ----------
-    target : matplotlib.figure.Figure or matplotlib.axes.Axes
-        The figure returned by :func:`plot_cmd`, or its axes.
-    mag_y, color : array-like, astropy Column or Quantity
-        New magnitudes and colours, as for :func:`plot_cmd`.
-    extra : tuple of array-like, optional
-        New ``(mag_y, color)`` of the overplotted subset; ``None`` empties it.
-
-    Returns
-    -------
-    PointCounts
-        Points drawn and non-finite rows left out, for the main sample and for ``extra``.
-    """
-    mag = _as_magnitudes(mag_y, "mag_y")
-    col = _as_magnitudes(color, "color")
-    _check_same_length(mag_y=mag, color=col)
-    extra_xy = _extra_pair(extra, "mag_y", "color", _as_magnitudes)
-    with mpl.rc_context(_STYLE):
-        return _update_points(_points_axes(target), col, mag, extra_xy, _CMD_LEGEND_LOC)
 
 
 # --- colour-colour diagram and the stellar locus ------------------------------------------------------------
@@ -652,8 +563,7 @@ def plot_color_color(
     Returns
     -------
     matplotlib.figure.Figure
-        The figure; artists as described for :func:`plot_cmd`. Use :func:`update_color_color` to replace
-        the data in place.
+        The figure; artists as described for :func:`plot_cmd`.
 
     Raises
     ------
@@ -687,30 +597,6 @@ def plot_color_color(
         if legend:
             _points_legend(ax, _CC_LEGEND_LOC, counts.n_dropped + counts.n_extra_dropped)
     return fig
-
-
-def update_color_color(target: Figure | Axes, g_r, r_i, *, extra=None) -> PointCounts:
-    """Replace the data of a diagram made by :func:`plot_color_color`, in place; see :func:`update_cmd`.
-
-    Parameters
-    ----------
-    target : matplotlib.figure.Figure or matplotlib.axes.Axes
-        The figure returned by :func:`plot_color_color`, or its axes.
-    g_r, r_i : array-like, astropy Column or Quantity
-        New colours.
-    extra : tuple of array-like, optional
-        New ``(g_r, r_i)`` of the overplotted subset; ``None`` empties it.
-
-    Returns
-    -------
-    PointCounts
-    """
-    gr = _as_magnitudes(g_r, "g_r")
-    ri = _as_magnitudes(r_i, "r_i")
-    _check_same_length(g_r=gr, r_i=ri)
-    extra_xy = _extra_pair(extra, "g_r", "r_i", _as_magnitudes)
-    with mpl.rc_context(_STYLE):
-        return _update_points(_points_axes(target), ri, gr, extra_xy, _CC_LEGEND_LOC)
 
 
 # --- sources on the sky map ---------------------------------------------------------------------------------

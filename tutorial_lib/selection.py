@@ -10,7 +10,7 @@ reference table: same ids, same order. The lesson keeps
 * **point sources**: ``base_ClassificationExtendedness_value`` of 0 in the i-band forced table;
 * **a good PSF flux**: ``base_PsfFlux_flag`` not set in the i-band forced table;
 
-and, optionally, magnitude and signal-to-noise limits. Each criterion is defined once, in :data:`CRITERIA`,
+and, in the explorer, a faint limit (:func:`faint_cut`). Each criterion is defined once, in :data:`CRITERIA`,
 with a checkbox label, a one-line explanation, the table it reads and its columns, so that the notebook, the
 widget and the tests share one definition. Each has a plain function (``primary(ref)``,
 ``point_source(forced, band="i")``, ...) and :class:`Selection` combines them over a reference table and a
@@ -49,17 +49,18 @@ __all__ = [
     "MissingColumnError",
     "PrimaryCheck",
     "RowMismatchError",
+    "FAINT_CUT_DESCRIPTION",
     "Selection",
     "SelectionUnitsError",
     "deblended",
+    "faint_cut",
+    "funnel_counts",
     "good_psf_flux",
-    "magnitude_limits",
     "not_sky",
     "patch_inner",
     "point_source",
     "primary",
     "primary_definition",
-    "snr_limit",
     "tract_inner",
 ]
 
@@ -84,8 +85,6 @@ MATCH_AUTO = "auto"
 #: Column of a Gen2 (2016) forced table holding the reference ``id`` of each row; ``"auto"`` falls back to it.
 GEN2_LINK_COLUMN = "objectId"
 
-# Plain-number magnitude limits outside this range are refused: they are almost certainly fluxes.
-_PLAUSIBLE_MAGNITUDES = (-30.0, 40.0)
 _MAGNITUDE_UNITS = (u.mag, u.dimensionless_unscaled)
 
 
@@ -300,16 +299,13 @@ class Criterion:
     table : {'ref', 'forced'}
         The table it reads: the reference table or a band's forced table.
     columns : tuple of str
-        Columns it needs (for the parameterized cuts: with the default ``flux="base_PsfFlux"``).
+        Columns it needs.
     function : callable
-        The module-level function: ``function(ref)`` or ``function(forced, band="i")`` for the flag cuts;
-        see :func:`magnitude_limits` and :func:`snr_limit` for the parameterized ones.
+        The module-level function: ``function(ref)`` or ``function(forced, band="i")``.
     source : str
         Where the definition comes from.
-    parameters : tuple of str
-        Keyword arguments of :meth:`Selection.mask` that set the cut (empty for flag cuts).
-    rule : callable or None
-        The definition on column arrays, in the order of ``columns`` (None for parameterized cuts).
+    rule : callable
+        The definition on column arrays, in the order of ``columns``.
     """
 
     name: str
@@ -319,8 +315,7 @@ class Criterion:
     columns: tuple[str, ...]
     function: Callable[..., np.ndarray]
     source: str
-    parameters: tuple[str, ...] = ()
-    rule: Callable[..., np.ndarray] | None = field(default=None, repr=False)
+    rule: Callable[..., np.ndarray] = field(repr=False)
 
 
 def _criterion(name: str) -> Criterion:
@@ -615,42 +610,58 @@ def good_psf_flux(forced: Table | Mapping[str, Table], band: str | Sequence[str]
 
 
 # --------------------------------------------------------------------------------------------------------
-# Parameterized cuts
+# The faint cut and the funnel (shared by Selection and the explorer)
 # --------------------------------------------------------------------------------------------------------
-def _magnitude_limit(value, name: str) -> float | None:
-    """A magnitude limit as a float (AB mag), refusing fluxes and other units."""
-    if value is None:
-        return None
-    if isinstance(value, u.Quantity):
-        unit = value.unit
-        is_ab = isinstance(value, u.Magnitude) and value.unit.physical_unit == u.AB
-        if not (is_ab or unit in _MAGNITUDE_UNITS):
-            raise SelectionUnitsError(
-                f"{name}={value} has unit '{unit}', but a magnitude limit must be an AB magnitude ('mag'). "
-                f"Give a number such as {name}=24, or convert a flux first: (flux).to(u.ABmag)."
-            )
-        value = value.value
-    limit = float(value)
-    low, high = _PLAUSIBLE_MAGNITUDES
-    if not low < limit < high:
-        raise SelectionUnitsError(
-            f"{name}={value!r} is not a plausible AB magnitude (expected between {low:g} and {high:g}; "
-            "this lesson's data span about 16-27). Is it a flux? Limits are magnitudes: bright is the "
-            "smaller number."
-        )
-    return limit
+#: What the faint cut keeps, in words (the explorer's explanation line).
+FAINT_CUT_DESCRIPTION = (
+    "keeps rows whose PSF magnitude in the reference band is at most the limit; rows without a magnitude "
+    "(flux <= 0 or NaN) fail."
+)
 
 
-def _magnitude_limits(bright, faint) -> tuple[float | None, float | None]:
-    bright, faint = _magnitude_limit(bright, "bright"), _magnitude_limit(faint, "faint")
-    if bright is None and faint is None:
-        raise ValueError("a magnitude cut needs bright= and/or faint= (AB magnitudes).")
-    if bright is not None and faint is not None and bright > faint:
-        raise ValueError(
-            f"bright={bright:g} is fainter than faint={faint:g}: magnitudes grow with faintness, so the "
-            "bright limit is the smaller number. Did you swap them?"
-        )
-    return bright, faint
+def faint_cut(mag: np.ndarray, faint: float) -> np.ndarray:
+    """Rows at most as faint as ``faint`` (AB mag); NaN magnitudes (no flux) fail.
+
+    Parameters
+    ----------
+    mag : numpy.ndarray
+        AB magnitudes, NaN where there is none (flux <= 0 or unmeasured).
+    faint : float
+        The faint limit, AB mag (inclusive).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        ``mag <= faint`` (NaN compares False).
+    """
+    return mag <= faint
+
+
+def funnel_counts(
+    steps: Iterable[tuple[str, np.ndarray]], n_rows: int
+) -> tuple[list[tuple[str, int, int]], np.ndarray]:
+    """Apply named masks one after the other and count what each keeps, alone and cumulatively.
+
+    Parameters
+    ----------
+    steps : iterable of (str, numpy.ndarray of bool)
+        Named masks, in the order they are applied.
+    n_rows : int
+        Number of rows (the length of every mask).
+
+    Returns
+    -------
+    counts : list of (str, int, int)
+        ``(name, kept alone, kept cumulatively)`` per step.
+    keep : numpy.ndarray of bool
+        The rows every step keeps (a new array; all True without steps).
+    """
+    keep = np.ones(n_rows, dtype=bool)
+    counts = []
+    for name, mask in steps:
+        np.logical_and(keep, mask, out=keep)
+        counts.append((name, int(np.count_nonzero(mask)), int(np.count_nonzero(keep))))
+    return counts, keep
 
 
 def _check_magnitude_unit(unit, what: str) -> None:
@@ -662,131 +673,6 @@ def _check_magnitude_unit(unit, what: str) -> None:
         f"{what} has unit '{unit}', not magnitudes. Convert fluxes first, e.g. "
         "photoCalib.instFluxToMagnitude(table['base_PsfFlux_instFlux'])."
     )
-
-
-def _rule_magnitude(mag: np.ndarray, bright: float | None, faint: float | None) -> np.ndarray:
-    keep = np.isfinite(mag)
-    if bright is not None:
-        keep &= mag >= bright
-    if faint is not None:
-        keep &= mag <= faint
-    return keep
-
-
-def _rule_flux_magnitude(inst_flux: np.ndarray, photo_calib, bright, faint) -> np.ndarray:
-    # The same cut in flux space: no logarithm per row, and zero, negative and NaN fluxes (no magnitude) fail.
-    keep = inst_flux >= photo_calib.magnitudeToInstFlux(faint) if faint is not None else inst_flux > 0
-    if bright is not None:
-        keep &= inst_flux <= photo_calib.magnitudeToInstFlux(bright)
-    else:
-        keep &= inst_flux < np.inf
-    return keep
-
-
-def magnitude_limits(
-    values, photo_calib=None, *, bright=None, faint=None, flux: str = "base_PsfFlux"
-) -> np.ndarray:
-    """Keep ``bright <= magnitude <= faint`` (AB); objects without a magnitude fail.
-
-    Parameters
-    ----------
-    values : array-like, `astropy.units.Quantity` or `astropy.table.Table`
-        AB magnitudes (a plain array, a column or a Quantity in ``mag``); or a forced table, whose
-        ``<flux>_instFlux`` is calibrated with ``photo_calib``, or whose ``<flux>_mag`` column (from
-        ``PhotoCalib.calibrateCatalog``) is used when no ``photo_calib`` is given.
-    photo_calib : `tutorial_lib.photocalib.PhotoCalib`, optional
-        Calibration of the table's band (only with a table). AB mag = 31.4 - 2.5 log10(instFlux *
-        calibrationMean) (lsst/utils ``Magnitude.h``).
-    bright, faint : float or `astropy.units.Quantity`, optional
-        Bright (smaller) and faint (larger) limits in AB mag, inclusive; at least one. A limit with a flux
-        unit, or a plain number that cannot be a magnitude, raises `SelectionUnitsError`.
-    flux : str, optional
-        Flux measurement used with a table.
-
-    Returns
-    -------
-    keep : `numpy.ndarray` of bool
-        False where the magnitude is NaN or infinite (zero, negative or NaN flux).
-
-    Notes
-    -----
-    With a ``photo_calib`` the cut is made on ``instFlux`` against the limits converted to counts with
-    ``photo_calib.magnitudeToInstFlux``, which avoids a logarithm per row; it equals the magnitude cut except
-    for rounding at the limit itself.
-    """
-    bright, faint = _magnitude_limits(bright, faint)
-    if isinstance(values, Table):
-        if photo_calib is not None:
-            column = f"{flux}_instFlux"
-            unit = _column_unit(values, column) if column in values.colnames else None
-            if unit is not None and unit not in (u.ct, u.adu, u.dimensionless_unscaled):
-                raise SelectionUnitsError(
-                    f"{column} has unit '{unit}', but a PhotoCalib calibrates instrumental fluxes in counts."
-                )
-            inst = _table_column(values, column, FORCED)
-            return _rule_flux_magnitude(inst.astype(float, copy=False), photo_calib, bright, faint)
-        column = f"{flux}_mag"
-        mag = _table_column(values, column, FORCED)
-        _check_magnitude_unit(_column_unit(values, column), f"column '{column}'")
-        return _rule_magnitude(mag, bright, faint)
-    if photo_calib is not None:
-        raise TypeError(
-            "photo_calib is used with a table (its instFlux column is calibrated); "
-            "with an array, give magnitudes and no photo_calib."
-        )
-    _check_magnitude_unit(getattr(values, "unit", None), "the magnitude array")
-    return _rule_magnitude(_to_numpy(values).astype(float, copy=False), bright, faint)
-
-
-def _snr_threshold(min_snr) -> float:
-    if isinstance(min_snr, u.Quantity):
-        if min_snr.unit != u.dimensionless_unscaled:
-            raise SelectionUnitsError(f"min_snr={min_snr} has unit '{min_snr.unit}'; S/N is a pure number.")
-        min_snr = min_snr.value
-    threshold = float(min_snr)
-    if not np.isfinite(threshold):
-        raise ValueError(f"min_snr must be a finite number, got {min_snr!r}")
-    return threshold
-
-
-def _rule_snr(inst_flux: np.ndarray, inst_flux_err: np.ndarray, threshold: float) -> np.ndarray:
-    # flux >= t * err with err > 0 is flux / err >= t without a division; NaNs compare False.
-    keep = inst_flux >= threshold * inst_flux_err
-    keep &= inst_flux_err > 0
-    return keep
-
-
-def snr_limit(table: Table, min_snr, *, flux: str = "base_PsfFlux") -> np.ndarray:
-    """Keep ``<flux>_instFlux / <flux>_instFluxErr >= min_snr``.
-
-    Parameters
-    ----------
-    table : `astropy.table.Table`
-        A forced (or reference) table with ``<flux>_instFlux`` and ``<flux>_instFluxErr``.
-    min_snr : float
-        Minimum signal-to-noise ratio (a pure number).
-    flux : str, optional
-        Flux measurement, default ``"base_PsfFlux"``.
-
-    Returns
-    -------
-    keep : `numpy.ndarray` of bool
-        False where the flux or its error is NaN or the error is not positive.
-    """
-    _check_table(table, "table")
-    threshold = _snr_threshold(min_snr)
-    flux_col, err_col = f"{flux}_instFlux", f"{flux}_instFluxErr"
-    inst, err = _table_column(table, flux_col, FORCED), _table_column(table, err_col, FORCED)
-    _check_snr_units(_column_unit(table, flux_col), _column_unit(table, err_col), flux_col, err_col)
-    return _rule_snr(inst, err, threshold)
-
-
-def _check_snr_units(flux_unit, err_unit, flux_col: str, err_col: str) -> None:
-    if flux_unit is not None and err_unit is not None and flux_unit != err_unit:
-        raise SelectionUnitsError(
-            f"{flux_col} is in '{flux_unit}' but {err_col} is in '{err_unit}': the S/N of values in "
-            "different units is meaningless; use the instFlux/instFluxErr pair of one measurement."
-        )
 
 
 _SOURCE_PRIMARY = (
@@ -875,29 +761,6 @@ CRITERIA: dict[str, Criterion] = {
             "meas_base src/PsfFlux.cc",
             rule=_rule_flag_unset,
         ),
-        Criterion(
-            "magnitude_limits",
-            "Magnitude limits",
-            "bright <= PSF magnitude <= faint: keeps objects between the saturation limit and the faint end; "
-            "objects without a magnitude (flux <= 0 or NaN) fail.",
-            FORCED,
-            ("base_PsfFlux_instFlux",),
-            magnitude_limits,
-            "lsst/utils Magnitude.h and afw PhotoCalib.cc: "
-            "mag = 31.4 - 2.5 log10(instFlux * calibrationMean)",
-            parameters=("bright", "faint"),
-        ),
-        Criterion(
-            "snr_limit",
-            "Minimum S/N",
-            "base_PsfFlux_instFlux / base_PsfFlux_instFluxErr >= min_snr: keeps objects measured at least "
-            "that significantly.",
-            FORCED,
-            ("base_PsfFlux_instFlux", "base_PsfFlux_instFluxErr"),
-            snr_limit,
-            "meas_base src/PsfFlux.cc (instFlux, instFluxErr)",
-            parameters=("min_snr",),
-        ),
     )
 }
 
@@ -958,20 +821,6 @@ class PrimaryCheck:
 # --------------------------------------------------------------------------------------------------------
 # Selection
 # --------------------------------------------------------------------------------------------------------
-_FUNNEL_COLUMNS = {
-    "step": np.int64,
-    "criterion": str,
-    "label": str,
-    "description": str,
-    "table": str,
-    "n_kept_alone": np.int64,
-    "fraction_alone": np.float64,
-    "n_kept_cumulative": np.int64,
-    "fraction_cumulative": np.float64,
-    "n_removed": np.int64,
-}
-
-
 class Selection:
     """The lesson's criteria over one reference table and per-band forced tables.
 
@@ -1010,7 +859,7 @@ class Selection:
     --------
     >>> sel = Selection(ref, forced={"g": g, "r": r, "i": i}, photo_calib=photoCalib)  # doctest: +SKIP
     >>> stars = ref[sel.mask()]  # primary & point_source & good_psf_flux (i band)  # doctest: +SKIP
-    >>> sel.mask(["primary", "point_source"], band="all", faint=24)  # doctest: +SKIP
+    >>> sel.mask(["primary", "point_source"], band="all")  # doctest: +SKIP
     >>> sel.funnel()  # doctest: +SKIP
     """
 
@@ -1083,13 +932,6 @@ class Selection:
             if ref_ids is None:
                 raise _missing_column(ref, ID_COLUMN, REF)
             self._match(ref_ids, match_column)
-
-    @property
-    def auto_matched(self) -> tuple[str, ...]:
-        """Bands that ``match_column="auto"`` matched through ``objectId`` (empty otherwise)."""
-        if self.match_column != MATCH_AUTO:
-            return ()
-        return tuple(b for b, c in self.match_columns.items() if c != ID_COLUMN)
 
     def _match(self, ref_ids: np.ndarray, match_column: str, bands: Sequence[str] | None = None) -> None:
         # Sorted-merge matching: argsort + searchsorted of sorted keys is O(n log n) with sequential memory
@@ -1250,40 +1092,16 @@ class Selection:
             self._results[key] = cached
         return cached
 
-    def _parameterized(self, name: str, band: str, params: dict) -> np.ndarray:
-        flux = params["flux"]
-        if name == "magnitude_limits":
-            bright, faint = params["magnitude_limits"]
-            pc = self._photo_calib_for(band)
-            if pc is not None:
-                column = f"{flux}_instFlux"
-                inst = self._column(band, column)
-                self._check_counts(band, column)
-                keep = _rule_flux_magnitude(inst, pc, bright, faint)
-            else:
-                keep = _rule_magnitude(self._magnitude(band, flux), bright, faint)
-        else:  # snr_limit
-            flux_col, err_col = f"{flux}_instFlux", f"{flux}_instFluxErr"
-            inst, err = self._column(band, flux_col), self._column(band, err_col)
-            table = self._table(band)
-            _check_snr_units(_column_unit(table, flux_col), _column_unit(table, err_col), flux_col, err_col)
-            keep = _rule_snr(inst, err, params["min_snr"])
-        if self._index.get(band) is not None:
-            keep &= self.matched[band]
-        return keep
-
-    def _criterion_mask(self, name: str, bands: tuple[str, ...], params: dict) -> np.ndarray:
+    def _criterion_mask(self, name: str, bands: tuple[str, ...]) -> np.ndarray:
         """The criterion's mask; may be a cached read-only array."""
-        crit = CRITERIA[name]
-        if crit.table == REF:
+        if CRITERIA[name].table == REF:
             return self._result(name, REF)
-        keep = None
-        for band in bands:
-            part = self._parameterized(name, band, params) if crit.parameters else self._result(name, band)
-            keep = part.copy() if keep is None else np.logical_and(keep, part, out=keep)
+        keep = self._result(name, bands[0])
+        for band in bands[1:]:
+            keep = keep & self._result(name, band)
         return keep
 
-    def _resolve(self, criteria, band, bright, faint, min_snr, flux) -> tuple[list[str], tuple, dict]:
+    def _resolve(self, criteria: str | Iterable[str] | None, band: str | Sequence[str] | None) -> tuple:
         if criteria is None:
             names = list(LESSON_CRITERIA)
         elif isinstance(criteria, str):
@@ -1291,52 +1109,12 @@ class Selection:
         else:
             names = list(criteria)
         names = list(dict.fromkeys(_criterion(n).name for n in names))
-        params: dict[str, Any] = {"flux": flux}
-        if bright is not None or faint is not None or "magnitude_limits" in names:
-            params["magnitude_limits"] = _magnitude_limits(bright, faint)
-            if "magnitude_limits" not in names:
-                names.append("magnitude_limits")
-        if min_snr is not None or "snr_limit" in names:
-            if min_snr is None:
-                raise ValueError("criterion 'snr_limit' needs min_snr= (a signal-to-noise ratio such as 5).")
-            params["min_snr"] = _snr_threshold(min_snr)
-            if "snr_limit" not in names:
-                names.append("snr_limit")
         needs_forced = any(CRITERIA[n].table == FORCED for n in names)
         bands = _resolve_bands(band, self.bands, self.reference_band) if needs_forced else ()
-        return names, bands, params
-
-    def criterion_mask(
-        self,
-        name: str,
-        *,
-        band: str | Sequence[str] | None = None,
-        bright=None,
-        faint=None,
-        min_snr=None,
-        flux: str = "base_PsfFlux",
-    ) -> np.ndarray:
-        """The mask of one criterion (a new array), e.g. to explain the checkbox last toggled.
-
-        Arguments as for :meth:`mask`; ``bright``/``faint`` and ``min_snr`` are accepted only for
-        ``magnitude_limits`` and ``snr_limit`` respectively.
-        """
-        crit = _criterion(name)
-        given = {"bright": bright, "faint": faint, "min_snr": min_snr}
-        unused = [k for k, v in given.items() if v is not None and k not in crit.parameters]
-        if unused:
-            raise ValueError(f"{', '.join(unused)} do(es) not apply to criterion '{name}'.")
-        return self.mask([name], band=band, bright=bright, faint=faint, min_snr=min_snr, flux=flux)
+        return names, bands
 
     def mask(
-        self,
-        criteria: str | Iterable[str] | None = None,
-        *,
-        band: str | Sequence[str] | None = None,
-        bright=None,
-        faint=None,
-        min_snr=None,
-        flux: str = "base_PsfFlux",
+        self, criteria: str | Iterable[str] | None = None, *, band: str | Sequence[str] | None = None
     ) -> np.ndarray:
         """Rows of the reference table that pass every enabled criterion.
 
@@ -1349,22 +1127,14 @@ class Selection:
             Band(s) of the per-band criteria: default the ``reference_band``; ``"all"`` requires each
             per-band criterion in every forced table; a list of bands requires it in each of those. The
             reference-table criteria do not depend on it.
-        bright, faint : float, optional
-            AB magnitude limits (inclusive) of ``<flux>``; giving either enables ``magnitude_limits``.
-        min_snr : float, optional
-            Minimum ``<flux>_instFlux / <flux>_instFluxErr``; giving it enables ``snr_limit``.
-        flux : str, optional
-            Flux measurement of the magnitude and S/N cuts.
 
         Returns
         -------
-        keep : `numpy.ndarray` of bool
+        keep : numpy.ndarray of bool
             One entry per reference row; a new array.
         """
-        names, bands, params = self._resolve(criteria, band, bright, faint, min_snr, flux)
-        keep = np.ones(self._n, dtype=bool)
-        for name in names:
-            np.logical_and(keep, self._criterion_mask(name, bands, params), out=keep)
+        names, bands = self._resolve(criteria, band)
+        _, keep = funnel_counts(((n, self._criterion_mask(n, bands)) for n in names), self._n)
         return keep
 
     def funnel(
@@ -1373,10 +1143,6 @@ class Selection:
         *,
         order: str = "registry",
         band: str | Sequence[str] | None = None,
-        bright=None,
-        faint=None,
-        min_snr=None,
-        flux: str = "base_PsfFlux",
     ) -> Table:
         """How many rows each criterion keeps, alone and applied one after the other.
 
@@ -1388,12 +1154,12 @@ class Selection:
         order : {'registry', 'given'}, optional
             ``'registry'`` applies the criteria in the order of :data:`CRITERIA` (the lesson's order,
             independent of the order they were enabled); ``'given'`` in the order listed.
-        band, bright, faint, min_snr, flux
-            As for :meth:`mask`; magnitude and S/N cuts come last in registry order.
+        band : str or sequence of str, optional
+            As for :meth:`mask`.
 
         Returns
         -------
-        funnel : `astropy.table.Table`
+        funnel : astropy.table.Table
             One row per criterion with ``step``, ``criterion``, ``label``, ``description``, ``table``
             (``ref`` or ``forced:<bands>``), ``n_kept_alone``, ``fraction_alone``, ``n_kept_cumulative``,
             ``fraction_cumulative`` and ``n_removed`` (rows removed by this step given the previous ones).
@@ -1401,39 +1167,30 @@ class Selection:
         """
         if order not in ("registry", "given"):
             raise ValueError(f"order must be 'registry' or 'given', got {order!r}")
-        names, bands, params = self._resolve(criteria, band, bright, faint, min_snr, flux)
+        names, bands = self._resolve(criteria, band)
         if order == "registry":
             rank = {n: i for i, n in enumerate(CRITERIA)}
             names = sorted(names, key=rank.__getitem__)
         n_total = self._n
+        counts, _ = funnel_counts(((n, self._criterion_mask(n, bands)) for n in names), n_total)
         scale = 1.0 / n_total if n_total else np.nan
-        cumulative = np.ones(n_total, dtype=bool)
-        columns: dict[str, list] = {c: [] for c in _FUNNEL_COLUMNS}
-        previous = n_total
-        for step, name in enumerate(names, start=1):
-            crit = CRITERIA[name]
-            keep = self._criterion_mask(name, bands, params)
-            np.logical_and(cumulative, keep, out=cumulative)
-            n_alone = int(np.count_nonzero(keep))
-            n_cumulative = int(np.count_nonzero(cumulative))
-            values = (
-                step,
-                name,
-                crit.label,
-                crit.description,
-                REF if crit.table == REF else f"{FORCED}:{','.join(bands)}",
-                n_alone,
-                n_alone * scale,
-                n_cumulative,
-                n_cumulative * scale,
-                previous - n_cumulative,
-            )
-            for column, value in zip(_FUNNEL_COLUMNS, values, strict=True):
-                columns[column].append(value)
-            previous = n_cumulative
+        alone = np.array([a for _, a, _ in counts], dtype=np.int64)
+        kept = np.array([c for _, _, c in counts], dtype=np.int64)
         out = Table(
-            [np.array(columns[c], dtype=_FUNNEL_COLUMNS[c]) for c in _FUNNEL_COLUMNS],
-            names=list(_FUNNEL_COLUMNS),
+            {
+                "step": np.arange(1, len(names) + 1, dtype=np.int64),
+                "criterion": np.array(names, dtype=str),
+                "label": np.array([CRITERIA[n].label for n in names], dtype=str),
+                "description": np.array([CRITERIA[n].description for n in names], dtype=str),
+                "table": np.array(
+                    [REF if CRITERIA[n].table == REF else f"{FORCED}:{','.join(bands)}" for n in names], dtype=str
+                ),
+                "n_kept_alone": alone,
+                "fraction_alone": alone * scale,
+                "n_kept_cumulative": kept,
+                "fraction_cumulative": kept * scale,
+                "n_removed": -np.diff(np.concatenate([[n_total], kept])).astype(np.int64),
+            }
         )
         out.meta["n_total"] = n_total
         out.meta["bands"] = list(bands)
