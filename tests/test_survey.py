@@ -279,3 +279,21 @@ def test_funnel_counts_fall_cut_by_cut(state, catalog):
     assert counts == sorted(counts, reverse=True)
     assert funnel[1] == ("primary", count_rows(catalog.query("detect_isPrimary")))
     assert funnel[-1][1] == state.n_selected
+
+
+def test_the_lesson_explorer_view_draws_the_survey_state_as_a_density_image(state):
+    from tutorial_lib.survey import SurveyExplorer
+
+    state.reset()
+    explorer = SurveyExplorer(state)
+    try:
+        explorer.set(point_source=False)
+        view = explorer._view
+        assert f"<b>{state.n_selected:,}</b> of {state.n_total:,} rows selected" in view.count.value
+        assert not view.checkboxes["point_source"].value and view.checkboxes["primary"].value
+        assert view._image is not None and view._image.get_array().sum() == state.cmd_image().sum()
+        assert "Point source (refExtendedness 0) off" in view.explain.value
+        assert repr(explorer) == repr(state)
+    finally:
+        explorer.close()
+        state.reset()

@@ -16,12 +16,14 @@ from .criteria import (
 )
 from .histograms import HistogramSpec, SurveyHistograms, compute_survey_histograms, count_rows, partition_histograms
 from .state import SurveyExplorerState
+from .view import SurveyExplorer
 
 __all__ = [
     "LESSON_SURVEY_CRITERIA",
     "SURVEY_CRITERIA",
     "HistogramSpec",
     "SurveyCriterion",
+    "SurveyExplorer",
     "SurveyExplorerState",
     "SurveyHistograms",
     "compute_survey_histograms",

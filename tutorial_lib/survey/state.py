@@ -8,12 +8,13 @@ of selected rows, the truth counts, the density CMD and the sky density of the s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..lesson import DEFAULT_FAINT
+from ..explorer.state import BoxState, Frame
+from ..lesson import DEFAULT_FAINT, FAINT_RANGE
 from .criteria import LESSON_SURVEY_CRITERIA, SURVEY_CRITERIA, passing_bitmasks, selection_expression
 from .histograms import COLOURS, TRUTH_CLASSES, SurveyHistograms, compute_survey_histograms
 
@@ -21,6 +22,8 @@ __all__ = ["FAINT", "SurveyExplorerState"]
 
 #: Keyword of :meth:`SurveyExplorerState.set` for the faint limit.
 FAINT = "faint"
+#: The one "patch" choice of the survey explorer: the whole catalog.
+SURVEY_SCOPE = "survey"
 
 
 class SurveyExplorerState:
@@ -50,8 +53,13 @@ class SurveyExplorerState:
         self.spec = histograms.spec
         self._ticked = {name: False for name in self.spec.criteria}
         self._passing: dict[tuple[str, ...], np.ndarray] = {}
+        self._faint_index: int | None = None
+        self._colour = "r-i"
+        self._last: tuple[str, bool] | None = None
+        self._frame: Frame | None = None
         self._initial = {"criteria": tuple(criteria), FAINT: faint, "colour": colour}
         self.set(**{name: True for name in self._initial["criteria"]}, faint=faint, colour=colour)
+        self._last = None
 
     @classmethod
     def from_catalog(cls, catalog, *, packed: Sequence[str] = tuple(SURVEY_CRITERIA), **kwargs) -> SurveyExplorerState:
@@ -70,31 +78,51 @@ class SurveyExplorerState:
     # ----------------------------------------------------------------------------------------------------
     # Changes
     # ----------------------------------------------------------------------------------------------------
-    def set(self, **changes: Any) -> None:
-        """Tick or untick criteria (``primary=False``), move the faint limit (``faint=24.5`` or None), or change
-        the colour (``colour="g-r"``). Everything is checked before anything changes."""
-        ticked = dict(self._ticked)
-        faint = getattr(self, "_faint_index", None)
-        colour = getattr(self, "_colour", None)
+    def validate(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Check ``{setting: value}`` changes (criteria, ``faint``, ``colour``; ``patch`` must be the survey);
+        return them normalised (faint as an edge index). Raises `ValueError`/`TypeError` naming the bad one."""
+        out: dict[str, Any] = {}
         for key, value in changes.items():
             if key == FAINT:
-                faint = self._faint_to_index(value)
+                out[FAINT] = self._faint_to_index(value)
             elif key == "colour":
                 if value not in COLOURS:
                     raise ValueError(f"colour must be one of {list(COLOURS)}, got {value!r}")
-                colour = value
-            elif key in ticked:
+                out[key] = value
+            elif key == "patch":
+                if value != SURVEY_SCOPE:
+                    raise ValueError(f"the survey explorer shows the whole survey; patch must be {SURVEY_SCOPE!r}")
+            elif key in self._ticked:
                 if not isinstance(value, (bool, np.bool_)):
                     raise TypeError(f"{key} must be True or False, got {value!r}")
-                ticked[key] = bool(value)
+                out[key] = bool(value)
             else:
                 raise ValueError(
-                    f"unknown setting {key!r}; the explorer's criteria are {', '.join(ticked)}, plus faint and colour"
+                    f"unknown setting {key!r}; the explorer's criteria are {', '.join(self._ticked)}, "
+                    "plus faint and colour"
                 )
-        self._ticked, self._faint_index, self._colour = ticked, faint, colour
+        return out
+
+    def apply(self, changes: Mapping[str, Any]) -> None:
+        """Apply changes checked by :meth:`validate`, all at once."""
+        for key, value in changes.items():
+            if key == FAINT:
+                self._faint_index = value
+            elif key == "colour":
+                self._colour = value
+            else:
+                self._ticked[key] = value
+                self._last = (key, value)
+        self._frame = None
+
+    def set(self, **changes: Any) -> None:
+        """Tick or untick criteria (``primary=False``), move the faint limit (``faint=24.5`` or None), or change
+        the colour (``colour="g-r"``). Everything is checked before anything changes."""
+        self.apply(self.validate(changes))
 
     def reset(self) -> None:
         """Back to the initial criteria, faint limit and colour."""
+        self._last = None
         self.set(
             **{name: name in self._initial["criteria"] for name in self._ticked},
             faint=self._initial[FAINT],
@@ -209,3 +237,95 @@ class SurveyExplorerState:
             plural = {"star": "stars", "galaxy": "galaxies", "blend parent": "blend parents"}
             lines.append("  truth: " + ", ".join(f"{n:,} {plural.get(name, name)}" for name, n in truth.items()))
         return "\n".join(lines)
+
+    # ----------------------------------------------------------------------------------------------------
+    # The view protocol of tutorial_lib.explorer (so ExplorerView draws this state)
+    # ----------------------------------------------------------------------------------------------------
+    implied_by_shortcut: tuple[str, ...] = ()
+    faint_range: tuple[float, float] = FAINT_RANGE
+    colours: tuple[str, ...] = tuple(COLOURS)
+    patch = SURVEY_SCOPE
+
+    @property
+    def reference_band(self) -> str:
+        return self.spec.band
+
+    @property
+    def checkbox_names(self) -> tuple[str, ...]:
+        return tuple(self._ticked)
+
+    @staticmethod
+    def criterion_text(name: str) -> tuple[str, str]:
+        """``(label, description)`` of a checkbox."""
+        return SURVEY_CRITERIA[name].label, SURVEY_CRITERIA[name].description
+
+    def boxes(self) -> dict[str, BoxState]:
+        return {name: BoxState(on, False, SURVEY_CRITERIA[name].description) for name, on in self._ticked.items()}
+
+    @property
+    def faint_enabled(self) -> bool:
+        return self._faint_index is not None
+
+    @property
+    def patch_options(self) -> list[tuple[str, str]]:
+        return [(self._scope(), SURVEY_SCOPE)]
+
+    def _scope(self) -> str:
+        return f"the whole survey ({self.histograms.n_partitions} partitions)"
+
+    @property
+    def frame(self) -> Frame:
+        """What the view shows now: counts, the density CMD, the funnel and the truth (no rows are read)."""
+        if self._frame is None:
+            self._frame = self._compute_frame()
+        return self._frame
+
+    def _compute_frame(self) -> Frame:
+        spec = self.spec
+        count_le = self.histograms.arrays["count_le"]
+        every = len(spec.faint_edges)
+        alone = {name: int(count_le[passing_bitmasks([name], spec.criteria), every].sum()) for name in self.criteria}
+        funnel = tuple((name, alone[name], kept) for name, kept in self.funnel()[1 : 1 + len(self.criteria)])
+        if self.faint is not None:
+            funnel += ((f"{spec.band} <= {self.faint:.1f}", int(count_le[:, self._column()].sum()), self.n_selected),)
+        truth = self.truth_counts
+        view_truth = None
+        if truth:
+            view_truth = {
+                "star": truth["star"],
+                "galaxy": truth["galaxy"],
+                "sky": 0,
+                "blend": truth["blend parent"],
+                "duplicates": 0,
+                "no_truth": 0,
+            }
+        if self._last is None:
+            explanation = (
+                "",
+                "Tick or untick a criterion: the counts and the density image are sums of histograms "
+                "made in one pass over the survey, so no row is read again.",
+            )
+        else:
+            name, on = self._last
+            explanation = (SURVEY_CRITERIA[name].label + (" on" if on else " off"), SURVEY_CRITERIA[name].description)
+        blue, red = COLOURS[self._colour]
+        extent = (spec.colour_edges[0], spec.colour_edges[-1], spec.mag_edges[-1], spec.mag_edges[0])
+        messages = ("The selection is empty.",) if self.n_selected == 0 else ()
+        return Frame(
+            n_selected=self.n_selected,
+            n_total=self.n_total,
+            scope=self._scope(),
+            x_label=f"{blue} \N{MINUS SIGN} {red} [mag]",
+            y_label=spec.band,
+            points=(np.empty(0), np.empty(0)),
+            removed=None,
+            image=(self.cmd_image().T, extent),
+            funnel=funnel,
+            truth=view_truth,
+            explanation=explanation,
+            messages=messages,
+        )
+
+    def describe(self) -> str:
+        """The state as deterministic text (what nbval compares)."""
+        return repr(self)
