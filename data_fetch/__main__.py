@@ -111,19 +111,31 @@ def _add_survey_parser(commands) -> None:
         metavar="ARCSEC",
         help=f"also write a margin cache (default radius {MARGIN_ARCSEC:g} arcsec; slower to build)",
     )
-    survey.add_argument("--force", action="store_true", help="replace a survey this command made before")
+    group = survey.add_mutually_exclusive_group()
+    group.add_argument("--force", action="store_true", help="replace a survey this command made before")
+    group.add_argument(
+        "--if-stale",
+        action="store_true",
+        help="build only if --out is missing or holds a survey made with other options or another version",
+    )
     survey.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _survey(args) -> int:
-    from .survey import SurveyError, build_survey
+    from .survey import SurveyError, build_survey, is_up_to_date, read_marker
 
+    force = args.force
+    if args.if_stale and Path(args.out).exists() and read_marker(args.out) is not None:
+        if is_up_to_date(args.out, area_deg2=args.area, seed=args.seed, margin_arcsec=args.margin):
+            print(f"{args.out} is up to date (same seed, area, margin and survey version).")
+            return 0
+        force = True
     try:
         summary = build_survey(
             args.out,
             area_deg2=args.area,
             seed=args.seed,
-            force=args.force,
+            force=force,
             progress=not args.quiet,
             margin_arcsec=args.margin,
         )

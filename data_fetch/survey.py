@@ -460,6 +460,17 @@ def _check_target(target: Path, force: bool, shown: str) -> None:
         raise SurveyError(f"{shown} already holds a survey; use --force to replace it, or --out to build elsewhere.")
 
 
+def is_up_to_date(path: str | os.PathLike, *, area_deg2: float, seed: int, margin_arcsec: float | None) -> bool:
+    """Whether ``path`` holds a survey this version made with these options (for ``--if-stale``)."""
+    record = read_marker(path)
+    return record is not None and (
+        record.get("survey_version"),
+        record.get("seed"),
+        record.get("area_requested_deg2"),
+        record.get("margin_arcsec"),
+    ) == (SURVEY_VERSION, seed, area_deg2, margin_arcsec)
+
+
 def read_marker(path: str | os.PathLike) -> dict | None:
     """The build record of a survey made here (seed, area, rows...), or None if ``path`` has no marker."""
     marker = Path(path) / MARKER_FILE
@@ -541,6 +552,7 @@ def build_survey(
             "survey_version": SURVEY_VERSION,
             "seed": seed,
             "area_deg2": round(area, 4),
+            "area_requested_deg2": area_deg2,
             "n_tracts": len(boxes),
             "n_rows": n_rows,
             "margin_arcsec": margin_arcsec,
