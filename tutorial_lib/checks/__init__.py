@@ -17,6 +17,7 @@ from .selection import (
     check_purity_completeness,
     check_tract_catalog,
 )
+from .survey import check_survey_galaxies
 
 __all__ = [
     "CheckResult",
@@ -35,6 +36,7 @@ __all__ = [
     "check_primary_parts",
     "check_purity_completeness",
     "check_real_selection",
+    "check_survey_galaxies",
     "check_tract_catalog",
     "check_zero_point",
 ]

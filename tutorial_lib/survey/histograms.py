@@ -43,7 +43,7 @@ COLOURS = {"r-i": ("r", "i"), "g-r": ("g", "r")}
 #: Truth classes of the simulated survey's ``truth_type`` column (data_fetch.survey.TRUTH_TYPES).
 TRUTH_CLASSES = ("star", "galaxy", "blend parent")
 #: Upper bound on the sky histogram's HEALPix pixels (its resolution is chosen to stay under it).
-MAX_SKY_PIXELS = 4096
+MAX_SKY_PIXELS = 1024
 _FAINT_STEP = 0.1
 
 
