@@ -90,7 +90,7 @@ def _add_survey_parser(commands) -> None:
         description=(
             "Simulate a survey of many tracts, streamed tract by tract, and write it as a HATS catalog with LSDB. "
             "About 150,000 rows per deg^2: the default 20 deg^2 is about 3 million rows; --area 700 gives about "
-            "1e8 rows (about 40 GB, hours on two cores)."
+            "1e8 rows (about 10 GB on disk, twice that while building; hours on two cores)."
         ),
     )
     survey.add_argument("--out", default="SURVEY", help="where to write the HATS collection (default: SURVEY)")
