@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Check every file of a repository made by data_fetch against its manifest (size and SHA-256).",
     )
     ver.add_argument("--repo", default="DATA", help="the repository to check (default: DATA)")
+    _add_survey_parser(commands)
     return parser
 
 
@@ -142,6 +143,75 @@ def _add_download_parser(commands) -> None:
     )
     dl.add_argument("--force", action="store_true", help="replace the HSC/validation collection if it is there")
     dl.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+# --- survey (issue 12): a simulated survey as a HATS catalog ---------------------------------------------
+def _add_survey_parser(commands) -> None:
+    from .survey import DEFAULT_AREA_DEG2, DEFAULT_SEED, MARGIN_ARCSEC
+
+    survey = commands.add_parser(
+        "survey",
+        help="simulate a survey of many tracts as a HATS catalog (DP1 Object layout + truth) for LSDB",
+        description=(
+            "Simulate a survey of many tracts, streamed tract by tract, and write it as a HATS catalog with LSDB. "
+            "About 150,000 rows per deg^2: the default 20 deg^2 is about 3 million rows; --area 700 gives about "
+            "1e8 rows (about 10 GB on disk, twice that while building; hours on two cores)."
+        ),
+    )
+    survey.add_argument("--out", default="SURVEY", help="where to write the HATS collection (default: SURVEY)")
+    survey.add_argument(
+        "--area",
+        type=float,
+        default=DEFAULT_AREA_DEG2,
+        metavar="DEG2",
+        help=f"area in deg^2 (default: {DEFAULT_AREA_DEG2:g})",
+    )
+    survey.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
+    survey.add_argument(
+        "--margin",
+        type=float,
+        nargs="?",
+        const=MARGIN_ARCSEC,
+        default=None,
+        metavar="ARCSEC",
+        help=f"also write a margin cache (default radius {MARGIN_ARCSEC:g} arcsec; slower to build)",
+    )
+    group = survey.add_mutually_exclusive_group()
+    group.add_argument("--force", action="store_true", help="replace a survey this command made before")
+    group.add_argument(
+        "--if-stale",
+        action="store_true",
+        help="build only if --out is missing or holds a survey made with other options or another version",
+    )
+    survey.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _survey(args) -> int:
+    from .survey import SurveyError, build_survey, is_up_to_date, read_marker
+
+    force = args.force
+    if args.if_stale and Path(args.out).exists() and read_marker(args.out) is not None:
+        if is_up_to_date(args.out, area_deg2=args.area, seed=args.seed, margin_arcsec=args.margin):
+            print(f"{args.out} is up to date (same seed, area, margin and survey version).")
+            return 0
+        force = True
+    try:
+        summary = build_survey(
+            args.out,
+            area_deg2=args.area,
+            seed=args.seed,
+            force=force,
+            progress=not args.quiet,
+            margin_arcsec=args.margin,
+        )
+    except SurveyError as error:
+        print(f"data_fetch: error: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"Wrote {args.out}: {summary.n_rows:,} rows in {summary.n_tracts} tracts ({summary.area_deg2:.2f} deg^2), "
+        f"{summary.n_partitions} HATS partitions, seed {summary.seed} ({summary.seconds:.0f} s)."
+    )
+    return 0
 
 
 def _print_ingest(args, summary: IngestSummary) -> None:
@@ -238,7 +308,7 @@ def _verify(args) -> int:
     return 0
 
 
-_COMMANDS = {"simulate": _simulate, "download": _download, "verify": _verify}
+_COMMANDS = {"simulate": _simulate, "download": _download, "verify": _verify, "survey": _survey}
 _EXPECTED = (SimulationError, DownloadError, IngestError, LFSError, RepositoryError, safety.SafetyError)
 
 

@@ -17,6 +17,7 @@ from .selection import (
     check_purity_completeness,
     check_tract_catalog,
 )
+from .survey import check_survey_galaxies
 from .todays_catalogs import check_dp1_selection, check_scarlet_deblended
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "check_purity_completeness",
     "check_scarlet_deblended",
     "check_real_selection",
+    "check_survey_galaxies",
     "check_tract_catalog",
     "check_zero_point",
 ]

@@ -1,0 +1,574 @@
+"""Simulate a survey of many tracts and write it as a HATS catalog (``python -m data_fetch survey``).
+
+The rows follow the DP1 ``Object`` layout of :mod:`data_fetch.dp1_layout` (names, types, units and descriptions
+from sdm_schemas ``dp1.yaml``), plus two columns the DP1 table does not have:
+
+* ``detect_isPrimary`` (DP0.2-era ``Object`` column): the DP1 ``Object`` table holds only primary rows, so it
+  has no such flag. This survey keeps the blend *parents* as well (``deblend_nChild > 0``, not primary), so that
+  the lesson's primary cut still has something to remove at survey scale;
+* the truth of the simulation, prefixed ``truth_``: ``truth_id``, ``truth_type`` (0 star, 1 galaxy, 2 blend
+  parent, which is not one true object) and the true AB magnitudes ``truth_mag_{g,r,i}``.
+
+The sky is the lesson's simulated sky (:mod:`data_fetch.population`: Juric et al. 2008 stars, power-law galaxy
+counts) measured with the lesson's noise model (:mod:`data_fetch.measure`: depths, PSF widths, extendedness rule,
+flag rates), but vectorised and simplified: close pairs stand for blends (a parent and its two children), tracts
+are boxes on the sky that do not overlap, so every row is in its tract's inner region.
+
+How it scales. Rows are generated strip by strip (a strip is one row of patches of a tract), so memory holds
+one strip of truth at a time; strips accumulate into a chunk of at most :data:`CHUNK_ROWS` rows, and each chunk
+is written with LSDB's own writer (``lsdb.from_dataframe(...).to_hats``) as a HATS catalog with partitions at
+HEALPix order :data:`PARTITION_ORDER` (with a margin cache if asked). The chunk catalogs are then joined with
+``Catalog.concat`` and written once more as one HATS collection (catalog ``survey``, and ``survey_5arcs``, its
+margin, if asked). Peak memory is set by the chunk size, not by the area.
+
+Safety. Everything is written in a temporary directory beside the target and renamed into place when complete,
+with a marker file :data:`MARKER_FILE` inside; an existing target is replaced (``force=True``) only if it holds
+that marker.
+
+Determinism. Each strip draws from its own ``numpy.random.SeedSequence(seed, spawn_key=(tract, strip))``, so
+the rows do not depend on the chunk size or on the order of the build.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY, stellar_locus_g_r
+
+from .dp1_layout import DP1_SCHEMA, dp1_columns
+from .measure import (
+    AP_CORR_FAILURE_RATE,
+    CMODEL_FAILURE_RATE,
+    DEPTH_5SIGMA,
+    DETECTION_THRESHOLD_SIGMA,
+    EXTENDEDNESS_FLUX_RATIO,
+    NO_GOOD_PIXELS_RATE,
+    PIXEL_SCALE_ARCSEC,
+    PSF_CMODEL_NOISE_CORRELATION,
+    PSF_FWHM_ARCSEC,
+    SATURATED_PSF_COMPRESSION,
+    SATURATION_MAG,
+    _psf_ratio,
+)
+from .population import LOCUS_WIDTH_G_R, _make_galaxies, _make_stars, _offset
+
+__all__ = [
+    "BANDS",
+    "CATALOG_NAME",
+    "CHUNK_ROWS",
+    "DEFAULT_AREA_DEG2",
+    "DEFAULT_SEED",
+    "MARKER_FILE",
+    "PARTITION_ORDER",
+    "SURVEY_VERSION",
+    "SurveyError",
+    "SurveySummary",
+    "TRUTH_TYPES",
+    "build_survey",
+    "survey_columns",
+    "survey_schema",
+    "tract_boxes",
+]
+
+SURVEY_VERSION = "1"
+DEFAULT_SEED = 20250630  # the date of Rubin's DP1 release
+#: Default area: builds in about a minute on two cores (about 4 million rows).
+DEFAULT_AREA_DEG2 = 20.0
+BANDS = ("g", "r", "i")
+#: Name of the catalog inside the HATS collection (its margin is ``survey_5arcs``).
+CATALOG_NAME = "survey"
+#: File written into every survey this module makes; a target without it is never replaced.
+MARKER_FILE = "MADE_BY_DATA_FETCH_SURVEY.json"
+#: HEALPix order of the partitions: 0.84 deg^2 each, about 150,000 rows at this depth.
+PARTITION_ORDER = 6
+#: Radius of the margin cache, arcsec, with ``--margin`` (LSDB's default): enough for crossmatches within a
+#: few arcsec. Off by default: LSDB builds it in Python and it triples the build time.
+MARGIN_ARCSEC = 5.0
+#: Rows per chunk written by LSDB; with the generation of one strip, this keeps the build under 1 GB.
+CHUNK_ROWS = 400_000
+#: Side of a tract, deg (a simplification of Rubin's rings sky map, whose tracts are about 1.5-2 deg across).
+TRACT_SIDE_DEG = 1.5
+#: Patches per tract side (Rubin's DP1 sky map, lsst_cells_v1, has 10 x 10 patches per tract).
+PATCHES_PER_SIDE = 10
+#: Centre of the survey's first tract row: near the Extended Chandra Deep Field South, one of DP1's fields.
+SURVEY_ORIGIN_DEG = (53.0, -36.0)
+#: truth_type codes.
+TRUTH_TYPES = {0: "star", 1: "galaxy", 2: "blend parent"}
+STAR, GALAXY, PARENT = 0, 1, 2
+#: Fraction of detected objects paired with a close companion: the pair is deblended into two children under
+#: a parent row. Modelling choice (the lesson's simulator has about 10% of rows in blends).
+BLEND_PAIR_FRACTION = 0.04
+BLEND_MIN_SEPARATION_ARCSEC = 0.8  #: deblended pairs are more than a PSF FWHM apart
+BLEND_MAX_SEPARATION_ARCSEC = 2.5  #: and close enough for their footprints to merge
+#: nJy per coadd count at the lesson's zero point 27 (data_fetch.measure.ZERO_POINT).
+_NJY_PER_COUNT = 10 ** (-0.4 * (27.0 - AB_MAGNITUDE_OF_ONE_NANOJANSKY))
+
+_EXTRA_COLUMNS = (
+    (
+        "detect_isPrimary",
+        "bool",
+        "",
+        "DP0.2-era Object column (not in DP1, whose Object table holds only primary rows): True if the source "
+        "has no children and is in the inner region of its patch and tract.",
+    ),
+    ("truth_id", "int64", "", "Simulation truth: id of the true object (-1 for a blend parent)."),
+    ("truth_type", "int8", "", "Simulation truth: 0 star, 1 galaxy, 2 blend parent (two true objects)."),
+    *(
+        (f"truth_mag_{band}", "float32", "mag", f"Simulation truth: true AB magnitude in {band} (total flux).")
+        for band in BANDS
+    ),
+)
+
+
+class SurveyError(RuntimeError):
+    """A survey build that cannot proceed; the message names the problem and the fix."""
+
+
+@dataclass
+class SurveySummary:
+    """What :func:`build_survey` wrote."""
+
+    path: Path
+    seed: int
+    area_deg2: float
+    n_tracts: int
+    n_rows: int
+    n_partitions: int
+    seconds: float
+
+
+def survey_columns():
+    """Name, numpy dtype, unit and description of every column, in the catalog's order.
+
+    Returns
+    -------
+    list of tuple
+        ``(name, dtype, unit, description)``: the DP1 layout for g, r, i, then :data:`_EXTRA_COLUMNS`.
+    """
+    layout = [(c.name, c.dtype, c.unit, c.description) for c in dp1_columns(BANDS)]
+    return layout + [tuple(c) for c in _EXTRA_COLUMNS]
+
+
+_ARROW_TYPES = {
+    "int64": pa.int64(),
+    "int32": pa.int32(),
+    "int8": pa.int8(),
+    "float64": pa.float64(),
+    "float32": pa.float32(),
+    "bool": pa.bool_(),
+    "str": pa.string(),
+}
+
+
+def survey_schema() -> pa.Schema:
+    """The Arrow schema of the catalog: each field carries its ``unit`` and ``description`` as metadata."""
+    fields = []
+    for name, dtype, unit, description in survey_columns():
+        metadata = {"description": description, **({"unit": unit} if unit else {})}
+        fields.append(pa.field(name, _ARROW_TYPES[dtype], metadata=metadata))
+    return pa.schema(fields, metadata={"layout": DP1_SCHEMA})
+
+
+# --------------------------------------------------------------------------------------------------------
+# Geometry: tracts as boxes
+# --------------------------------------------------------------------------------------------------------
+def tract_boxes(area_deg2: float) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """RA and Dec ranges (deg) of each tract of a survey of at least ``area_deg2``.
+
+    Tracts are :data:`TRACT_SIDE_DEG` on a side (smaller for surveys under four tracts' area, so that even a
+    tiny survey has four tracts), in rows of constant Dec from :data:`SURVEY_ORIGIN_DEG`, as square a layout
+    as possible. Each box covers the same solid angle.
+    """
+    if not area_deg2 > 0:
+        raise SurveyError(f"--area must be a positive number of square degrees, got {area_deg2}")
+    side = min(TRACT_SIDE_DEG, math.sqrt(area_deg2 / 4))
+    n_tracts = max(4, math.ceil(area_deg2 / side**2 - 1e-9))
+    n_columns = math.ceil(math.sqrt(n_tracts))
+    ra0, dec0 = SURVEY_ORIGIN_DEG
+    boxes = []
+    for index in range(n_tracts):
+        row, column = divmod(index, n_columns)
+        dec_lo = dec0 + row * side
+        dec_hi = dec_lo + side
+        # RA width giving a solid angle of side^2 deg^2 between dec_lo and dec_hi.
+        sin_width = math.sin(math.radians(dec_hi)) - math.sin(math.radians(dec_lo))
+        ra_width = side**2 / (math.degrees(1.0) * sin_width)
+        ra_lo = ra0 + column * ra_width
+        boxes.append(((ra_lo, ra_lo + ra_width), (dec_lo, dec_hi)))
+    if dec0 + math.ceil(n_tracts / n_columns) * side > 85:
+        raise SurveyError(f"--area {area_deg2} is too large for this simple layout (it would reach the pole)")
+    return boxes
+
+
+def _strip_box(box, strip: int):
+    (ra_lo, ra_hi), (dec_lo, dec_hi) = box
+    sin_lo, sin_hi = math.sin(math.radians(dec_lo)), math.sin(math.radians(dec_hi))
+    # Strips of equal solid angle: equal steps in sin(dec).
+    step = (sin_hi - sin_lo) / PATCHES_PER_SIDE
+    lo = math.degrees(math.asin(sin_lo + strip * step))
+    hi = math.degrees(math.asin(sin_lo + (strip + 1) * step))
+    return (ra_lo, ra_hi), (lo, hi)
+
+
+# --------------------------------------------------------------------------------------------------------
+# One strip of rows
+# --------------------------------------------------------------------------------------------------------
+def _true_objects(rng: np.random.Generator, ra_range, dec_range):
+    """True stars then galaxies of the box: ra, dec, type, size (arcsec), {band: true mag}."""
+    s_ra, s_dec, s_r, s_r_i = _make_stars(rng, ra_range, dec_range, faint_limit_r=27.5)
+    s_g_r = stellar_locus_g_r(s_r_i) + LOCUS_WIDTH_G_R * rng.standard_normal(len(s_r))
+    g_ra, g_dec, g_i, g_g_r, g_r_i, g_size = _make_galaxies(rng, ra_range, dec_range)
+    mag_r = np.concatenate([s_r, g_i + g_r_i])
+    mag = {"r": mag_r, "g": mag_r + np.concatenate([s_g_r, g_g_r]), "i": mag_r - np.concatenate([s_r_i, g_r_i])}
+    kind = np.concatenate([np.full(len(s_ra), STAR, np.int8), np.full(len(g_ra), GALAXY, np.int8)])
+    size = np.concatenate([np.zeros(len(s_ra)), g_size])
+    return np.concatenate([s_ra, g_ra]), np.concatenate([s_dec, g_dec]), kind, size, mag
+
+
+def _measure(rng, mag, size, n):
+    """Forced PSF and CModel fluxes (nJy) with the lesson's noise model; returns a dict of per-band arrays."""
+    out = {}
+    for band in BANDS:
+        flux = 10 ** (-0.4 * (mag[band] - AB_MAGNITUDE_OF_ONE_NANOJANSKY))  # nJy
+        sky_sigma = 10 ** (-0.4 * (DEPTH_5SIGMA[band] - AB_MAGNITUDE_OF_ONE_NANOJANSKY)) / DETECTION_THRESHOLD_SIGMA
+        ratio = _psf_ratio(size, band)
+        psf_true = flux * ratio
+        saturated = mag[band] < SATURATION_MAG
+        # Saturated cores: the PSF fit loses light, compressing magnitudes brighter than saturation.
+        measured_mag = SATURATION_MAG - (SATURATION_MAG - mag[band]) * SATURATED_PSF_COMPRESSION
+        psf_true = np.where(saturated, 10 ** (-0.4 * (measured_mag - AB_MAGNITUDE_OF_ONE_NANOJANSKY)), psf_true)
+        # Source Poisson noise is negligible against the sky below saturation at this depth; keep the sky's.
+        psf_sigma = np.full(n, sky_sigma)
+        model_sigma = sky_sigma / np.sqrt(ratio)
+        z1 = rng.standard_normal(n)
+        z2 = PSF_CMODEL_NOISE_CORRELATION * z1 + math.sqrt(1 - PSF_CMODEL_NOISE_CORRELATION**2) * rng.standard_normal(n)
+        psf = psf_true + psf_sigma * z1
+        model = flux + model_sigma * z2
+        psf_flag = rng.random(n) < NO_GOOD_PIXELS_RATE + AP_CORR_FAILURE_RATE
+        model_flag = rng.random(n) < CMODEL_FAILURE_RATE
+        out[band] = {
+            "psf": np.where(psf_flag, np.nan, psf),
+            "psf_err": psf_sigma,
+            "psf_flag": psf_flag,
+            "model": np.where(model_flag, np.nan, model),
+            "model_err": model_sigma,
+            "model_flag": model_flag,
+            "saturated": saturated,
+            "snr": psf / psf_sigma,
+        }
+    return out
+
+
+def _extendedness(psf, model):
+    """meas_base ``classification.py``: 1 if fluxRatio * modelFlux > psfFlux, else 0; NaN if either is NaN."""
+    value = (EXTENDEDNESS_FLUX_RATIO * model > psf).astype(np.float32)
+    return np.where(np.isnan(psf) | np.isnan(model), np.float32(np.nan), value)
+
+
+def _magnitudes(flux, err):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(flux > 0, AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * np.log10(flux), np.nan)
+        mag_err = np.where(flux > 0, 2.5 / np.log(10) * err / flux, np.nan)
+    return mag.astype(np.float32), mag_err.astype(np.float32)
+
+
+def _strip_rows(seed: int, tract: int, strip: int, box) -> pd.DataFrame:
+    """The rows of one strip (one row of patches) of a tract, in the survey layout."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(tract, strip)))
+    ra_range, dec_range = _strip_box(box, strip)
+    ra, dec, kind, size, mag = _true_objects(rng, ra_range, dec_range)
+    truth_id = (np.int64(tract) << 32) + (np.int64(strip) << 24) + np.arange(len(ra), dtype=np.int64)
+    measured = _measure(rng, mag, size, len(ra))
+    detected = np.zeros(len(ra), bool)
+    for band in BANDS:
+        detected |= measured[band]["snr"] >= DETECTION_THRESHOLD_SIGMA
+    keep = np.flatnonzero(detected)
+    ra, dec, kind, size, truth_id = ra[keep], dec[keep], kind[keep], size[keep], truth_id[keep]
+    mag = {b: m[keep] for b, m in mag.items()}
+    measured = {b: {k: v[keep] for k, v in m.items()} for b, m in measured.items()}
+    n = len(ra)
+
+    # Blends: move a companion next to a seed; both become children of a parent row.
+    n_pairs = int(BLEND_PAIR_FRACTION * n)
+    order = rng.permutation(n)
+    seeds, companions = order[:n_pairs], order[n_pairs : 2 * n_pairs]
+    ra[companions], dec[companions] = _offset(
+        rng, ra[seeds], dec[seeds], n_pairs, BLEND_MIN_SEPARATION_ARCSEC, BLEND_MAX_SEPARATION_ARCSEC
+    )
+    ra = np.clip(ra, *ra_range)
+    dec = np.clip(dec, *dec_range)
+
+    columns: dict[str, np.ndarray] = {}
+    for band in BANDS:
+        m = measured[band]
+        # Parent: the sum of its children's fluxes, measured as one extended source.
+        psf = np.concatenate([m["psf"], m["psf"][seeds] + m["psf"][companions]])
+        psf_err = np.concatenate([m["psf_err"], np.hypot(m["psf_err"][seeds], m["psf_err"][companions])])
+        model = np.concatenate([m["model"], m["model"][seeds] + m["model"][companions]])
+        model_err = np.concatenate([m["model_err"], np.hypot(m["model_err"][seeds], m["model_err"][companions])])
+        psf_flag = np.concatenate([m["psf_flag"], m["psf_flag"][seeds] | m["psf_flag"][companions]])
+        model_flag = np.concatenate([m["model_flag"], m["model_flag"][seeds] | m["model_flag"][companions]])
+        saturated = np.concatenate([m["saturated"], m["saturated"][seeds] | m["saturated"][companions]])
+        extendedness = _extendedness(psf, model)
+        extendedness[n:] = np.where(np.isnan(extendedness[n:]), np.nan, 1.0)  # a pair is never point-like
+        psf_mag, psf_mag_err = _magnitudes(psf, psf_err)
+        columns[f"{band}_psfFlux"] = psf
+        columns[f"{band}_psfFluxErr"] = psf_err
+        columns[f"{band}_psfFlux_flag"] = psf_flag
+        columns[f"{band}_psfMag"] = psf_mag
+        columns[f"{band}_psfMagErr"] = psf_mag_err
+        columns[f"{band}_cModelFlux"] = model
+        columns[f"{band}_cModelFluxErr"] = model_err
+        columns[f"{band}_cModel_flag"] = model_flag
+        columns[f"{band}_extendedness"] = extendedness
+        columns[f"{band}_extendedness_flag"] = np.isnan(extendedness)
+        columns[f"{band}_pixelFlags_saturatedCenter"] = saturated
+
+    flux_i_seed = 10 ** (-0.4 * mag["i"][seeds])
+    flux_i_comp = 10 ** (-0.4 * mag["i"][companions])
+    weight = flux_i_seed / (flux_i_seed + flux_i_comp)
+    parent_ra = weight * ra[seeds] + (1 - weight) * ra[companions]
+    parent_dec = weight * dec[seeds] + (1 - weight) * dec[companions]
+    ra_all = np.concatenate([ra, parent_ra])
+    dec_all = np.concatenate([dec, parent_dec])
+    n_rows = n + n_pairs
+
+    object_id = (np.int64(tract) << 32) + (np.int64(strip) << 24) + np.arange(n_rows, dtype=np.int64)
+    parent_id = np.zeros(n_rows, np.int64)
+    parent_id[seeds] = object_id[n:]
+    parent_id[companions] = object_id[n:]
+    n_child = np.zeros(n_rows, np.int32)
+    n_child[n:] = 2
+    in_blend = np.zeros(n_rows, bool)
+    in_blend[seeds] = in_blend[companions] = True
+
+    (ra_lo, _), (dec_lo, _) = box
+    cos_dec = np.cos(np.radians(dec_all))
+    x = (ra_all - ra_lo) * cos_dec * 3600 / PIXEL_SCALE_ARCSEC
+    y = (dec_all - dec_lo) * 3600 / PIXEL_SCALE_ARCSEC
+    patch_x = np.clip(((ra_all - box[0][0]) / (box[0][1] - box[0][0]) * PATCHES_PER_SIDE).astype(int), 0, 9)
+    snr_i = np.maximum(np.abs(columns["i_psfFlux"] / columns["i_psfFluxErr"]), 1.0)
+    fwhm_px = PSF_FWHM_ARCSEC["i"] / PIXEL_SCALE_ARCSEC
+    size_all = np.concatenate([size, np.maximum(size[seeds], size[companions]) + BLEND_MAX_SEPARATION_ARCSEC])
+    footprint = np.pi * (fwhm_px + size_all / PIXEL_SCALE_ARCSEC) ** 2 * (1 + np.log(np.nan_to_num(snr_i, nan=1.0)))
+
+    columns.update(
+        objectId=object_id,
+        coord_ra=ra_all,
+        coord_dec=dec_all,
+        tract=np.full(n_rows, tract, np.int64),
+        patch=(strip * PATCHES_PER_SIDE + patch_x).astype(np.int64),
+        x=x,
+        y=y,
+        refBand=np.full(n_rows, "i", dtype=object),
+        refExtendedness=columns["i_extendedness"],
+        parentObjectId=parent_id,
+        deblend_nChild=n_child,
+        detect_isIsolated=~in_blend,
+        detect_fromBlend=in_blend,
+        shape_flag=np.zeros(n_rows, bool),
+        footprintArea=footprint.astype(np.int32),
+        detect_isPrimary=n_child == 0,
+        truth_id=np.concatenate([truth_id, np.full(n_pairs, -1, np.int64)]),
+        truth_type=np.concatenate([kind, np.full(n_pairs, PARENT, np.int8)]),
+    )
+    for band in BANDS:
+        pair_flux = 10 ** (-0.4 * mag[band][seeds]) + 10 ** (-0.4 * mag[band][companions])
+        columns[f"truth_mag_{band}"] = np.concatenate([mag[band], -2.5 * np.log10(pair_flux)])
+    frame = {}
+    for name, dtype, _, _ in survey_columns():
+        frame[name] = columns[name] if dtype == "str" else np.asarray(columns[name], dtype=dtype)
+    return pd.DataFrame(frame)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------------------
+def _write_chunk(frame: pd.DataFrame, path: Path, margin_arcsec: float | None) -> None:
+    import lsdb
+
+    catalog = lsdb.from_dataframe(
+        frame,
+        ra_column="coord_ra",
+        dec_column="coord_dec",
+        lowest_order=PARTITION_ORDER,
+        highest_order=PARTITION_ORDER,
+        margin_threshold=margin_arcsec,
+        catalog_name=CATALOG_NAME,
+        schema=survey_schema(),
+    )
+    catalog.write_catalog(path, catalog_name=CATALOG_NAME, progress_bar=False)
+
+
+def _open_chunk(path: Path):
+    """A chunk catalog with its margin; without it when the margin is empty (LSDB 0.11 cannot open an empty
+    margin: its index type differs from the catalog's), which loses nothing."""
+    import lsdb
+
+    try:
+        return lsdb.open_catalog(path)
+    except ValueError:
+        margins = list(path.glob(f"{CATALOG_NAME}_*arcs/hats.properties"))
+        if margins and "hats_nrows=0" in margins[0].read_text().split():
+            return lsdb.open_catalog(path / CATALOG_NAME)
+        raise
+
+
+def _join_chunks(chunk_paths: list[Path], out: Path, progress: bool) -> int:
+    catalogs = [_open_chunk(p) for p in chunk_paths]
+    while len(catalogs) > 1:  # a balanced tree of concatenations keeps the task graph shallow
+        catalogs = [
+            catalogs[i].concat(catalogs[i + 1], ignore_empty_margins=True) if i + 1 < len(catalogs) else catalogs[i]
+            for i in range(0, len(catalogs), 2)
+        ]
+    catalog = catalogs[0]
+    catalog.write_catalog(
+        out,
+        catalog_name=CATALOG_NAME,
+        progress_bar=progress,
+        tqdm_kwargs={"desc": "Writing HATS partitions", "unit": "partition"},
+    )
+    return catalog.npartitions
+
+
+def _check_target(target: Path, force: bool, shown: str) -> None:
+    if not target.exists():
+        if not target.parent.is_dir():
+            raise SurveyError(f"the folder {target.parent} does not exist; create it or choose another --out.")
+        if not os.access(target.parent, os.W_OK):
+            raise SurveyError(f"cannot write in {target.parent}; choose an --out in a folder you can write to.")
+        return
+    made_here = target.is_dir() and (target / MARKER_FILE).is_file()
+    if not made_here:
+        raise SurveyError(
+            f"{shown} exists and was not made by `python -m data_fetch survey` (no {MARKER_FILE} in it); it is "
+            "left alone, even with --force. Choose another --out, or remove it yourself."
+        )
+    if not force:
+        raise SurveyError(f"{shown} already holds a survey; use --force to replace it, or --out to build elsewhere.")
+
+
+def is_up_to_date(path: str | os.PathLike, *, area_deg2: float, seed: int, margin_arcsec: float | None) -> bool:
+    """Whether ``path`` holds a survey this version made with these options (for ``--if-stale``)."""
+    record = read_marker(path)
+    return record is not None and (
+        record.get("survey_version"),
+        record.get("seed"),
+        record.get("area_requested_deg2"),
+        record.get("margin_arcsec"),
+    ) == (SURVEY_VERSION, seed, area_deg2, margin_arcsec)
+
+
+def read_marker(path: str | os.PathLike) -> dict | None:
+    """The build record of a survey made here (seed, area, rows...), or None if ``path`` has no marker."""
+    marker = Path(path) / MARKER_FILE
+    return json.loads(marker.read_text()) if marker.is_file() else None
+
+
+def build_survey(
+    out: str | os.PathLike = "SURVEY",
+    *,
+    area_deg2: float = DEFAULT_AREA_DEG2,
+    seed: int = DEFAULT_SEED,
+    force: bool = False,
+    progress: bool = True,
+    chunk_rows: int = CHUNK_ROWS,
+    margin_arcsec: float | None = None,
+) -> SurveySummary:
+    """Simulate a survey of ``area_deg2`` and write it as a HATS collection at ``out``, atomically.
+
+    Parameters
+    ----------
+    out : path-like
+        Where the HATS collection goes (``out/survey`` is the catalog, ``out/survey_5arcs`` its margin).
+    area_deg2 : float
+        Area in square degrees; rounded up to whole tracts. About 200,000 rows per deg^2; 1e8 rows is about
+        500 deg^2.
+    seed : int
+        Random seed; the same seed and area give the same rows.
+    force : bool
+        Replace an existing survey at ``out`` (only one this function made, marked by :data:`MARKER_FILE`).
+    progress : bool
+        Show progress bars.
+    chunk_rows : int
+        Rows written per LSDB chunk (sets the peak memory, not the result).
+    margin_arcsec : float or None
+        Also write a margin cache of this radius (for example :data:`MARGIN_ARCSEC`); None for none.
+
+    Returns
+    -------
+    SurveySummary
+    """
+    start = time.perf_counter()
+    target = Path(out).absolute()
+    _check_target(target, force, str(out))
+    if margin_arcsec is not None and not 0 < margin_arcsec <= 60:
+        raise SurveyError(f"--margin must be between 0 and 60 arcsec, got {margin_arcsec}")
+    if chunk_rows < 1:
+        raise SurveyError(f"chunk_rows must be positive, got {chunk_rows}")
+    boxes = tract_boxes(area_deg2)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    try:
+        chunk_paths: list[Path] = []
+        pending: list[pd.DataFrame] = []
+        n_pending = 0
+        n_rows = 0
+
+        def flush():
+            nonlocal pending, n_pending
+            if pending:
+                path = staging / "chunks" / f"chunk_{len(chunk_paths):05d}"
+                _write_chunk(pd.concat(pending, ignore_index=True), path, margin_arcsec)
+                chunk_paths.append(path)
+                pending, n_pending = [], 0
+
+        strips = [(tract, strip) for tract in range(len(boxes)) for strip in range(PATCHES_PER_SIDE)]
+        for tract, strip in tqdm(strips, desc="Simulating tracts", unit="strip", disable=not progress):
+            frame = _strip_rows(seed, tract, strip, boxes[tract])
+            pending.append(frame)
+            n_pending += len(frame)
+            n_rows += len(frame)
+            if n_pending >= chunk_rows:
+                flush()
+        flush()
+        result = staging / "survey"
+        n_partitions = _join_chunks(chunk_paths, result, progress)
+        shutil.rmtree(staging / "chunks")
+        area = len(boxes) * _box_area(boxes[0])
+        record = {
+            "made_by": "python -m data_fetch survey",
+            "survey_version": SURVEY_VERSION,
+            "seed": seed,
+            "area_deg2": round(area, 4),
+            "area_requested_deg2": area_deg2,
+            "n_tracts": len(boxes),
+            "n_rows": n_rows,
+            "margin_arcsec": margin_arcsec,
+            "layout": DP1_SCHEMA,
+        }
+        (result / MARKER_FILE).write_text(json.dumps(record, indent=1) + "\n")
+        if target.exists():
+            target.rename(staging / "previous")  # only a marked survey gets here (see _check_target)
+        result.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    return SurveySummary(target, seed, area, len(boxes), n_rows, n_partitions, time.perf_counter() - start)
+
+
+def _box_area(box) -> float:
+    (ra_lo, ra_hi), (dec_lo, dec_hi) = box
+    return (ra_hi - ra_lo) * math.degrees(math.sin(math.radians(dec_hi)) - math.sin(math.radians(dec_lo)))

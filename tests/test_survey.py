@@ -1,0 +1,299 @@
+"""The simulated survey (data_fetch.survey), its HATS catalog, and the histogram-backed survey explorer."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import dask
+import lsdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_fetch import survey as builder
+from data_fetch.__main__ import main as cli
+from data_fetch.dp1_layout import dp1_columns
+from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
+from tutorial_lib.survey import (
+    SURVEY_CRITERIA,
+    SurveyExplorerState,
+    count_rows,
+    pack_bitmask,
+    passing_bitmasks,
+    selection_expression,
+)
+
+AREA = 0.04  # deg^2: four tracts of 0.01 deg^2, about 6,000 rows
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+        yield
+
+
+@pytest.fixture(scope="session")
+def survey_path(tmp_path_factory):
+    """A small survey written in several chunks (so the chunk catalogs are concatenated), with a margin."""
+    path = tmp_path_factory.mktemp("survey") / "SURVEY"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        builder.build_survey(path, area_deg2=AREA, seed=7, progress=False, chunk_rows=2500, margin_arcsec=5.0)
+    return path
+
+
+@pytest.fixture(scope="session")
+def catalog(survey_path):
+    return lsdb.open_catalog(survey_path, columns="all")
+
+
+@pytest.fixture(scope="session")
+def rows(catalog):
+    return catalog.compute().sort_values("objectId").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The rows
+# --------------------------------------------------------------------------------------------------------
+def _strip(seed=3):
+    box = builder.tract_boxes(AREA)[1]
+    return builder._strip_rows(seed, 1, 4, box)
+
+
+def test_strip_is_deterministic_per_seed():
+    a, b, c = _strip(3), _strip(3), _strip(4)
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) != len(c) or not np.array_equal(a["coord_ra"], c["coord_ra"])
+
+
+def test_rows_follow_the_dp1_layout_plus_primary_and_truth():
+    frame = _strip()
+    layout = [c.name for c in dp1_columns(builder.BANDS)]
+    assert list(frame.columns[: len(layout)]) == layout
+    assert list(frame.columns[len(layout) :]) == [
+        "detect_isPrimary",
+        "truth_id",
+        "truth_type",
+        "truth_mag_g",
+        "truth_mag_r",
+        "truth_mag_i",
+    ]
+    for column in dp1_columns(builder.BANDS):
+        if column.dtype != "str":
+            assert frame[column.name].dtype == np.dtype(column.dtype), column.name
+    schema = builder.survey_schema()
+    assert schema.field("i_psfFlux").metadata[b"unit"] == b"nJy"
+    assert b"DP0.2" in schema.field("detect_isPrimary").metadata[b"description"]
+
+
+def test_primary_parents_and_truth_are_consistent():
+    frame = _strip()
+    parents = frame["deblend_nChild"] > 0
+    assert parents.sum() > 0
+    np.testing.assert_array_equal(frame["detect_isPrimary"], ~parents)
+    assert (frame.loc[parents, "truth_type"] == builder.PARENT).all()
+    assert (frame.loc[parents, "truth_id"] == -1).all()
+    assert (frame.loc[~parents, "truth_type"].isin([builder.STAR, builder.GALAXY])).all()
+    # Every child names an existing parent, and each parent has exactly two children.
+    children = frame.loc[frame["detect_fromBlend"], "parentObjectId"]
+    assert set(children) == set(frame.loc[parents, "objectId"])
+    assert (children.value_counts() == 2).all()
+    assert frame["objectId"].is_unique
+
+
+def test_magnitudes_are_the_ab_magnitudes_of_the_nJy_fluxes():
+    frame = _strip()
+    flux = frame["i_psfFlux"].to_numpy(float)
+    good = flux > 0
+    expected = AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * np.log10(flux[good])
+    np.testing.assert_allclose(frame["i_psfMag"].to_numpy(float)[good], expected, atol=1e-4)
+    # Detected at 5 sigma in some band.
+    snr = np.nanmax(
+        [frame[f"{b}_psfFlux"].to_numpy(float) / frame[f"{b}_psfFluxErr"].to_numpy(float) for b in builder.BANDS],
+        axis=0,
+    )
+    children = frame["deblend_nChild"] == 0
+    assert np.nanmin(snr[children & np.isfinite(snr)]) >= 5.0
+    # Stars are point sources far more often than galaxies.
+    point = frame["refExtendedness"] < 0.5
+    stars = frame["truth_type"] == builder.STAR
+    assert point[stars].mean() > 0.8 > point[~stars].mean()
+
+
+def test_tract_layout_covers_the_area():
+    boxes = builder.tract_boxes(20.0)
+    assert len(boxes) == 9
+    assert sum(builder._box_area(b) for b in boxes) == pytest.approx(20.25)
+    assert len(builder.tract_boxes(0.04)) == 4
+    with pytest.raises(builder.SurveyError, match="positive"):
+        builder.tract_boxes(0)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The HATS catalog and the build's safety
+# --------------------------------------------------------------------------------------------------------
+def test_catalog_holds_every_row_once_with_marker_and_margin(survey_path, catalog, rows):
+    record = json.loads((survey_path / builder.MARKER_FILE).read_text())
+    assert record["n_rows"] == len(rows) > 3000
+    assert record["seed"] == 7
+    assert rows["objectId"].is_unique
+    assert record["margin_arcsec"] == 5.0
+    assert set(rows["tract"]) == {0, 1, 2, 3}
+    assert not any(p.name.startswith(".SURVEY.building") for p in survey_path.parent.iterdir())
+
+
+def test_rows_do_not_depend_on_the_chunk_size(tmp_path, rows):
+    path = tmp_path / "one_chunk"
+    builder.build_survey(path, area_deg2=AREA, seed=7, progress=False)  # one chunk, no margin
+    again = lsdb.open_catalog(path, columns="all").compute().sort_values("objectId").reset_index(drop=True)
+    pd.testing.assert_frame_equal(again, rows)
+
+
+def test_refuses_to_overwrite_what_it_did_not_make(tmp_path):
+    target = tmp_path / "precious"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    for force in (False, True):
+        with pytest.raises(builder.SurveyError, match="not made by"):
+            builder.build_survey(target, area_deg2=AREA, force=force, progress=False)
+    assert (target / "notes.txt").read_text() == "mine"
+    assert cli(["survey", "--out", str(target), "--area", "0.04", "--force", "--quiet"]) == 2
+
+
+def test_replaces_its_own_survey_only_with_force(tmp_path, capsys):
+    target = tmp_path / "S"
+    assert cli(["survey", "--out", str(target), "--area", "0.01", "--seed", "1", "--quiet"]) == 0
+    assert "rows in 4 tracts" in capsys.readouterr().out
+    with pytest.raises(builder.SurveyError, match="--force"):
+        builder.build_survey(target, area_deg2=0.01, seed=2, progress=False)
+    builder.build_survey(target, area_deg2=0.01, seed=2, force=True, progress=False)
+    assert builder.read_marker(target)["seed"] == 2
+
+
+def test_a_failed_build_leaves_nothing(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(builder, "_join_chunks", broken)
+    with pytest.raises(OSError, match="disk full"):
+        builder.build_survey(tmp_path / "S", area_deg2=0.01, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------------------------
+# Criteria and bitmasks
+# --------------------------------------------------------------------------------------------------------
+def test_bitmask_packs_one_bit_per_criterion():
+    frame = pd.DataFrame(
+        {
+            "detect_isPrimary": [True, True, False, True],
+            "refExtendedness": [0.0, 1.0, 0.0, np.nan],
+            "i_psfFlux_flag": [False, False, True, False],
+            "i_pixelFlags_saturatedCenter": [False, True, False, False],
+        }
+    )
+    names = list(SURVEY_CRITERIA)
+    np.testing.assert_array_equal(pack_bitmask(frame, names), [0b1111, 0b0101, 0b1010, 0b1101])
+    np.testing.assert_array_equal(passing_bitmasks(["primary", "good_psf_flux"], names), [5, 7, 13, 15])
+    assert len(passing_bitmasks([], names)) == 16
+    with pytest.raises(ValueError, match="not one of the packed"):
+        passing_bitmasks(["faint"], names)
+    assert selection_expression(["primary"], 24.5) == "(detect_isPrimary) and (i_psfMag <= 24.5)"
+
+
+# --------------------------------------------------------------------------------------------------------
+# The explorer's state
+# --------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def state(catalog):
+    return SurveyExplorerState.from_catalog(catalog)
+
+
+SELECTIONS = [
+    ({"primary": True, "point_source": True, "good_psf_flux": True, "not_saturated": False}, 25.0),
+    ({"primary": True, "point_source": True, "good_psf_flux": True, "not_saturated": True}, 23.7),
+    ({"primary": False, "point_source": False, "good_psf_flux": False, "not_saturated": False}, None),
+    ({"primary": False, "point_source": True, "good_psf_flux": False, "not_saturated": True}, 18.4),
+    ({"primary": True, "point_source": False, "good_psf_flux": False, "not_saturated": False}, 26.9),
+]
+
+
+@pytest.mark.parametrize("ticked, faint", SELECTIONS)
+def test_explorer_counts_equal_a_direct_lsdb_computation(state, catalog, rows, ticked, faint):
+    state.set(**ticked, faint=faint)
+    expression = state.expression
+    direct = count_rows(catalog.query(expression)) if expression else count_rows(catalog)
+    assert state.n_selected == direct
+    selected = rows.query(expression) if expression else rows
+    assert len(selected) == direct
+    expected_truth = selected["truth_type"].value_counts()
+    assert state.truth_counts == {
+        "star": int(expected_truth.get(0, 0)),
+        "galaxy": int(expected_truth.get(1, 0)),
+        "blend parent": int(expected_truth.get(2, 0)),
+    }
+    assert state.sky_counts().sum() == direct
+    # The CMD image holds the selected rows with a finite magnitude and colour inside its bins.
+    colour = selected["r_psfMag"].astype(float) - selected["i_psfMag"].astype(float)
+    mag = selected["i_psfMag"].astype(float)
+    inside = (
+        colour.between(state.spec.colour_edges[0], state.spec.colour_edges[-1], inclusive="left")
+        & mag.between(state.spec.mag_edges[0], state.spec.mag_edges[-1], inclusive="left")
+    )
+    assert state.cmd_image().sum() == inside.sum()
+
+
+def test_a_toggle_reads_no_row(state, monkeypatch):
+    def no_compute(*args, **kwargs):
+        raise AssertionError("a toggle must not compute anything on the cluster")
+
+    monkeypatch.setattr(dask, "compute", no_compute)
+    before = state.n_selected
+    state.set(point_source=not state.state()["point_source"])
+    assert state.n_selected != before
+    state.set(faint=21.0, colour="g-r")
+    assert state.cmd_image().shape == (len(state.spec.colour_edges) - 1, len(state.spec.mag_edges) - 1)
+    state.reset()
+
+
+def test_state_refuses_bad_settings_and_changes_nothing(state):
+    state.reset()
+    before = repr(state)
+    with pytest.raises(ValueError, match="unknown setting 'extended'"):
+        state.set(primary=False, extended=True)
+    with pytest.raises(ValueError, match="between 18 and 27"):
+        state.set(faint=30)
+    with pytest.raises(ValueError, match="colour"):
+        state.set(colour="u-g")
+    assert repr(state) == before
+    assert "criteria: primary, point_source, good_psf_flux; faint limit: i <= 25.0" in before
+
+
+def test_funnel_counts_fall_cut_by_cut(state, catalog):
+    state.reset()
+    funnel = state.funnel()
+    counts = [n for _, n in funnel]
+    assert counts == sorted(counts, reverse=True)
+    assert funnel[1] == ("primary", count_rows(catalog.query("detect_isPrimary")))
+    assert funnel[-1][1] == state.n_selected
+
+
+def test_the_lesson_explorer_view_draws_the_survey_state_as_a_density_image(state):
+    from tutorial_lib.survey import SurveyExplorer
+
+    state.reset()
+    explorer = SurveyExplorer(state)
+    try:
+        explorer.set(point_source=False)
+        view = explorer._view
+        assert f"<b>{state.n_selected:,}</b> of {state.n_total:,} rows selected" in view.count.value
+        assert not view.checkboxes["point_source"].value and view.checkboxes["primary"].value
+        assert view._image is not None and view._image.get_array().sum() == state.cmd_image().sum()
+        assert "Point source (refExtendedness 0) off" in view.explain.value
+        assert repr(explorer) == repr(state)
+    finally:
+        explorer.close()
+        state.reset()

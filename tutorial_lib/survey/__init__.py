@@ -1,0 +1,35 @@
+"""The lesson at survey scale: its cuts on a HATS catalog with LSDB on Dask, and an explorer backed by histograms.
+
+- :mod:`.criteria`: the cuts as query expressions on the DP1 ``Object`` layout, and the bitmask packing;
+- :mod:`.histograms`: per-bitmask counts, CMD and sky histograms in one pass (``map_partitions``);
+- :mod:`.state`: the explorer's headless state (a toggle sums histograms);
+- :mod:`.view`: the widget that draws the state as density images.
+"""
+
+from .criteria import (
+    LESSON_SURVEY_CRITERIA,
+    SURVEY_CRITERIA,
+    SurveyCriterion,
+    pack_bitmask,
+    passing_bitmasks,
+    selection_expression,
+)
+from .histograms import HistogramSpec, SurveyHistograms, compute_survey_histograms, count_rows, partition_histograms
+from .state import SurveyExplorerState
+from .view import SurveyExplorer
+
+__all__ = [
+    "LESSON_SURVEY_CRITERIA",
+    "SURVEY_CRITERIA",
+    "HistogramSpec",
+    "SurveyCriterion",
+    "SurveyExplorer",
+    "SurveyExplorerState",
+    "SurveyHistograms",
+    "compute_survey_histograms",
+    "count_rows",
+    "pack_bitmask",
+    "partition_histograms",
+    "passing_bitmasks",
+    "selection_expression",
+]

@@ -1,0 +1,314 @@
+"""Histograms of a survey catalog per criteria bitmask, computed in one pass on the Dask cluster.
+
+Each row's criteria are packed into a bitmask (:func:`tutorial_lib.survey.criteria.pack_bitmask`); with ``n``
+criteria there are ``2**n`` bitmask values. One pass over the rows (``Catalog.map_partitions``, then a tree of
+sums on the cluster) counts, for every bitmask value,
+
+* the rows, and the rows with ``i_psfMag <= edge`` for each faint-limit edge (0.1 mag steps);
+* the same split by ``truth_type`` when the catalog has the truth columns;
+* a colour-magnitude histogram for each colour (the density CMD);
+* a HEALPix sky histogram for each faint-limit edge.
+
+A selection (ticked criteria and a faint limit) is then a sum of these arrays over the bitmask values that pass
+the ticked criteria (:func:`tutorial_lib.survey.criteria.passing_bitmasks`): the rows are never read again.
+A faint limit on an edge gives exactly the count of ``i_psfMag <= faint``, as LSDB's ``query`` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..lesson import FAINT_RANGE, REFERENCE_BAND
+from .criteria import SURVEY_CRITERIA, pack_bitmask
+
+__all__ = [
+    "COLOURS",
+    "MAX_SKY_PIXELS",
+    "HistogramSpec",
+    "SurveyHistograms",
+    "compute_survey_histograms",
+    "count_rows",
+    "boxed",
+    "partition_histograms",
+    "sum_partition_results",
+]
+
+#: Colours of the CMD: name -> (blue band, red band).
+COLOURS = {"r-i": ("r", "i"), "g-r": ("g", "r")}
+#: Truth classes of the simulated survey's ``truth_type`` column (data_fetch.survey.TRUTH_TYPES).
+TRUTH_CLASSES = ("star", "galaxy", "blend parent")
+#: Upper bound on the sky histogram's HEALPix pixels (its resolution is chosen to stay under it).
+MAX_SKY_PIXELS = 1024
+_FAINT_STEP = 0.1
+
+
+def _grid(lo: float, hi: float, step: float) -> np.ndarray:
+    """Edges from lo to hi by step, each rounded to the decimal the step implies (18.1, not 18.099999...)."""
+    n = int(round((hi - lo) / step))
+    return np.round(lo + step * np.arange(n + 1), 6)
+
+
+@dataclass(frozen=True)
+class HistogramSpec:
+    """What to histogram: criteria, bins, sky resolution.
+
+    Attributes
+    ----------
+    criteria : tuple of str
+        Criteria packed into the bitmask, in bit order.
+    band : str
+        Band of the magnitude axis and the faint limit.
+    faint_edges : numpy.ndarray
+        Faint limits the counts are exact for (AB mag, 0.1 mag steps over the explorer's range).
+    mag_edges, colour_edges : numpy.ndarray
+        Bins of the CMD image (mag, colour), aligned with the faint edges.
+    sky_order : int
+        HEALPix order of the sky histogram.
+    sky_pixels : numpy.ndarray
+        The sorted NESTED pixel numbers the sky histogram covers (every pixel inside the catalog's partitions).
+    truth : bool
+        Whether to split counts by ``truth_type``.
+    """
+
+    criteria: tuple[str, ...]
+    sky_order: int
+    sky_pixels: np.ndarray = field(repr=False)
+    band: str = REFERENCE_BAND
+    faint_edges: np.ndarray = field(default_factory=lambda: _grid(*FAINT_RANGE, _FAINT_STEP), repr=False)
+    mag_edges: np.ndarray = field(default_factory=lambda: _grid(14.0, 28.0, _FAINT_STEP), repr=False)
+    colour_edges: np.ndarray = field(default_factory=lambda: _grid(-0.8, 2.6, 0.025), repr=False)
+    truth: bool = True
+
+    @property
+    def n_bitmasks(self) -> int:
+        return 2 ** len(self.criteria)
+
+    def columns(self) -> list[str]:
+        """Columns one pass reads."""
+        names = [c for name in self.criteria for c in SURVEY_CRITERIA[name].columns]
+        names += [f"{b}_psfMag" for pair in COLOURS.values() for b in pair]
+        if self.truth:
+            names.append("truth_type")
+        return list(dict.fromkeys(names))
+
+    @classmethod
+    def for_catalog(
+        cls, catalog, criteria: Sequence[str], *, truth: bool | None = None, max_sky_pixels: int = MAX_SKY_PIXELS
+    ) -> HistogramSpec:
+        """A spec covering the partitions of an LSDB catalog, with the finest sky order under ``max_sky_pixels``."""
+        pixels = catalog.get_healpix_pixels()
+        orders = [p.order for p in pixels]
+        order = max(orders)
+        while order < 13 and sum(4 ** (order + 1 - o) for o in orders) <= max_sky_pixels:
+            order += 1
+        sky = np.concatenate(
+            [np.arange(p.pixel * 4 ** (order - p.order), (p.pixel + 1) * 4 ** (order - p.order)) for p in pixels]
+        )
+        if truth is None:
+            truth = "truth_type" in catalog.all_columns
+        return cls(tuple(criteria), order, np.sort(sky), truth=truth)
+
+
+def _float(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.Series(frame[column]).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _sky_index(frame: pd.DataFrame, spec: HistogramSpec) -> np.ndarray:
+    from hats.pixel_math.spatial_index import spatial_index_to_healpix
+
+    if frame.index.name == "_healpix_29":
+        index = np.asarray(frame.index.to_numpy(), dtype=np.int64)
+        pixels = spatial_index_to_healpix(index, spec.sky_order)
+    else:  # a plain DataFrame (tests): from the coordinates
+        from hats.pixel_math.healpix_shim import radec2pix
+
+        pixels = radec2pix(spec.sky_order, _float(frame, "coord_ra"), _float(frame, "coord_dec"))
+    index = np.searchsorted(spec.sky_pixels, pixels)
+    if len(index) and (index.max() >= len(spec.sky_pixels) or np.any(spec.sky_pixels[index] != pixels)):
+        raise ValueError("a row lies outside the sky pixels of the histogram spec; build the spec from this catalog")
+    return index
+
+
+def partition_histograms(frame: pd.DataFrame, spec: HistogramSpec) -> dict[str, np.ndarray]:
+    """Every histogram of one partition (runs on a worker). See the module docstring.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``count`` (bitmask), ``count_le`` (bitmask, faint edge; rows with mag <= edge, not cumulated yet:
+        per bin, the last bin holding rows fainter than every edge or without a magnitude), ``truth_le``
+        (bitmask, truth class, bin), ``cmd:<colour>`` (bitmask, colour bin, mag bin), ``sky_le``
+        (bitmask, bin, sky pixel).
+    """
+    n_masks, n_edges = spec.n_bitmasks, len(spec.faint_edges)
+    bitmask = pack_bitmask(frame, spec.criteria).astype(np.int64)
+    mag = _float(frame, f"{spec.band}_psfMag")
+    # Bin j (< n_edges) holds edge[j-1] < mag <= edge[j]; NaN sorts after every edge, into bin n_edges.
+    mag_bin = np.searchsorted(spec.faint_edges, mag, side="left")
+    out = {
+        "count": np.bincount(bitmask, minlength=n_masks),
+        "count_le": np.bincount(bitmask * (n_edges + 1) + mag_bin, minlength=n_masks * (n_edges + 1)).reshape(
+            n_masks, n_edges + 1
+        ),
+    }
+    if spec.truth:
+        kind = pd.Series(frame["truth_type"]).to_numpy(dtype=np.int64, na_value=len(TRUTH_CLASSES))
+        kind = np.clip(kind, 0, len(TRUTH_CLASSES))  # anything unknown goes to a last, unnamed class
+        n_kinds = len(TRUTH_CLASSES) + 1
+        flat = (bitmask * n_kinds + kind) * (n_edges + 1) + mag_bin
+        out["truth_le"] = np.bincount(flat, minlength=n_masks * n_kinds * (n_edges + 1)).reshape(
+            n_masks, n_kinds, n_edges + 1
+        )
+    for name, (blue, red) in COLOURS.items():
+        colour = _float(frame, f"{blue}_psfMag") - _float(frame, f"{red}_psfMag")
+        counts, _ = np.histogramdd(
+            (bitmask, colour, mag),
+            bins=(np.arange(n_masks + 1) - 0.5, spec.colour_edges, spec.mag_edges),
+        )
+        out[f"cmd:{name}"] = counts.astype(np.int64)
+    sky = _sky_index(frame, spec)
+    n_sky = len(spec.sky_pixels)
+    out["sky_le"] = np.bincount(
+        (bitmask * (n_edges + 1) + mag_bin) * n_sky + sky, minlength=n_masks * (n_edges + 1) * n_sky
+    ).reshape(n_masks, n_edges + 1, n_sky)
+    return out
+
+
+def _add(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {key: a[key] + b[key] for key in a}
+
+
+def sum_partition_results(per_partition, *, split_every: int = 8):
+    """Sum per-partition results (dicts of arrays, or arrays) on the cluster, as a tree of sums.
+
+    Parameters
+    ----------
+    per_partition : dask Series or list of dask.delayed
+        What ``Catalog.map_partitions(f)`` returns when ``f`` returns arrays or dicts of arrays.
+    split_every : int
+        Partitions summed per task.
+
+    Returns
+    -------
+    dask.delayed.Delayed
+        Compute it (``dask.compute(result)``) to get the total on the client.
+    """
+    import dask
+
+    parts = per_partition.to_delayed() if hasattr(per_partition, "to_delayed") else list(per_partition)
+    # A Series partition is a one-element pandas Series holding the function's result.
+    level = [dask.delayed(_unwrap)(p) for p in parts]
+    if not level:
+        raise ValueError("the catalog has no partitions to sum (is the selection empty of pixels?)")
+    while len(level) > 1:
+        level = [dask.delayed(_sum_many)(level[i : i + split_every]) for i in range(0, len(level), split_every)]
+    return level[0]
+
+
+def boxed(frame, function, *args, **kwargs) -> np.ndarray:
+    """``function(frame, ...)`` in a one-element object array, so ``map_partitions`` keeps a dict result whole."""
+    box = np.empty(1, dtype=object)
+    box[0] = function(frame, *args, **kwargs)
+    return box
+
+
+def _unwrap(part):
+    """The function's result from a partition of ``map_partitions``'s output (a one-row frame or series)."""
+    if isinstance(part, pd.DataFrame):
+        part = part.iloc[:, 0]
+    value = part.iloc[0] if isinstance(part, pd.Series) else part
+    if isinstance(value, np.ndarray) and value.dtype == object and value.size == 1:
+        value = value[0]  # the box of `boxed`
+    return value
+
+
+def _sum_many(results):
+    total = results[0]
+    for result in results[1:]:
+        total = _add(total, result) if isinstance(total, Mapping) else total + result
+    return total
+
+
+def count_rows(catalog) -> int:
+    """Number of rows of an LSDB catalog (or of a query of one), counted on the cluster without collecting them."""
+    import dask
+
+    per_partition = catalog.map_partitions(boxed, len)
+    (total,) = dask.compute(sum_partition_results(per_partition))
+    return int(np.sum(total))
+
+
+@dataclass
+class SurveyHistograms:
+    """The histograms of a whole catalog (the sum of :func:`partition_histograms` over its partitions).
+
+    Attributes
+    ----------
+    spec : HistogramSpec
+    arrays : dict of str to numpy.ndarray
+        ``count_le``, ``truth_le`` and ``sky_le`` are cumulated over the faint bins: index j counts rows with
+        ``mag <= faint_edges[j]``, and the last index every row.
+    n_partitions : int
+        Partitions read in the one pass.
+    """
+
+    spec: HistogramSpec
+    arrays: dict[str, np.ndarray]
+    n_partitions: int
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.arrays["count"].sum())
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays.values())
+
+
+def _cumulate(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = dict(arrays)
+    for key in ("count_le", "truth_le", "sky_le"):
+        if key in out:
+            axis = 1 if key != "truth_le" else 2
+            out[key] = np.cumsum(out[key], axis=axis)
+    return out
+
+
+def compute_survey_histograms(catalog, criteria: Sequence[str], *, truth: bool | None = None) -> SurveyHistograms:
+    """One pass over an LSDB catalog: every histogram the survey explorer needs, reduced on the cluster.
+
+    Parameters
+    ----------
+    catalog : lsdb.Catalog
+        The survey (opened with at least the columns of ``HistogramSpec.columns()``).
+    criteria : sequence of str
+        Criteria to pack, in bit order (names from :data:`tutorial_lib.survey.criteria.SURVEY_CRITERIA`).
+    truth : bool or None
+        Split the counts by ``truth_type`` (default: if the catalog has that column).
+
+    Returns
+    -------
+    SurveyHistograms
+    """
+    import dask
+
+    spec = HistogramSpec.for_catalog(catalog, criteria, truth=truth)
+    missing = [c for c in spec.columns() if c not in catalog.columns]
+    if missing:
+        raise ValueError(
+            f"the catalog was opened without the columns {missing}; open it with "
+            f"lsdb.open_catalog(path, columns=HistogramSpec.columns()) or columns='all'"
+        )
+    per_partition = catalog.map_partitions(boxed, partition_histograms, spec)
+    (total,) = dask.compute(sum_partition_results(per_partition))
+    return SurveyHistograms(spec, _cumulate(total), catalog.npartitions)
+
+
+def sky_order_area_deg2(order: int) -> float:
+    """Area of one HEALPix pixel of ``order``, deg^2 (the sphere's 41,253 deg^2 over 12 * 4**order pixels)."""
+    return 4 * math.pi * (180 / math.pi) ** 2 / (12 * 4**order)
