@@ -4,43 +4,48 @@ One module per lesson topic; every check is also re-exported here, so a notebook
 ``from tutorial_lib import checks`` and ``checks.check_<exercise>(answer, ...)``.
 """
 
-from ._result import CheckResult
-from .calibration import check_band_magnitudes, check_magnitudes, check_mean_flux, check_negative_count
-from .diagrams import check_galaxy_fraction, check_locus_offset, check_median_offset
-from .explorer import check_patch_inner_duplicates
-from .loading import check_flux_columns, check_gen3_data_id, check_multiband_table
-from .real_data import check_real_selection, check_zero_point
-from .selection import (
-    check_duplicate_objects,
-    check_extendedness,
-    check_primary_parts,
-    check_purity_completeness,
-    check_tract_catalog,
-)
-from .survey import check_survey_galaxies
-from .todays_catalogs import check_dp1_selection, check_scarlet_deblended
+from __future__ import annotations
 
-__all__ = [
-    "CheckResult",
-    "check_band_magnitudes",
-    "check_dp1_selection",
-    "check_duplicate_objects",
-    "check_extendedness",
-    "check_flux_columns",
-    "check_galaxy_fraction",
-    "check_gen3_data_id",
-    "check_locus_offset",
-    "check_magnitudes",
-    "check_mean_flux",
-    "check_median_offset",
-    "check_multiband_table",
-    "check_negative_count",
-    "check_patch_inner_duplicates",
-    "check_primary_parts",
-    "check_purity_completeness",
-    "check_scarlet_deblended",
-    "check_real_selection",
-    "check_survey_galaxies",
-    "check_tract_catalog",
-    "check_zero_point",
-]
+import importlib
+from typing import Any
+
+#: Which submodule holds each check. Loaded on first use (PEP 562), so that importing one lesson's checks
+#: (``tutorial_lib.checks.loading``) does not import every other lesson's dependencies (LSDB, ipywidgets...).
+_WHERE = {
+    "CheckResult": "_result",
+    "check_band_magnitudes": "calibration",
+    "check_dp1_selection": "todays_catalogs",
+    "check_duplicate_objects": "selection",
+    "check_extendedness": "selection",
+    "check_flux_columns": "loading",
+    "check_galaxy_fraction": "diagrams",
+    "check_gen3_data_id": "loading",
+    "check_locus_offset": "diagrams",
+    "check_magnitudes": "calibration",
+    "check_mean_flux": "calibration",
+    "check_median_offset": "diagrams",
+    "check_multiband_table": "loading",
+    "check_negative_count": "calibration",
+    "check_patch_inner_duplicates": "explorer",
+    "check_primary_parts": "selection",
+    "check_purity_completeness": "selection",
+    "check_real_selection": "real_data",
+    "check_scarlet_deblended": "todays_catalogs",
+    "check_survey_galaxies": "survey",
+    "check_tract_catalog": "selection",
+    "check_zero_point": "real_data",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
