@@ -23,6 +23,9 @@ endif
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 FIRST_WORKBOOK := workbooks/00_setup_and_data.ipynb
 EXPLORER_PAGE := pages/explorer.ipynb
+# `make explorer EXPLORER_PORT=n`: the Voila page's port (read from the environment, like REPO).
+EXPLORER_PORT ?= 8866
+export EXPLORER_PORT
 # JupyterLab serves the repository root (every relative link in a lesson works) and opens the first workbook;
 # .venv/bin first on PATH (its terminals find the project's Python); 127.0.0.1 only, with a token
 # (yours in $JUPYTER_TOKEN, else a random one; the port is $JUPYTER_PORT, else 8888 or the next free one);
@@ -102,7 +105,8 @@ lab: venv data workbooks
 	$(VENV_ENV) "$(VENV)/bin/jupyter" lab $(LAB_FLAGS)
 
 explorer: venv data
-	$(VENV_ENV) "$(VENV)/bin/voila" "$(EXPLORER_PAGE)" --Voila.ip=127.0.0.1 --token \
+	$(VENV_ENV) "$(VENV)/bin/voila" "$(EXPLORER_PAGE)" --Voila.ip=127.0.0.1 --port="$$EXPLORER_PORT" --token \
+		--VoilaConfiguration.extension_denylist=nbdime-jupyterlab \
 		$(if $(filter no,$(LAB_BROWSER)),--no-browser)
 
 lint: venv
