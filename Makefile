@@ -3,20 +3,65 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip --disable-pip-version-check
+PIP := "$(PY)" -m pip --disable-pip-version-check
+UV := $(VENV)/bin/uv
+# The installer: uv (bootstrapped into .venv as one wheel, pinned in requirements.lock) installs the lock in
+# seconds; pip is the fallback when uv cannot be installed, or on request (`make lab INSTALLER=pip`).
+INSTALLER ?= uv
+ifeq ($(filter uv pip,$(INSTALLER)),)
+$(error INSTALLER must be uv or pip, not '$(INSTALLER)')
+endif
+# The Butler repository that `make data` builds. Recipes read it from the environment ("$$REPO"), never pasted
+# into the shell, and refuse anything but a plain path (see require_plain_repo).
 REPO ?= DATA
+export REPO
 # Offline route: `make wheelhouse` once with internet, then every install reads wheelhouse/ only.
-PIP_SOURCE := $(if $(wildcard wheelhouse/*.whl),--no-index --find-links wheelhouse,)
+ifneq ($(wildcard wheelhouse/*.whl),)
+PIP_SOURCE := --no-index --find-links wheelhouse
+UV_SOURCE := --offline --no-index --find-links wheelhouse
+endif
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+FIRST_WORKBOOK := workbooks/00_setup_and_data.ipynb
+EXPLORER_PAGE := pages/explorer.ipynb
+# `make explorer EXPLORER_PORT=n`: the Voila page's port (read from the environment, like REPO).
+EXPLORER_PORT ?= 8866
+export EXPLORER_PORT
+# JupyterLab serves the repository root (every relative link in a lesson works) and opens the first workbook;
+# .venv/bin first on PATH (its terminals find the project's Python); 127.0.0.1 only, with a token
+# (yours in $JUPYTER_TOKEN, else a random one; the port is $JUPYTER_PORT, else 8888 or the next free one);
+# news and update checks off through the settings shipped in jupyter-config/ (not your home folder's).
+VENV_ENV = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)"
+NEW_TOKEN = "$${JUPYTER_TOKEN:-$$("$(PY)" -c 'import secrets; print(secrets.token_hex(24))')}"
+AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# `make lab LAB_BROWSER=no` starts the server without opening a browser (remote machines, benchmarks).
+LAB_BROWSER ?= yes
+LAB_FLAGS = --ServerApp.ip=127.0.0.1 --IdentityProvider.token=$(NEW_TOKEN) $(AS_ROOT) \
+	--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url="/lab/tree/$(FIRST_WORKBOOK)" \
+	--LabApp.app_settings_dir="$(CURDIR)/jupyter-config/lab-settings" --LabApp.extension_manager=readonly \
+	--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	$(if $(filter no,$(LAB_BROWSER)),--no-browser)
 
-.PHONY: lab test data venv wheelhouse lint unit nbval browser benchmark student refresh-outputs lock clean help
-.PHONY: test-latest upgrade
+# A REPO with shell metacharacters, spaces or a leading '-' is refused before anything runs.
+define require_plain_repo
+@case "$$REPO" in ""|-*|*[!A-Za-z0-9._/+@,=-]*) \
+	printf '%s\n' "make: REPO='$$REPO' is not a plain path: use letters, digits and . _ / + @ , = - only (for example REPO=DATA)." >&2; \
+	exit 2;; esac
+endef
+
+.PHONY: lab test data rebuild-data download-hsc venv wheelhouse workbooks reset-workbooks student explorer \
+	lint unit nbval browser benchmark refresh-outputs help lock clean \
+	test-latest upgrade
 
 help:
-	@echo "make lab             set up .venv, build DATA/, start JupyterLab on notebooks/"
+	@echo "make lab             set up .venv, build DATA/, create workbooks/, start JupyterLab on this folder"
 	@echo "make test            set up, then run every test (lint, unit, notebooks, browser)"
+	@echo "make workbooks       create the missing learner workbooks in workbooks/ (never overwrites; also: make student)"
+	@echo "make reset-workbooks recreate every workbook from notebooks/ (asks first; your edits are lost)"
+	@echo "make explorer        lesson 6's selection explorer as a standalone Voila page on 127.0.0.1"
+	@echo "make data            build the simulated Butler repository DATA/ (REPO=path for another folder)"
+	@echo "make rebuild-data    rebuild it from scratch"
+	@echo "make download-hsc    download the original lesson's real HSC patch into DATA/ (needs internet, ~90 MB)"
 	@echo "make wheelhouse      download every wheel into wheelhouse/ for an offline workshop"
-	@echo "make student         copies of the notebooks without outputs or solutions, in student/"
 	@echo "make refresh-outputs re-execute every notebook in place (after a deliberate version change)"
 	@echo "make benchmark       print the speed and memory tables of benchmarks/"
 	@echo "make test-latest     unit tests and notebooks against the newest releases pyproject.toml allows (.venv-latest)"
@@ -25,55 +70,85 @@ help:
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.lock pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; run make PYTHON=python3.11 ...")'
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install $(PIP_SOURCE) --quiet -r requirements.lock
-	$(PIP) install $(PIP_SOURCE) --quiet --no-deps --no-build-isolation -e .
-	@touch $@
+	@"$(PYTHON)" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; run make PYTHON=python3.11 ...")'
+	@test -x "$(PY)" || "$(PYTHON)" -m venv "$(VENV)"
+	@if [ "$(INSTALLER)" = uv ] && $(PIP) install --quiet $(PIP_SOURCE) "$$(grep '^uv==' requirements.lock)"; then \
+		echo "Installing requirements.lock into $(VENV) with uv"; \
+		"$(UV)" pip install --python "$(PY)" --quiet $(UV_SOURCE) -r requirements.lock && \
+		"$(UV)" pip install --python "$(PY)" --quiet $(UV_SOURCE) --no-deps --no-build-isolation -e .; \
+	else \
+		echo "Installing requirements.lock into $(VENV) with pip (uv $(if $(filter pip,$(INSTALLER)),not requested,unavailable); this takes a few minutes)"; \
+		$(PIP) install --quiet $(PIP_SOURCE) -r requirements.lock && \
+		$(PIP) install --quiet $(PIP_SOURCE) --no-deps --no-build-isolation -e .; \
+	fi
+	@touch "$@"
 
 data: venv
-	$(PY) -m data_fetch simulate --repo $(REPO) --if-stale
+	$(require_plain_repo)
+	"$(PY)" -m data_fetch simulate --repo "$$REPO" --if-stale
+	"$(PY)" -m data_fetch survey --out SURVEY --area 0.25 --margin --if-stale --quiet
 
-lab: venv data
-	$(VENV)/bin/jupyter lab notebooks/
+rebuild-data: venv
+	$(require_plain_repo)
+	"$(PY)" -m data_fetch simulate --repo "$$REPO" --force
+
+download-hsc: venv data
+	$(require_plain_repo)
+	"$(PY)" -m data_fetch download hsc-validation --repo "$$REPO"
+
+workbooks: venv
+	"$(PY)" scripts/make_workbooks.py notebooks workbooks
+
+# The learners' copies, once `student/`: the same mechanism under its old name.
+student: workbooks
+
+reset-workbooks: venv
+	"$(PY)" scripts/make_workbooks.py notebooks workbooks --reset
+
+lab: venv data workbooks
+	$(VENV_ENV) "$(VENV)/bin/jupyter" lab $(LAB_FLAGS)
+
+explorer: venv data
+	$(VENV_ENV) "$(VENV)/bin/voila" "$(EXPLORER_PAGE)" --Voila.ip=127.0.0.1 --port="$$EXPLORER_PORT" --token \
+		--VoilaConfiguration.extension_denylist=nbdime-jupyterlab \
+		$(if $(filter no,$(LAB_BROWSER)),--no-browser)
 
 lint: venv
-	$(VENV)/bin/ruff check .
+	bash scripts/lint.sh
 
 unit: venv data
-	$(VENV)/bin/pytest tests --ignore=tests/browser --mpl -p no:cacheprovider
+	"$(VENV)/bin/pytest" tests --ignore=tests/browser --mpl -p no:cacheprovider
 
 nbval: venv data
-	$(if $(NOTEBOOKS),$(VENV)/bin/pytest --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider,@echo "no notebooks yet")
+	$(if $(NOTEBOOKS),PYTHONPATH="$(CURDIR)/scripts" "$(VENV)/bin/pytest" -p nbval_report --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider,@echo "no notebooks yet")
 
 browser: venv data
 	@bash tests/browser/ensure_chromium.sh
-	$(VENV)/bin/pytest tests/browser -p no:cacheprovider
+	"$(VENV)/bin/pytest" tests/browser -p no:cacheprovider
 
 test: lint unit nbval browser
 
 benchmark: venv
-	$(PY) -m benchmarks
+	"$(PY)" -m benchmarks
 
 wheelhouse: venv
-	$(PIP) download --quiet -d wheelhouse -r requirements.lock
-	@echo "wheelhouse/ holds $$(ls wheelhouse | wc -l) wheels; copy the whole folder with the repository."
-
-student: venv
-	$(PY) scripts/make_student.py notebooks student
+	rm -rf wheelhouse.partial
+	$(PIP) download --quiet -d wheelhouse.partial -r requirements.lock
+	rm -rf wheelhouse && mv wheelhouse.partial wheelhouse
+	@echo "wheelhouse/ holds $$(ls wheelhouse | wc -l) files; copy the whole folder with the repository."
 
 refresh-outputs: venv data
-	for nb in $(NOTEBOOKS); do $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; done
+	for nb in $(NOTEBOOKS); do "$(VENV)/bin/jupyter" nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; done
 
 lock: venv
-	$(PY) scripts/lockfile.py
+	"$(PY)" scripts/lockfile.py
 
 clean:
-	rm -rf $(VENV) student tests/browser/artifacts .pytest_cache
+	rm -rf "$(VENV)" .venv-latest .latest reports student tests/browser/artifacts .pytest_cache
 
 # The lessons as regression tests of the stack (README: "Using the lessons as regression tests").
 test-latest: venv
-	$(PY) scripts/test_latest.py --python $(PYTHON)
+	"$(PY)" scripts/test_latest.py --python "$(PYTHON)"
 
 upgrade: venv
-	$(PY) scripts/upgrade.py
+	"$(PY)" scripts/upgrade.py

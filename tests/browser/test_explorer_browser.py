@@ -1,146 +1,118 @@
-"""Lesson 6 in a real browser: JupyterLab + headless Chromium, Run All, then click every enabled checkbox.
+"""Lesson 6 in a real browser: JupyterLab + headless Chromium, clear and run every cell, click every checkbox.
 
-The JupyterLab server runs with its own settings, workspaces, runtime, config and data directories in a
-temporary folder, on 127.0.0.1 with a random port (``--port=0``; the URL and token are read from the server's
-``jpserver-<pid>.json`` runtime file) and with news and update checks off. It serves a temporary copy of
-``notebooks/06_interactive_explorer.ipynb`` (beside a link to ``DATA/``, so the lesson's ``../DATA`` still
-works): the repository's notebook is never opened, so never saved. The server is always shut down.
+Deterministic by construction: every step waits on JupyterLab's own state, never on the timing of a click.
+- The notebook's session and kernel are started through the REST API (``POST /api/sessions``) before the page
+  opens, so JupyterLab attaches the notebook to them and never asks "Select Kernel"; the test then waits for
+  JupyterLab's own kernel status to be idle.
+- The page runs with ``expose_app_in_browser``: the test opens the notebook, clears the outputs and runs every
+  cell through JupyterLab's command registry (the commands behind Edit > Clear Outputs of All Cells and
+  Run > Run All Cells), and waits on the notebook model: every code cell has an execution count, none has an
+  error output, the kernel is idle.
+- Then it clicks the widget's checkboxes like a learner and waits for each count (browser_support).
 
-Every expected count is computed here with numpy from the Butler's tables, not with the widget's code.
-
-Needs Debian's Chromium at /usr/bin/chromium (or $CHROMIUM): ``sudo apt-get install chromium``. Without it
-the test is skipped, except under CI=true, where it fails.
+The JupyterLab server runs with the project's shipped settings (``jupyter-config/lab-settings``: no news
+pop-up, no update check; the test checks that no news notification shows) and its own settings, workspaces,
+runtime, config and data directories in a temporary folder, on 127.0.0.1 with a free port and a token. It serves
+a temporary copy of ``notebooks/06_interactive_explorer.ipynb`` beside a link to ``DATA/`` (so the lesson's
+``../DATA`` works): the repository's notebook is never opened, so never saved. The server is always shut down.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-import numpy as np
 import pytest
+from browser_support import (  # noqa: F401  (chromium and cuts are fixtures)
+    ARTIFACTS,
+    DATA,
+    REPO_ROOT,
+    chromium,
+    click_every_checkbox,
+    cuts,
+    free_port,
+    launch,
+    rest,
+    start_server,
+    stop,
+    tail,
+    wait_for_server,
+)
 
 pytestmark = pytest.mark.browser
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO_ROOT / "notebooks" / "06_interactive_explorer.ipynb"
-DATA = REPO_ROOT / "DATA"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-DATA_ID = {"skymap": "discrete", "tract": 0, "patch": 4}
-FAINT = 25.0  # the lesson's faint limit, the state the notebook leaves the explorer in
-PARTS = ("deblended", "patch_inner", "tract_inner", "not_sky")
-# The checkboxes in the order the explorer shows them, with their labels (what the explanation line names).
-BOXES = {
-    "primary": "Primary (detect_isPrimary)",
-    "deblended": "Deblended (no children)",
-    "patch_inner": "In the patch's inner region",
-    "tract_inner": "In the tract's inner region",
-    "not_sky": "Not a sky object",
-    "point_source": "Point source (extendedness 0)",
-    "good_psf_flux": "Good PSF flux (no flag)",
-}
-SERVER_START_TIMEOUT = 90  # s
-RUN_ALL_TIMEOUT = 180_000  # ms
-CLICK_TIMEOUT = 30_000  # ms
-# JupyterLab user settings: no news, no update check, no autosave, every cell in the DOM.
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
+NOTEBOOK_PATH = f"notebooks/{NOTEBOOK.name}"  # relative to the server's root
+RUN_ALL_TIMEOUT = 300_000  # ms, both cores busy
+APP_TIMEOUT = 120_000  # ms
+# Test-only user settings: no autosave (nothing is written back), every cell in the DOM.
+USER_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true: {reason}")
-    pytest.skip(reason)
-
-
-# --------------------------------------------------------------------------------------------------------
-# Expected counts, independently of tutorial_lib.widgets
-# --------------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def cuts():
-    """Each criterion's mask on patch 4 and the faint limit, from the Butler's tables with numpy."""
-    if not (DATA / "butler.yaml").exists():
-        _unavailable(f"no Butler repository at {DATA}: run `make data`")
-    from lsst.daf.butler import Butler
-
-    butler = Butler(str(DATA), collections="tutorial")
-    ref = butler.get("deepCoadd_ref", DATA_ID)
-    forced = butler.get("deepCoadd_forced_src", DATA_ID, band="i")
-    calib = butler.get("deepCoadd_calexp.photoCalib", DATA_ID, band="i")
-    flux = np.asarray(forced["base_PsfFlux_instFlux"], dtype=float) * calib.getCalibrationMean()  # nJy
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mag = np.where(flux > 0, 31.4 - 2.5 * np.log10(flux), np.nan)  # AB, 1 nJy = 31.4
-    return {
-        "deblended": np.asarray(ref["deblend_nChild"]) == 0,
-        "patch_inner": np.asarray(ref["detect_isPatchInner"], dtype=bool),
-        "tract_inner": np.asarray(ref["detect_isTractInner"], dtype=bool),
-        "not_sky": ~np.asarray(ref["merge_peak_sky"], dtype=bool),
-        "primary": np.asarray(ref["detect_isPrimary"], dtype=bool),
-        "point_source": np.asarray(forced["base_ClassificationExtendedness_value"], dtype=float) < 0.5,
-        "good_psf_flux": ~np.asarray(forced["base_PsfFlux_flag"], dtype=bool),
-        "faint": mag <= FAINT,
+# JavaScript run in the page (window.jupyterapp is exposed by --LabApp.expose_app_in_browser). Each finds the
+# notebook's panel among the main area's widgets by its path.
+FIND_PANEL = """
+    const findPanel = (path) => Array.from(window.jupyterapp.shell.widgets('main'))
+        .find(w => w.context && w.context.path === path && w.content && w.content.model);
+"""
+# Open the notebook and make it the current widget; it attaches to the session started through the REST API
+# (its kernel is awaited in NOTEBOOK_STATE, where a dialog would show).
+OPEN_NOTEBOOK = """async (path) => {
+    /* FIND_PANEL */
+    const app = window.jupyterapp;
+    await app.started;
+    await app.restored;
+    await app.serviceManager.ready;
+    await app.serviceManager.kernelspecs.ready;
+    await app.commands.execute('docmanager:open', {path: path, factory: 'Notebook', kernel: {name: 'python3'}});
+    const panel = findPanel(path);
+    await panel.context.ready;
+    app.shell.activateById(panel.id);
+}""".replace("/* FIND_PANEL */", FIND_PANEL)
+# The state of the notebook: a dialog if one shows, else per code cell its execution count and error outputs.
+NOTEBOOK_STATE = """(path) => {
+    const dialog = document.querySelector('.jp-Dialog');
+    if (dialog) return {dialog: dialog.innerText};
+    /* FIND_PANEL */
+    const panel = findPanel(path);
+    if (!panel) return false;
+    const cells = panel.content.model.cells;
+    let total = 0, counted = 0, outputs = 0;
+    const errors = [];
+    for (let i = 0; i < cells.length; i++) {
+        const cell = cells.get(i);
+        if (cell.type !== 'code') continue;
+        total++;
+        if (cell.executionCount !== null) counted++;
+        outputs += cell.outputs.length;
+        for (let j = 0; j < cell.outputs.length; j++) {
+            const out = cell.outputs.get(j).toJSON();
+            if (out.output_type === 'error') errors.push(`cell ${i}: ${out.ename}: ${out.evalue}`);
+        }
     }
-
-
-def expected_count(cuts, state) -> str:
-    keep = cuts["faint"].copy()
-    names = ["primary"] if state["primary"] else [p for p in PARTS if state[p]]
-    names += [n for n in ("point_source", "good_psf_flux") if state[n]]
-    for name in names:
-        keep &= cuts[name]
-    return f"{int(keep.sum()):,} of {keep.size:,} rows selected"
-
-
-# --------------------------------------------------------------------------------------------------------
-# JupyterLab server
-# --------------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def chromium():
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        _unavailable(
-            f"Chromium not found at {CHROMIUM}. To enable the browser test: sudo apt-get install chromium "
-            "(Debian/Ubuntu; `make browser` does it when run as root), or set CHROMIUM=/path/to/chromium."
-        )
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed: make venv")
-    return CHROMIUM
+    const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+    return {total, counted, outputs, errors,
+            kernel: kernel ? kernel.status : 'none', kernelId: kernel ? kernel.id : null};
+}""".replace("/* FIND_PANEL */", FIND_PANEL)
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory, chromium, cuts):
-    """A private JupyterLab server on a temporary copy of lesson 6; yields (base URL, token, workdir)."""
+def lab(tmp_path_factory, chromium, cuts):  # noqa: F811
+    """A private JupyterLab server on a temporary copy of lesson 6; yields (base URL, token, workdir, log)."""
     tmp = tmp_path_factory.mktemp("jupyterlab")
     work = tmp / "work"
     (work / "notebooks").mkdir(parents=True)
-    shutil.copy2(NOTEBOOK, work / "notebooks" / NOTEBOOK.name)
+    shutil.copy2(NOTEBOOK, work / NOTEBOOK_PATH)
     (work / "DATA").symlink_to(DATA, target_is_directory=True)  # the lesson opens "../DATA"
     dirs = {name: tmp / name for name in ("settings", "workspaces", "runtime", "config", "data")}
     for path in dirs.values():
         path.mkdir()
-    for relative, values in LAB_SETTINGS.items():
+    for relative, values in USER_SETTINGS.items():
         target = dirs["settings"] / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
@@ -154,236 +126,126 @@ def lab(tmp_path_factory, chromium, cuts):
         "JUPYTER_PLATFORM_DIRS": "1",
         "MPLBACKEND": "Agg",
     }
-    env.pop("JUPYTER_PORT", None)
     token = secrets.token_hex(16)
+    port = free_port()
     log_path = tmp / "server.log"
     command = [
         sys.executable, "-m", "jupyter", "lab",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
-        "--ServerApp.port=0",
+        f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={work}",
+        # The settings `make lab` ships: no news pop-up, no update check.
+        f"--LabApp.app_settings_dir={REPO_ROOT / 'jupyter-config' / 'lab-settings'}",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--ServerApp.open_browser=False",
-        "--LabServerApp.open_browser=False",
         "--LabApp.extension_manager=readonly",  # no PyPI queries
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: the command registry and the models
     ]
     if os.geteuid() == 0:  # containers and CI often run as root
         command.append("--allow-root")
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    server = start_server(command, work, env, log_path)
     try:
-        info = _wait_for_runtime_file(server, dirs["runtime"], log_path)
-        base = info["url"].rstrip("/") + "/"
-        yield base, info.get("token") or token, work, log_path
+        base = f"http://127.0.0.1:{port}/"
+        wait_for_server(port, server, log_path)
+        yield base, token, work, log_path
     finally:
-        _stop(server)
+        stop(server)
 
 
-def _wait_for_runtime_file(server: subprocess.Popen, runtime: Path, log_path: Path) -> dict:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    path = runtime / f"jpserver-{server.pid}.json"
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with {server.returncode}:\n{_tail(log_path)}")
-        if path.exists():
-            try:
-                info = json.loads(path.read_text())
-            except json.JSONDecodeError:  # being written
-                info = None
-            if info and info.get("port"):
-                return info
-        time.sleep(0.2)
-    raise RuntimeError(f"JupyterLab wrote no {path.name} in {SERVER_START_TIMEOUT} s:\n{_tail(log_path)}")
+def _start_kernel(base: str, token: str) -> str:
+    """Start the notebook's session through the REST API; return its kernel's id.
+
+    (The server reports the kernel as "starting" until a client connects; JupyterLab's own kernel status, idle,
+    is awaited once the page is open.)
+    """
+    session = rest(
+        base, token, "POST", "api/sessions",
+        {"path": NOTEBOOK_PATH, "name": NOTEBOOK.name, "type": "notebook", "kernel": {"name": "python3"}},
+    )
+    kernel_id = session["kernel"]["id"]
+    assert rest(base, token, "GET", f"api/kernels/{kernel_id}")["execution_state"] != "dead"
+    return kernel_id
 
 
-def _stop(server: subprocess.Popen) -> None:
-    """Stop the server we started (SIGTERM: it shuts its kernels down), then anything left in its group."""
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-    try:  # kernels the server started are in its process group
-        os.killpg(server.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def _wait_for_notebook(page, predicate: str, what: str, timeout: float) -> dict:
+    """Wait until the notebook's state satisfies ``predicate`` (JavaScript on ``s``); accept a kernel dialog.
+
+    The kernel dialog cannot appear (the session exists before the page opens); if JupyterLab shows one anyway,
+    its proposal, the notebook's own kernel, is accepted and the wait goes on. Any other dialog, or an error
+    output in a cell, fails at once with its text.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        remaining = max(1.0, (deadline - time.monotonic()) * 1000)
+        state = page.wait_for_function(
+            f"""(path) => {{
+                const s = ({NOTEBOOK_STATE})(path);
+                if (!s) return false;
+                if (s.dialog || (s.errors && s.errors.length)) return s;
+                return ({predicate}) ? s : false;
+            }}""",
+            arg=NOTEBOOK_PATH,
+            timeout=remaining,
+        ).json_value()
+        if state.get("errors"):
+            raise AssertionError(f"{what}: error output in the notebook: {state['errors']}")
+        if "dialog" not in state:
+            return state
+        if "Select Kernel" not in state["dialog"]:
+            raise AssertionError(f"{what}: unexpected dialog: {state['dialog']}")
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        page.locator(".jp-Dialog").wait_for(state="detached")
+        print(f"{what}: accepted a 'Select Kernel' dialog")
 
 
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+def _command(page, command: str) -> None:
+    """Start one of JupyterLab's commands on the current notebook (without waiting for it to finish)."""
+    page.evaluate("(id) => { window.jupyterapp.commands.execute(id); }", command)
 
 
-# --------------------------------------------------------------------------------------------------------
-# The test
-# --------------------------------------------------------------------------------------------------------
-_CANVAS_SIGNATURE = """
-() => {
-    const canvases = Array.from(document.querySelectorAll('.mbt-explorer canvas'));
-    let best = null;
-    for (const c of canvases) {
-        if (!c.width || !c.height) continue;
-        const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let dark = 0, sum = 0;
-        for (let k = 0; k < data.length; k += 4) {
-            if (data[k + 3] > 0 && data[k] + data[k + 1] + data[k + 2] < 600) dark++;
-            sum = (sum + data[k] * 3 + data[k + 1] * 5 + data[k + 2] * 7 + k) % 1000000007;
-        }
-        if (best === null || dark > best.dark) best = {dark: dark, sum: sum};
-    }
-    return best;
-}
-"""
-
-
-def test_explorer_in_jupyterlab(lab, cuts):
-    from playwright.sync_api import expect, sync_playwright
+def test_explorer_in_jupyterlab(lab, cuts, chromium):  # noqa: F811
+    from playwright.sync_api import sync_playwright
 
     base, token, work, log_path = lab
     ARTIFACTS.mkdir(exist_ok=True)
+    kernel_id = _start_kernel(base, token)
     console: list[str] = []
-    state = {"primary": True, **dict.fromkeys(PARTS, True), "point_source": True, "good_psf_flux": True}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        browser, page = launch(playwright, chromium)
         page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
         try:
-            page.goto(f"{base}lab/tree/notebooks/{NOTEBOOK.name}?token={token}", wait_until="domcontentloaded")
-            page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-            _wait_for_kernel_idle(page)
+            page.goto(f"{base}lab?reset&token={token}", wait_until="domcontentloaded")
+            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=APP_TIMEOUT)
+            page.evaluate(OPEN_NOTEBOOK, NOTEBOOK_PATH)
+            state = _wait_for_notebook(page, "s.kernel === 'idle'", "opening", APP_TIMEOUT)
+            assert state["kernelId"] == kernel_id, "the notebook did not attach to the session started for it"
+            assert state["total"] > 10, state
 
-            # Edit > Clear Outputs of All Cells (so the stored outputs and prompts cannot be mistaken for the
-            # new ones), then Run > Run All Cells, through the menu bar as a learner would.
-            _menu(page, "Edit", "Clear Outputs of All Cells")
-            page.wait_for_function(
-                """() => Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt'))
-                    .every(p => !/\\d/.test(p.textContent))""",
-                timeout=CLICK_TIMEOUT,
+            # Edit > Clear Outputs of All Cells: the stored outputs and counts cannot be mistaken for new ones.
+            _command(page, "notebook:clear-all-cell-outputs")
+            _wait_for_notebook(page, "s.counted === 0 && s.outputs === 0", "clearing the outputs", APP_TIMEOUT)
+            # Run > Run All Cells, then every code cell has its execution count and the kernel is idle again.
+            _command(page, "notebook:run-all-cells")
+            state = _wait_for_notebook(
+                page, "s.counted === s.total && s.kernel === 'idle'", "running every cell", RUN_ALL_TIMEOUT
             )
-            _menu(page, "Run", "Run All Cells")
-            _wait_for_all_cells_done(page)
+            assert state["counted"] == state["total"] > 10, state
 
-            explorer = page.locator(".mbt-explorer")
-            expect(explorer).to_have_count(1, timeout=CLICK_TIMEOUT)
-            count = explorer.locator(".mbt-explorer-count")
-            explain = explorer.locator(".mbt-explorer-explain")
-            expect(count).to_contain_text(expected_count(cuts, state), timeout=CLICK_TIMEOUT)
-            page.wait_for_function(
-                f"() => {{ const s = ({_CANVAS_SIGNATURE})(); return s !== null && s.dark > 500; }}",
-                timeout=CLICK_TIMEOUT,
-            )
-            explorer.scroll_into_view_if_needed()
-            explorer.screenshot(path=str(ARTIFACTS / "explorer_initial.png"))
-
-            def box(name):
-                return explorer.locator(f".mbt-explorer-cb-{name} input[type=checkbox]")
-
-            # The shortcut's parts are implied: ticked and disabled.
-            for part in PARTS:
-                expect(box(part)).to_be_checked()
-                expect(box(part)).to_be_disabled()
-
-            # Click every enabled checkbox once (the parts become enabled when the shortcut is unticked),
-            # then the shortcut again; after each click the count must be the numpy count.
-            clicked = []
-            for name in [*BOXES, "primary"]:
-                checkbox = box(name)
-                expect(checkbox).to_be_enabled()
-                before = page.evaluate(_CANVAS_SIGNATURE)
-                checkbox.click()
-                state[name] = not state[name]
-                expect(checkbox).to_be_checked(checked=state[name])
-                expect(explain).to_contain_text(BOXES[name], timeout=CLICK_TIMEOUT)
-                expect(count).to_contain_text(expected_count(cuts, state), timeout=CLICK_TIMEOUT)
-                if name == "point_source":  # the live figure is redrawn in the browser
-                    page.wait_for_function(
-                        f"(b) => {{ const s = ({_CANVAS_SIGNATURE})(); return s !== null && s.sum !== b.sum; }}",
-                        arg=before,
-                        timeout=CLICK_TIMEOUT,
-                    )
-                clicked.append(name)
-                for part in PARTS:  # implied while the shortcut is on, the learner's own choice otherwise
-                    if state["primary"]:
-                        expect(box(part)).to_be_disabled()
-                        expect(box(part)).to_be_checked()
-                    else:
-                        expect(box(part)).to_be_enabled()
-                        expect(box(part)).to_be_checked(checked=state[part])
-            assert set(clicked) == set(BOXES)
-
-            page.wait_for_function(
-                f"() => {{ const s = ({_CANVAS_SIGNATURE})(); return s !== null && s.dark > 500; }}",
-                timeout=CLICK_TIMEOUT,
-            )
-            explorer.screenshot(path=str(ARTIFACTS / "explorer.png"))
+            click_every_checkbox(page, cuts, "explorer")
+            # The project's settings are in force: no "official Jupyter news" notification, no dialog.
+            assert page.get_by_text("official Jupyter news").count() == 0
+            assert page.locator(".jp-Dialog").count() == 0
         except Exception:
             try:
                 page.screenshot(path=str(ARTIFACTS / "failure_page.png"), full_page=True)
             finally:
                 print("browser console:\n" + "\n".join(console[-40:]))
-                print("server log:\n" + _tail(log_path))
+                print("server log:\n" + tail(log_path))
             raise
         finally:
             browser.close()
     # The repository's notebook was never opened: only the temporary copy could have been saved.
-    assert (work / "notebooks" / NOTEBOOK.name).exists()
-
-
-def _menu(page, menu: str, item: str) -> None:
-    """Click ``item`` in the menu bar's ``menu``."""
-    page.locator(".lm-MenuBar-item", has_text=re.compile(f"^{re.escape(menu)}$")).click()
-    entry = page.locator(".lm-Menu-content .lm-Menu-item .lm-Menu-itemLabel", has_text=re.compile(
-        f"^{re.escape(item)}$"
-    ))
-    entry.click()
-
-
-def _wait_for_kernel_idle(page) -> None:
-    """Wait until the notebook's kernel has started and is idle.
-
-    JupyterLab sometimes asks which kernel to start even though the notebook names one (when the kernel
-    specs arrive late); accept its proposal, the notebook's own kernel, if it does.
-    """
-    while True:
-        state = page.wait_for_function(
-            """() => {
-                const dialog = document.querySelector('.jp-Dialog');
-                if (dialog) return /Select Kernel/.test(dialog.innerText) ? 'kernel-dialog' : 'dialog';
-                const status = document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator');
-                return status && status.getAttribute('data-status') === 'idle' ? 'idle' : false;
-            }""",
-            timeout=60_000,
-        ).json_value()
-        if state == "idle":
-            return
-        if state != "kernel-dialog":
-            raise AssertionError(f"unexpected dialog: {page.locator('.jp-Dialog').inner_text()}")
-        page.locator(".jp-Dialog .jp-mod-accept").click()
-        page.locator(".jp-Dialog").wait_for(state="detached")
-
-
-def _wait_for_all_cells_done(page) -> None:
-    """Wait until every code cell has run: numbered prompts, no [*], kernel idle."""
-    page.wait_for_function(
-        """() => {
-            // (a cell whose source is hidden, like the exercise's solution, shows no prompt)
-            const prompts = Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt'))
-                .filter(p => p.textContent.trim() !== '');
-            if (prompts.length === 0) return false;
-            const done = prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-            const status = document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator');
-            const idle = !status || status.getAttribute('data-status') === 'idle';
-            return done && idle;
-        }""",
-        timeout=RUN_ALL_TIMEOUT,
-    )
+    assert (work / NOTEBOOK_PATH).exists()

@@ -31,7 +31,8 @@ class CheckResult:
         return f"{verdict}: {self.message}"
 
     def _repr_markdown_(self) -> str:
-        icon = "✅" if self.correct else "❌"
+        # Text marks (in DejaVu and every common font), not emoji, which show as empty boxes without an emoji font.
+        icon = "✓" if self.correct else "✗"
         return f"{icon} **{'Correct' if self.correct else 'Not yet'}**: {self.message}"
 
 
