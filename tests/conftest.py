@@ -52,6 +52,17 @@ def simulated_repo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def lesson_survey(tmp_path_factory) -> Path:
+    """Lesson 10's survey catalog: ``SURVEY/`` when it is current (``make data`` builds it), else a fresh build."""
+    from data_fetch import survey
+
+    options = {"area_deg2": 0.25, "seed": survey.DEFAULT_SEED, "margin_arcsec": survey.MARGIN_ARCSEC}
+    if survey.is_up_to_date(REPO_ROOT / "SURVEY", **options):
+        return REPO_ROOT / "SURVEY"
+    return survey.build_survey(tmp_path_factory.mktemp("survey") / "SURVEY", progress=False, **options).path
+
+
+@pytest.fixture(scope="session")
 def butler(simulated_repo):
     from lsst.daf.butler import Butler
 

@@ -31,7 +31,8 @@ def test_dp1_selection_equals_the_2018_recipe_on_the_same_patch(butler, patch4):
     ref = butler.get("deepCoadd_ref", LESSON)
     forced = {b: butler.get("deepCoadd_forced_src", LESSON, band=b) for b in "gri"}
     calib = {b: butler.get("deepCoadd_calexp.photoCalib", LESSON, band=b) for b in "gri"}
-    keep_2018 = selection.Selection(ref, forced, photo_calib=calib).mask(faint=25.0)
+    sel = selection.Selection(ref, forced, photo_calib=calib)
+    keep_2018 = sel.mask() & selection.faint_cut(sel.magnitude("i"), 25.0)
     keep_dp1 = dp1.lesson_selection(patch4)
     assert np.count_nonzero(keep_dp1) == np.count_nonzero(keep_2018) == 1642
     assert set(np.asarray(ref["id"])[keep_2018]) == set(np.asarray(patch4["objectId"])[keep_dp1])

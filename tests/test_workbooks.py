@@ -39,10 +39,11 @@ make_workbooks = _load_script()
 
 
 @pytest.fixture(scope="session")
-def workbook_root(tmp_path_factory, simulated_repo) -> Path:
-    """A folder laid out like the repository: ``workbooks/`` made by the script, beside ``DATA``."""
+def workbook_root(tmp_path_factory, simulated_repo, lesson_survey) -> Path:
+    """A folder laid out like the repository: ``workbooks/`` made by the script, beside ``DATA`` and ``SURVEY``."""
     root = tmp_path_factory.mktemp("learner")
     (root / "DATA").symlink_to(simulated_repo, target_is_directory=True)
+    (root / "SURVEY").symlink_to(lesson_survey, target_is_directory=True)
     for name in ("requirements.lock", "README.md"):
         (root / name).symlink_to(REPO_ROOT / name)
     assert make_workbooks.main([str(REPO_ROOT / "notebooks"), str(root / "workbooks")]) == 0
@@ -68,7 +69,9 @@ def _execute(notebooks: list, folder: Path) -> list[list[str]]:
     with client.setup_kernel():
         for k, notebook in enumerate(notebooks):
             if k:
-                client.execute_cell(nbformat.v4.new_code_cell("%reset -f"), 0)
+                # %reset also deletes __main__.__spec__, which multiprocessing's spawn (lesson 10's Dask workers)
+                # reads; an interactive __main__ has it as None.
+                client.execute_cell(nbformat.v4.new_code_cell("%reset -f\n__spec__ = None"), 0)
             client.nb = notebook
             for index, cell in enumerate(notebook.cells):
                 client.execute_cell(cell, index)
