@@ -733,6 +733,44 @@ def plot_sky(
     ValueError
         If the inputs differ in length or ``highlight`` is not boolean.
     """
+    ra, dec, mask = _sky_positions(ra_deg, dec_deg, highlight, skymap)
+    finite = np.isfinite(ra) & np.isfinite(dec)
+    tracts = _wanted_tracts(skymap, tract)
+    if finite.any():
+        reference = float(np.median(ra[finite]))
+    elif tracts:
+        reference = float(tracts[0].getCtrCoord()[0])
+    else:
+        reference = 180.0
+    wanted_patches = _as_id_set(patch, "patch")
+
+    with mpl.rc_context(_STYLE):
+        fig, ax = _figure_and_axes(ax, figsize)
+        handles = _draw_sky_sources(ax, ra, dec, finite, mask, reference, label, highlight_label, marker_size)
+        for k, tract_info in enumerate(tracts):
+            colour = COLORS["tracts"][k % len(COLORS["tracts"])]
+            _draw_tract(ax, tract_info, colour, reference, wanted_patches, show_outer, label_patches)
+            handles.append(Line2D([], [], color=colour, lw=2.0, label=f"tract {tract_info.getId()}"))
+        if tracts:
+            handles.append(Line2D([], [], color="0.3", lw=0.9, label="patch inner box"))
+            if show_outer:
+                handles.append(Line2D([], [], color="0.3", lw=0.8, ls=(0, (4, 2)), label="patch outer box"))
+        _finish_sky_axes(ax, title)
+        if legend:
+            ax.legend(
+                handles=handles,
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.14),
+                ncols=2,
+                title=_dropped_title(int(finite.size - finite.sum())),
+                markerscale=1.5,
+                frameon=False,
+            )
+    return fig
+
+
+def _sky_positions(ra_deg, dec_deg, highlight, skymap) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Degrees and the highlight mask of :func:`plot_sky`'s inputs, checked for length and dtype."""
     ra, ra_has_unit = _as_degrees(ra_deg, "ra_deg")
     dec, dec_has_unit = _as_degrees(dec_deg, "dec_deg")
     lengths = {"ra_deg": ra, "dec_deg": dec}
@@ -745,127 +783,118 @@ def plot_sky(
     _check_same_length(**lengths)
     if skymap is not None and not (ra_has_unit or dec_has_unit):
         _maybe_warn_radians(ra, dec, skymap)
+    return ra, dec, mask
 
-    finite = np.isfinite(ra) & np.isfinite(dec)
-    n_dropped = int(finite.size - finite.sum())
-    tracts = []
-    if skymap is not None:
-        wanted_tracts = _as_id_set(tract, "tract")
-        tracts = [t for t in skymap if wanted_tracts is None or t.getId() in wanted_tracts]
-        if wanted_tracts is not None:
-            missing = wanted_tracts - {t.getId() for t in skymap}
-            if missing:
-                raise ValueError(f"sky map has tracts {[t.getId() for t in skymap]}; not {sorted(missing)}")
-    if finite.any():
-        reference = float(np.median(ra[finite]))
-    elif tracts:
-        reference = float(tracts[0].getCtrCoord()[0])
-    else:
-        reference = 180.0
-    wanted_patches = _as_id_set(patch, "patch")
 
-    with mpl.rc_context(_STYLE):
-        fig, ax = _figure_and_axes(ax, figsize)
-        n = int(finite.sum())
-        size = marker_size if marker_size is not None else (6.0 if n < 2000 else 2.0 if n < 20_000 else 0.5)
-        x = _wrap_ra(ra[finite], reference)
-        y = dec[finite]
-        sources = ax.scatter(
-            x,
-            y,
-            s=size,
-            c=COLORS["sources"],
+def _wanted_tracts(skymap, tract) -> list:
+    """The tracts of ``skymap`` that ``tract`` names (all when None); none without a sky map."""
+    if skymap is None:
+        return []
+    wanted = _as_id_set(tract, "tract")
+    if wanted is None:
+        return list(skymap)
+    missing = wanted - {t.getId() for t in skymap}
+    if missing:
+        raise ValueError(f"sky map has tracts {[t.getId() for t in skymap]}; not {sorted(missing)}")
+    return [t for t in skymap if t.getId() in wanted]
+
+
+def _draw_sky_sources(
+    ax: Axes,
+    ra: np.ndarray,
+    dec: np.ndarray,
+    finite: np.ndarray,
+    mask: np.ndarray | None,
+    reference: float,
+    label: str,
+    highlight_label: str,
+    marker_size: float | None,
+) -> list:
+    """Scatter the finite positions and, on top, the highlighted ones; return their legend handles."""
+    n = int(finite.sum())
+    size = marker_size if marker_size is not None else (6.0 if n < 2000 else 2.0 if n < 20_000 else 0.5)
+    sources = ax.scatter(
+        _wrap_ra(ra[finite], reference),
+        dec[finite],
+        s=size,
+        c=COLORS["sources"],
+        linewidths=0,
+        alpha=0.35 if n > 500 else 0.6,
+        gid=GID_SKY_SOURCES,
+        label=_with_count(label, n),
+        rasterized=n > _RASTERIZE_ABOVE,
+        zorder=2,
+    )
+    handles = [sources]
+    if mask is not None:
+        chosen = mask & finite
+        shown = ax.scatter(
+            _wrap_ra(ra[chosen], reference),
+            dec[chosen],
+            s=size * 2.5 + 4,
+            c=COLORS["highlight"],
+            marker="D",
             linewidths=0,
-            alpha=0.35 if n > 500 else 0.6,
-            gid=GID_SKY_SOURCES,
-            label=_with_count(label, n),
-            rasterized=n > _RASTERIZE_ABOVE,
-            zorder=2,
+            gid=GID_SKY_HIGHLIGHT,
+            label=_with_count(highlight_label, int(chosen.sum())),
+            rasterized=chosen.sum() > _RASTERIZE_ABOVE,
+            zorder=3,
         )
-        handles = [sources]
-        if mask is not None:
-            chosen = mask & finite
-            shown = ax.scatter(
-                _wrap_ra(ra[chosen], reference),
-                dec[chosen],
-                s=size * 2.5 + 4,
-                c=COLORS["highlight"],
-                marker="D",
-                linewidths=0,
-                gid=GID_SKY_HIGHLIGHT,
-                label=_with_count(highlight_label, int(chosen.sum())),
-                rasterized=chosen.sum() > _RASTERIZE_ABOVE,
-                zorder=3,
+        handles.append(shown)
+    return handles
+
+
+def _draw_tract(
+    ax: Axes, tract_info, colour, reference: float, wanted_patches: set | None, show_outer: bool, label_patches: bool
+) -> None:
+    """Outline one tract and its wanted patches' inner (solid) and outer (dashed) boxes, with their ids."""
+    corners = tract_info.getVertexList().copy()
+    corners[:, 0] = _wrap_ra(corners[:, 0], reference)
+    ax.add_patch(Polygon(corners, closed=True, fill=False, edgecolor=colour, lw=2.0, gid=GID_TRACT, zorder=4))
+    for patch_info in tract_info:
+        if not _patch_wanted(patch_info, wanted_patches):
+            continue
+        boxes = [(patch_info.getInnerBBox(), "-", 0.9, GID_PATCH_INNER)]
+        if show_outer:
+            boxes.append((patch_info.getOuterBBox(), (0, (4, 2)), 0.8, GID_PATCH_OUTER))
+        for box, style, width, gid in boxes:
+            vertices = tract_info.box_vertices(box).copy()
+            vertices[:, 0] = _wrap_ra(vertices[:, 0], reference)
+            ax.add_patch(
+                Polygon(
+                    vertices, closed=True, fill=False, edgecolor=colour, linestyle=style, lw=width, gid=gid, zorder=4
+                )
             )
-            handles.append(shown)
-        for k, tract_info in enumerate(tracts):
-            colour = COLORS["tracts"][k % len(COLORS["tracts"])]
-            corners = tract_info.getVertexList().copy()
-            corners[:, 0] = _wrap_ra(corners[:, 0], reference)
-            ax.add_patch(Polygon(corners, closed=True, fill=False, edgecolor=colour, lw=2.0, gid=GID_TRACT, zorder=4))
-            for patch_info in tract_info:
-                if not _patch_wanted(patch_info, wanted_patches):
-                    continue
-                boxes = [(patch_info.getInnerBBox(), "-", 0.9, GID_PATCH_INNER)]
-                if show_outer:
-                    boxes.append((patch_info.getOuterBBox(), (0, (4, 2)), 0.8, GID_PATCH_OUTER))
-                for box, style, width, gid in boxes:
-                    vertices = tract_info.box_vertices(box).copy()
-                    vertices[:, 0] = _wrap_ra(vertices[:, 0], reference)
-                    ax.add_patch(
-                        Polygon(
-                            vertices,
-                            closed=True,
-                            fill=False,
-                            edgecolor=colour,
-                            linestyle=style,
-                            lw=width,
-                            gid=gid,
-                            zorder=4,
-                        )
-                    )
-                if label_patches:
-                    centre = tract_info.box_vertices(patch_info.getInnerBBox()).mean(axis=0)
-                    ax.text(
-                        _wrap_ra(centre[0], reference),
-                        centre[1],
-                        str(patch_info.getSequentialIndex()),
-                        color="0.1",
-                        fontsize=7,
-                        ha="center",
-                        va="center",
-                        zorder=5,
-                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.8, "alpha": 0.85},
-                    )
-            handles.append(Line2D([], [], color=colour, lw=2.0, label=f"tract {tract_info.getId()}"))
-        if tracts:
-            handles.append(Line2D([], [], color="0.3", lw=0.9, label="patch inner box"))
-            if show_outer:
-                handles.append(Line2D([], [], color="0.3", lw=0.8, ls=(0, (4, 2)), label="patch outer box"))
-        ax.autoscale_view()
-        ax.margins(0.04)
-        ax.xaxis.set_inverted(True)  # RA increases to the left
-        dec_mid = float(np.mean(ax.get_ylim()))
-        ax.set_aspect(1.0 / max(math.cos(math.radians(dec_mid)), 0.05), adjustable="datalim")
-        for axis in (ax.xaxis, ax.yaxis):
-            formatter = axis.get_major_formatter()
-            if isinstance(formatter, ticker.ScalarFormatter):
-                formatter.set_useOffset(False)
-        ax.set_xlabel("RA [deg]")
-        ax.set_ylabel("Dec [deg]")
-        if title:
-            ax.set_title(title)
-        if legend:
-            ax.legend(
-                handles=handles,
-                loc="upper center",
-                bbox_to_anchor=(0.5, -0.14),
-                ncols=2,
-                title=_dropped_title(n_dropped),
-                markerscale=1.5,
-                frameon=False,
+        if label_patches:
+            centre = tract_info.box_vertices(patch_info.getInnerBBox()).mean(axis=0)
+            ax.text(
+                _wrap_ra(centre[0], reference),
+                centre[1],
+                str(patch_info.getSequentialIndex()),
+                color="0.1",
+                fontsize=7,
+                ha="center",
+                va="center",
+                zorder=5,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.8, "alpha": 0.85},
             )
-    return fig
+
+
+def _finish_sky_axes(ax: Axes, title: str | None) -> None:
+    """Limits, RA increasing to the left, an aspect true at the mean Dec, labels and title."""
+    ax.autoscale_view()
+    ax.margins(0.04)
+    ax.xaxis.set_inverted(True)  # RA increases to the left
+    dec_mid = float(np.mean(ax.get_ylim()))
+    ax.set_aspect(1.0 / max(math.cos(math.radians(dec_mid)), 0.05), adjustable="datalim")
+    for axis in (ax.xaxis, ax.yaxis):
+        formatter = axis.get_major_formatter()
+        if isinstance(formatter, ticker.ScalarFormatter):
+            formatter.set_useOffset(False)
+    ax.set_xlabel("RA [deg]")
+    ax.set_ylabel("Dec [deg]")
+    if title:
+        ax.set_title(title)
 
 
 # --- selection funnel ---------------------------------------------------------------------------------------
