@@ -290,10 +290,7 @@ def _draw_points(
     bin_steps: tuple[float, float],
     label: str,
     extra_label: str,
-    color,
-    extra_color,
     marker_size,
-    cmap,
     colorbar: bool,
 ) -> PointCounts:
     x, y, n_dropped = _finite_pair(x, y)
@@ -303,33 +300,15 @@ def _draw_points(
     yr = yrange if yrange is not None else _data_range(y)
     size = marker_size if marker_size is not None else (8.0 if n < 1000 else 4.0 if n < 10_000 else 1.5)
     if use_density:
-        nbins = bins if bins is not None else _default_bins(xr, yr, *bin_steps)
-        nbx, nby = (nbins, nbins) if np.ndim(nbins) == 0 else nbins
-        xedges = np.linspace(xr[0], xr[1], int(nbx) + 1)
-        yedges = np.linspace(yr[0], yr[1], int(nby) + 1)
-        counts = _histogram(x, y, xedges, yedges)
-        vmax = max(float(counts.max()) if counts.count() else 1.0, 2.0)
-        image = ax.imshow(
-            counts,
-            origin="lower",
-            extent=(xedges[0], xedges[-1], yedges[0], yedges[-1]),
-            aspect="auto",
-            interpolation="nearest",
-            cmap=cmap,
-            norm=LogNorm(vmin=1.0, vmax=vmax),
-            gid=GID_DENSITY,
-            label=_with_count(label, n),
-            zorder=1,
+        _draw_density(
+            ax, x, y, xr, yr, bins if bins is not None else _default_bins(xr, yr, *bin_steps), label, colorbar
         )
-        if colorbar:
-            bar = ax.get_figure(root=False).colorbar(image, ax=ax, label="sources per bin", pad=0.02)
-            bar.ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
     else:
         ax.scatter(
             x,
             y,
             s=size,
-            c=color,
+            c=COLORS["points"],
             marker="o",
             linewidths=0,
             alpha=0.7 if n < 10_000 else 0.4,
@@ -338,7 +317,46 @@ def _draw_points(
             rasterized=n > _RASTERIZE_ABOVE,
             zorder=2,
         )
-    # The extra subset always gets an artist (possibly empty) so that a widget can fill it later.
+    n_extra, n_extra_dropped = _draw_extra(ax, extra, size, extra_label)
+    ax.set_xlim(xr)
+    if invert_y:
+        ax.set_ylim(yr[1], yr[0])
+    else:
+        ax.set_ylim(yr)
+    return PointCounts(n, n_dropped, n_extra, n_extra_dropped)
+
+
+def _draw_density(ax: Axes, x: np.ndarray, y: np.ndarray, xr, yr, nbins, label: str, colorbar: bool) -> None:
+    """A 2-d histogram of the points on a log colour scale (empty bins blank), with an optional colour bar."""
+    nbx, nby = (nbins, nbins) if np.ndim(nbins) == 0 else nbins
+    xedges = np.linspace(xr[0], xr[1], int(nbx) + 1)
+    yedges = np.linspace(yr[0], yr[1], int(nby) + 1)
+    counts = _histogram(x, y, xedges, yedges)
+    vmax = max(float(counts.max()) if counts.count() else 1.0, 2.0)
+    image = ax.imshow(
+        counts,
+        origin="lower",
+        extent=(xedges[0], xedges[-1], yedges[0], yedges[-1]),
+        aspect="auto",
+        interpolation="nearest",
+        cmap=DENSITY_CMAP,
+        norm=LogNorm(vmin=1.0, vmax=vmax),
+        gid=GID_DENSITY,
+        label=_with_count(label, x.size),
+        zorder=1,
+    )
+    if colorbar:
+        bar = ax.get_figure(root=False).colorbar(image, ax=ax, label="sources per bin", pad=0.02)
+        bar.ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+
+
+def _draw_extra(
+    ax: Axes, extra: tuple[np.ndarray, np.ndarray] | None, size: float, extra_label: str
+) -> tuple[int, int]:
+    """Scatter the extra subset on top; return how many points it drew and how many it dropped (not finite).
+
+    The extra subset always gets an artist (possibly empty) so that a widget can fill it later.
+    """
     if extra is not None:
         ex, ey, n_extra_dropped = _finite_pair(*extra)
     else:
@@ -347,7 +365,7 @@ def _draw_points(
         ex,
         ey,
         s=size * 1.6,
-        c=extra_color,
+        c=COLORS["extra"],
         marker="^",
         linewidths=0,
         alpha=0.85,
@@ -356,12 +374,14 @@ def _draw_points(
         rasterized=ex.size > _RASTERIZE_ABOVE,
         zorder=3,
     )
-    ax.set_xlim(xr)
-    if invert_y:
-        ax.set_ylim(yr[1], yr[0])
-    else:
-        ax.set_ylim(yr)
-    return PointCounts(n, n_dropped, int(ex.size), n_extra_dropped)
+    return int(ex.size), n_extra_dropped
+
+
+def _label_axes(ax: Axes, xlabel: str, ylabel: str, title: str | None) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
 
 
 def _find_gid(ax: Axes, gid: str):
@@ -488,17 +508,11 @@ def plot_cmd(
             bin_steps=(0.05, 0.1),
             label=label,
             extra_label=extra_label,
-            color=COLORS["points"],
-            extra_color=COLORS["extra"],
             marker_size=marker_size,
-            cmap=DENSITY_CMAP,
             colorbar=colorbar,
         )
         ax.yaxis.set_inverted(True)  # faint at the bottom, also when mag_range is None
-        ax.set_xlabel(_axis_label(color_label, "mag"))
-        ax.set_ylabel(_axis_label(y_label, "AB mag"))
-        if title:
-            ax.set_title(title)
+        _label_axes(ax, _axis_label(color_label, "mag"), _axis_label(y_label, "AB mag"), title)
         if legend:
             _points_legend(ax, _CMD_LEGEND_LOC, counts.n_dropped + counts.n_extra_dropped)
     return fig
@@ -589,35 +603,33 @@ def plot_color_color(
             bin_steps=(0.05, 0.05),
             label=label,
             extra_label=extra_label,
-            color=COLORS["points"],
-            extra_color=COLORS["extra"],
             marker_size=marker_size,
-            cmap=DENSITY_CMAP,
             colorbar=colorbar,
         )
         if show_locus:
-            low, high = _sorted_range(locus_range, "locus_range")
-            x = np.linspace(low, high, 300)
-            if locus_system not in ("sdss", "hsc"):
-                raise ValueError(f"locus_system must be 'sdss' or 'hsc', got {locus_system!r}")
-            hsc = locus_system == "hsc"
-            ax.plot(
-                x,
-                (stellar_locus_g_r_hsc if hsc else stellar_locus_g_r)(x),
-                color=COLORS["locus"],
-                lw=1.5,
-                gid=GID_LOCUS,
-                zorder=4,
-                label="stellar locus (Juri\N{LATIN SMALL LETTER C WITH CARON} et al. 2008"
-                + (", HSC colours)" if hsc else ")"),
-            )
-        ax.set_xlabel(_axis_label(r_i_label, "mag"))
-        ax.set_ylabel(_axis_label(g_r_label, "mag"))
-        if title:
-            ax.set_title(title)
+            _draw_locus(ax, locus_range, locus_system)
+        _label_axes(ax, _axis_label(r_i_label, "mag"), _axis_label(g_r_label, "mag"), title)
         if legend:
             _points_legend(ax, _CC_LEGEND_LOC, counts.n_dropped + counts.n_extra_dropped)
     return fig
+
+
+def _draw_locus(ax: Axes, locus_range: tuple[float, float], locus_system: str) -> None:
+    """The stellar locus g - r(r - i) over ``locus_range``, in SDSS or HSC colours."""
+    low, high = _sorted_range(locus_range, "locus_range")
+    x = np.linspace(low, high, 300)
+    if locus_system not in ("sdss", "hsc"):
+        raise ValueError(f"locus_system must be 'sdss' or 'hsc', got {locus_system!r}")
+    hsc = locus_system == "hsc"
+    ax.plot(
+        x,
+        (stellar_locus_g_r_hsc if hsc else stellar_locus_g_r)(x),
+        color=COLORS["locus"],
+        lw=1.5,
+        gid=GID_LOCUS,
+        zorder=4,
+        label="stellar locus (Juri\N{LATIN SMALL LETTER C WITH CARON} et al. 2008" + (", HSC colours)" if hsc else ")"),
+    )
 
 
 # --- sources on the sky map ---------------------------------------------------------------------------------
