@@ -934,6 +934,56 @@ def _funnel_columns(funnel_table, label_column: str):
     return criteria, alone, cumulative
 
 
+def _draw_funnel_bars(ax: Axes, y: np.ndarray, alone: np.ndarray, cumulative: np.ndarray, show_alone: bool) -> None:
+    """The wide light bars (kept alone, if shown) and the narrow dark ones (kept cumulatively)."""
+    if show_alone:
+        ax.barh(
+            y,
+            alone,
+            height=0.8,
+            color=COLORS["alone"],
+            alpha=0.55,
+            edgecolor="none",
+            gid=GID_FUNNEL_ALONE,
+            label="kept by this criterion alone",
+            zorder=2,
+        )
+    ax.barh(
+        y,
+        cumulative,
+        height=0.42,
+        color=COLORS["cumulative"],
+        edgecolor="none",
+        gid=GID_FUNNEL_CUMULATIVE,
+        label="kept by this and all criteria above",
+        zorder=3,
+    )
+
+
+def _annotate_funnel(
+    ax: Axes, alone: np.ndarray, cumulative: np.ndarray, n_total: int | None, show_alone: bool
+) -> None:
+    """Write each row's cumulative count (with its percentage of ``n_total``) and count alone after its bars."""
+    for row in range(len(cumulative)):
+        text = f"{cumulative[row]:,.0f}"
+        if n_total:
+            text += f" ({100.0 * cumulative[row] / n_total:.0f}%)"
+        if show_alone:
+            text += f"; alone {alone[row]:,.0f}"
+        end = max(cumulative[row], alone[row] if show_alone else 0.0)
+        ax.annotate(
+            text,
+            xy=(0 if not np.isfinite(end) else end, row),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            ha="left",
+            fontsize=7,
+            zorder=5,
+            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+        )
+
+
 def plot_funnel(
     funnel_table,
     *,
@@ -996,46 +1046,8 @@ def plot_funnel(
     with mpl.rc_context(_STYLE):
         fig, ax = _figure_and_axes(ax, figsize)
         y = np.arange(n_rows)
-        if show_alone:
-            ax.barh(
-                y,
-                alone,
-                height=0.8,
-                color=COLORS["alone"],
-                alpha=0.55,
-                edgecolor="none",
-                gid=GID_FUNNEL_ALONE,
-                label="kept by this criterion alone",
-                zorder=2,
-            )
-        ax.barh(
-            y,
-            cumulative,
-            height=0.42,
-            color=COLORS["cumulative"],
-            edgecolor="none",
-            gid=GID_FUNNEL_CUMULATIVE,
-            label="kept by this and all criteria above",
-            zorder=3,
-        )
-        for row in range(n_rows):
-            text = f"{cumulative[row]:,.0f}"
-            if n_total:
-                text += f" ({100.0 * cumulative[row] / n_total:.0f}%)"
-            if show_alone:
-                text += f"; alone {alone[row]:,.0f}"
-            end = max(cumulative[row], alone[row] if show_alone else 0.0)
-            ax.annotate(
-                text,
-                xy=(0 if not np.isfinite(end) else end, row),
-                xytext=(3, 0),
-                textcoords="offset points",
-                va="center",
-                ha="left",
-                fontsize=7,
-                zorder=5,
-                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
-            )
+        _draw_funnel_bars(ax, y, alone, cumulative, show_alone)
+        _annotate_funnel(ax, alone, cumulative, n_total, show_alone)
         largest = np.nanmax(np.concatenate([cumulative, alone if show_alone else [], [n_total or 0]]))
         largest = largest if np.isfinite(largest) and largest > 0 else 1.0
         if n_total:
