@@ -188,33 +188,39 @@ class Selection:
 
         ref_ids = self._column(REF, ID_COLUMN) if ID_COLUMN in ref.colnames else None
         if match_column is None or match_column == MATCH_AUTO:
-            to_match = []
-            for band, table in forced.items():
-                try:
-                    _check_row_for_row(self._n, ref_ids, table, band)
-                except RowMismatchError:
-                    if match_column is None or ref_ids is None or GEN2_LINK_COLUMN not in table.colnames:
-                        raise
-                    to_match.append(band)
-                    continue
-                self._index[band] = None
-                self.matched[band] = np.ones(self._n, dtype=bool)
-                self.n_forced_unmatched[band] = 0
-                self.match_columns[band] = ID_COLUMN
-            if to_match:
-                self._match(ref_ids, GEN2_LINK_COLUMN, to_match)
-                unmatched = sum(self.n_forced_unmatched[b] for b in to_match)
-                missing = sum(int(np.count_nonzero(~self.matched[b])) for b in to_match)
-                self.notes.append(
-                    f"forced {'tables of bands' if len(to_match) > 1 else 'table of band'} {', '.join(to_match)}: "
-                    f"ids of their own (Gen2 tables), matched to deepCoadd_ref through '{GEN2_LINK_COLUMN}'"
-                    + (f"; {missing:,} reference rows without a forced row" if missing else "")
-                    + (f"; {unmatched:,} forced rows not in deepCoadd_ref, ignored" if unmatched else "")
-                )
+            self._link_row_for_row(ref_ids, auto=match_column == MATCH_AUTO)
         elif forced:
             if ref_ids is None:
                 raise _missing_column(ref, ID_COLUMN, REF)
             self._match(ref_ids, match_column)
+
+    def _link_row_for_row(self, ref_ids: np.ndarray | None, auto: bool) -> None:
+        """Use each forced table row-for-row; with ``auto``, match those that are not through ``objectId``."""
+        to_match = []
+        for band, table in self._forced.items():
+            try:
+                _check_row_for_row(self._n, ref_ids, table, band)
+            except RowMismatchError:
+                if not auto or ref_ids is None or GEN2_LINK_COLUMN not in table.colnames:
+                    raise
+                to_match.append(band)
+                continue
+            self._index[band] = None
+            self.matched[band] = np.ones(self._n, dtype=bool)
+            self.n_forced_unmatched[band] = 0
+            self.match_columns[band] = ID_COLUMN
+        if not to_match:
+            return
+        assert ref_ids is not None  # to_match is only filled when the reference table has ids
+        self._match(ref_ids, GEN2_LINK_COLUMN, to_match)
+        unmatched = sum(self.n_forced_unmatched[b] for b in to_match)
+        missing = sum(int(np.count_nonzero(~self.matched[b])) for b in to_match)
+        self.notes.append(
+            f"forced {'tables of bands' if len(to_match) > 1 else 'table of band'} {', '.join(to_match)}: "
+            f"ids of their own (Gen2 tables), matched to deepCoadd_ref through '{GEN2_LINK_COLUMN}'"
+            + (f"; {missing:,} reference rows without a forced row" if missing else "")
+            + (f"; {unmatched:,} forced rows not in deepCoadd_ref, ignored" if unmatched else "")
+        )
 
     def _match(self, ref_ids: np.ndarray, match_column: str, bands: Sequence[str] | None = None) -> None:
         for band in self._forced if bands is None else bands:
