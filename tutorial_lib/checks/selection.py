@@ -349,6 +349,58 @@ def _purity_completeness(point: np.ndarray, star: np.ndarray) -> tuple[float, fl
     return purity, completeness, n_both, n_point, n_star
 
 
+def _close_fraction(a: float, b: float) -> bool:
+    return abs(a - b) <= FRACTION_TOLERANCE
+
+
+def _magnitude_cuts(
+    shape: tuple[int, ...], true_magnitude, brighter_than: float | None, measured_magnitude
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The rows the exercise judges (true magnitude brighter than the limit) and the usual wrong cuts, by name."""
+    in_range = np.ones(shape, dtype=bool)
+    cuts: dict[str, np.ndarray] = {}
+    if true_magnitude is None or brighter_than is None:
+        return in_range, cuts
+    true_mag = _plain(true_magnitude).astype(float)
+    in_range = true_mag < brighter_than
+    cuts["the whole sample, without the cut at true magnitude " + f"{brighter_than:g}"] = np.ones_like(in_range)
+    if measured_magnitude is not None:
+        measured = _plain(measured_magnitude).astype(float)
+        cuts[
+            f"objects brighter than {brighter_than:g} in measured (PSF) magnitude. The exercise selects by true "
+            "magnitude so that the point-source cut is the only selection being judged; a cut on the measured "
+            "magnitude lets noise move objects across the limit and drops saturated stars (measured too faint)"
+        ] = measured < brighter_than
+    cuts[f"objects fainter than {brighter_than:g} instead of brighter (the cut is the wrong way round)"] = (
+        true_mag >= brighter_than
+    )
+    return in_range, cuts
+
+
+def _purity_completeness_mistake(p_value: float, c_value: float, want_p: float, want_c: float) -> CheckResult:
+    """Name the likely mistake behind a wrong (purity, completeness): swapped, percentages, 1 - x, or the formula."""
+    close = _close_fraction
+    if close(p_value, want_c) and close(c_value, want_p):
+        return wrong(
+            "you swapped them: purity divides by the number selected (point sources), completeness by the "
+            "number that should be selected (true stars)."
+        )
+    if close(p_value / 100, want_p) and close(c_value / 100, want_c):
+        return wrong("those look like percentages: give fractions between 0 and 1.")
+    parts = []
+    if not close(p_value, want_p):
+        if close(p_value, 1 - want_p):
+            parts.append("your purity is the contamination (galaxies among point sources), 1 - purity")
+        else:
+            parts.append("purity = N(point source and true star) / N(point source)")
+    if not close(c_value, want_c):
+        if close(c_value, 1 - want_c):
+            parts.append("your completeness is the fraction of true stars lost, 1 - completeness")
+        else:
+            parts.append("completeness = N(point source and true star) / N(true star)")
+    return wrong("; ".join(parts) + ".")
+
+
 def check_purity_completeness(
     answer,
     is_point,
@@ -400,29 +452,12 @@ def check_purity_completeness(
     c_value, problem = _as_number(completeness, "your completeness")
     if problem is not None:
         return problem
-    in_range = np.ones(point.shape, dtype=bool)
-    cuts: dict[str, np.ndarray] = {}
-    if true_magnitude is not None and brighter_than is not None:
-        true_mag = _plain(true_magnitude).astype(float)
-        in_range = true_mag < brighter_than
-        cuts["the whole sample, without the cut at true magnitude " + f"{brighter_than:g}"] = np.ones_like(in_range)
-        if measured_magnitude is not None:
-            measured = _plain(measured_magnitude).astype(float)
-            cuts[
-                f"objects brighter than {brighter_than:g} in measured (PSF) magnitude. The exercise selects by true "
-                "magnitude so that the point-source cut is the only selection being judged; a cut on the measured "
-                "magnitude lets noise move objects across the limit and drops saturated stars (measured too faint)"
-            ] = measured < brighter_than
-        cuts[f"objects fainter than {brighter_than:g} instead of brighter (the cut is the wrong way round)"] = (
-            true_mag >= brighter_than
-        )
+    in_range, cuts = _magnitude_cuts(point.shape, true_magnitude, brighter_than, measured_magnitude)
     want_p, want_c, n_both, n_point, n_star = _purity_completeness(point[in_range], star[in_range])
     if n_point == 0 or n_star == 0:
         raise ValueError("the sample has no point sources or no true stars; purity or completeness is undefined")
 
-    def close(a: float, b: float) -> bool:
-        return abs(a - b) <= FRACTION_TOLERANCE
-
+    close = _close_fraction
     if close(p_value, want_p) and close(c_value, want_c):
         return right(
             f"purity {want_p:.3f} ({n_both:,} true stars among {n_point:,} point sources) and completeness "
@@ -439,25 +474,7 @@ def check_purity_completeness(
                 f"those are the purity and completeness of {description}. Select with the true magnitude: "
                 f"true_mag < {brighter_than:g}."
             )
-    if close(p_value, want_c) and close(c_value, want_p):
-        return wrong(
-            "you swapped them: purity divides by the number selected (point sources), completeness by the "
-            "number that should be selected (true stars)."
-        )
-    if close(p_value / 100, want_p) and close(c_value / 100, want_c):
-        return wrong("those look like percentages: give fractions between 0 and 1.")
-    parts = []
-    if not close(p_value, want_p):
-        if close(p_value, 1 - want_p):
-            parts.append("your purity is the contamination (galaxies among point sources), 1 - purity")
-        else:
-            parts.append("purity = N(point source and true star) / N(point source)")
-    if not close(c_value, want_c):
-        if close(c_value, 1 - want_c):
-            parts.append("your completeness is the fraction of true stars lost, 1 - completeness")
-        else:
-            parts.append("completeness = N(point source and true star) / N(true star)")
-    return wrong("; ".join(parts) + ".")
+    return _purity_completeness_mistake(p_value, c_value, want_p, want_c)
 
 
 # --------------------------------------------------------------------------------------------------------
