@@ -287,7 +287,6 @@ def check_extendedness(answer, forced, flux_ratio: float = HSC_FLUX_RATIO) -> Ch
     if "base_ClassificationExtendedness_flag" in getattr(forced, "colnames", ()):
         measured &= ~_column(forced, "base_ClassificationExtendedness_flag").astype(bool)
     expected = _extendedness_rule(psf, cmodel, flux_ratio)
-    n_measured = int(measured.sum())
     got = values[measured]
     if np.any(~np.isfinite(got)):
         n_nan = int(np.count_nonzero(~np.isfinite(got)))
@@ -299,29 +298,50 @@ def check_extendedness(answer, forced, flux_ratio: float = HSC_FLUX_RATIO) -> Ch
         return wrong("extendedness is 0 (point source) or 1 (extended); your answer has other values.")
     n_differ = int(np.count_nonzero(got != expected[measured]))
     if n_differ == 0:
-        unmeasured = ~measured
-        if not unmeasured.any():
-            note = ""
-        elif np.all(np.isnan(values[unmeasured])):
-            note = f" and NaN on the {int(unmeasured.sum()):,} flagged rows, as the pipelines store it"
-        else:
-            n_missing_nan = int(np.count_nonzero(~np.isnan(values[unmeasured])))
-            if answer_is_bool:
-                return wrong(
-                    f"right on all {n_measured:,} measured rows, but True/False cannot say 'no measurement': the "
-                    f"{int(unmeasured.sum()):,} flagged rows must be NaN. Use floats: np.where(flag, np.nan, "
-                    "np.where(0.985 * cmodel < psf, 0.0, 1.0))."
-                )
+        return _extendedness_right(values, measured, answer_is_bool)
+    return _extendedness_mistake(got, measured, expected, psf, cmodel, flux_ratio, n_differ)
+
+
+def _extendedness_right(values: np.ndarray, measured: np.ndarray, answer_is_bool: bool) -> CheckResult:
+    """Right on every measured row: right overall only if the unmeasured rows are NaN (or there are none)."""
+    got = values[measured]
+    n_measured = int(measured.sum())
+    unmeasured = ~measured
+    if not unmeasured.any():
+        note = ""
+    elif np.all(np.isnan(values[unmeasured])):
+        note = f" and NaN on the {int(unmeasured.sum()):,} flagged rows, as the pipelines store it"
+    else:
+        n_missing_nan = int(np.count_nonzero(~np.isnan(values[unmeasured])))
+        if answer_is_bool:
             return wrong(
-                f"right on all {n_measured:,} measured rows, but {n_missing_nan:,} of the {int(unmeasured.sum()):,} "
-                "rows whose flux is missing or flagged (base_ClassificationExtendedness_flag) have a value: they "
-                "have no extendedness and must be NaN, as the pipelines store it. Use np.where(flag, np.nan, ...)."
+                f"right on all {n_measured:,} measured rows, but True/False cannot say 'no measurement': the "
+                f"{int(unmeasured.sum()):,} flagged rows must be NaN. Use floats: np.where(flag, np.nan, "
+                "np.where(0.985 * cmodel < psf, 0.0, 1.0))."
             )
-        n_ext = int(np.count_nonzero(got == 1.0))
-        return right(
-            f"on all {n_measured:,} measured rows your values follow the HSC rule ({n_measured - n_ext:,} "
-            f"point sources, {n_ext:,} extended){note}."
+        return wrong(
+            f"right on all {n_measured:,} measured rows, but {n_missing_nan:,} of the {int(unmeasured.sum()):,} "
+            "rows whose flux is missing or flagged (base_ClassificationExtendedness_flag) have a value: they "
+            "have no extendedness and must be NaN, as the pipelines store it. Use np.where(flag, np.nan, ...)."
         )
+    n_ext = int(np.count_nonzero(got == 1.0))
+    return right(
+        f"on all {n_measured:,} measured rows your values follow the HSC rule ({n_measured - n_ext:,} "
+        f"point sources, {n_ext:,} extended){note}."
+    )
+
+
+def _extendedness_mistake(
+    got: np.ndarray,
+    measured: np.ndarray,
+    expected: np.ndarray,
+    psf: np.ndarray,
+    cmodel: np.ndarray,
+    flux_ratio: float,
+    n_differ: int,
+) -> CheckResult:
+    """Name the mistake behind extendedness values that differ from the rule on ``n_differ`` measured rows."""
+    n_measured = int(measured.sum())
     comparisons = {
         "swapped 0 and 1 (0 is a point source: CModel no more than 1/0.985 times the PSF flux)": 1.0 - expected,
         "left out fluxRatio (the rule is fluxRatio * CModel < PSF with fluxRatio = 0.985)": _extendedness_rule(
