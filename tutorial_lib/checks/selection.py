@@ -539,6 +539,45 @@ def _completeness_problem(ids: np.ndarray, expected: dict[int, np.ndarray]) -> s
     )
 
 
+def _patch_coverage_problem(ids: np.ndarray, tract: int, nx: int, ny: int) -> str | None:
+    """What is wrong with which tract and patches the ids come from (every patch of ``tract``), or None."""
+    tracts, patches = _patch_of_id(ids)
+    if np.any(tracts != tract):
+        others = sorted({int(t) for t in np.unique(tracts)} - {tract})
+        return f"some rows come from tract(s) {others}, not tract {tract}: read only tract {tract}'s patches."
+    wanted = {x * 100 + y for x in range(nx) for y in range(ny)}
+    present = {int(p) for p in np.unique(patches)}
+    missing = sorted(wanted - present)
+    if missing:
+        names = ", ".join(f"{p // 100},{p % 100} (patch {(p % 100) * nx + p // 100})" for p in missing)
+        return f"rows from {len(missing)} patch(es) are missing: {names}. Loop over every patch of the tract."
+    return None
+
+
+def _primary_rows_problem(catalog, ids: np.ndarray, butler, skymap: str, tract: int) -> str | None:
+    """Which rows are not primary (by their flag and, with a Butler, by the tract's ``deepCoadd_ref``), or None."""
+    n = len(ids)
+    if "detect_isPrimary" in catalog.colnames:
+        primary = _plain(catalog["detect_isPrimary"]).astype(bool)
+        if not primary.all():
+            return (
+                f"{int((~primary).sum()):,} of your {n:,} rows are not primary: keep ref['detect_isPrimary'] rows "
+                "in each patch before stacking, or an object in a patch overlap is counted twice."
+            )
+    if butler is not None:
+        expected = _primary_ids_by_patch(butler, skymap, tract)
+        problem = _completeness_problem(ids, expected)
+        if problem is not None:
+            return problem
+        is_primary = np.isin(ids, np.concatenate(list(expected.values())))
+        if not is_primary.all():
+            return (
+                f"{int((~is_primary).sum()):,} of your {n:,} rows are not primary rows of tract {tract}: keep "
+                "ref['detect_isPrimary'] rows in each patch before stacking."
+            )
+    return None
+
+
 def check_tract_catalog(
     catalog,
     *,
@@ -583,38 +622,16 @@ def check_tract_catalog(
     n = len(ids)
     if n == 0:
         return wrong("your catalogue is empty.")
-    tracts, patches = _patch_of_id(ids)
-    if np.any(tracts != tract):
-        others = sorted({int(t) for t in np.unique(tracts)} - {tract})
-        return wrong(f"some rows come from tract(s) {others}, not tract {tract}: read only tract {tract}'s patches.")
     nx, ny = num_patches
-    wanted = {x * 100 + y for x in range(nx) for y in range(ny)}
-    present = {int(p) for p in np.unique(patches)}
-    missing = sorted(wanted - present)
-    if missing:
-        names = ", ".join(f"{p // 100},{p % 100} (patch {(p % 100) * nx + p // 100})" for p in missing)
-        return wrong(f"rows from {len(missing)} patch(es) are missing: {names}. Loop over every patch of the tract.")
+    problem = _patch_coverage_problem(ids, tract, nx, ny)
+    if problem is not None:
+        return wrong(problem)
     unique_ids, id_counts = np.unique(ids, return_counts=True)
     if unique_ids.size != n:
         return wrong(f"{int((id_counts > 1).sum()):,} ids occur more than once: a patch was read (or stacked) twice.")
-    if "detect_isPrimary" in colnames:
-        primary = _plain(catalog["detect_isPrimary"]).astype(bool)
-        if not primary.all():
-            return wrong(
-                f"{int((~primary).sum()):,} of your {n:,} rows are not primary: keep ref['detect_isPrimary'] rows "
-                "in each patch before stacking, or an object in a patch overlap is counted twice."
-            )
-    if butler is not None:
-        expected = _primary_ids_by_patch(butler, skymap, tract)
-        problem = _completeness_problem(ids, expected)
-        if problem is not None:
-            return wrong(problem)
-        is_primary = np.isin(ids, np.concatenate(list(expected.values())))
-        if not is_primary.all():
-            return wrong(
-                f"{int((~is_primary).sum()):,} of your {n:,} rows are not primary rows of tract {tract}: keep "
-                "ref['detect_isPrimary'] rows in each patch before stacking."
-            )
+    problem = _primary_rows_problem(catalog, ids, butler, skymap, tract)
+    if problem is not None:
+        return wrong(problem)
     if "truth_id" in colnames:
         truth = _plain(catalog["truth_id"]).astype(np.int64)
         real = truth[truth >= 0]
