@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import astropy.units as u
 import matplotlib as mpl
@@ -51,6 +51,12 @@ from matplotlib.patches import Patch, Polygon
 
 from ._arrays import as_array, as_float_array
 from .photometry import is_magnitude_unit, stellar_locus_g_r, stellar_locus_g_r_hsc
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .skymap import SkyMap
+
 
 __all__ = [
     "COLORS",
@@ -407,8 +413,8 @@ def _extra_pair(extra, name_y: str, name_x: str, to_array) -> tuple[np.ndarray, 
 
 # --- colour-magnitude diagram -------------------------------------------------------------------------------
 def plot_cmd(
-    mag_y,
-    color,
+    mag_y: ArrayLike,
+    color: ArrayLike,
     *,
     ax: Axes | None = None,
     y_label: str = "i",
@@ -417,11 +423,11 @@ def plot_cmd(
     density_threshold: int = DENSITY_THRESHOLD,
     mag_range: tuple[float, float] | None = (16.0, 26.0),
     color_range: tuple[float, float] | None = (-0.5, 3.0),
-    extra=None,
+    extra: tuple[ArrayLike, ArrayLike] | None = None,
     label: str = "sources",
     extra_label: str = "removed by the last cut",
     title: str | None = None,
-    bins=None,
+    bins: int | tuple[int, int] | None = None,
     marker_size: float | None = None,
     legend: bool = True,
     colorbar: bool = True,
@@ -520,8 +526,8 @@ def plot_cmd(
 
 # --- colour-colour diagram and the stellar locus ------------------------------------------------------------
 def plot_color_color(
-    g_r,
-    r_i,
+    g_r: ArrayLike,
+    r_i: ArrayLike,
     *,
     ax: Axes | None = None,
     show_locus: bool = True,
@@ -533,11 +539,11 @@ def plot_color_color(
     r_i_range: tuple[float, float] | None = (-0.5, 3.0),
     g_r_label: str = "g - r",
     r_i_label: str = "r - i",
-    extra=None,
+    extra: tuple[ArrayLike, ArrayLike] | None = None,
     label: str = "sources",
     extra_label: str = "removed by the last cut",
     title: str | None = None,
-    bins=None,
+    bins: int | tuple[int, int] | None = None,
     marker_size: float | None = None,
     legend: bool = True,
     colorbar: bool = True,
@@ -677,13 +683,13 @@ def _maybe_warn_radians(ra, dec, skymap) -> None:
 
 
 def plot_sky(
-    ra_deg,
-    dec_deg,
+    ra_deg: ArrayLike,
+    dec_deg: ArrayLike,
     *,
-    skymap=None,
-    tract=None,
-    patch=None,
-    highlight=None,
+    skymap: SkyMap | None = None,
+    tract: int | Iterable[int] | None = None,
+    patch: int | str | Iterable[int | str] | None = None,
+    highlight: ArrayLike | None = None,
     ax: Axes | None = None,
     label: str = "sources",
     highlight_label: str = "highlighted",
@@ -985,7 +991,7 @@ def _annotate_funnel(
 
 
 def plot_funnel(
-    funnel_table,
+    funnel_table: Any,
     *,
     ax: Axes | None = None,
     n_total: int | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numbers
 import re
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +19,12 @@ from .._arrays import as_array
 from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
 from ._result import is_missing as _is_missing
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+
+    from ..skymap import SkyMap
+
 
 __all__ = ["check_flux_columns", "check_gen3_data_id", "check_multiband_table"]
 
@@ -120,7 +127,7 @@ def _patch_problem(data_id: Mapping, x: int, y: int, nx: int) -> str | None:
     return None
 
 
-def check_gen3_data_id(answer, gen2_data_id: Mapping, *, skymap=None) -> CheckResult:
+def check_gen3_data_id(answer: Any, gen2_data_id: Mapping, *, skymap: SkyMap | None = None) -> CheckResult:
     """Check a Gen3 data ID written for a Gen2 one, e.g. ``{'filter': 'HSC-I', 'tract': 0, 'patch': '2,1'}``.
 
     Parameters
@@ -189,7 +196,7 @@ def check_gen3_data_id(answer, gen2_data_id: Mapping, *, skymap=None) -> CheckRe
 
 
 # --- lesson 1 -----------------------------------------------------------------------------------------------
-def check_flux_columns(answer, table, *, suffix: str = "_instFlux") -> CheckResult:
+def check_flux_columns(answer: Any, table: Table, *, suffix: str = "_instFlux") -> CheckResult:
     """Check a list of the table's instrumental-flux columns (names ending in ``suffix``), in any order.
 
     Parameters
@@ -245,8 +252,8 @@ def check_flux_columns(answer, table, *, suffix: str = "_instFlux") -> CheckResu
 
 
 def check_multiband_table(
-    answer,
-    ref,
+    answer: Any,
+    ref: Table,
     forced: Mapping,
     *,
     flux: str = "base_PsfFlux",

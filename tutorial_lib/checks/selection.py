@@ -19,6 +19,9 @@ Definitions, with their sources:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._result import NO_ANSWER as _NO_ANSWER
@@ -26,6 +29,12 @@ from ._result import CheckResult, right, wrong
 from ._result import as_number as _as_number
 from ._result import is_missing as _is_missing
 from ._result import plain as _plain
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+    from lsst.daf.butler import Butler
+    from numpy.typing import ArrayLike
+
 
 __all__ = [
     "check_duplicate_objects",
@@ -93,7 +102,7 @@ def _plural(n: int, word: str) -> str:
 # --------------------------------------------------------------------------------------------------------
 # Lesson 3: detect_isPrimary and duplicates
 # --------------------------------------------------------------------------------------------------------
-def check_primary_parts(mask, ref) -> CheckResult:
+def check_primary_parts(mask: ArrayLike, ref: Table) -> CheckResult:
     """Check a learner's ``detect_isPrimary`` rebuilt from its four parts.
 
     Parameters
@@ -186,7 +195,7 @@ def _without_parentheses(answer: np.ndarray, parts: dict, n_child: np.ndarray) -
     return False
 
 
-def check_duplicate_objects(answer, truth_id) -> CheckResult:
+def check_duplicate_objects(answer: Any, truth_id: ArrayLike) -> CheckResult:
     """Check the number of true objects that appear in more than one row.
 
     Parameters
@@ -244,7 +253,9 @@ def _extendedness_rule(psf: np.ndarray, cmodel: np.ndarray, flux_ratio: float) -
         return np.where(flux_ratio * cmodel < psf, 0.0, 1.0)
 
 
-def check_extendedness(answer, forced, flux_ratio: float = HSC_FLUX_RATIO) -> CheckResult:
+def check_extendedness(
+    answer: Any, forced: Table | Mapping[str, Table], flux_ratio: float = HSC_FLUX_RATIO
+) -> CheckResult:
     """Check extendedness recomputed from the PSF and CModel fluxes of a forced table.
 
     The rule (meas_base ``classification.py``): 0 (point source) where ``flux_ratio * CModel < PSF`` and 1
@@ -422,13 +433,13 @@ def _purity_completeness_mistake(p_value: float, c_value: float, want_p: float, 
 
 
 def check_purity_completeness(
-    answer,
-    is_point,
-    is_star,
+    answer: Any,
+    is_point: ArrayLike,
+    is_star: ArrayLike,
     *,
-    true_magnitude=None,
+    true_magnitude: ArrayLike | None = None,
     brighter_than: float | None = None,
-    measured_magnitude=None,
+    measured_magnitude: ArrayLike | None = None,
 ) -> CheckResult:
     """Check the purity and completeness of a point-source (star) selection against the truth.
 
@@ -579,11 +590,11 @@ def _primary_rows_problem(catalog, ids: np.ndarray, butler, skymap: str, tract: 
 
 
 def check_tract_catalog(
-    catalog,
+    catalog: Table,
     *,
     tract: int = 0,
     num_patches: tuple[int, int] = (3, 3),
-    butler=None,
+    butler: Butler | None = None,
     skymap: str = "discrete",
 ) -> CheckResult:
     """Check a tract-wide catalogue made by stacking the primary rows of every patch.
