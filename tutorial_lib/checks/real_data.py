@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -114,9 +113,7 @@ def _count(mask: np.ndarray) -> str:
     return f"{n:,} row{'s' if n != 1 else ''}"
 
 
-def check_real_selection(
-    answer: Any, ref: Table, forced: Table | Mapping[str, Table], *, band: str = "i"
-) -> CheckResult:
+def check_real_selection(answer: Any, ref: Table, forced: Table, *, band: str = "i") -> CheckResult:
     """Check the lesson's selection on the real patch: primary, point-like (reference table), good PSF flux.
 
     Parameters

@@ -19,7 +19,6 @@ Definitions, with their sources:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -253,9 +252,7 @@ def _extendedness_rule(psf: np.ndarray, cmodel: np.ndarray, flux_ratio: float) -
         return np.where(flux_ratio * cmodel < psf, 0.0, 1.0)
 
 
-def check_extendedness(
-    answer: Any, forced: Table | Mapping[str, Table], flux_ratio: float = HSC_FLUX_RATIO
-) -> CheckResult:
+def check_extendedness(answer: Any, forced: Table, flux_ratio: float = HSC_FLUX_RATIO) -> CheckResult:
     """Check extendedness recomputed from the PSF and CModel fluxes of a forced table.
 
     The rule (meas_base ``classification.py``): 0 (point source) where ``flux_ratio * CModel < PSF`` and 1
