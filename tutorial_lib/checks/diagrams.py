@@ -33,6 +33,41 @@ __all__ = ["check_galaxy_fraction", "check_locus_offset", "check_median_offset"]
 MAG_TOLERANCE = 0.002
 
 
+def _galaxy_fraction_mistakes(
+    m: np.ndarray, galaxy: np.ndarray, fainter_than: float, expected: float
+) -> list[tuple[float, str]]:
+    """The fractions that the usual mistakes give, each with what it is."""
+    bright = m <= fainter_than
+    n_gal = int((galaxy & (m > fainter_than)).sum())
+    n_bright = int(bright.sum())
+    finite = np.isfinite(m)
+    candidates = []
+    if n_bright:
+        candidates.append(
+            (
+                (bright & galaxy).sum() / n_bright,
+                f"that is the fraction among objects brighter than {fainter_than:g} "
+                "(magnitudes grow fainter: 'fainter than 23' is mag > 23)",
+            )
+        )
+    candidates.append((1 - expected, "that is the fraction of stars; galaxies are the rest"))
+    if finite.any():
+        candidates.append(
+            (
+                (finite & galaxy).sum() / finite.sum(),
+                "that is the galaxy fraction of the whole sample, not of the faint end",
+            )
+        )
+    if galaxy.any():
+        candidates.append(
+            (
+                n_gal / int((finite & galaxy).sum()),
+                "that is the fraction of all galaxies that are faint; divide by the number of faint objects instead",
+            )
+        )
+    return candidates
+
+
 def check_galaxy_fraction(
     answer: Any, mag: ArrayLike, is_galaxy: ArrayLike, *, fainter_than: float = 23.0
 ) -> CheckResult:
@@ -64,7 +99,6 @@ def check_galaxy_fraction(
     if problem is not None:
         return problem
     faint = m > fainter_than
-    bright = m <= fainter_than
     n_faint = int(faint.sum())
     if n_faint == 0:
         raise ValueError(f"no object of the sample is fainter than {fainter_than}")
@@ -81,32 +115,7 @@ def check_galaxy_fraction(
         )
     if close(expected * 100) or abs(value - expected * 100) <= 0.5:
         return wrong("that looks like a percentage: give a fraction between 0 and 1.")
-    n_bright = int(bright.sum())
-    finite = np.isfinite(m)
-    candidates = []
-    if n_bright:
-        candidates.append(
-            (
-                (bright & galaxy).sum() / n_bright,
-                f"that is the fraction among objects brighter than {fainter_than:g} "
-                "(magnitudes grow fainter: 'fainter than 23' is mag > 23)",
-            )
-        )
-    candidates.append((1 - expected, "that is the fraction of stars; galaxies are the rest"))
-    if finite.any():
-        candidates.append(
-            (
-                (finite & galaxy).sum() / finite.sum(),
-                "that is the galaxy fraction of the whole sample, not of the faint end",
-            )
-        )
-    if galaxy.any():
-        candidates.append(
-            (
-                n_gal / int((finite & galaxy).sum()),
-                "that is the fraction of all galaxies that are faint; divide by the number of faint objects instead",
-            )
-        )
+    candidates = _galaxy_fraction_mistakes(m, galaxy, fainter_than, expected)
     for candidate, why in candidates:
         if close(float(candidate)):
             return wrong(f"{value:.3f}: {why}.")
