@@ -44,8 +44,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+
 
 __all__ = [
     "ERAS",
@@ -73,7 +78,7 @@ def _pseudo(table) -> np.ndarray:
     return _col(table, "merge_peak_sky").astype(bool)
 
 
-def is_primary_2016_2018(table) -> np.ndarray:
+def is_primary_2016_2018(table: Table) -> np.ndarray:
     """``detect_isPrimary`` as pipe_tasks 12.0 (2016) to 16.0 (2018) set it: inner, not sky, no children.
 
     ``setPrimaryFlags.py`` at those tags sets ``isPrimary = isPatchInner and isTractInner and not isPseudo``
@@ -87,7 +92,7 @@ def is_primary_2016_2018(table) -> np.ndarray:
     )
 
 
-def deblend_flags_meas_deblender(table) -> dict[str, np.ndarray]:
+def deblend_flags_meas_deblender(table: Table) -> dict[str, np.ndarray]:
     """``getDeblendPrimaryFlags`` for meas_deblender catalogues (pipe_tasks b38cab11, v22; meas_algorithms today).
 
     Returns ``detect_fromBlend``, ``detect_isIsolated`` and ``detect_isDeblendedSource`` (sky objects included:
@@ -102,7 +107,7 @@ def deblend_flags_meas_deblender(table) -> dict[str, np.ndarray]:
     }
 
 
-def deblend_flags_scarlet_v22(table) -> dict[str, np.ndarray]:
+def deblend_flags_scarlet_v22(table: Table) -> dict[str, np.ndarray]:
     """Scarlet branch of ``getDeblendPrimaryFlags``, v22.0.0 to v29.2.0 (the DP0.2 and DP1 era).
 
     pipe_tasks commit b38cab11 (2021-01-29) ``python/lsst/pipe/tasks/setPrimaryFlags.py``, moved unchanged to
@@ -124,7 +129,7 @@ def deblend_flags_scarlet_v22(table) -> dict[str, np.ndarray]:
     }
 
 
-def deblend_flags_scarlet_v30(table) -> dict[str, np.ndarray]:
+def deblend_flags_scarlet_v30(table: Table) -> dict[str, np.ndarray]:
     """Scarlet branch of ``getDeblendPrimaryFlags`` from v30.0.0 (2025-12-19) to today (w.2026.27).
 
     meas_algorithms ``python/lsst/meas/algorithms/setPrimaryFlags.py`` at commits b4daed4d and fae7426f
@@ -141,7 +146,7 @@ def deblend_flags_scarlet_v30(table) -> dict[str, np.ndarray]:
     }
 
 
-def deblend_flags_scarlet_pr405(table) -> dict[str, np.ndarray]:
+def deblend_flags_scarlet_pr405(table: Table) -> dict[str, np.ndarray]:
     """The never-released scarlet branch of pull request lsst/meas_algorithms#405 (41c4a60c, 2025-05-22).
 
     Reads ``deblend_nChild``, ``deblend_depth``, ``deblend_nPeaks`` and ``deblend_parentNPeaks``. Kept for
@@ -162,7 +167,7 @@ def deblend_flags_scarlet_pr405(table) -> dict[str, np.ndarray]:
     }
 
 
-def is_primary(table, deblend_flags: Mapping[str, np.ndarray]) -> np.ndarray:
+def is_primary(table: Table, deblend_flags: Mapping[str, np.ndarray]) -> np.ndarray:
     """``SetPrimaryFlagsTask.run`` for coadds, v22 to today: inner, not sky, and ``isDeblendedSource``."""
     return (
         _col(table, "detect_isPatchInner").astype(bool)
@@ -357,7 +362,7 @@ NAME_MAP = (
 )
 
 
-def name_map_table():
+def name_map_table() -> Table:
     """:data:`NAME_MAP` as an astropy Table (columns concept, gen2, gen3, dp1, source)."""
     from astropy.table import Table
 

@@ -15,12 +15,17 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
 from .photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
 
 __all__ = ["AB_MAGNITUDE_OF_ONE_NANOJANSKY", "PhotoCalib"]
 
@@ -148,7 +153,7 @@ class PhotoCalib:
         return AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * math.log10(self._mean)
 
     # --- conversions --------------------------------------------------------------------------------------
-    def instFluxToNanojansky(self, instFlux, instFluxErr=None):  # noqa: N802, N803
+    def instFluxToNanojansky(self, instFlux: ArrayLike, instFluxErr: ArrayLike | None = None) -> Any:  # noqa: N802, N803
         """Convert instrumental flux (counts) to nJy; signed, so a negative flux stays negative.
 
         Returns the flux, or ``(flux, fluxErr)`` when ``instFluxErr`` is given.
@@ -163,7 +168,7 @@ class PhotoCalib:
             return flux * u.nJy, err * u.nJy
         return flux, err
 
-    def instFluxToMagnitude(self, instFlux, instFluxErr=None):  # noqa: N802, N803
+    def instFluxToMagnitude(self, instFlux: ArrayLike, instFluxErr: ArrayLike | None = None) -> Any:  # noqa: N802, N803
         """Convert instrumental flux (counts) to AB magnitude; zero or negative fluxes give NaN.
 
         Returns the magnitude, or ``(mag, magErr)`` when ``instFluxErr`` is given. With
@@ -201,7 +206,7 @@ class PhotoCalib:
             return mag * u.mag, mag_err * u.mag
         return mag, mag_err
 
-    def magnitudeToInstFlux(self, magnitude):  # noqa: N802
+    def magnitudeToInstFlux(self, magnitude: ArrayLike) -> Any:  # noqa: N802
         """Instrumental flux (counts) of an AB magnitude: the inverse of :meth:`instFluxToMagnitude`."""
         mag = magnitude.to_value(u.mag) if isinstance(magnitude, u.Quantity) else np.asarray(magnitude, float)
         return 10.0 ** (-0.4 * (mag - AB_MAGNITUDE_OF_ONE_NANOJANSKY)) / self._mean
@@ -240,7 +245,7 @@ class PhotoCalib:
         return out
 
     # --- the old Calib interface (pipelines v17 and earlier), for the seed lesson's code ------------------
-    def getMagnitude(self, flux, fluxErr=None):  # noqa: N802, N803
+    def getMagnitude(self, flux: ArrayLike, fluxErr: ArrayLike | None = None) -> Any:  # noqa: N802, N803
         """Bridge for the old ``lsst.afw.image.Calib.getMagnitude``: the same as :meth:`instFluxToMagnitude`.
 
         Old lesson code called ``calib.getMagnitude(src['base_PsfFlux_flux'])``; with a PhotoCalib it is

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import astropy.units as u
 import matplotlib as mpl
@@ -51,6 +51,12 @@ from matplotlib.patches import Patch, Polygon
 
 from ._arrays import as_array, as_float_array
 from .photometry import is_magnitude_unit, stellar_locus_g_r, stellar_locus_g_r_hsc
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .skymap import SkyMap
+
 
 __all__ = [
     "COLORS",
@@ -290,10 +296,7 @@ def _draw_points(
     bin_steps: tuple[float, float],
     label: str,
     extra_label: str,
-    color,
-    extra_color,
     marker_size,
-    cmap,
     colorbar: bool,
 ) -> PointCounts:
     x, y, n_dropped = _finite_pair(x, y)
@@ -303,33 +306,15 @@ def _draw_points(
     yr = yrange if yrange is not None else _data_range(y)
     size = marker_size if marker_size is not None else (8.0 if n < 1000 else 4.0 if n < 10_000 else 1.5)
     if use_density:
-        nbins = bins if bins is not None else _default_bins(xr, yr, *bin_steps)
-        nbx, nby = (nbins, nbins) if np.ndim(nbins) == 0 else nbins
-        xedges = np.linspace(xr[0], xr[1], int(nbx) + 1)
-        yedges = np.linspace(yr[0], yr[1], int(nby) + 1)
-        counts = _histogram(x, y, xedges, yedges)
-        vmax = max(float(counts.max()) if counts.count() else 1.0, 2.0)
-        image = ax.imshow(
-            counts,
-            origin="lower",
-            extent=(xedges[0], xedges[-1], yedges[0], yedges[-1]),
-            aspect="auto",
-            interpolation="nearest",
-            cmap=cmap,
-            norm=LogNorm(vmin=1.0, vmax=vmax),
-            gid=GID_DENSITY,
-            label=_with_count(label, n),
-            zorder=1,
+        _draw_density(
+            ax, x, y, xr, yr, bins if bins is not None else _default_bins(xr, yr, *bin_steps), label, colorbar
         )
-        if colorbar:
-            bar = ax.get_figure(root=False).colorbar(image, ax=ax, label="sources per bin", pad=0.02)
-            bar.ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
     else:
         ax.scatter(
             x,
             y,
             s=size,
-            c=color,
+            c=COLORS["points"],
             marker="o",
             linewidths=0,
             alpha=0.7 if n < 10_000 else 0.4,
@@ -338,7 +323,46 @@ def _draw_points(
             rasterized=n > _RASTERIZE_ABOVE,
             zorder=2,
         )
-    # The extra subset always gets an artist (possibly empty) so that a widget can fill it later.
+    n_extra, n_extra_dropped = _draw_extra(ax, extra, size, extra_label)
+    ax.set_xlim(xr)
+    if invert_y:
+        ax.set_ylim(yr[1], yr[0])
+    else:
+        ax.set_ylim(yr)
+    return PointCounts(n, n_dropped, n_extra, n_extra_dropped)
+
+
+def _draw_density(ax: Axes, x: np.ndarray, y: np.ndarray, xr, yr, nbins, label: str, colorbar: bool) -> None:
+    """A 2-d histogram of the points on a log colour scale (empty bins blank), with an optional colour bar."""
+    nbx, nby = (nbins, nbins) if np.ndim(nbins) == 0 else nbins
+    xedges = np.linspace(xr[0], xr[1], int(nbx) + 1)
+    yedges = np.linspace(yr[0], yr[1], int(nby) + 1)
+    counts = _histogram(x, y, xedges, yedges)
+    vmax = max(float(counts.max()) if counts.count() else 1.0, 2.0)
+    image = ax.imshow(
+        counts,
+        origin="lower",
+        extent=(xedges[0], xedges[-1], yedges[0], yedges[-1]),
+        aspect="auto",
+        interpolation="nearest",
+        cmap=DENSITY_CMAP,
+        norm=LogNorm(vmin=1.0, vmax=vmax),
+        gid=GID_DENSITY,
+        label=_with_count(label, x.size),
+        zorder=1,
+    )
+    if colorbar:
+        bar = ax.get_figure(root=False).colorbar(image, ax=ax, label="sources per bin", pad=0.02)
+        bar.ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+
+
+def _draw_extra(
+    ax: Axes, extra: tuple[np.ndarray, np.ndarray] | None, size: float, extra_label: str
+) -> tuple[int, int]:
+    """Scatter the extra subset on top; return how many points it drew and how many it dropped (not finite).
+
+    The extra subset always gets an artist (possibly empty) so that a widget can fill it later.
+    """
     if extra is not None:
         ex, ey, n_extra_dropped = _finite_pair(*extra)
     else:
@@ -347,7 +371,7 @@ def _draw_points(
         ex,
         ey,
         s=size * 1.6,
-        c=extra_color,
+        c=COLORS["extra"],
         marker="^",
         linewidths=0,
         alpha=0.85,
@@ -356,12 +380,14 @@ def _draw_points(
         rasterized=ex.size > _RASTERIZE_ABOVE,
         zorder=3,
     )
-    ax.set_xlim(xr)
-    if invert_y:
-        ax.set_ylim(yr[1], yr[0])
-    else:
-        ax.set_ylim(yr)
-    return PointCounts(n, n_dropped, int(ex.size), n_extra_dropped)
+    return int(ex.size), n_extra_dropped
+
+
+def _label_axes(ax: Axes, xlabel: str, ylabel: str, title: str | None) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
 
 
 def _find_gid(ax: Axes, gid: str):
@@ -387,8 +413,8 @@ def _extra_pair(extra, name_y: str, name_x: str, to_array) -> tuple[np.ndarray, 
 
 # --- colour-magnitude diagram -------------------------------------------------------------------------------
 def plot_cmd(
-    mag_y,
-    color,
+    mag_y: ArrayLike,
+    color: ArrayLike,
     *,
     ax: Axes | None = None,
     y_label: str = "i",
@@ -397,11 +423,11 @@ def plot_cmd(
     density_threshold: int = DENSITY_THRESHOLD,
     mag_range: tuple[float, float] | None = (16.0, 26.0),
     color_range: tuple[float, float] | None = (-0.5, 3.0),
-    extra=None,
+    extra: tuple[ArrayLike, ArrayLike] | None = None,
     label: str = "sources",
     extra_label: str = "removed by the last cut",
     title: str | None = None,
-    bins=None,
+    bins: int | tuple[int, int] | None = None,
     marker_size: float | None = None,
     legend: bool = True,
     colorbar: bool = True,
@@ -488,17 +514,11 @@ def plot_cmd(
             bin_steps=(0.05, 0.1),
             label=label,
             extra_label=extra_label,
-            color=COLORS["points"],
-            extra_color=COLORS["extra"],
             marker_size=marker_size,
-            cmap=DENSITY_CMAP,
             colorbar=colorbar,
         )
         ax.yaxis.set_inverted(True)  # faint at the bottom, also when mag_range is None
-        ax.set_xlabel(_axis_label(color_label, "mag"))
-        ax.set_ylabel(_axis_label(y_label, "AB mag"))
-        if title:
-            ax.set_title(title)
+        _label_axes(ax, _axis_label(color_label, "mag"), _axis_label(y_label, "AB mag"), title)
         if legend:
             _points_legend(ax, _CMD_LEGEND_LOC, counts.n_dropped + counts.n_extra_dropped)
     return fig
@@ -506,8 +526,8 @@ def plot_cmd(
 
 # --- colour-colour diagram and the stellar locus ------------------------------------------------------------
 def plot_color_color(
-    g_r,
-    r_i,
+    g_r: ArrayLike,
+    r_i: ArrayLike,
     *,
     ax: Axes | None = None,
     show_locus: bool = True,
@@ -519,11 +539,11 @@ def plot_color_color(
     r_i_range: tuple[float, float] | None = (-0.5, 3.0),
     g_r_label: str = "g - r",
     r_i_label: str = "r - i",
-    extra=None,
+    extra: tuple[ArrayLike, ArrayLike] | None = None,
     label: str = "sources",
     extra_label: str = "removed by the last cut",
     title: str | None = None,
-    bins=None,
+    bins: int | tuple[int, int] | None = None,
     marker_size: float | None = None,
     legend: bool = True,
     colorbar: bool = True,
@@ -589,35 +609,33 @@ def plot_color_color(
             bin_steps=(0.05, 0.05),
             label=label,
             extra_label=extra_label,
-            color=COLORS["points"],
-            extra_color=COLORS["extra"],
             marker_size=marker_size,
-            cmap=DENSITY_CMAP,
             colorbar=colorbar,
         )
         if show_locus:
-            low, high = _sorted_range(locus_range, "locus_range")
-            x = np.linspace(low, high, 300)
-            if locus_system not in ("sdss", "hsc"):
-                raise ValueError(f"locus_system must be 'sdss' or 'hsc', got {locus_system!r}")
-            hsc = locus_system == "hsc"
-            ax.plot(
-                x,
-                (stellar_locus_g_r_hsc if hsc else stellar_locus_g_r)(x),
-                color=COLORS["locus"],
-                lw=1.5,
-                gid=GID_LOCUS,
-                zorder=4,
-                label="stellar locus (Juri\N{LATIN SMALL LETTER C WITH CARON} et al. 2008"
-                + (", HSC colours)" if hsc else ")"),
-            )
-        ax.set_xlabel(_axis_label(r_i_label, "mag"))
-        ax.set_ylabel(_axis_label(g_r_label, "mag"))
-        if title:
-            ax.set_title(title)
+            _draw_locus(ax, locus_range, locus_system)
+        _label_axes(ax, _axis_label(r_i_label, "mag"), _axis_label(g_r_label, "mag"), title)
         if legend:
             _points_legend(ax, _CC_LEGEND_LOC, counts.n_dropped + counts.n_extra_dropped)
     return fig
+
+
+def _draw_locus(ax: Axes, locus_range: tuple[float, float], locus_system: str) -> None:
+    """The stellar locus g - r(r - i) over ``locus_range``, in SDSS or HSC colours."""
+    low, high = _sorted_range(locus_range, "locus_range")
+    x = np.linspace(low, high, 300)
+    if locus_system not in ("sdss", "hsc"):
+        raise ValueError(f"locus_system must be 'sdss' or 'hsc', got {locus_system!r}")
+    hsc = locus_system == "hsc"
+    ax.plot(
+        x,
+        (stellar_locus_g_r_hsc if hsc else stellar_locus_g_r)(x),
+        color=COLORS["locus"],
+        lw=1.5,
+        gid=GID_LOCUS,
+        zorder=4,
+        label="stellar locus (Juri\N{LATIN SMALL LETTER C WITH CARON} et al. 2008" + (", HSC colours)" if hsc else ")"),
+    )
 
 
 # --- sources on the sky map ---------------------------------------------------------------------------------
@@ -665,13 +683,13 @@ def _maybe_warn_radians(ra, dec, skymap) -> None:
 
 
 def plot_sky(
-    ra_deg,
-    dec_deg,
+    ra_deg: ArrayLike,
+    dec_deg: ArrayLike,
     *,
-    skymap=None,
-    tract=None,
-    patch=None,
-    highlight=None,
+    skymap: SkyMap | None = None,
+    tract: int | Iterable[int] | None = None,
+    patch: int | str | Iterable[int | str] | None = None,
+    highlight: ArrayLike | None = None,
     ax: Axes | None = None,
     label: str = "sources",
     highlight_label: str = "highlighted",
@@ -733,6 +751,44 @@ def plot_sky(
     ValueError
         If the inputs differ in length or ``highlight`` is not boolean.
     """
+    ra, dec, mask = _sky_positions(ra_deg, dec_deg, highlight, skymap)
+    finite = np.isfinite(ra) & np.isfinite(dec)
+    tracts = _wanted_tracts(skymap, tract)
+    if finite.any():
+        reference = float(np.median(ra[finite]))
+    elif tracts:
+        reference = float(tracts[0].getCtrCoord()[0])
+    else:
+        reference = 180.0
+    wanted_patches = _as_id_set(patch, "patch")
+
+    with mpl.rc_context(_STYLE):
+        fig, ax = _figure_and_axes(ax, figsize)
+        handles = _draw_sky_sources(ax, ra, dec, finite, mask, reference, label, highlight_label, marker_size)
+        for k, tract_info in enumerate(tracts):
+            colour = COLORS["tracts"][k % len(COLORS["tracts"])]
+            _draw_tract(ax, tract_info, colour, reference, wanted_patches, show_outer, label_patches)
+            handles.append(Line2D([], [], color=colour, lw=2.0, label=f"tract {tract_info.getId()}"))
+        if tracts:
+            handles.append(Line2D([], [], color="0.3", lw=0.9, label="patch inner box"))
+            if show_outer:
+                handles.append(Line2D([], [], color="0.3", lw=0.8, ls=(0, (4, 2)), label="patch outer box"))
+        _finish_sky_axes(ax, title)
+        if legend:
+            ax.legend(
+                handles=handles,
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.14),
+                ncols=2,
+                title=_dropped_title(int(finite.size - finite.sum())),
+                markerscale=1.5,
+                frameon=False,
+            )
+    return fig
+
+
+def _sky_positions(ra_deg, dec_deg, highlight, skymap) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Degrees and the highlight mask of :func:`plot_sky`'s inputs, checked for length and dtype."""
     ra, ra_has_unit = _as_degrees(ra_deg, "ra_deg")
     dec, dec_has_unit = _as_degrees(dec_deg, "dec_deg")
     lengths = {"ra_deg": ra, "dec_deg": dec}
@@ -745,127 +801,118 @@ def plot_sky(
     _check_same_length(**lengths)
     if skymap is not None and not (ra_has_unit or dec_has_unit):
         _maybe_warn_radians(ra, dec, skymap)
+    return ra, dec, mask
 
-    finite = np.isfinite(ra) & np.isfinite(dec)
-    n_dropped = int(finite.size - finite.sum())
-    tracts = []
-    if skymap is not None:
-        wanted_tracts = _as_id_set(tract, "tract")
-        tracts = [t for t in skymap if wanted_tracts is None or t.getId() in wanted_tracts]
-        if wanted_tracts is not None:
-            missing = wanted_tracts - {t.getId() for t in skymap}
-            if missing:
-                raise ValueError(f"sky map has tracts {[t.getId() for t in skymap]}; not {sorted(missing)}")
-    if finite.any():
-        reference = float(np.median(ra[finite]))
-    elif tracts:
-        reference = float(tracts[0].getCtrCoord()[0])
-    else:
-        reference = 180.0
-    wanted_patches = _as_id_set(patch, "patch")
 
-    with mpl.rc_context(_STYLE):
-        fig, ax = _figure_and_axes(ax, figsize)
-        n = int(finite.sum())
-        size = marker_size if marker_size is not None else (6.0 if n < 2000 else 2.0 if n < 20_000 else 0.5)
-        x = _wrap_ra(ra[finite], reference)
-        y = dec[finite]
-        sources = ax.scatter(
-            x,
-            y,
-            s=size,
-            c=COLORS["sources"],
+def _wanted_tracts(skymap, tract) -> list:
+    """The tracts of ``skymap`` that ``tract`` names (all when None); none without a sky map."""
+    if skymap is None:
+        return []
+    wanted = _as_id_set(tract, "tract")
+    if wanted is None:
+        return list(skymap)
+    missing = wanted - {t.getId() for t in skymap}
+    if missing:
+        raise ValueError(f"sky map has tracts {[t.getId() for t in skymap]}; not {sorted(missing)}")
+    return [t for t in skymap if t.getId() in wanted]
+
+
+def _draw_sky_sources(
+    ax: Axes,
+    ra: np.ndarray,
+    dec: np.ndarray,
+    finite: np.ndarray,
+    mask: np.ndarray | None,
+    reference: float,
+    label: str,
+    highlight_label: str,
+    marker_size: float | None,
+) -> list:
+    """Scatter the finite positions and, on top, the highlighted ones; return their legend handles."""
+    n = int(finite.sum())
+    size = marker_size if marker_size is not None else (6.0 if n < 2000 else 2.0 if n < 20_000 else 0.5)
+    sources = ax.scatter(
+        _wrap_ra(ra[finite], reference),
+        dec[finite],
+        s=size,
+        c=COLORS["sources"],
+        linewidths=0,
+        alpha=0.35 if n > 500 else 0.6,
+        gid=GID_SKY_SOURCES,
+        label=_with_count(label, n),
+        rasterized=n > _RASTERIZE_ABOVE,
+        zorder=2,
+    )
+    handles = [sources]
+    if mask is not None:
+        chosen = mask & finite
+        shown = ax.scatter(
+            _wrap_ra(ra[chosen], reference),
+            dec[chosen],
+            s=size * 2.5 + 4,
+            c=COLORS["highlight"],
+            marker="D",
             linewidths=0,
-            alpha=0.35 if n > 500 else 0.6,
-            gid=GID_SKY_SOURCES,
-            label=_with_count(label, n),
-            rasterized=n > _RASTERIZE_ABOVE,
-            zorder=2,
+            gid=GID_SKY_HIGHLIGHT,
+            label=_with_count(highlight_label, int(chosen.sum())),
+            rasterized=chosen.sum() > _RASTERIZE_ABOVE,
+            zorder=3,
         )
-        handles = [sources]
-        if mask is not None:
-            chosen = mask & finite
-            shown = ax.scatter(
-                _wrap_ra(ra[chosen], reference),
-                dec[chosen],
-                s=size * 2.5 + 4,
-                c=COLORS["highlight"],
-                marker="D",
-                linewidths=0,
-                gid=GID_SKY_HIGHLIGHT,
-                label=_with_count(highlight_label, int(chosen.sum())),
-                rasterized=chosen.sum() > _RASTERIZE_ABOVE,
-                zorder=3,
+        handles.append(shown)
+    return handles
+
+
+def _draw_tract(
+    ax: Axes, tract_info, colour, reference: float, wanted_patches: set | None, show_outer: bool, label_patches: bool
+) -> None:
+    """Outline one tract and its wanted patches' inner (solid) and outer (dashed) boxes, with their ids."""
+    corners = tract_info.getVertexList().copy()
+    corners[:, 0] = _wrap_ra(corners[:, 0], reference)
+    ax.add_patch(Polygon(corners, closed=True, fill=False, edgecolor=colour, lw=2.0, gid=GID_TRACT, zorder=4))
+    for patch_info in tract_info:
+        if not _patch_wanted(patch_info, wanted_patches):
+            continue
+        boxes = [(patch_info.getInnerBBox(), "-", 0.9, GID_PATCH_INNER)]
+        if show_outer:
+            boxes.append((patch_info.getOuterBBox(), (0, (4, 2)), 0.8, GID_PATCH_OUTER))
+        for box, style, width, gid in boxes:
+            vertices = tract_info.box_vertices(box).copy()
+            vertices[:, 0] = _wrap_ra(vertices[:, 0], reference)
+            ax.add_patch(
+                Polygon(
+                    vertices, closed=True, fill=False, edgecolor=colour, linestyle=style, lw=width, gid=gid, zorder=4
+                )
             )
-            handles.append(shown)
-        for k, tract_info in enumerate(tracts):
-            colour = COLORS["tracts"][k % len(COLORS["tracts"])]
-            corners = tract_info.getVertexList().copy()
-            corners[:, 0] = _wrap_ra(corners[:, 0], reference)
-            ax.add_patch(Polygon(corners, closed=True, fill=False, edgecolor=colour, lw=2.0, gid=GID_TRACT, zorder=4))
-            for patch_info in tract_info:
-                if not _patch_wanted(patch_info, wanted_patches):
-                    continue
-                boxes = [(patch_info.getInnerBBox(), "-", 0.9, GID_PATCH_INNER)]
-                if show_outer:
-                    boxes.append((patch_info.getOuterBBox(), (0, (4, 2)), 0.8, GID_PATCH_OUTER))
-                for box, style, width, gid in boxes:
-                    vertices = tract_info.box_vertices(box).copy()
-                    vertices[:, 0] = _wrap_ra(vertices[:, 0], reference)
-                    ax.add_patch(
-                        Polygon(
-                            vertices,
-                            closed=True,
-                            fill=False,
-                            edgecolor=colour,
-                            linestyle=style,
-                            lw=width,
-                            gid=gid,
-                            zorder=4,
-                        )
-                    )
-                if label_patches:
-                    centre = tract_info.box_vertices(patch_info.getInnerBBox()).mean(axis=0)
-                    ax.text(
-                        _wrap_ra(centre[0], reference),
-                        centre[1],
-                        str(patch_info.getSequentialIndex()),
-                        color="0.1",
-                        fontsize=7,
-                        ha="center",
-                        va="center",
-                        zorder=5,
-                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.8, "alpha": 0.85},
-                    )
-            handles.append(Line2D([], [], color=colour, lw=2.0, label=f"tract {tract_info.getId()}"))
-        if tracts:
-            handles.append(Line2D([], [], color="0.3", lw=0.9, label="patch inner box"))
-            if show_outer:
-                handles.append(Line2D([], [], color="0.3", lw=0.8, ls=(0, (4, 2)), label="patch outer box"))
-        ax.autoscale_view()
-        ax.margins(0.04)
-        ax.xaxis.set_inverted(True)  # RA increases to the left
-        dec_mid = float(np.mean(ax.get_ylim()))
-        ax.set_aspect(1.0 / max(math.cos(math.radians(dec_mid)), 0.05), adjustable="datalim")
-        for axis in (ax.xaxis, ax.yaxis):
-            formatter = axis.get_major_formatter()
-            if isinstance(formatter, ticker.ScalarFormatter):
-                formatter.set_useOffset(False)
-        ax.set_xlabel("RA [deg]")
-        ax.set_ylabel("Dec [deg]")
-        if title:
-            ax.set_title(title)
-        if legend:
-            ax.legend(
-                handles=handles,
-                loc="upper center",
-                bbox_to_anchor=(0.5, -0.14),
-                ncols=2,
-                title=_dropped_title(n_dropped),
-                markerscale=1.5,
-                frameon=False,
+        if label_patches:
+            centre = tract_info.box_vertices(patch_info.getInnerBBox()).mean(axis=0)
+            ax.text(
+                _wrap_ra(centre[0], reference),
+                centre[1],
+                str(patch_info.getSequentialIndex()),
+                color="0.1",
+                fontsize=7,
+                ha="center",
+                va="center",
+                zorder=5,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colour, "lw": 0.8, "alpha": 0.85},
             )
-    return fig
+
+
+def _finish_sky_axes(ax: Axes, title: str | None) -> None:
+    """Limits, RA increasing to the left, an aspect true at the mean Dec, labels and title."""
+    ax.autoscale_view()
+    ax.margins(0.04)
+    ax.xaxis.set_inverted(True)  # RA increases to the left
+    dec_mid = float(np.mean(ax.get_ylim()))
+    ax.set_aspect(1.0 / max(math.cos(math.radians(dec_mid)), 0.05), adjustable="datalim")
+    for axis in (ax.xaxis, ax.yaxis):
+        formatter = axis.get_major_formatter()
+        if isinstance(formatter, ticker.ScalarFormatter):
+            formatter.set_useOffset(False)
+    ax.set_xlabel("RA [deg]")
+    ax.set_ylabel("Dec [deg]")
+    if title:
+        ax.set_title(title)
 
 
 # --- selection funnel ---------------------------------------------------------------------------------------
@@ -893,8 +940,58 @@ def _funnel_columns(funnel_table, label_column: str):
     return criteria, alone, cumulative
 
 
+def _draw_funnel_bars(ax: Axes, y: np.ndarray, alone: np.ndarray, cumulative: np.ndarray, show_alone: bool) -> None:
+    """The wide light bars (kept alone, if shown) and the narrow dark ones (kept cumulatively)."""
+    if show_alone:
+        ax.barh(
+            y,
+            alone,
+            height=0.8,
+            color=COLORS["alone"],
+            alpha=0.55,
+            edgecolor="none",
+            gid=GID_FUNNEL_ALONE,
+            label="kept by this criterion alone",
+            zorder=2,
+        )
+    ax.barh(
+        y,
+        cumulative,
+        height=0.42,
+        color=COLORS["cumulative"],
+        edgecolor="none",
+        gid=GID_FUNNEL_CUMULATIVE,
+        label="kept by this and all criteria above",
+        zorder=3,
+    )
+
+
+def _annotate_funnel(
+    ax: Axes, alone: np.ndarray, cumulative: np.ndarray, n_total: int | None, show_alone: bool
+) -> None:
+    """Write each row's cumulative count (with its percentage of ``n_total``) and count alone after its bars."""
+    for row in range(len(cumulative)):
+        text = f"{cumulative[row]:,.0f}"
+        if n_total:
+            text += f" ({100.0 * cumulative[row] / n_total:.0f}%)"
+        if show_alone:
+            text += f"; alone {alone[row]:,.0f}"
+        end = max(cumulative[row], alone[row] if show_alone else 0.0)
+        ax.annotate(
+            text,
+            xy=(0 if not np.isfinite(end) else end, row),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            ha="left",
+            fontsize=7,
+            zorder=5,
+            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+        )
+
+
 def plot_funnel(
-    funnel_table,
+    funnel_table: Any,
     *,
     ax: Axes | None = None,
     n_total: int | None = None,
@@ -955,46 +1052,8 @@ def plot_funnel(
     with mpl.rc_context(_STYLE):
         fig, ax = _figure_and_axes(ax, figsize)
         y = np.arange(n_rows)
-        if show_alone:
-            ax.barh(
-                y,
-                alone,
-                height=0.8,
-                color=COLORS["alone"],
-                alpha=0.55,
-                edgecolor="none",
-                gid=GID_FUNNEL_ALONE,
-                label="kept by this criterion alone",
-                zorder=2,
-            )
-        ax.barh(
-            y,
-            cumulative,
-            height=0.42,
-            color=COLORS["cumulative"],
-            edgecolor="none",
-            gid=GID_FUNNEL_CUMULATIVE,
-            label="kept by this and all criteria above",
-            zorder=3,
-        )
-        for row in range(n_rows):
-            text = f"{cumulative[row]:,.0f}"
-            if n_total:
-                text += f" ({100.0 * cumulative[row] / n_total:.0f}%)"
-            if show_alone:
-                text += f"; alone {alone[row]:,.0f}"
-            end = max(cumulative[row], alone[row] if show_alone else 0.0)
-            ax.annotate(
-                text,
-                xy=(0 if not np.isfinite(end) else end, row),
-                xytext=(3, 0),
-                textcoords="offset points",
-                va="center",
-                ha="left",
-                fontsize=7,
-                zorder=5,
-                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
-            )
+        _draw_funnel_bars(ax, y, alone, cumulative, show_alone)
+        _annotate_funnel(ax, alone, cumulative, n_total, show_alone)
         largest = np.nanmax(np.concatenate([cumulative, alone if show_alone else [], [n_total or 0]]))
         largest = largest if np.isfinite(largest) and largest > 0 else 1.0
         if n_total:

@@ -17,7 +17,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lsst.daf.butler import Butler
+
 
 __all__ = [
     "MANIFEST_NAME",
@@ -77,7 +83,7 @@ def read_manifest(repo: str | os.PathLike) -> dict:
     return manifest
 
 
-def dataset_counts(butler, dataset_types=None) -> dict[str, int]:
+def dataset_counts(butler: Butler, dataset_types: Iterable[str] | None = None) -> dict[str, int]:
     """Number of datasets of each type (default: every registered type) over all RUN collections of ``butler``.
 
     Give a Butler without default collections: with them, queries are also constrained by the default data ID the
@@ -169,7 +175,7 @@ def _open_foreign(path: Path, repo, collections):
         ) from None
 
 
-def open_butler(repo: str | os.PathLike, collections: str | list[str]):
+def open_butler(repo: str | os.PathLike, collections: str | list[str]) -> Butler:
     """A read-only Butler on ``repo`` searching ``collections``, after :func:`check_repository`.
 
     A repository that data_fetch did not make (no marker, no manifest: your own, as in the README) is opened without

@@ -18,9 +18,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from astropy.wcs import WCS
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
 
 __all__ = ["PatchInfo", "PixelBox", "SkyMap", "TractInfo", "make_lesson_skymap"]
 
@@ -68,7 +73,7 @@ class PixelBox:
         """``(x0, y0, x1, y1)`` edges of the box as ``Box2D(box)``: pixel centres +- 0.5."""
         return (self.x_min - 0.5, self.y_min - 0.5, self.x_max + 0.5, self.y_max + 0.5)
 
-    def contains(self, x, y) -> np.ndarray:
+    def contains(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Whether points lie in ``Box2D(self)``: lower edges inclusive, upper exclusive; NaN is outside."""
         x0, y0, x1, y1 = self.float_corners()
         x = np.asarray(x, dtype=float)
@@ -179,7 +184,7 @@ class TractInfo:
     def getPatchBorder(self) -> int:  # noqa: N802
         return self.patch_border
 
-    def getPatchInfo(self, index) -> PatchInfo:  # noqa: N802
+    def getPatchInfo(self, index: int) -> PatchInfo:  # noqa: N802
         """Patch by Gen3 id (``int``), Gen2 name (``"x,y"``) or index tuple ``(x, y)``."""
         nx, ny = self.num_patches
         if isinstance(index, str):
@@ -210,12 +215,12 @@ class TractInfo:
         return self.num_patches[0] * self.num_patches[1]
 
     # --- coordinates --------------------------------------------------------------------------------------
-    def pixel_to_sky(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+    def pixel_to_sky(self, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """0-based tract pixel coordinates to (RA, Dec) in degrees."""
         ra, dec = self.wcs.wcs_pix2world(np.asarray(x, float), np.asarray(y, float), 0)
         return ra, dec
 
-    def sky_to_pixel(self, ra_deg, dec_deg) -> tuple[np.ndarray, np.ndarray]:
+    def sky_to_pixel(self, ra_deg: ArrayLike, dec_deg: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """(RA, Dec) in degrees to 0-based tract pixel coordinates."""
         x, y = self.wcs.wcs_world2pix(np.asarray(ra_deg, float), np.asarray(dec_deg, float), 0)
         return x, y
@@ -230,7 +235,7 @@ class TractInfo:
         """Sky corners (RA, Dec, degrees) of the tract."""
         return self.box_vertices(self.bbox)
 
-    def findPatch(self, ra_deg, dec_deg) -> np.ndarray:  # noqa: N802
+    def findPatch(self, ra_deg: ArrayLike, dec_deg: ArrayLike) -> np.ndarray:  # noqa: N802
         """Gen3 id of the patch whose inner box holds each position (-1 outside the tract)."""
         x, y = self.sky_to_pixel(ra_deg, dec_deg)
         width, height = self.patch_inner_dimensions
@@ -279,7 +284,7 @@ class SkyMap:
     def __len__(self) -> int:
         return len(self._tracts)
 
-    def findTract(self, ra_deg, dec_deg) -> np.ndarray:  # noqa: N802
+    def findTract(self, ra_deg: ArrayLike, dec_deg: ArrayLike) -> np.ndarray:  # noqa: N802
         """Id of the tract whose centre is nearest to each position (degrees)."""
         ra = np.radians(np.asarray(ra_deg, float))
         dec = np.radians(np.asarray(dec_deg, float))

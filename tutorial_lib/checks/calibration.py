@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import astropy.units as u
 import numpy as np
@@ -21,6 +22,11 @@ from ..photometry import is_magnitude_unit
 from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
 from ._result import is_missing as _is_missing
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+    from numpy.typing import ArrayLike
+
 
 __all__ = ["check_band_magnitudes", "check_magnitudes", "check_mean_flux", "check_negative_count"]
 
@@ -58,7 +64,7 @@ def _probe_table(table, flux: str):
     return probe
 
 
-def check_negative_count(answer, table, *, flux: str = "base_PsfFlux") -> CheckResult:
+def check_negative_count(answer: Any, table: Table, *, flux: str = "base_PsfFlux") -> CheckResult:
     """Check the number of rows of ``table`` whose ``<flux>_instFlux`` is negative (NaN and 0 are not negative).
 
     Parameters
@@ -196,11 +202,11 @@ def _other_measurement(answer: np.ndarray, table, photo_calib, flux: str, atol: 
 
 
 def check_magnitudes(
-    answer,
-    table,
-    photo_calib,
+    answer: Any,
+    table: Table,
+    photo_calib: PhotoCalib,
     *,
-    mag_err=None,
+    mag_err: ArrayLike | None = None,
     require_err: bool = False,
     flux: str = "base_PsfFlux",
     atol: float = 1e-6,
@@ -379,7 +385,13 @@ def _first(result):
 
 
 def check_band_magnitudes(
-    answer, forced: Mapping, photo_calib: Mapping, *, band: str = "r", flux: str = "base_PsfFlux", atol: float = 1e-6
+    answer: Any,
+    forced: Mapping,
+    photo_calib: Mapping,
+    *,
+    band: str = "r",
+    flux: str = "base_PsfFlux",
+    atol: float = 1e-6,
 ) -> CheckResult:
     """Check a function ``answer(forced, photo_calib) -> (mag, mag_err)`` giving one band's magnitudes and errors.
 
@@ -451,7 +463,9 @@ def check_band_magnitudes(
 
 
 # --- averaging ----------------------------------------------------------------------------------------------
-def check_mean_flux(answer, fluxes, *, calibration_mean: float | None = None, rtol: float = 1e-6) -> CheckResult:
+def check_mean_flux(
+    answer: Any, fluxes: ArrayLike, *, calibration_mean: float | None = None, rtol: float = 1e-6
+) -> CheckResult:
     """Check the mean flux, in nJy, of a sample that includes negative fluxes (NaN are left out).
 
     Parameters

@@ -11,6 +11,8 @@ The stellar locus is :func:`tutorial_lib.plots.stellar_locus_g_r` (Jurić et al.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..photometry import stellar_locus_g_r, stellar_locus_g_r_hsc
@@ -21,13 +23,54 @@ from ._result import is_missing as _is_missing
 from ._result import plain as _plain
 from .selection import FRACTION_TOLERANCE
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+
 __all__ = ["check_galaxy_fraction", "check_locus_offset", "check_median_offset"]
 
 #: Offsets (mag) closer than this to the right value are accepted: well below the noise of any one star.
 MAG_TOLERANCE = 0.002
 
 
-def check_galaxy_fraction(answer, mag, is_galaxy, *, fainter_than: float = 23.0) -> CheckResult:
+def _galaxy_fraction_mistakes(
+    m: np.ndarray, galaxy: np.ndarray, fainter_than: float, expected: float
+) -> list[tuple[float, str]]:
+    """The fractions that the usual mistakes give, each with what it is."""
+    bright = m <= fainter_than
+    n_gal = int((galaxy & (m > fainter_than)).sum())
+    n_bright = int(bright.sum())
+    finite = np.isfinite(m)
+    candidates = []
+    if n_bright:
+        candidates.append(
+            (
+                (bright & galaxy).sum() / n_bright,
+                f"that is the fraction among objects brighter than {fainter_than:g} "
+                "(magnitudes grow fainter: 'fainter than 23' is mag > 23)",
+            )
+        )
+    candidates.append((1 - expected, "that is the fraction of stars; galaxies are the rest"))
+    if finite.any():
+        candidates.append(
+            (
+                (finite & galaxy).sum() / finite.sum(),
+                "that is the galaxy fraction of the whole sample, not of the faint end",
+            )
+        )
+    if galaxy.any():
+        candidates.append(
+            (
+                n_gal / int((finite & galaxy).sum()),
+                "that is the fraction of all galaxies that are faint; divide by the number of faint objects instead",
+            )
+        )
+    return candidates
+
+
+def check_galaxy_fraction(
+    answer: Any, mag: ArrayLike, is_galaxy: ArrayLike, *, fainter_than: float = 23.0
+) -> CheckResult:
     """Check the fraction of true galaxies among the objects fainter than a magnitude.
 
     Parameters
@@ -56,7 +99,6 @@ def check_galaxy_fraction(answer, mag, is_galaxy, *, fainter_than: float = 23.0)
     if problem is not None:
         return problem
     faint = m > fainter_than
-    bright = m <= fainter_than
     n_faint = int(faint.sum())
     if n_faint == 0:
         raise ValueError(f"no object of the sample is fainter than {fainter_than}")
@@ -73,32 +115,7 @@ def check_galaxy_fraction(answer, mag, is_galaxy, *, fainter_than: float = 23.0)
         )
     if close(expected * 100) or abs(value - expected * 100) <= 0.5:
         return wrong("that looks like a percentage: give a fraction between 0 and 1.")
-    n_bright = int(bright.sum())
-    finite = np.isfinite(m)
-    candidates = []
-    if n_bright:
-        candidates.append(
-            (
-                (bright & galaxy).sum() / n_bright,
-                f"that is the fraction among objects brighter than {fainter_than:g} "
-                "(magnitudes grow fainter: 'fainter than 23' is mag > 23)",
-            )
-        )
-    candidates.append((1 - expected, "that is the fraction of stars; galaxies are the rest"))
-    if finite.any():
-        candidates.append(
-            (
-                (finite & galaxy).sum() / finite.sum(),
-                "that is the galaxy fraction of the whole sample, not of the faint end",
-            )
-        )
-    if galaxy.any():
-        candidates.append(
-            (
-                n_gal / int((finite & galaxy).sum()),
-                "that is the fraction of all galaxies that are faint; divide by the number of faint objects instead",
-            )
-        )
+    candidates = _galaxy_fraction_mistakes(m, galaxy, fainter_than, expected)
     for candidate, why in candidates:
         if close(float(candidate)):
             return wrong(f"{value:.3f}: {why}.")
@@ -108,7 +125,7 @@ def check_galaxy_fraction(answer, mag, is_galaxy, *, fainter_than: float = 23.0)
     )
 
 
-def check_locus_offset(answer, g_r, r_i, system: str = "sdss") -> CheckResult:
+def check_locus_offset(answer: Any, g_r: ArrayLike, r_i: ArrayLike, system: str = "sdss") -> CheckResult:
     """Check each object's offset in g - r from the stellar locus at its r - i.
 
     Parameters
@@ -170,12 +187,11 @@ def check_locus_offset(answer, g_r, r_i, system: str = "sdss") -> CheckResult:
         return wrong(f"that is the other photometric system's locus: these colours need {locus_name}.")
     n_bad = int(np.count_nonzero(np.abs(values[finite] - expected[finite]) > MAG_TOLERANCE))
     return wrong(
-        f"{n_bad:,} of {n:,} offsets differ: compute g_r - {locus_name}(r_i) with the colours of the "
-        "same objects."
+        f"{n_bad:,} of {n:,} offsets differ: compute g_r - {locus_name}(r_i) with the colours of the same objects."
     )
 
 
-def check_median_offset(answer, measured, reference) -> CheckResult:
+def check_median_offset(answer: Any, measured: ArrayLike, reference: ArrayLike) -> CheckResult:
     """Check the median of ``measured - reference`` (for example aperture minus PSF magnitudes).
 
     Parameters

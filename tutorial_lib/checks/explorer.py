@@ -7,6 +7,8 @@ masks, so a check also guards the explorer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..lesson import DEFAULT_FAINT
@@ -14,6 +16,10 @@ from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
 from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
 from ._result import is_missing as _is_missing
+
+if TYPE_CHECKING:
+    from ..explorer.selection_explorer import SelectionExplorer
+
 
 __all__ = ["check_patch_inner_duplicates", "expected_patch_inner_duplicates"]
 
@@ -37,7 +43,7 @@ def _i_magnitudes(tables, band: str) -> np.ndarray:
         return np.where(flux > 0, AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * np.log10(flux), np.nan)
 
 
-def expected_patch_inner_duplicates(explorer, faint: float = DEFAULT_FAINT) -> tuple[int, int]:
+def expected_patch_inner_duplicates(explorer: SelectionExplorer, faint: float = DEFAULT_FAINT) -> tuple[int, int]:
     """Duplicate rows (every copy) and duplicated objects over every loaded patch, for the exercise's selection.
 
     The selection: ``deblend_nChild == 0``, ``detect_isTractInner``, not ``merge_peak_sky``, i-band
@@ -63,7 +69,7 @@ def expected_patch_inner_duplicates(explorer, faint: float = DEFAULT_FAINT) -> t
     return int(counts[counts > 1].sum()), int(np.count_nonzero(counts > 1))
 
 
-def check_patch_inner_duplicates(answer, explorer) -> CheckResult:
+def check_patch_inner_duplicates(answer: Any, explorer: SelectionExplorer) -> CheckResult:
     """Exercise: duplicate rows over every patch once the patch inner region is no longer required.
 
     Parameters

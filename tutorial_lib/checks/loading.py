@@ -11,6 +11,7 @@ from __future__ import annotations
 import numbers
 import re
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +19,12 @@ from .._arrays import as_array
 from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
 from ._result import is_missing as _is_missing
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+
+    from ..skymap import SkyMap
+
 
 __all__ = ["check_flux_columns", "check_gen3_data_id", "check_multiband_table"]
 
@@ -72,7 +79,55 @@ def _describe(data_id: Mapping) -> str:
 
 
 # --- lesson 0 -----------------------------------------------------------------------------------------------
-def check_gen3_data_id(answer, gen2_data_id: Mapping, *, skymap=None) -> CheckResult:
+def _band_problem(data_id: Mapping, band: str | None, gen2_filter) -> str | None:
+    """What is wrong with the data ID's band (or Gen2 'filter') for a dataset of ``band`` (None: not per band)."""
+    if "filter" in data_id:
+        return (
+            f"'filter' is a Gen2 key. Gen3 coadd data IDs name the band instead: 'band': '{band}' "
+            f"(the physical filter {gen2_filter!r} belongs to the band '{band}')."
+            if band is not None
+            else "'filter' is a Gen2 key; this dataset has no band in Gen3 (it merges all bands), so leave it out."
+        )
+    if band is not None:
+        if "band" not in data_id:
+            return f"the data ID needs a band: this dataset has one table per band; add 'band': '{band}'."
+        given_band = data_id["band"]
+        if isinstance(given_band, str) and given_band == gen2_filter:
+            return (
+                f"band values are short names: 'band': '{band}'. {gen2_filter!r} is the physical_filter "
+                "(the filter in the camera), not the band."
+            )
+        if given_band != band:
+            return f"'band': {given_band!r} is not the band of {gen2_filter!r}; that band is '{band}'."
+    elif "band" in data_id:
+        return "this dataset is not per band (its Gen2 filter merges all bands): remove 'band'."
+    return None
+
+
+def _patch_problem(data_id: Mapping, x: int, y: int, nx: int) -> str | None:
+    """What is wrong with the data ID's patch for Gen2 patch ``'x,y'`` of a tract ``nx`` patches wide, or None."""
+    patch_id = nx * y + x
+    if "patch" not in data_id:
+        return f"the data ID needs a patch: add 'patch': <the Gen3 id of Gen2 patch '{x},{y}'>."
+    given_patch = data_id["patch"]
+    if isinstance(given_patch, str):
+        return (
+            f"'patch': {given_patch!r} is a Gen2 patch name. Gen3 patch ids are integers counted row by row: "
+            f"id = nx * y + x with nx = {nx} patches along x."
+        )
+    given_patch_int = _as_int(given_patch)
+    if given_patch_int is None:
+        return f"'patch' must be an integer id; got {given_patch!r}."
+    if given_patch_int != patch_id:
+        if given_patch_int == nx * x + y and x != y:
+            return f"x and y are swapped: Gen2 patch '{x},{y}' means x = {x}, y = {y}, and id = nx * y + x (nx = {nx})."
+        return (
+            f"'patch': {given_patch_int} is not Gen2 patch '{x},{y}': id = nx * y + x with x = {x}, y = {y}, nx = {nx}."
+        )
+    return None
+
+
+def check_gen3_data_id(answer: Any, gen2_data_id: Mapping, *, skymap: SkyMap | None = None) -> CheckResult:
     """Check a Gen3 data ID written for a Gen2 one, e.g. ``{'filter': 'HSC-I', 'tract': 0, 'patch': '2,1'}``.
 
     Parameters
@@ -114,46 +169,9 @@ def check_gen3_data_id(answer, gen2_data_id: Mapping, *, skymap=None) -> CheckRe
     if band is not None:
         expected["band"] = band
 
-    if "filter" in data_id:
-        return wrong(
-            f"'filter' is a Gen2 key. Gen3 coadd data IDs name the band instead: 'band': '{band}' "
-            f"(the physical filter {gen2_filter!r} belongs to the band '{band}')."
-            if band is not None
-            else "'filter' is a Gen2 key; this dataset has no band in Gen3 (it merges all bands), so leave it out."
-        )
-    if band is not None:
-        if "band" not in data_id:
-            return wrong(f"the data ID needs a band: this dataset has one table per band; add 'band': '{band}'.")
-        given_band = data_id["band"]
-        if isinstance(given_band, str) and given_band == gen2_filter:
-            return wrong(
-                f"band values are short names: 'band': '{band}'. {gen2_filter!r} is the physical_filter "
-                "(the filter in the camera), not the band."
-            )
-        if given_band != band:
-            return wrong(f"'band': {given_band!r} is not the band of {gen2_filter!r}; that band is '{band}'.")
-    elif "band" in data_id:
-        return wrong("this dataset is not per band (its Gen2 filter merges all bands): remove 'band'.")
-
-    if "patch" not in data_id:
-        return wrong(f"the data ID needs a patch: add 'patch': <the Gen3 id of Gen2 patch '{x},{y}'>.")
-    given_patch = data_id["patch"]
-    if isinstance(given_patch, str):
-        return wrong(
-            f"'patch': {given_patch!r} is a Gen2 patch name. Gen3 patch ids are integers counted row by row: "
-            f"id = nx * y + x with nx = {nx} patches along x."
-        )
-    given_patch_int = _as_int(given_patch)
-    if given_patch_int is None:
-        return wrong(f"'patch' must be an integer id; got {given_patch!r}.")
-    if given_patch_int != patch_id:
-        if given_patch_int == nx * x + y and x != y:
-            return wrong(
-                f"x and y are swapped: Gen2 patch '{x},{y}' means x = {x}, y = {y}, and id = nx * y + x (nx = {nx})."
-            )
-        return wrong(
-            f"'patch': {given_patch_int} is not Gen2 patch '{x},{y}': id = nx * y + x with x = {x}, y = {y}, nx = {nx}."
-        )
+    problem = _band_problem(data_id, band, gen2_filter) or _patch_problem(data_id, x, y, nx)
+    if problem is not None:
+        return wrong(problem)
 
     if "tract" not in data_id:
         return wrong(f"the data ID needs a tract: add 'tract': {tract_id}.")
@@ -178,7 +196,7 @@ def check_gen3_data_id(answer, gen2_data_id: Mapping, *, skymap=None) -> CheckRe
 
 
 # --- lesson 1 -----------------------------------------------------------------------------------------------
-def check_flux_columns(answer, table, *, suffix: str = "_instFlux") -> CheckResult:
+def check_flux_columns(answer: Any, table: Table, *, suffix: str = "_instFlux") -> CheckResult:
     """Check a list of the table's instrumental-flux columns (names ending in ``suffix``), in any order.
 
     Parameters
@@ -234,8 +252,8 @@ def check_flux_columns(answer, table, *, suffix: str = "_instFlux") -> CheckResu
 
 
 def check_multiband_table(
-    answer,
-    ref,
+    answer: Any,
+    ref: Table,
     forced: Mapping,
     *,
     flux: str = "base_PsfFlux",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +30,10 @@ from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
 from ._result import is_missing as _is_missing
 from ._result import plain as _plain
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+
 
 __all__ = ["check_real_selection", "check_zero_point"]
 
@@ -46,7 +51,7 @@ def _as_float(answer) -> float | None:
     return float(value)
 
 
-def check_zero_point(answer, fluxmag0: float) -> CheckResult:
+def check_zero_point(answer: Any, fluxmag0: float) -> CheckResult:
     """Check the zero point (AB magnitude of one count) computed from the header keyword ``FLUXMAG0``.
 
     Parameters
@@ -108,7 +113,7 @@ def _count(mask: np.ndarray) -> str:
     return f"{n:,} row{'s' if n != 1 else ''}"
 
 
-def check_real_selection(answer, ref, forced, *, band: str = "i") -> CheckResult:
+def check_real_selection(answer: Any, ref: Table, forced: Table, *, band: str = "i") -> CheckResult:
     """Check the lesson's selection on the real patch: primary, point-like (reference table), good PSF flux.
 
     Parameters

@@ -19,6 +19,8 @@ Definitions, with their sources:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._result import NO_ANSWER as _NO_ANSWER
@@ -26,6 +28,12 @@ from ._result import CheckResult, right, wrong
 from ._result import as_number as _as_number
 from ._result import is_missing as _is_missing
 from ._result import plain as _plain
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+    from lsst.daf.butler import Butler
+    from numpy.typing import ArrayLike
+
 
 __all__ = [
     "check_duplicate_objects",
@@ -93,7 +101,7 @@ def _plural(n: int, word: str) -> str:
 # --------------------------------------------------------------------------------------------------------
 # Lesson 3: detect_isPrimary and duplicates
 # --------------------------------------------------------------------------------------------------------
-def check_primary_parts(mask, ref) -> CheckResult:
+def check_primary_parts(mask: ArrayLike, ref: Table) -> CheckResult:
     """Check a learner's ``detect_isPrimary`` rebuilt from its four parts.
 
     Parameters
@@ -186,7 +194,7 @@ def _without_parentheses(answer: np.ndarray, parts: dict, n_child: np.ndarray) -
     return False
 
 
-def check_duplicate_objects(answer, truth_id) -> CheckResult:
+def check_duplicate_objects(answer: Any, truth_id: ArrayLike) -> CheckResult:
     """Check the number of true objects that appear in more than one row.
 
     Parameters
@@ -244,7 +252,7 @@ def _extendedness_rule(psf: np.ndarray, cmodel: np.ndarray, flux_ratio: float) -
         return np.where(flux_ratio * cmodel < psf, 0.0, 1.0)
 
 
-def check_extendedness(answer, forced, flux_ratio: float = HSC_FLUX_RATIO) -> CheckResult:
+def check_extendedness(answer: Any, forced: Table, flux_ratio: float = HSC_FLUX_RATIO) -> CheckResult:
     """Check extendedness recomputed from the PSF and CModel fluxes of a forced table.
 
     The rule (meas_base ``classification.py``): 0 (point source) where ``flux_ratio * CModel < PSF`` and 1
@@ -287,7 +295,6 @@ def check_extendedness(answer, forced, flux_ratio: float = HSC_FLUX_RATIO) -> Ch
     if "base_ClassificationExtendedness_flag" in getattr(forced, "colnames", ()):
         measured &= ~_column(forced, "base_ClassificationExtendedness_flag").astype(bool)
     expected = _extendedness_rule(psf, cmodel, flux_ratio)
-    n_measured = int(measured.sum())
     got = values[measured]
     if np.any(~np.isfinite(got)):
         n_nan = int(np.count_nonzero(~np.isfinite(got)))
@@ -299,29 +306,50 @@ def check_extendedness(answer, forced, flux_ratio: float = HSC_FLUX_RATIO) -> Ch
         return wrong("extendedness is 0 (point source) or 1 (extended); your answer has other values.")
     n_differ = int(np.count_nonzero(got != expected[measured]))
     if n_differ == 0:
-        unmeasured = ~measured
-        if not unmeasured.any():
-            note = ""
-        elif np.all(np.isnan(values[unmeasured])):
-            note = f" and NaN on the {int(unmeasured.sum()):,} flagged rows, as the pipelines store it"
-        else:
-            n_missing_nan = int(np.count_nonzero(~np.isnan(values[unmeasured])))
-            if answer_is_bool:
-                return wrong(
-                    f"right on all {n_measured:,} measured rows, but True/False cannot say 'no measurement': the "
-                    f"{int(unmeasured.sum()):,} flagged rows must be NaN. Use floats: np.where(flag, np.nan, "
-                    "np.where(0.985 * cmodel < psf, 0.0, 1.0))."
-                )
+        return _extendedness_right(values, measured, answer_is_bool)
+    return _extendedness_mistake(got, measured, expected, psf, cmodel, flux_ratio, n_differ)
+
+
+def _extendedness_right(values: np.ndarray, measured: np.ndarray, answer_is_bool: bool) -> CheckResult:
+    """Right on every measured row: right overall only if the unmeasured rows are NaN (or there are none)."""
+    got = values[measured]
+    n_measured = int(measured.sum())
+    unmeasured = ~measured
+    if not unmeasured.any():
+        note = ""
+    elif np.all(np.isnan(values[unmeasured])):
+        note = f" and NaN on the {int(unmeasured.sum()):,} flagged rows, as the pipelines store it"
+    else:
+        n_missing_nan = int(np.count_nonzero(~np.isnan(values[unmeasured])))
+        if answer_is_bool:
             return wrong(
-                f"right on all {n_measured:,} measured rows, but {n_missing_nan:,} of the {int(unmeasured.sum()):,} "
-                "rows whose flux is missing or flagged (base_ClassificationExtendedness_flag) have a value: they "
-                "have no extendedness and must be NaN, as the pipelines store it. Use np.where(flag, np.nan, ...)."
+                f"right on all {n_measured:,} measured rows, but True/False cannot say 'no measurement': the "
+                f"{int(unmeasured.sum()):,} flagged rows must be NaN. Use floats: np.where(flag, np.nan, "
+                "np.where(0.985 * cmodel < psf, 0.0, 1.0))."
             )
-        n_ext = int(np.count_nonzero(got == 1.0))
-        return right(
-            f"on all {n_measured:,} measured rows your values follow the HSC rule ({n_measured - n_ext:,} "
-            f"point sources, {n_ext:,} extended){note}."
+        return wrong(
+            f"right on all {n_measured:,} measured rows, but {n_missing_nan:,} of the {int(unmeasured.sum()):,} "
+            "rows whose flux is missing or flagged (base_ClassificationExtendedness_flag) have a value: they "
+            "have no extendedness and must be NaN, as the pipelines store it. Use np.where(flag, np.nan, ...)."
         )
+    n_ext = int(np.count_nonzero(got == 1.0))
+    return right(
+        f"on all {n_measured:,} measured rows your values follow the HSC rule ({n_measured - n_ext:,} "
+        f"point sources, {n_ext:,} extended){note}."
+    )
+
+
+def _extendedness_mistake(
+    got: np.ndarray,
+    measured: np.ndarray,
+    expected: np.ndarray,
+    psf: np.ndarray,
+    cmodel: np.ndarray,
+    flux_ratio: float,
+    n_differ: int,
+) -> CheckResult:
+    """Name the mistake behind extendedness values that differ from the rule on ``n_differ`` measured rows."""
+    n_measured = int(measured.sum())
     comparisons = {
         "swapped 0 and 1 (0 is a point source: CModel no more than 1/0.985 times the PSF flux)": 1.0 - expected,
         "left out fluxRatio (the rule is fluxRatio * CModel < PSF with fluxRatio = 0.985)": _extendedness_rule(
@@ -349,14 +377,66 @@ def _purity_completeness(point: np.ndarray, star: np.ndarray) -> tuple[float, fl
     return purity, completeness, n_both, n_point, n_star
 
 
+def _close_fraction(a: float, b: float) -> bool:
+    return abs(a - b) <= FRACTION_TOLERANCE
+
+
+def _magnitude_cuts(
+    shape: tuple[int, ...], true_magnitude, brighter_than: float | None, measured_magnitude
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The rows the exercise judges (true magnitude brighter than the limit) and the usual wrong cuts, by name."""
+    in_range = np.ones(shape, dtype=bool)
+    cuts: dict[str, np.ndarray] = {}
+    if true_magnitude is None or brighter_than is None:
+        return in_range, cuts
+    true_mag = _plain(true_magnitude).astype(float)
+    in_range = true_mag < brighter_than
+    cuts["the whole sample, without the cut at true magnitude " + f"{brighter_than:g}"] = np.ones_like(in_range)
+    if measured_magnitude is not None:
+        measured = _plain(measured_magnitude).astype(float)
+        cuts[
+            f"objects brighter than {brighter_than:g} in measured (PSF) magnitude. The exercise selects by true "
+            "magnitude so that the point-source cut is the only selection being judged; a cut on the measured "
+            "magnitude lets noise move objects across the limit and drops saturated stars (measured too faint)"
+        ] = measured < brighter_than
+    cuts[f"objects fainter than {brighter_than:g} instead of brighter (the cut is the wrong way round)"] = (
+        true_mag >= brighter_than
+    )
+    return in_range, cuts
+
+
+def _purity_completeness_mistake(p_value: float, c_value: float, want_p: float, want_c: float) -> CheckResult:
+    """Name the likely mistake behind a wrong (purity, completeness): swapped, percentages, 1 - x, or the formula."""
+    close = _close_fraction
+    if close(p_value, want_c) and close(c_value, want_p):
+        return wrong(
+            "you swapped them: purity divides by the number selected (point sources), completeness by the "
+            "number that should be selected (true stars)."
+        )
+    if close(p_value / 100, want_p) and close(c_value / 100, want_c):
+        return wrong("those look like percentages: give fractions between 0 and 1.")
+    parts = []
+    if not close(p_value, want_p):
+        if close(p_value, 1 - want_p):
+            parts.append("your purity is the contamination (galaxies among point sources), 1 - purity")
+        else:
+            parts.append("purity = N(point source and true star) / N(point source)")
+    if not close(c_value, want_c):
+        if close(c_value, 1 - want_c):
+            parts.append("your completeness is the fraction of true stars lost, 1 - completeness")
+        else:
+            parts.append("completeness = N(point source and true star) / N(true star)")
+    return wrong("; ".join(parts) + ".")
+
+
 def check_purity_completeness(
-    answer,
-    is_point,
-    is_star,
+    answer: Any,
+    is_point: ArrayLike,
+    is_star: ArrayLike,
     *,
-    true_magnitude=None,
+    true_magnitude: ArrayLike | None = None,
     brighter_than: float | None = None,
-    measured_magnitude=None,
+    measured_magnitude: ArrayLike | None = None,
 ) -> CheckResult:
     """Check the purity and completeness of a point-source (star) selection against the truth.
 
@@ -400,29 +480,12 @@ def check_purity_completeness(
     c_value, problem = _as_number(completeness, "your completeness")
     if problem is not None:
         return problem
-    in_range = np.ones(point.shape, dtype=bool)
-    cuts: dict[str, np.ndarray] = {}
-    if true_magnitude is not None and brighter_than is not None:
-        true_mag = _plain(true_magnitude).astype(float)
-        in_range = true_mag < brighter_than
-        cuts["the whole sample, without the cut at true magnitude " + f"{brighter_than:g}"] = np.ones_like(in_range)
-        if measured_magnitude is not None:
-            measured = _plain(measured_magnitude).astype(float)
-            cuts[
-                f"objects brighter than {brighter_than:g} in measured (PSF) magnitude. The exercise selects by true "
-                "magnitude so that the point-source cut is the only selection being judged; a cut on the measured "
-                "magnitude lets noise move objects across the limit and drops saturated stars (measured too faint)"
-            ] = measured < brighter_than
-        cuts[f"objects fainter than {brighter_than:g} instead of brighter (the cut is the wrong way round)"] = (
-            true_mag >= brighter_than
-        )
+    in_range, cuts = _magnitude_cuts(point.shape, true_magnitude, brighter_than, measured_magnitude)
     want_p, want_c, n_both, n_point, n_star = _purity_completeness(point[in_range], star[in_range])
     if n_point == 0 or n_star == 0:
         raise ValueError("the sample has no point sources or no true stars; purity or completeness is undefined")
 
-    def close(a: float, b: float) -> bool:
-        return abs(a - b) <= FRACTION_TOLERANCE
-
+    close = _close_fraction
     if close(p_value, want_p) and close(c_value, want_c):
         return right(
             f"purity {want_p:.3f} ({n_both:,} true stars among {n_point:,} point sources) and completeness "
@@ -439,25 +502,7 @@ def check_purity_completeness(
                 f"those are the purity and completeness of {description}. Select with the true magnitude: "
                 f"true_mag < {brighter_than:g}."
             )
-    if close(p_value, want_c) and close(c_value, want_p):
-        return wrong(
-            "you swapped them: purity divides by the number selected (point sources), completeness by the "
-            "number that should be selected (true stars)."
-        )
-    if close(p_value / 100, want_p) and close(c_value / 100, want_c):
-        return wrong("those look like percentages: give fractions between 0 and 1.")
-    parts = []
-    if not close(p_value, want_p):
-        if close(p_value, 1 - want_p):
-            parts.append("your purity is the contamination (galaxies among point sources), 1 - purity")
-        else:
-            parts.append("purity = N(point source and true star) / N(point source)")
-    if not close(c_value, want_c):
-        if close(c_value, 1 - want_c):
-            parts.append("your completeness is the fraction of true stars lost, 1 - completeness")
-        else:
-            parts.append("completeness = N(point source and true star) / N(true star)")
-    return wrong("; ".join(parts) + ".")
+    return _purity_completeness_mistake(p_value, c_value, want_p, want_c)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -502,12 +547,51 @@ def _completeness_problem(ids: np.ndarray, expected: dict[int, np.ndarray]) -> s
     )
 
 
+def _patch_coverage_problem(ids: np.ndarray, tract: int, nx: int, ny: int) -> str | None:
+    """What is wrong with which tract and patches the ids come from (every patch of ``tract``), or None."""
+    tracts, patches = _patch_of_id(ids)
+    if np.any(tracts != tract):
+        others = sorted({int(t) for t in np.unique(tracts)} - {tract})
+        return f"some rows come from tract(s) {others}, not tract {tract}: read only tract {tract}'s patches."
+    wanted = {x * 100 + y for x in range(nx) for y in range(ny)}
+    present = {int(p) for p in np.unique(patches)}
+    missing = sorted(wanted - present)
+    if missing:
+        names = ", ".join(f"{p // 100},{p % 100} (patch {(p % 100) * nx + p // 100})" for p in missing)
+        return f"rows from {len(missing)} patch(es) are missing: {names}. Loop over every patch of the tract."
+    return None
+
+
+def _primary_rows_problem(catalog, ids: np.ndarray, butler, skymap: str, tract: int) -> str | None:
+    """Which rows are not primary (by their flag and, with a Butler, by the tract's ``deepCoadd_ref``), or None."""
+    n = len(ids)
+    if "detect_isPrimary" in catalog.colnames:
+        primary = _plain(catalog["detect_isPrimary"]).astype(bool)
+        if not primary.all():
+            return (
+                f"{int((~primary).sum()):,} of your {n:,} rows are not primary: keep ref['detect_isPrimary'] rows "
+                "in each patch before stacking, or an object in a patch overlap is counted twice."
+            )
+    if butler is not None:
+        expected = _primary_ids_by_patch(butler, skymap, tract)
+        problem = _completeness_problem(ids, expected)
+        if problem is not None:
+            return problem
+        is_primary = np.isin(ids, np.concatenate(list(expected.values())))
+        if not is_primary.all():
+            return (
+                f"{int((~is_primary).sum()):,} of your {n:,} rows are not primary rows of tract {tract}: keep "
+                "ref['detect_isPrimary'] rows in each patch before stacking."
+            )
+    return None
+
+
 def check_tract_catalog(
-    catalog,
+    catalog: Table,
     *,
     tract: int = 0,
     num_patches: tuple[int, int] = (3, 3),
-    butler=None,
+    butler: Butler | None = None,
     skymap: str = "discrete",
 ) -> CheckResult:
     """Check a tract-wide catalogue made by stacking the primary rows of every patch.
@@ -546,38 +630,16 @@ def check_tract_catalog(
     n = len(ids)
     if n == 0:
         return wrong("your catalogue is empty.")
-    tracts, patches = _patch_of_id(ids)
-    if np.any(tracts != tract):
-        others = sorted({int(t) for t in np.unique(tracts)} - {tract})
-        return wrong(f"some rows come from tract(s) {others}, not tract {tract}: read only tract {tract}'s patches.")
     nx, ny = num_patches
-    wanted = {x * 100 + y for x in range(nx) for y in range(ny)}
-    present = {int(p) for p in np.unique(patches)}
-    missing = sorted(wanted - present)
-    if missing:
-        names = ", ".join(f"{p // 100},{p % 100} (patch {(p % 100) * nx + p // 100})" for p in missing)
-        return wrong(f"rows from {len(missing)} patch(es) are missing: {names}. Loop over every patch of the tract.")
+    problem = _patch_coverage_problem(ids, tract, nx, ny)
+    if problem is not None:
+        return wrong(problem)
     unique_ids, id_counts = np.unique(ids, return_counts=True)
     if unique_ids.size != n:
         return wrong(f"{int((id_counts > 1).sum()):,} ids occur more than once: a patch was read (or stacked) twice.")
-    if "detect_isPrimary" in colnames:
-        primary = _plain(catalog["detect_isPrimary"]).astype(bool)
-        if not primary.all():
-            return wrong(
-                f"{int((~primary).sum()):,} of your {n:,} rows are not primary: keep ref['detect_isPrimary'] rows "
-                "in each patch before stacking, or an object in a patch overlap is counted twice."
-            )
-    if butler is not None:
-        expected = _primary_ids_by_patch(butler, skymap, tract)
-        problem = _completeness_problem(ids, expected)
-        if problem is not None:
-            return wrong(problem)
-        is_primary = np.isin(ids, np.concatenate(list(expected.values())))
-        if not is_primary.all():
-            return wrong(
-                f"{int((~is_primary).sum()):,} of your {n:,} rows are not primary rows of tract {tract}: keep "
-                "ref['detect_isPrimary'] rows in each patch before stacking."
-            )
+    problem = _primary_rows_problem(catalog, ids, butler, skymap, tract)
+    if problem is not None:
+        return wrong(problem)
     if "truth_id" in colnames:
         truth = _plain(catalog["truth_id"]).astype(np.int64)
         real = truth[truth >= 0]

@@ -9,6 +9,8 @@ era, lsst/pipe_tasks commit b38cab11 and lsst/meas_algorithms ``setPrimaryFlags.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import dp1, eras
@@ -16,6 +18,10 @@ from ._result import NO_ANSWER as _NO_ANSWER
 from ._result import CheckResult, right, wrong
 from ._result import is_missing as _is_missing
 from ._result import plain as _plain
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+
 
 __all__ = ["check_dp1_selection", "check_scarlet_deblended"]
 
@@ -29,7 +35,7 @@ def _as_mask(answer, n: int, what: str) -> tuple[np.ndarray | None, CheckResult 
     return mask, None
 
 
-def check_scarlet_deblended(answer, scarlet_ref) -> CheckResult:
+def check_scarlet_deblended(answer: Any, scarlet_ref: Table) -> CheckResult:
     """Check ``detect_isDeblendedSource`` rebuilt from the scarlet-era columns of ``scarlet_ref``.
 
     Parameters
@@ -64,7 +70,7 @@ def check_scarlet_deblended(answer, scarlet_ref) -> CheckResult:
     )
 
 
-def check_dp1_selection(answer, objects, faint: float = 25.0) -> CheckResult:
+def check_dp1_selection(answer: Any, objects: Table, faint: float = 25.0) -> CheckResult:
     """Check the lesson's selection on a DP1 ``Object`` table: point source, good i-band PSF flux, i <= faint.
 
     Parameters
