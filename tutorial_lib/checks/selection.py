@@ -429,6 +429,18 @@ def _purity_completeness_mistake(p_value: float, c_value: float, want_p: float, 
     return wrong("; ".join(parts) + ".")
 
 
+def _cut_mistake(point, star, cuts, answer, wanted, same, brighter_than) -> CheckResult | None:
+    """The wrong cut whose purity and completeness equal ``answer`` (by ``same``), if any."""
+    for description, rows in cuts.items():
+        other = _purity_completeness(point[rows], star[rows])[:2]
+        if all(map(same, answer, other)) and not all(map(same, other, wanted)):
+            return wrong(
+                f"those are the purity and completeness of {description}. Select with the true magnitude: "
+                f"true_mag < {brighter_than:g}."
+            )
+    return None
+
+
 def check_purity_completeness(
     answer: Any,
     is_point: ArrayLike,
@@ -485,23 +497,19 @@ def check_purity_completeness(
     if n_point == 0 or n_star == 0:
         raise ValueError("the sample has no point sources or no true stars; purity or completeness is undefined")
 
-    close = _close_fraction
-    if close(p_value, want_p) and close(c_value, want_c):
-        return right(
-            f"purity {want_p:.3f} ({n_both:,} true stars among {n_point:,} point sources) and completeness "
-            f"{want_c:.3f} ({n_both:,} of {n_star:,} true stars kept)."
-        )
-    for description, rows in cuts.items():
-        other_p, other_c = _purity_completeness(point[rows], star[rows])[:2]
-        if (
-            close(p_value, other_p)
-            and close(c_value, other_c)
-            and not (close(other_p, want_p) and close(other_c, want_c))
-        ):
-            return wrong(
-                f"those are the purity and completeness of {description}. Select with the true magnitude: "
-                f"true_mag < {brighter_than:g}."
-            )
+    # A computed answer equal to another cut's values to rounding error is that cut, even where the two cuts give
+    # fractions within the tolerance (a PSF-magnitude cut differs from the true one by a few objects).
+    for same in (lambda a, b: abs(a - b) <= 1e-9, None, _close_fraction):
+        if same is None:
+            if _close_fraction(p_value, want_p) and _close_fraction(c_value, want_c):
+                return right(
+                    f"purity {want_p:.3f} ({n_both:,} true stars among {n_point:,} point sources) and completeness "
+                    f"{want_c:.3f} ({n_both:,} of {n_star:,} true stars kept)."
+                )
+            continue
+        mistake = _cut_mistake(point, star, cuts, (p_value, c_value), (want_p, want_c), same, brighter_than)
+        if mistake is not None:
+            return mistake
     return _purity_completeness_mistake(p_value, c_value, want_p, want_c)
 
 
