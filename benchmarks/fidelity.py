@@ -102,6 +102,21 @@ def compute(repo: Path) -> list[Metric]:
             True,
         )
     )
+    with np.errstate(invalid="ignore"):
+        red_galaxies = galaxies & (true_i < 23) & (true_g - true_r > 1.4)
+        impossible = np.count_nonzero(red_galaxies & (true_r - true_i < 0.4))
+    metrics.append(
+        Metric(
+            "galaxies i < 23 with g - r > 1.4: fraction with r - i < 0.4",
+            impossible / max(np.count_nonzero(red_galaxies), 1),
+            0.0,
+            0.02,
+            "",
+            "none: red g - r comes from the 4000 A break at z > 0.25, where r - i > 0.5 (Eisenstein et al. 2001, "
+            "AJ 122, 2267, Sect. 2; Fukugita et al. 1995, PASP 107, 945, Table 3)",
+            True,
+        )
+    )
     stars = (kind == "star") & single
     for lo, hi in ((18, 20), (20, 22), (22, 24)):
         n = np.count_nonzero(stars & (true_i >= lo) & (true_i < hi)) / area / (hi - lo)

@@ -13,8 +13,11 @@ Stars
     high-latitude CMD. The stars' SDSS magnitudes are then moved to the HSC system with the colour terms of
     lsst/obs_subaru ``config/colorterms.py`` (``tutorial_lib.photometry.sdss_to_hsc``).
 Galaxies
-    Power-law i-band number counts, a blue and a red population in colour (the bimodality of Strateva et al.
-    2001, AJ 122, 1861), and sizes shrinking with magnitude.
+    Power-law i-band number counts; a redshift for each galaxy from a magnitude-dependent redshift
+    distribution; g - r and r - i drawn jointly from a red sequence or a blue cloud whose colours move with
+    redshift (the bimodality of Strateva et al. 2001, AJ 122, 1861; the tracks of Fukugita, Shimasaku &
+    Ichikawa 1995, PASP 107, 945 and Eisenstein et al. 2001, AJ 122, 2267), then moved to the HSC system;
+    sizes shrinking with magnitude.
 Blends
     A fraction of objects is put into close groups: 2 to 5 objects within a few arcsec (deblended into a parent
     and its children) or a pair closer than the PSF (never deblended: one row measures both).
@@ -30,7 +33,14 @@ from astropy.coordinates import SkyCoord
 
 from tutorial_lib.photometry import sdss_i_z_of_main_sequence, sdss_to_hsc, stellar_locus_g_r
 
-__all__ = ["TrueSky", "make_true_sky", "stellar_locus_g_r", "stellar_locus_abs_mag_r"]
+__all__ = [
+    "TrueSky",
+    "galaxy_colours",
+    "galaxy_redshifts",
+    "make_true_sky",
+    "stellar_locus_g_r",
+    "stellar_locus_abs_mag_r",
+]
 
 STAR, GALAXY = 0, 1
 
@@ -68,12 +78,31 @@ LOCUS_WIDTH_G_R = 0.025
 GALAXY_COUNTS_AT_22 = 4.05
 GALAXY_COUNTS_SLOPE = 0.33
 GALAXY_MAG_RANGE = (17.0, 26.5)
-#: Blue and red galaxy populations (Strateva et al. 2001): fraction, mean and spread of g - r and r - i.
-#: Observed colours at 20 < i < 25 span g - r 0.2-1.8 and r - i 0.1-1.2 (redshifted red galaxies);
-#: modelling choice within those ranges.
+#: Galaxy redshifts: p(z | i) proportional to z^2 exp(-(z / z0)^1.5), whose median is 1.412 z0 (the form of
+#: Baugh & Efstathiou 1993, MNRAS 265, 145), with the median redshift rising with i magnitude from about 0.3 at
+#: i = 20 to 0.6 at i = 22.5 and 0.9 at i = 25, as in the photometric redshifts of i-selected samples (Ilbert
+#: et al. 2006, A&A 457, 841, Sect. 6 and Fig. 13). Linear in i, rounded; modelling choice within those values.
+GALAXY_MEDIAN_Z_AT_22_5 = 0.6
+GALAXY_MEDIAN_Z_SLOPE = 0.12  #: per mag in i
+GALAXY_MEDIAN_Z_MIN = 0.1
+#: Observed SDSS colours against redshift of the two populations: the red sequence is the track of a
+#: passively evolving early-type galaxy (z = 0 colours g - r = 0.77, r - i = 0.40 of an elliptical in
+#: Fukugita et al. 1995, PASP 107, 945, Table 3; the track of Eisenstein et al. 2001, AJ 122, 2267, Sect. 2,
+#: along which r - i = (g - r) / 4 + 0.18 below z = 0.4 (their c_perp = 0) and r - i then rises steeply
+#: while g - r stays near 1.9). The blue cloud follows an Sbc-Scd star-forming spectrum (Fukugita et al. 1995,
+#: Table 3 at z = 0: g - r about 0.5, r - i about 0.25). Values rounded to 0.05 mag; the lessons need the
+#: populations' shapes, not per-galaxy accuracy.
+GALAXY_TRACK_Z = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.6])
+RED_SEQUENCE_G_R = np.array([0.77, 0.95, 1.20, 1.50, 1.70, 1.80, 1.85, 1.90, 1.90, 1.95, 1.95, 1.90])
+RED_SEQUENCE_R_I = np.array([0.40, 0.42, 0.48, 0.55, 0.65, 0.90, 1.10, 1.25, 1.35, 1.45, 1.45, 1.40])
+BLUE_CLOUD_G_R = np.array([0.50, 0.55, 0.65, 0.75, 0.80, 0.80, 0.75, 0.70, 0.65, 0.55, 0.45, 0.35])
+BLUE_CLOUD_R_I = np.array([0.25, 0.27, 0.30, 0.33, 0.38, 0.45, 0.52, 0.58, 0.60, 0.55, 0.50, 0.40])
+#: Fraction of red-sequence galaxies, and each population's scatter about its track in (g - r, r - i) with the
+#: correlation of the two colours: the red sequence is narrow (about 0.05 mag, e.g. Bell et al. 2004, ApJ 608,
+#: 752); the blue cloud spans Sbc to Im spectra, which move both colours together. Modelling choices.
 GALAXY_POPULATIONS = {
-    "blue": {"fraction": 0.7, "g_r": (0.45, 0.20), "r_i": (0.30, 0.15)},
-    "red": {"fraction": 0.3, "g_r": (1.25, 0.25), "r_i": (0.65, 0.20)},
+    "red": {"fraction": 0.3, "sigma": (0.06, 0.05), "correlation": 0.5},
+    "blue": {"fraction": 0.7, "sigma": (0.15, 0.10), "correlation": 0.7},
 }
 #: Median half-light radius (arcsec) at i = 20, shrinking by 0.12 dex per mag, with 0.3 dex scatter: about
 #: 0.26" at i = 24 as in HST size-magnitude relations (e.g. Ferguson et al. 2004, ApJ 600, L107). Choice.
@@ -179,6 +208,56 @@ def _make_stars(rng, ra_range, dec_range, faint_limit_r):
     return (np.concatenate(ra_list), np.concatenate(dec_list), np.concatenate(r_list), np.concatenate(x_list))
 
 
+def galaxy_redshifts(rng: np.random.Generator, mag_i) -> np.ndarray:
+    """Redshifts of galaxies of i magnitude ``mag_i``, drawn from p(z) proportional to z^2 exp(-(z / z0)^1.5).
+
+    With t = (z / z0)^1.5 the distribution is t exp(-t) dt, a Gamma(2) distribution; z0 is the median over
+    1.412 (see :data:`GALAXY_MEDIAN_Z_AT_22_5`).
+    """
+    mag_i = np.asarray(mag_i, dtype=float)
+    median = np.maximum(GALAXY_MEDIAN_Z_AT_22_5 + GALAXY_MEDIAN_Z_SLOPE * (mag_i - 22.5), GALAXY_MEDIAN_Z_MIN)
+    return median / 1.412 * rng.gamma(2.0, size=mag_i.shape) ** (2.0 / 3.0)
+
+
+def galaxy_colours(rng: np.random.Generator, redshift, is_red) -> tuple[np.ndarray, np.ndarray]:
+    """HSC g - r and r - i of galaxies, drawn jointly about their population's track at their redshift.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random numbers.
+    redshift : array-like
+        Each galaxy's redshift.
+    is_red : array-like of bool
+        True for red-sequence galaxies, False for the blue cloud.
+
+    Returns
+    -------
+    g_r, r_i : numpy.ndarray
+        Colours in the HSC system (the SDSS tracks of :data:`GALAXY_TRACK_Z` moved with
+        :func:`tutorial_lib.photometry.sdss_to_hsc`).
+    """
+    redshift = np.asarray(redshift, dtype=float)
+    is_red = np.asarray(is_red, dtype=bool)
+    g_r, r_i = np.empty(len(redshift)), np.empty(len(redshift))
+    for name, chosen, tracks in (
+        ("red", is_red, (RED_SEQUENCE_G_R, RED_SEQUENCE_R_I)),
+        ("blue", ~is_red, (BLUE_CLOUD_G_R, BLUE_CLOUD_R_I)),
+    ):
+        pop = GALAXY_POPULATIONS[name]
+        (s_gr, s_ri), rho = pop["sigma"], pop["correlation"]
+        cov = [[s_gr**2, rho * s_gr * s_ri], [rho * s_gr * s_ri, s_ri**2]]
+        scatter = rng.multivariate_normal([0.0, 0.0], cov, size=int(chosen.sum()))
+        g_r[chosen] = np.interp(redshift[chosen], GALAXY_TRACK_Z, tracks[0]) + scatter[:, 0]
+        r_i[chosen] = np.interp(redshift[chosen], GALAXY_TRACK_Z, tracks[1]) + scatter[:, 1]
+    # SDSS -> HSC. i - z enters only the HSC-I term (coefficient -0.15); the main-sequence relation i - z of
+    # about half r - i holds for galaxies too to about 0.2 mag, i.e. 0.03 mag in HSC i.
+    sdss = {"r": np.zeros_like(g_r), "g": g_r, "i": -r_i}
+    sdss["z"] = sdss["i"] - sdss_i_z_of_main_sequence(r_i)
+    hsc = sdss_to_hsc(sdss)
+    return hsc["g"] - hsc["r"], hsc["r"] - hsc["i"]
+
+
 def _make_galaxies(rng, ra_range, dec_range):
     """Draw galaxies: ra, dec, i, g - r, r - i, half-light radius (arcsec)."""
     area_deg2 = np.degrees(np.radians(ra_range[1] - ra_range[0])) * np.degrees(
@@ -195,13 +274,8 @@ def _make_galaxies(rng, ra_range, dec_range):
     u_ = rng.random(n)
     e_lo, e_hi = np.exp(slope_ln * (lo - 22)), np.exp(slope_ln * (hi - 22))
     mag_i = 22 + np.log(e_lo + u_ * (e_hi - e_lo)) / slope_ln
-    is_red = rng.random(n) < GALAXY_POPULATIONS["red"]["fraction"]
-    g_r = np.empty(n)
-    r_i = np.empty(n)
-    for name, chosen in (("blue", ~is_red), ("red", is_red)):
-        pop = GALAXY_POPULATIONS[name]
-        g_r[chosen] = rng.normal(*pop["g_r"], size=chosen.sum())
-        r_i[chosen] = rng.normal(*pop["r_i"], size=chosen.sum())
+    redshift = galaxy_redshifts(rng, mag_i)
+    g_r, r_i = galaxy_colours(rng, redshift, rng.random(n) < GALAXY_POPULATIONS["red"]["fraction"])
     size = GALAXY_SIZE_AT_20_ARCSEC * 10 ** (
         GALAXY_SIZE_SLOPE * (mag_i - 20) + GALAXY_SIZE_SCATTER_DEX * rng.standard_normal(n)
     )
