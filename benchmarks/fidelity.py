@@ -145,6 +145,20 @@ def compute(repo: Path) -> list[Metric]:
             True,
         )
     )
+    with np.errstate(invalid="ignore"):
+        blue = stars & (true_g > 17) & (true_g < 22.5) & (true_g - true_r < 0.2)
+    metrics.append(
+        Metric(
+            "point sources g - r < 0.2, 17 < g < 22.5, N/deg2",
+            np.count_nonzero(blue) / area,
+            None,
+            None,
+            "",
+            "quasars (Palanque-Delabrouille et al. 2016, A&A 587, A41), white dwarfs (Harris et al. 2006, AJ 131, "
+            "571), BHB stars (Deason et al. 2011, MNRAS 416, 2903), and thin-disc turn-off stars",
+            False,
+        )
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         mag = {
             b: ZERO_POINT - 2.5 * np.log10(np.asarray(f["base_PsfFlux_instFlux"], dtype=float))

@@ -61,6 +61,36 @@ def test_galaxy_redshifts_rise_with_magnitude():
     assert np.median(population.galaxy_redshifts(rng, np.full(20000, 25.0))) == pytest.approx(0.9, abs=0.03)
 
 
+def test_quasars_at_the_published_counts_and_colours():
+    box = ((0.0, 20.0), (-10.0, 10.0))  # 400 deg^2 of sky, so that Poisson noise is small
+    area = np.degrees(np.degrees(population._solid_angle_sr(*box)))
+    ra, dec, r, g_r, r_i = population._make_quasars(np.random.default_rng(5), *box, 27.5)
+    g = r + g_r
+    # The published densities the counts table integrates to: 2QZ 34 per deg^2 to b_J = 20.85, PD16 120 to g = 22.5.
+    assert np.count_nonzero(g < 20.85) / area == pytest.approx(33.6, rel=0.05)
+    assert np.count_nonzero(g < 22.5) / area == pytest.approx(121, rel=0.05)
+    assert np.median(g_r) == pytest.approx(0.15, abs=0.01) and np.median(r_i) == pytest.approx(0.12, abs=0.01)
+    assert (ra >= 0).all() and (ra <= 20).all() and (np.abs(dec) <= 10).all()
+
+
+def test_white_dwarfs_have_harris_density_and_blue_colours():
+    edges = np.arange(population.WD_ABS_MAG_R[0], population.WD_ABS_MAG_R[-1] + 0.01, 0.1)
+    assert len(edges) == 76
+    _, _, r, g_r, r_i = population._make_white_dwarfs(np.random.default_rng(6), (0.0, 20.0), (-10.0, 10.0), 27.5)
+    # Hot white dwarfs are bluer than any main-sequence star of the halo (turn-off g - r ~ 0.2).
+    hot = g_r < -0.2
+    assert hot.sum() > 100 and np.all(r_i[hot] < 0.0)
+    # White dwarfs of the discs to g = 21 at b ~ -60: of order 10 per deg^2 (cf. Gaia's ~9 per deg^2 to G = 20).
+    area = np.degrees(np.degrees(population._solid_angle_sr((0.0, 20.0), (-10.0, 10.0))))
+    assert 4 < np.count_nonzero(r + g_r < 21) / area < 20
+
+
+def test_bhb_absolute_magnitude_is_deasons():
+    assert population.bhb_abs_mag_g(-0.1) == pytest.approx(0.434 + 0.0169 + 0.02319 - 0.020449 + 0.0094517)
+    _, _, r, g_r, _ = population._make_bhb_stars(np.random.default_rng(7), (0.0, 20.0), (-10.0, 10.0), 27.5)
+    assert np.all((g_r >= -0.25) & (g_r <= 0.0)) and len(r) > 100
+
+
 def test_colour_terms_are_obs_subarus():
     # config/colorterms.py "sdss*": HSC-R = r - 0.000711 - 0.006847 (r - i) - 0.035110 (r - i)^2.
     hsc = sdss_to_hsc({"g": np.array([21.4]), "r": np.array([20.0]), "i": np.array([19.0]), "z": np.array([18.47])})
