@@ -174,7 +174,8 @@ def compute(repo: Path) -> list[Metric]:
             None,
             None,
             "",
-            "no published number for this field; real HSC data of it have about twice the M dwarfs (issue 11)",
+            "no published number for this field; real HSC data of it have about twice v1.2's 0.21 (issue 11); "
+            "J08 luminosity function in r - i (github.com/mjuric/galfast workspace/lumfun.txt)",
             False,
         )
     )

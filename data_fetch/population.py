@@ -42,6 +42,7 @@ __all__ = [
     "TrueSky",
     "galaxy_colours",
     "galaxy_redshifts",
+    "main_sequence_density_per_bin",
     "make_true_sky",
     "stellar_locus_g_r",
     "stellar_locus_abs_mag_r",
@@ -65,6 +66,21 @@ HALO_POWER_LAW = 2.77  # n_H
 #: which is as well as the lessons need (they never show absolute star counts).
 LF_ABS_MAG_R = np.array([4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 13.5])
 LF_LOG10_DENSITY = np.array([-3.3, -3.0, -2.8, -2.65, -2.5, -2.35, -2.25, -2.2, -2.25, -2.4, -2.5])
+
+#: The J08 luminosity function in r - i, phi(r - i) per unit r - i (relative units), as the J08 authors tabulate
+#: it for their Milky Way simulator galfast: github.com/mjuric/galfast ``workspace/lumfun.txt`` (commit 9221b74),
+#: read every 0.1 mag from 0.01 to 1.5. Its columns are named ``ri`` and ``phi``; read per unit r - i, dividing by
+#: dM_r/d(r - i) gives the rise of about 0.8 dex of the M_r luminosity function from M_r = 5 to 12 (J08 Fig. 23).
+#: It rises fourfold from r - i = 0.4 (K dwarfs) to 1.5 (M3), where the M_r table above, a rough reading of the
+#: M_r luminosity function, rises only 1.5-fold: with the M_r table alone the simulation had about half the M
+#: dwarfs (r - i > 1 at 18 < r < 22.5) of real HSC data of this field. Used for r - i <= 1.5, normalised to the
+#: M_r table on the K dwarfs (0.35 < r - i < 0.55); redder, the M_r table's shape continues from its value at 1.5.
+J08_LF_R_I = np.array([0.01, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5])
+J08_LF_PHI = np.array(
+    [0.02882, 0.03668, 0.03079, 0.02289, 0.02199, 0.02359, 0.02589, 0.0285, 0.03166, 0.03572, 0.04101, 0.04774]
+    + [0.05601, 0.06572, 0.07652, 0.08768]
+)
+J08_LF_NORMALISATION_R_I = (0.35, 0.55)
 
 #: Reddest r - i of the locus polynomial used: M_r(x) rises monotonically up to x = 2.1 (M_r = 13.5);
 #: the polynomial is a fit to the main sequence at r - i < ~2 (J08 Sect. 2.2) and turns over beyond.
@@ -260,15 +276,36 @@ def _draw_in_milky_way(rng, ra_range, dec_range, faint_limit_r, edges, abs_mag_o
     return (np.concatenate(ra_list), np.concatenate(dec_list), np.concatenate(r_list), np.concatenate(x_list))
 
 
-def _make_stars(rng, ra_range, dec_range, faint_limit_r):
-    """Draw main-sequence stars from the J08 model in the RA/Dec box: returns ra, dec, SDSS r and r - i."""
-    x_edges = np.linspace(0.0, LOCUS_MAX_R_I, 211)
+def main_sequence_density_per_bin(x_edges):
+    """Main-sequence stars per pc^3 near the Sun in each r - i bin of ``x_edges`` (SDSS colours).
+
+    The J08 luminosity function in r - i (:data:`J08_LF_PHI`) up to r - i = 1.5, normalised to the M_r table
+    (:data:`LF_LOG10_DENSITY`) on the K dwarfs; the M_r table's shape beyond.
+    """
     x_mid = 0.5 * (x_edges[1:] + x_edges[:-1])
     abs_mag = stellar_locus_abs_mag_r(x_mid)
     lf = 10 ** np.interp(abs_mag, LF_ABS_MAG_R, LF_LOG10_DENSITY)  # stars / pc^3 / mag, per unit local density
     per_x = lf * np.gradient(abs_mag, x_mid) * np.diff(x_edges)  # stars / pc^3 in each colour bin
+    j08 = np.interp(x_mid, J08_LF_R_I, J08_LF_PHI) * np.diff(x_edges)
+    k_dwarfs = (x_mid > J08_LF_NORMALISATION_R_I[0]) & (x_mid < J08_LF_NORMALISATION_R_I[1])
+    j08 *= per_x[k_dwarfs].sum() / j08[k_dwarfs].sum()
+    beyond = x_mid > J08_LF_R_I[-1]
+    join = np.flatnonzero(~beyond)[-1]
+    return np.where(beyond, per_x * j08[join] / per_x[join], j08)
+
+
+def _make_stars(rng, ra_range, dec_range, faint_limit_r):
+    """Draw main-sequence stars from the J08 model in the RA/Dec box: returns ra, dec, SDSS r and r - i."""
+    x_edges = np.linspace(0.0, LOCUS_MAX_R_I, 211)
     return _draw_in_milky_way(
-        rng, ra_range, dec_range, faint_limit_r, x_edges, stellar_locus_abs_mag_r, per_x, TURN_OFF_R_I
+        rng,
+        ra_range,
+        dec_range,
+        faint_limit_r,
+        x_edges,
+        stellar_locus_abs_mag_r,
+        main_sequence_density_per_bin(x_edges),
+        TURN_OFF_R_I,
     )
 
 

@@ -91,6 +91,16 @@ def test_bhb_absolute_magnitude_is_deasons():
     assert np.all((g_r >= -0.25) & (g_r <= 0.0)) and len(r) > 100
 
 
+def test_m_dwarfs_follow_the_j08_luminosity_function_in_r_minus_i():
+    edges = np.linspace(0.0, 2.1, 211)
+    per_bin = population.main_sequence_density_per_bin(edges)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    # galfast workspace/lumfun.txt: phi(1.495) / phi(0.455) = 0.087 / 0.0227; four times as many M3 as K5 dwarfs.
+    ratio = per_bin[np.argmin(np.abs(mid - 1.495))] / per_bin[np.argmin(np.abs(mid - 0.455))]
+    assert ratio == pytest.approx(0.08713 / 0.02272, rel=0.01)
+    assert np.all(per_bin > 0) and np.all(np.diff(per_bin[mid > 1.5]) < 0.01 * per_bin[mid > 1.5][0])
+
+
 def test_colour_terms_are_obs_subarus():
     # config/colorterms.py "sdss*": HSC-R = r - 0.000711 - 0.006847 (r - i) - 0.035110 (r - i)^2.
     hsc = sdss_to_hsc({"g": np.array([21.4]), "r": np.array([20.0]), "i": np.array([19.0]), "z": np.array([18.47])})
