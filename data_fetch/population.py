@@ -165,6 +165,9 @@ GALAXY_SIZE_SLOPE = -0.12
 GALAXY_SIZE_SCATTER_DEX = 0.3
 
 # --- blends (modelling choices, tuned so that about 10% of rows are blend parents or children) ------------
+#: Published: 58% of HSC-SSP Wide objects are blended (Bosch et al. 2018, PASJ 70, S5), at the Wide depth of
+#: i ~ 26, a magnitude deeper than these coadds; no fraction is published for i ~ 25, so these are not tuned to it
+#: (benchmarks/fidelity.py prints both).
 BLEND_GROUP_FRACTION = 0.06  #: fraction of objects that seed a group of 2-5 blended objects
 BLEND_GROUP_RADIUS_ARCSEC = 2.5  #: members lie within this radius of the seed (overlapping footprints)
 BLEND_MIN_SEPARATION_ARCSEC = 0.8  #: deblended members are at least this far apart (> PSF FWHM)

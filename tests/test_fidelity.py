@@ -39,6 +39,7 @@ def test_informational_rows_have_sources(metrics):
         assert len(m.source) > 20
     blend = metrics["primary objects that are deblended children, fraction"]
     assert 0.05 < blend.value < 0.58  # shallower than HSC-SSP Wide, so fewer blends
+    assert 0.03 < metrics["rows that are blend parents, fraction (all rows)"].value < 0.08
 
 
 def test_galaxy_colours_follow_their_tracks_jointly():
