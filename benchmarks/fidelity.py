@@ -38,16 +38,20 @@ class Metric:
 
 
 def _load(repo: Path):
-    """Primary rows of every patch: reference, i- and r-band forced, truth (stacked), and the survey area (deg^2)."""
+    """Primary rows of every patch: reference, g-, r- and i-band forced, truth (stacked), the survey area (deg^2),
+    and the fraction of all rows (primary or not) that are blend parents."""
     from astropy.table import vstack
     from lsst.daf.butler import Butler
 
     butler = Butler(str(repo), collections="tutorial")
     refs, forced_i, forced_r, forced_g, truths = [], [], [], [], []
+    n_rows = n_parents = 0
     for ref in butler.query_datasets("deepCoadd_ref"):
         data_id = dict(ref.dataId.required)
         table = butler.get(ref)
         keep = np.asarray(table["detect_isPrimary"])
+        n_rows += len(table)
+        n_parents += np.count_nonzero(np.asarray(table["deblend_nChild"]) > 0)
         refs.append(table[keep])
         truths.append(butler.get("truth_match", data_id)[keep])
         forced_i.append(butler.get("deepCoadd_forced_src", data_id, band="i")[keep])
@@ -61,7 +65,8 @@ def _load(repo: Path):
         area += np.degrees(np.radians(ra.max() - ra.min())) * np.degrees(
             np.sin(np.radians(dec.max())) - np.sin(np.radians(dec.min()))
         )
-    return vstack(refs), vstack(forced_g), vstack(forced_r), vstack(forced_i), vstack(truths), area
+    stacked = (vstack(refs), vstack(forced_g), vstack(forced_r), vstack(forced_i), vstack(truths))
+    return (*stacked, area, n_parents / n_rows)
 
 
 def compute(repo: Path) -> list[Metric]:
@@ -70,7 +75,7 @@ def compute(repo: Path) -> list[Metric]:
     from data_fetch.population import GALAXY_COUNTS_AT_22, GALAXY_COUNTS_SLOPE
     from tutorial_lib.photometry import stellar_locus_g_r_hsc
 
-    ref, forced_g, forced_r, forced_i, truth, area = _load(repo)
+    ref, forced_g, forced_r, forced_i, truth, area, parent_fraction = _load(repo)
     kind = np.asarray(truth["truth_type"])
     single = np.asarray(truth["truth_n_objects"]) == 1
     true_i = np.asarray(truth["truth_mag_i"], dtype=float)
@@ -102,6 +107,21 @@ def compute(repo: Path) -> list[Metric]:
             True,
         )
     )
+    with np.errstate(invalid="ignore"):
+        red_galaxies = galaxies & (true_i < 23) & (true_g - true_r > 1.4)
+        impossible = np.count_nonzero(red_galaxies & (true_r - true_i < 0.4))
+    metrics.append(
+        Metric(
+            "galaxies i < 23 with g - r > 1.4: fraction with r - i < 0.4",
+            impossible / max(np.count_nonzero(red_galaxies), 1),
+            0.0,
+            0.02,
+            "",
+            "none: red g - r comes from the 4000 A break at z > 0.25, where r - i > 0.5 (Eisenstein et al. 2001, "
+            "AJ 122, 2267, Sect. 2; Fukugita et al. 1995, PASP 107, 945, Table 3)",
+            True,
+        )
+    )
     stars = (kind == "star") & single
     for lo, hi in ((18, 20), (20, 22), (22, 24)):
         n = np.count_nonzero(stars & (true_i >= lo) & (true_i < hi)) / area / (hi - lo)
@@ -130,6 +150,20 @@ def compute(repo: Path) -> list[Metric]:
             True,
         )
     )
+    with np.errstate(invalid="ignore"):
+        blue = stars & (true_g > 17) & (true_g < 22.5) & (true_g - true_r < 0.2)
+    metrics.append(
+        Metric(
+            "point sources g - r < 0.2, 17 < g < 22.5, N/deg2",
+            np.count_nonzero(blue) / area,
+            None,
+            None,
+            "",
+            "quasars (Palanque-Delabrouille et al. 2016, A&A 587, A41), white dwarfs (Harris et al. 2006, AJ 131, "
+            "571), BHB stars (Deason et al. 2011, MNRAS 416, 2903), and thin-disc turn-off stars",
+            False,
+        )
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         mag = {
             b: ZERO_POINT - 2.5 * np.log10(np.asarray(f["base_PsfFlux_instFlux"], dtype=float))
@@ -145,7 +179,8 @@ def compute(repo: Path) -> list[Metric]:
             None,
             None,
             "",
-            "no published number for this field; real HSC data of it have about twice the M dwarfs (issue 11)",
+            "no published number for this field; real HSC data of it have about twice v1.2's 0.21 (issue 11); "
+            "J08 luminosity function in r - i (github.com/mjuric/galfast workspace/lumfun.txt)",
             False,
         )
     )
@@ -157,7 +192,21 @@ def compute(repo: Path) -> list[Metric]:
             0.58,
             None,
             "",
-            "HSC-SSP Wide (i ~ 26, deeper than these coadds): 58% blended, Bosch et al. 2018 (PASJ 70, S5)",
+            "HSC-SSP Wide: 58% of objects are blended (members of a parent with more than one peak), Bosch et al."
+            " 2018 (PASJ 70, S5); at Wide depth (i ~ 26), a magnitude deeper than these coadds (i ~ 25), so not a "
+            "target here: no published fraction at this depth",
+            False,
+        )
+    )
+    metrics.append(
+        Metric(
+            "rows that are blend parents, fraction (all rows)",
+            float(parent_fraction),
+            None,
+            None,
+            "",
+            "modelling choice (population.BLEND_GROUP_FRACTION); kept, as Bosch et al. 2018 (PASJ 70, S5) give "
+            "blend fractions only at HSC-SSP depths",
             False,
         )
     )

@@ -12,9 +12,17 @@ Stars
     thick disc have no main-sequence stars bluer than their turn-off, which makes the blue turn-off edge of a
     high-latitude CMD. The stars' SDSS magnitudes are then moved to the HSC system with the colour terms of
     lsst/obs_subaru ``config/colorterms.py`` (``tutorial_lib.photometry.sdss_to_hsc``).
+The blue end
+    Point sources bluer than the turn-off: quasars at the g-band counts of Palanque-Delabrouille et al. (2016,
+    A&A 587, A41), white dwarfs in the J08 discs with the luminosity function and space density of Harris et
+    al. (2006, AJ 131, 571), and halo blue horizontal-branch stars with the absolute magnitudes of Deason et
+    al. (2011, MNRAS 416, 2903).
 Galaxies
-    Power-law i-band number counts, a blue and a red population in colour (the bimodality of Strateva et al.
-    2001, AJ 122, 1861), and sizes shrinking with magnitude.
+    Power-law i-band number counts; a redshift for each galaxy from a magnitude-dependent redshift
+    distribution; g - r and r - i drawn jointly from a red sequence or a blue cloud whose colours move with
+    redshift (the bimodality of Strateva et al. 2001, AJ 122, 1861; the tracks of Fukugita, Shimasaku &
+    Ichikawa 1995, PASP 107, 945 and Eisenstein et al. 2001, AJ 122, 2267), then moved to the HSC system;
+    sizes shrinking with magnitude.
 Blends
     A fraction of objects is put into close groups: 2 to 5 objects within a few arcsec (deblended into a parent
     and its children) or a pair closer than the PSF (never deblended: one row measures both).
@@ -30,7 +38,15 @@ from astropy.coordinates import SkyCoord
 
 from tutorial_lib.photometry import sdss_i_z_of_main_sequence, sdss_to_hsc, stellar_locus_g_r
 
-__all__ = ["TrueSky", "make_true_sky", "stellar_locus_g_r", "stellar_locus_abs_mag_r"]
+__all__ = [
+    "TrueSky",
+    "galaxy_colours",
+    "galaxy_redshifts",
+    "main_sequence_density_per_bin",
+    "make_true_sky",
+    "stellar_locus_g_r",
+    "stellar_locus_abs_mag_r",
+]
 
 STAR, GALAXY = 0, 1
 
@@ -51,6 +67,21 @@ HALO_POWER_LAW = 2.77  # n_H
 LF_ABS_MAG_R = np.array([4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 13.5])
 LF_LOG10_DENSITY = np.array([-3.3, -3.0, -2.8, -2.65, -2.5, -2.35, -2.25, -2.2, -2.25, -2.4, -2.5])
 
+#: The J08 luminosity function in r - i, phi(r - i) per unit r - i (relative units), as the J08 authors tabulate
+#: it for their Milky Way simulator galfast: github.com/mjuric/galfast ``workspace/lumfun.txt`` (commit 9221b74),
+#: read every 0.1 mag from 0.01 to 1.5. Its columns are named ``ri`` and ``phi``; read per unit r - i, dividing by
+#: dM_r/d(r - i) gives the rise of about 0.8 dex of the M_r luminosity function from M_r = 5 to 12 (J08 Fig. 23).
+#: It rises fourfold from r - i = 0.4 (K dwarfs) to 1.5 (M3), where the M_r table above, a rough reading of the
+#: M_r luminosity function, rises only 1.5-fold: with the M_r table alone the simulation had about half the M
+#: dwarfs (r - i > 1 at 18 < r < 22.5) of real HSC data of this field. Used for r - i <= 1.5, normalised to the
+#: M_r table on the K dwarfs (0.35 < r - i < 0.55); redder, the M_r table's shape continues from its value at 1.5.
+J08_LF_R_I = np.array([0.01, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5])
+J08_LF_PHI = np.array(
+    [0.02882, 0.03668, 0.03079, 0.02289, 0.02199, 0.02359, 0.02589, 0.0285, 0.03166, 0.03572, 0.04101, 0.04774]
+    + [0.05601, 0.06572, 0.07652, 0.08768]
+)
+J08_LF_NORMALISATION_R_I = (0.35, 0.55)
+
 #: Reddest r - i of the locus polynomial used: M_r(x) rises monotonically up to x = 2.1 (M_r = 13.5);
 #: the polynomial is a fit to the main sequence at r - i < ~2 (J08 Sect. 2.2) and turns over beyond.
 LOCUS_MAX_R_I = 2.1
@@ -61,6 +92,39 @@ TURN_OFF_R_I = {"thin": 0.0, "thick": 0.11, "halo": 0.07}
 #: Intrinsic width of the stellar locus in g - r, mag (Ivezic et al. 2008 quote about 0.02-0.03 mag).
 LOCUS_WIDTH_G_R = 0.025
 
+# --- the blue end -----------------------------------------------------------------------------------------
+#: Differential g-band counts of quasars (all redshifts), log10(N / deg^2 / mag) at the g of QSO_COUNTS_G,
+#: steep to g ~ 20 and flattening beyond. Integrated, the table gives the published cumulative densities: about 6
+#: per deg^2 to g = 19.3 (SDSS DR7 quasars to i = 19.1: 105,783 over 9380 deg^2, Schneider et al. 2010, AJ 139,
+#: 2360), 34 to g = 20.85 (2QZ to b_J = 20.85, Croom et al. 2004, MNRAS 349, 1397), 78 to g = 21.85 (2SLAQ,
+#: Richards et al. 2005, MNRAS 360, 839) and 120 to g = 22.5 (the g-band counts of Palanque-Delabrouille et al.
+#: 2016, A&A 587, A41). Rounded; good to about 20%.
+QSO_COUNTS_G = np.array([16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0])
+QSO_LOG10_COUNTS = np.array([-0.9, -0.35, 0.2, 0.75, 1.2, 1.55, 1.8, 1.95, 2.05, 2.15, 2.2])
+#: Quasar colours at z < 2.2 (SDSS; Richards et al. 2001, AJ 121, 2308: quasars at these redshifts lie at
+#: g - r and r - i of about 0.1-0.2, with a spread of about 0.15 from the emission lines moving through the
+#: bands). Mean and spread of each colour; modelling choice within those values.
+QSO_G_R, QSO_R_I = (0.15, 0.15), (0.12, 0.13)
+#: White-dwarf luminosity function (Harris et al. 2006, AJ 131, 571, Table 2 in M_bol, here taken as M_r, which
+#: is within 0.3 mag of M_bol for the 6000-12,000 K white dwarfs that dominate): log10 of the relative number
+#: per mag, rising to the peak at M ~ 15.3 and falling off sharply; scaled to their total space density of
+#: 4.6e-3 white dwarfs per pc^3. Rounded readings, good to about 0.2 dex.
+WD_ABS_MAG_R = np.array([9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 15.5, 16.0, 16.5])
+WD_LOG10_LF_SHAPE = np.array([-2.6, -2.2, -1.8, -1.5, -1.2, -0.8, -0.4, -0.3, -0.8, -1.8])
+WD_LOCAL_DENSITY_PC3 = 4.6e-3
+#: DA white-dwarf cooling track (log g = 8) in SDSS colours against M_r: hot white dwarfs at g - r ~ -0.4,
+#: r - i ~ -0.3, reddening as they cool (Holberg & Bergeron 2006, AJ 132, 1221, Table 1, rounded to 0.05 mag).
+WD_TRACK_G_R = np.array([-0.45, -0.40, -0.30, -0.15, 0.05, 0.30, 0.55, 0.65, 0.75, 0.85])
+WD_TRACK_R_I = np.array([-0.35, -0.30, -0.25, -0.15, -0.05, 0.08, 0.17, 0.22, 0.27, 0.32])
+#: Blue horizontal-branch stars: SDSS colours -0.25 < g - r < 0 (Deason et al. 2011, MNRAS 416, 2903,
+#: Sect. 2; drawn uniform), r - i = -0.15 +- 0.05 (A-type colours, Yanny et al. 2000, ApJ 540, 825), absolute
+#: magnitude M_g(g - r) of Deason et al. 2011 eq. 7, and the J08 halo with BHB_LOCAL_DENSITY_PC3 stars per pc^3
+#: near the Sun: about 5 per kpc^3 (Deason et al. 2011, Sect. 4, normalisation of the BHB density profile at
+#: 8 kpc), i.e. about one per deg^2 at 17 < g < 21 at high latitude.
+BHB_G_R_RANGE = (-0.25, 0.0)
+BHB_R_I = (-0.15, 0.05)
+BHB_LOCAL_DENSITY_PC3 = 5e-9
+
 # --- galaxies -------------------------------------------------------------------------------------------
 #: Differential i-band galaxy counts, log10(N / deg^2 / mag) = GALAXY_COUNTS_AT_22 + slope (i - 22): about
 #: 11,000 per deg^2 per mag at i = 22 and a slope of 0.33 dex/mag for 20 < i < 25, as in deep i-band counts
@@ -68,12 +132,31 @@ LOCUS_WIDTH_G_R = 0.025
 GALAXY_COUNTS_AT_22 = 4.05
 GALAXY_COUNTS_SLOPE = 0.33
 GALAXY_MAG_RANGE = (17.0, 26.5)
-#: Blue and red galaxy populations (Strateva et al. 2001): fraction, mean and spread of g - r and r - i.
-#: Observed colours at 20 < i < 25 span g - r 0.2-1.8 and r - i 0.1-1.2 (redshifted red galaxies);
-#: modelling choice within those ranges.
+#: Galaxy redshifts: p(z | i) proportional to z^2 exp(-(z / z0)^1.5), whose median is 1.412 z0 (the form of
+#: Baugh & Efstathiou 1993, MNRAS 265, 145), with the median redshift rising with i magnitude from about 0.3 at
+#: i = 20 to 0.6 at i = 22.5 and 0.9 at i = 25, as in the photometric redshifts of i-selected samples (Ilbert
+#: et al. 2006, A&A 457, 841, Sect. 6 and Fig. 13). Linear in i, rounded; modelling choice within those values.
+GALAXY_MEDIAN_Z_AT_22_5 = 0.6
+GALAXY_MEDIAN_Z_SLOPE = 0.12  #: per mag in i
+GALAXY_MEDIAN_Z_MIN = 0.1
+#: Observed SDSS colours against redshift of the two populations: the red sequence is the track of a
+#: passively evolving early-type galaxy (z = 0 colours g - r = 0.77, r - i = 0.40 of an elliptical in
+#: Fukugita et al. 1995, PASP 107, 945, Table 3; the track of Eisenstein et al. 2001, AJ 122, 2267, Sect. 2,
+#: along which r - i = (g - r) / 4 + 0.18 below z = 0.4 (their c_perp = 0) and r - i then rises steeply
+#: while g - r stays near 1.9). The blue cloud follows an Sbc-Scd star-forming spectrum (Fukugita et al. 1995,
+#: Table 3 at z = 0: g - r about 0.5, r - i about 0.25). Values rounded to 0.05 mag; the lessons need the
+#: populations' shapes, not per-galaxy accuracy.
+GALAXY_TRACK_Z = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.6])
+RED_SEQUENCE_G_R = np.array([0.77, 0.95, 1.20, 1.50, 1.70, 1.80, 1.85, 1.90, 1.90, 1.95, 1.95, 1.90])
+RED_SEQUENCE_R_I = np.array([0.40, 0.42, 0.48, 0.55, 0.65, 0.90, 1.10, 1.25, 1.35, 1.45, 1.45, 1.40])
+BLUE_CLOUD_G_R = np.array([0.50, 0.55, 0.65, 0.75, 0.80, 0.80, 0.75, 0.70, 0.65, 0.55, 0.45, 0.35])
+BLUE_CLOUD_R_I = np.array([0.25, 0.27, 0.30, 0.33, 0.38, 0.45, 0.52, 0.58, 0.60, 0.55, 0.50, 0.40])
+#: Fraction of red-sequence galaxies, and each population's scatter about its track in (g - r, r - i) with the
+#: correlation of the two colours: the red sequence is narrow (about 0.05 mag, e.g. Bell et al. 2004, ApJ 608,
+#: 752); the blue cloud spans Sbc to Im spectra, which move both colours together. Modelling choices.
 GALAXY_POPULATIONS = {
-    "blue": {"fraction": 0.7, "g_r": (0.45, 0.20), "r_i": (0.30, 0.15)},
-    "red": {"fraction": 0.3, "g_r": (1.25, 0.25), "r_i": (0.65, 0.20)},
+    "red": {"fraction": 0.3, "sigma": (0.06, 0.05), "correlation": 0.5},
+    "blue": {"fraction": 0.7, "sigma": (0.15, 0.10), "correlation": 0.7},
 }
 #: Median half-light radius (arcsec) at i = 20, shrinking by 0.12 dex per mag, with 0.3 dex scatter: about
 #: 0.26" at i = 24 as in HST size-magnitude relations (e.g. Ferguson et al. 2004, ApJ 600, L107). Choice.
@@ -82,6 +165,9 @@ GALAXY_SIZE_SLOPE = -0.12
 GALAXY_SIZE_SCATTER_DEX = 0.3
 
 # --- blends (modelling choices, tuned so that about 10% of rows are blend parents or children) ------------
+#: Published: 58% of HSC-SSP Wide objects are blended (Bosch et al. 2018, PASJ 70, S5), at the Wide depth of
+#: i ~ 26, a magnitude deeper than these coadds; no fraction is published for i ~ 25, so these are not tuned to it
+#: (benchmarks/fidelity.py prints both).
 BLEND_GROUP_FRACTION = 0.06  #: fraction of objects that seed a group of 2-5 blended objects
 BLEND_GROUP_RADIUS_ARCSEC = 2.5  #: members lie within this radius of the seed (overlapping footprints)
 BLEND_MIN_SEPARATION_ARCSEC = 0.8  #: deblended members are at least this far apart (> PSF FWHM)
@@ -133,50 +219,194 @@ def _density_along_sightline(distance_pc, l_rad, b_rad):
     return {"thin": thin, "thick": thick, "halo": halo}
 
 
-def _make_stars(rng, ra_range, dec_range, faint_limit_r):
-    """Draw stars from the J08 model in the RA/Dec box: returns ra, dec, r, r - i."""
-    center = SkyCoord(np.mean(ra_range) * u.deg, np.mean(dec_range) * u.deg).galactic
-    l_rad, b_rad = center.l.radian, center.b.radian
-    solid_angle_sr = np.radians(ra_range[1] - ra_range[0]) * (
+def _uniform_positions(rng, ra_range, dec_range, n):
+    """``n`` positions uniform on the sphere within the RA/Dec box (degrees)."""
+    ra = ra_range[0] + rng.random(n) * (ra_range[1] - ra_range[0])
+    sin_dec = np.sin(np.radians(dec_range[0])) + rng.random(n) * (
         np.sin(np.radians(dec_range[1])) - np.sin(np.radians(dec_range[0]))
     )
-    # Integrate on a grid of distance and colour; each cell's expected count is a Poisson mean.
+    return ra, np.degrees(np.arcsin(sin_dec))
+
+
+def _solid_angle_sr(ra_range, dec_range):
+    return np.radians(ra_range[1] - ra_range[0]) * (np.sin(np.radians(dec_range[1])) - np.sin(np.radians(dec_range[0])))
+
+
+def _draw_in_milky_way(rng, ra_range, dec_range, faint_limit_r, edges, abs_mag_of, density_per_bin, components):
+    """Draw objects of a Milky Way population in the RA/Dec box, integrating on a grid of distance and ``edges``.
+
+    Parameters
+    ----------
+    edges : numpy.ndarray
+        Bin edges of the quantity that labels the population's members (r - i for main-sequence stars, M_r for
+        white dwarfs); ``abs_mag_of`` maps it to M_r.
+    density_per_bin : numpy.ndarray
+        Members per pc^3 in each bin near the Sun, per unit local density of the component.
+    components : dict of {str: float}
+        J08 components ("thin", "thick", "halo") and the bluest ``edges`` value each contributes.
+
+    Returns
+    -------
+    ra, dec, r, value : numpy.ndarray
+        Positions (degrees), apparent SDSS r, and each member's value of the binned quantity.
+    """
+    center = SkyCoord(np.mean(ra_range) * u.deg, np.mean(dec_range) * u.deg).galactic
     log_d_edges = np.linspace(1.0, 5.3, 431)  # 10 pc to 200 kpc
     d_mid = 10 ** (0.5 * (log_d_edges[1:] + log_d_edges[:-1]))
-    d_width = np.diff(10**log_d_edges)
-    x_edges = np.linspace(0.0, LOCUS_MAX_R_I, 211)
-    x_mid = 0.5 * (x_edges[1:] + x_edges[:-1])
-    abs_mag = stellar_locus_abs_mag_r(x_mid)
-    dm_dx = np.gradient(abs_mag, x_mid)
-    lf = 10 ** np.interp(abs_mag, LF_ABS_MAG_R, LF_LOG10_DENSITY)  # stars / pc^3 / mag, per unit local density
-    per_x = lf * dm_dx * np.diff(x_edges)  # stars / pc^3 in each colour bin
-    densities = _density_along_sightline(d_mid, l_rad, b_rad)
-    volume = solid_angle_sr * d_mid**2 * d_width  # pc^3 per distance bin
-    distance_modulus = 5 * np.log10(d_mid / 10.0)
-    apparent_r = abs_mag[None, :] + distance_modulus[:, None]
+    x_mid = 0.5 * (edges[1:] + edges[:-1])
+    densities = _density_along_sightline(d_mid, center.l.radian, center.b.radian)
+    volume = _solid_angle_sr(ra_range, dec_range) * d_mid**2 * np.diff(10**log_d_edges)  # pc^3 per distance bin
+    apparent_r = abs_mag_of(x_mid)[None, :] + 5 * np.log10(d_mid / 10.0)[:, None]
     visible = (apparent_r < faint_limit_r) & (apparent_r > 13.0)
     ra_list, dec_list, r_list, x_list = [], [], [], []
-    for component in ("thin", "thick", "halo"):
-        expected = volume[:, None] * densities[component][:, None] * per_x[None, :]
-        expected = np.where(visible & (x_mid[None, :] >= TURN_OFF_R_I[component]), expected, 0.0)
+    for component, bluest in components.items():
+        expected = volume[:, None] * densities[component][:, None] * density_per_bin[None, :]
+        expected = np.where(visible & (x_mid[None, :] >= bluest), expected, 0.0)
         counts = rng.poisson(expected)
         d_idx, x_idx = np.nonzero(counts)
         repeats = counts[d_idx, x_idx]
         d_idx = np.repeat(d_idx, repeats)
         x_idx = np.repeat(x_idx, repeats)
         n = len(d_idx)
-        # Spread each star uniformly within its grid cell so that no grid pattern shows in the CMD.
+        # Spread each object uniformly within its grid cell so that no grid pattern shows in the CMD.
         log_d = log_d_edges[d_idx] + rng.random(n) * (log_d_edges[1] - log_d_edges[0])
-        x = x_edges[x_idx] + rng.random(n) * (x_edges[1] - x_edges[0])
-        r = stellar_locus_abs_mag_r(x) + 5 * (log_d - 1.0)
-        ra_list.append(ra_range[0] + rng.random(n) * (ra_range[1] - ra_range[0]))
-        sin_dec = np.sin(np.radians(dec_range[0])) + rng.random(n) * (
-            np.sin(np.radians(dec_range[1])) - np.sin(np.radians(dec_range[0]))
-        )
-        dec_list.append(np.degrees(np.arcsin(sin_dec)))
-        r_list.append(r)
+        x = edges[x_idx] + rng.random(n) * np.diff(edges)[x_idx]
+        ra, dec = _uniform_positions(rng, ra_range, dec_range, n)
+        ra_list.append(ra)
+        dec_list.append(dec)
+        r_list.append(abs_mag_of(x) + 5 * (log_d - 1.0))
         x_list.append(x)
     return (np.concatenate(ra_list), np.concatenate(dec_list), np.concatenate(r_list), np.concatenate(x_list))
+
+
+def main_sequence_density_per_bin(x_edges):
+    """Main-sequence stars per pc^3 near the Sun in each r - i bin of ``x_edges`` (SDSS colours).
+
+    The J08 luminosity function in r - i (:data:`J08_LF_PHI`) up to r - i = 1.5, normalised to the M_r table
+    (:data:`LF_LOG10_DENSITY`) on the K dwarfs; the M_r table's shape beyond.
+    """
+    x_mid = 0.5 * (x_edges[1:] + x_edges[:-1])
+    abs_mag = stellar_locus_abs_mag_r(x_mid)
+    lf = 10 ** np.interp(abs_mag, LF_ABS_MAG_R, LF_LOG10_DENSITY)  # stars / pc^3 / mag, per unit local density
+    per_x = lf * np.gradient(abs_mag, x_mid) * np.diff(x_edges)  # stars / pc^3 in each colour bin
+    j08 = np.interp(x_mid, J08_LF_R_I, J08_LF_PHI) * np.diff(x_edges)
+    k_dwarfs = (x_mid > J08_LF_NORMALISATION_R_I[0]) & (x_mid < J08_LF_NORMALISATION_R_I[1])
+    j08 *= per_x[k_dwarfs].sum() / j08[k_dwarfs].sum()
+    beyond = x_mid > J08_LF_R_I[-1]
+    join = np.flatnonzero(~beyond)[-1]
+    return np.where(beyond, per_x * j08[join] / per_x[join], j08)
+
+
+def _make_stars(rng, ra_range, dec_range, faint_limit_r):
+    """Draw main-sequence stars from the J08 model in the RA/Dec box: returns ra, dec, SDSS r and r - i."""
+    x_edges = np.linspace(0.0, LOCUS_MAX_R_I, 211)
+    return _draw_in_milky_way(
+        rng,
+        ra_range,
+        dec_range,
+        faint_limit_r,
+        x_edges,
+        stellar_locus_abs_mag_r,
+        main_sequence_density_per_bin(x_edges),
+        TURN_OFF_R_I,
+    )
+
+
+def _make_white_dwarfs(rng, ra_range, dec_range, faint_limit_r):
+    """White dwarfs of the J08 discs: ra, dec, SDSS r, g - r, r - i (Harris et al. 2006 luminosity function)."""
+    edges = np.arange(WD_ABS_MAG_R[0], WD_ABS_MAG_R[-1] + 0.01, 0.1)
+    shape = 10 ** np.interp(0.5 * (edges[1:] + edges[:-1]), WD_ABS_MAG_R, WD_LOG10_LF_SHAPE) * np.diff(edges)
+    per_bin = WD_LOCAL_DENSITY_PC3 * shape / shape.sum()
+    ra, dec, r, abs_mag = _draw_in_milky_way(
+        rng, ra_range, dec_range, faint_limit_r, edges, lambda m: m, per_bin, {"thin": 0.0, "thick": 0.0}
+    )
+    spread = LOCUS_WIDTH_G_R * rng.standard_normal((2, len(r)))
+    g_r = np.interp(abs_mag, WD_ABS_MAG_R, WD_TRACK_G_R) + spread[0]
+    r_i = np.interp(abs_mag, WD_ABS_MAG_R, WD_TRACK_R_I) + spread[1]
+    return ra, dec, r, g_r, r_i
+
+
+def bhb_abs_mag_g(g_r):
+    """Absolute g magnitude of a blue horizontal-branch star of SDSS colour g - r (Deason et al. 2011, eq. 7)."""
+    x = np.asarray(g_r, dtype=float)
+    return 0.434 - 0.169 * x + 2.319 * x**2 + 20.449 * x**3 + 94.517 * x**4
+
+
+def _make_bhb_stars(rng, ra_range, dec_range, faint_limit_r):
+    """Blue horizontal-branch stars of the J08 halo: ra, dec, SDSS r, g - r, r - i."""
+    edges = np.linspace(*BHB_G_R_RANGE, 11)
+    per_bin = np.full(10, BHB_LOCAL_DENSITY_PC3 / HALO_LOCAL_FRACTION / 10)  # the halo's density is relative
+
+    def abs_mag_r(g_r):
+        return bhb_abs_mag_g(g_r) - g_r
+
+    ra, dec, r, g_r = _draw_in_milky_way(
+        rng, ra_range, dec_range, faint_limit_r, edges, abs_mag_r, per_bin, {"halo": BHB_G_R_RANGE[0]}
+    )
+    return ra, dec, r, g_r, rng.normal(*BHB_R_I, size=len(r))
+
+
+def _make_quasars(rng, ra_range, dec_range, faint_limit_r):
+    """Quasars at the g-band counts of :data:`QSO_LOG10_COUNTS`: ra, dec, SDSS r, g - r, r - i."""
+    area_deg2 = np.degrees(np.degrees(_solid_angle_sr(ra_range, dec_range)))
+    g_grid = np.linspace(QSO_COUNTS_G[0], min(QSO_COUNTS_G[-1], faint_limit_r), 1001)
+    per_mag = 10 ** np.interp(g_grid, QSO_COUNTS_G, QSO_LOG10_COUNTS) * area_deg2
+    cumulative = np.concatenate([[0.0], np.cumsum(0.5 * (per_mag[1:] + per_mag[:-1]) * np.diff(g_grid))])
+    n = rng.poisson(cumulative[-1])
+    g = np.interp(rng.random(n) * cumulative[-1], cumulative, g_grid)
+    ra, dec = _uniform_positions(rng, ra_range, dec_range, n)
+    g_r = rng.normal(*QSO_G_R, size=n)
+    return ra, dec, g - g_r, g_r, rng.normal(*QSO_R_I, size=n)
+
+
+def galaxy_redshifts(rng: np.random.Generator, mag_i) -> np.ndarray:
+    """Redshifts of galaxies of i magnitude ``mag_i``, drawn from p(z) proportional to z^2 exp(-(z / z0)^1.5).
+
+    With t = (z / z0)^1.5 the distribution is t exp(-t) dt, a Gamma(2) distribution; z0 is the median over
+    1.412 (see :data:`GALAXY_MEDIAN_Z_AT_22_5`).
+    """
+    mag_i = np.asarray(mag_i, dtype=float)
+    median = np.maximum(GALAXY_MEDIAN_Z_AT_22_5 + GALAXY_MEDIAN_Z_SLOPE * (mag_i - 22.5), GALAXY_MEDIAN_Z_MIN)
+    return median / 1.412 * rng.gamma(2.0, size=mag_i.shape) ** (2.0 / 3.0)
+
+
+def galaxy_colours(rng: np.random.Generator, redshift, is_red) -> tuple[np.ndarray, np.ndarray]:
+    """HSC g - r and r - i of galaxies, drawn jointly about their population's track at their redshift.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random numbers.
+    redshift : array-like
+        Each galaxy's redshift.
+    is_red : array-like of bool
+        True for red-sequence galaxies, False for the blue cloud.
+
+    Returns
+    -------
+    g_r, r_i : numpy.ndarray
+        Colours in the HSC system (the SDSS tracks of :data:`GALAXY_TRACK_Z` moved with
+        :func:`tutorial_lib.photometry.sdss_to_hsc`).
+    """
+    redshift = np.asarray(redshift, dtype=float)
+    is_red = np.asarray(is_red, dtype=bool)
+    g_r, r_i = np.empty(len(redshift)), np.empty(len(redshift))
+    for name, chosen, tracks in (
+        ("red", is_red, (RED_SEQUENCE_G_R, RED_SEQUENCE_R_I)),
+        ("blue", ~is_red, (BLUE_CLOUD_G_R, BLUE_CLOUD_R_I)),
+    ):
+        pop = GALAXY_POPULATIONS[name]
+        (s_gr, s_ri), rho = pop["sigma"], pop["correlation"]
+        cov = [[s_gr**2, rho * s_gr * s_ri], [rho * s_gr * s_ri, s_ri**2]]
+        scatter = rng.multivariate_normal([0.0, 0.0], cov, size=int(chosen.sum()))
+        g_r[chosen] = np.interp(redshift[chosen], GALAXY_TRACK_Z, tracks[0]) + scatter[:, 0]
+        r_i[chosen] = np.interp(redshift[chosen], GALAXY_TRACK_Z, tracks[1]) + scatter[:, 1]
+    # SDSS -> HSC. i - z enters only the HSC-I term (coefficient -0.15); the main-sequence relation i - z of
+    # about half r - i holds for galaxies too to about 0.2 mag, i.e. 0.03 mag in HSC i.
+    sdss = {"r": np.zeros_like(g_r), "g": g_r, "i": -r_i}
+    sdss["z"] = sdss["i"] - sdss_i_z_of_main_sequence(r_i)
+    hsc = sdss_to_hsc(sdss)
+    return hsc["g"] - hsc["r"], hsc["r"] - hsc["i"]
 
 
 def _make_galaxies(rng, ra_range, dec_range):
@@ -195,21 +425,13 @@ def _make_galaxies(rng, ra_range, dec_range):
     u_ = rng.random(n)
     e_lo, e_hi = np.exp(slope_ln * (lo - 22)), np.exp(slope_ln * (hi - 22))
     mag_i = 22 + np.log(e_lo + u_ * (e_hi - e_lo)) / slope_ln
-    is_red = rng.random(n) < GALAXY_POPULATIONS["red"]["fraction"]
-    g_r = np.empty(n)
-    r_i = np.empty(n)
-    for name, chosen in (("blue", ~is_red), ("red", is_red)):
-        pop = GALAXY_POPULATIONS[name]
-        g_r[chosen] = rng.normal(*pop["g_r"], size=chosen.sum())
-        r_i[chosen] = rng.normal(*pop["r_i"], size=chosen.sum())
+    redshift = galaxy_redshifts(rng, mag_i)
+    g_r, r_i = galaxy_colours(rng, redshift, rng.random(n) < GALAXY_POPULATIONS["red"]["fraction"])
     size = GALAXY_SIZE_AT_20_ARCSEC * 10 ** (
         GALAXY_SIZE_SLOPE * (mag_i - 20) + GALAXY_SIZE_SCATTER_DEX * rng.standard_normal(n)
     )
-    ra = ra_range[0] + rng.random(n) * (ra_range[1] - ra_range[0])
-    sin_dec = np.sin(np.radians(dec_range[0])) + rng.random(n) * (
-        np.sin(np.radians(dec_range[1])) - np.sin(np.radians(dec_range[0]))
-    )
-    return ra, np.degrees(np.arcsin(sin_dec)), mag_i, g_r, r_i, size
+    ra, dec = _uniform_positions(rng, ra_range, dec_range, n)
+    return ra, dec, mag_i, g_r, r_i, size
 
 
 def _offset(rng, ra, dec, n, min_arcsec, max_arcsec):
@@ -257,7 +479,13 @@ def make_true_sky(rng: np.random.Generator, ra_range, dec_range, faint_limit_r: 
     """Draw every true object in the RA/Dec box (degrees), stars first, then galaxies, then blends."""
     s_ra, s_dec, s_r, s_x = _make_stars(rng, ra_range, dec_range, faint_limit_r)
     s_g_r = stellar_locus_g_r(s_x) + LOCUS_WIDTH_G_R * rng.standard_normal(len(s_r))
-    # The locus and the luminosity function are SDSS's; the coadds are HSC's: move the stars to the HSC system
+    # The blue end: white dwarfs, blue horizontal-branch stars and quasars, all point sources ("star" in the
+    # truth table, which records morphology).
+    for make in (_make_white_dwarfs, _make_bhb_stars, _make_quasars):
+        b_ra, b_dec, b_r, b_g_r, b_r_i = make(rng, ra_range, dec_range, faint_limit_r)
+        s_ra, s_dec, s_r = np.concatenate([s_ra, b_ra]), np.concatenate([s_dec, b_dec]), np.concatenate([s_r, b_r])
+        s_x, s_g_r = np.concatenate([s_x, b_r_i]), np.concatenate([s_g_r, b_g_r])
+    # The locus and the luminosity functions are SDSS's; the coadds are HSC's: move the stars to the HSC system
     # with obs_subaru's colour terms (tutorial_lib.photometry.sdss_to_hsc).
     sdss_i = s_r - s_x
     hsc = sdss_to_hsc({"g": s_r + s_g_r, "r": s_r, "i": sdss_i, "z": sdss_i - sdss_i_z_of_main_sequence(s_x)})

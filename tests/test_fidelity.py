@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT
 
+from data_fetch import population
 from tutorial_lib.photometry import sdss_to_hsc, stellar_locus_g_r, stellar_locus_g_r_hsc
 
 #: The benchmark script, run as a module namespace (benchmarks/ is a folder of scripts, not an installed package).
@@ -21,7 +22,7 @@ def metrics(simulated_repo):
 
 def test_every_stable_goal_is_met(metrics):
     stable = [m for m in metrics.values() if m.stable]
-    assert len(stable) == 4
+    assert len(stable) == 5
     assert all(m.ok for m in stable), [(m.name, m.value, m.target) for m in stable if not m.ok]
 
 
@@ -29,6 +30,7 @@ def test_stable_numbers_with_their_tolerances(metrics):
     assert metrics["galaxy counts at i = 22, log10(N/deg2/mag)"].value == pytest.approx(4.05, abs=0.1)
     assert metrics["galaxy count slope, 21 < i < 23"].value == pytest.approx(0.33, abs=0.05)
     assert abs(metrics["stars: median g - r offset from the HSC-system locus"].value) < 0.03
+    assert metrics["galaxies i < 23 with g - r > 1.4: fraction with r - i < 0.4"].value < 0.02
     assert metrics["5-sigma point-source depth in i (median S/N = 5)"].value == pytest.approx(25.0, abs=0.15)
 
 
@@ -37,6 +39,67 @@ def test_informational_rows_have_sources(metrics):
         assert len(m.source) > 20
     blend = metrics["primary objects that are deblended children, fraction"]
     assert 0.05 < blend.value < 0.58  # shallower than HSC-SSP Wide, so fewer blends
+    assert 0.03 < metrics["rows that are blend parents, fraction (all rows)"].value < 0.08
+
+
+def test_galaxy_colours_follow_their_tracks_jointly():
+    rng = np.random.default_rng(3)
+    redshift = np.full(4000, 0.5)
+    is_red = np.arange(4000) < 2000
+    g_r, r_i = population.galaxy_colours(rng, redshift, is_red)
+    # Red sequence at z = 0.5: SDSS (1.80, 0.90), moved to HSC: (1.645, 0.940) with the obs_subaru terms.
+    assert np.median(g_r[is_red]) == pytest.approx(1.645, abs=0.01)
+    assert np.median(r_i[is_red]) == pytest.approx(0.940, abs=0.01)
+    assert np.std(g_r[is_red]) < 0.08
+    # The blue cloud's two colours move together (correlation 0.7 before the colour terms).
+    assert np.corrcoef(g_r[~is_red], r_i[~is_red])[0, 1] > 0.5
+    assert np.median(g_r[~is_red]) < 0.8
+
+
+def test_galaxy_redshifts_rise_with_magnitude():
+    rng = np.random.default_rng(4)
+    assert np.median(population.galaxy_redshifts(rng, np.full(20000, 22.5))) == pytest.approx(0.6, abs=0.02)
+    assert np.median(population.galaxy_redshifts(rng, np.full(20000, 25.0))) == pytest.approx(0.9, abs=0.03)
+
+
+def test_quasars_at_the_published_counts_and_colours():
+    box = ((0.0, 20.0), (-10.0, 10.0))  # 400 deg^2 of sky, so that Poisson noise is small
+    area = np.degrees(np.degrees(population._solid_angle_sr(*box)))
+    ra, dec, r, g_r, r_i = population._make_quasars(np.random.default_rng(5), *box, 27.5)
+    g = r + g_r
+    # The published densities the counts table integrates to: 2QZ 34 per deg^2 to b_J = 20.85, PD16 120 to g = 22.5.
+    assert np.count_nonzero(g < 20.85) / area == pytest.approx(33.6, rel=0.05)
+    assert np.count_nonzero(g < 22.5) / area == pytest.approx(121, rel=0.05)
+    assert np.median(g_r) == pytest.approx(0.15, abs=0.01) and np.median(r_i) == pytest.approx(0.12, abs=0.01)
+    assert (ra >= 0).all() and (ra <= 20).all() and (np.abs(dec) <= 10).all()
+
+
+def test_white_dwarfs_have_harris_density_and_blue_colours():
+    edges = np.arange(population.WD_ABS_MAG_R[0], population.WD_ABS_MAG_R[-1] + 0.01, 0.1)
+    assert len(edges) == 76
+    _, _, r, g_r, r_i = population._make_white_dwarfs(np.random.default_rng(6), (0.0, 20.0), (-10.0, 10.0), 27.5)
+    # Hot white dwarfs are bluer than any main-sequence star of the halo (turn-off g - r ~ 0.2).
+    hot = g_r < -0.2
+    assert hot.sum() > 100 and np.all(r_i[hot] < 0.0)
+    # White dwarfs of the discs to g = 21 at b ~ -60: of order 10 per deg^2 (cf. Gaia's ~9 per deg^2 to G = 20).
+    area = np.degrees(np.degrees(population._solid_angle_sr((0.0, 20.0), (-10.0, 10.0))))
+    assert 4 < np.count_nonzero(r + g_r < 21) / area < 20
+
+
+def test_bhb_absolute_magnitude_is_deasons():
+    assert population.bhb_abs_mag_g(-0.1) == pytest.approx(0.434 + 0.0169 + 0.02319 - 0.020449 + 0.0094517)
+    _, _, r, g_r, _ = population._make_bhb_stars(np.random.default_rng(7), (0.0, 20.0), (-10.0, 10.0), 27.5)
+    assert np.all((g_r >= -0.25) & (g_r <= 0.0)) and len(r) > 100
+
+
+def test_m_dwarfs_follow_the_j08_luminosity_function_in_r_minus_i():
+    edges = np.linspace(0.0, 2.1, 211)
+    per_bin = population.main_sequence_density_per_bin(edges)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    # galfast workspace/lumfun.txt: phi(1.495) / phi(0.455) = 0.087 / 0.0227; four times as many M3 as K5 dwarfs.
+    ratio = per_bin[np.argmin(np.abs(mid - 1.495))] / per_bin[np.argmin(np.abs(mid - 0.455))]
+    assert ratio == pytest.approx(0.08713 / 0.02272, rel=0.01)
+    assert np.all(per_bin > 0) and np.all(np.diff(per_bin[mid > 1.5]) < 0.01 * per_bin[mid > 1.5][0])
 
 
 def test_colour_terms_are_obs_subarus():
