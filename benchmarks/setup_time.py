@@ -85,7 +85,12 @@ def measure(source: Path, installer: str, workdir: Path) -> tuple[dict[str, floa
     marks[STEPS[0][0]] = 0.0
     make = subprocess.Popen(
         ["make", "lab", "LAB_BROWSER=no", f"INSTALLER={installer}"],
-        cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        cwd=clone,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
 
     def read() -> None:

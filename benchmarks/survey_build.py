@@ -33,9 +33,26 @@ def main(argv=None) -> int:
             stats = Path(tmp) / "time.txt"
             start = time.perf_counter()
             subprocess.run(
-                ["/usr/bin/time", "-f", "%M %U %S", "-o", str(stats), sys.executable, "-W", "ignore", "-m",
-                 "data_fetch", "survey", "--out", str(out), "--area", str(area), "--quiet"],
-                check=True, stdout=subprocess.DEVNULL,
+                [
+                    "/usr/bin/time",
+                    "-f",
+                    "%M %U %S",
+                    "-o",
+                    str(stats),
+                    sys.executable,
+                    "-W",
+                    "ignore",
+                    "-m",
+                    "data_fetch",
+                    "survey",
+                    "--out",
+                    str(out),
+                    "--area",
+                    str(area),
+                    "--quiet",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
             wall = time.perf_counter() - start
             peak_kb, user, system = stats.read_text().split()[-3:]
@@ -44,8 +61,10 @@ def main(argv=None) -> int:
             shutil.rmtree(out)
     load = os.getloadavg()
     print(f"Survey build; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
-    print(f"{'area deg2':>10s} {'rows':>12s} {'wall s':>8s} {'rows/s (wall)':>14s} {'CPU s':>8s} "
-          f"{'rows/CPU s':>11s} {'peak MB':>8s}")
+    print(
+        f"{'area deg2':>10s} {'rows':>12s} {'wall s':>8s} {'rows/s (wall)':>14s} {'CPU s':>8s} "
+        f"{'rows/CPU s':>11s} {'peak MB':>8s}"
+    )
     for area, n, wall, cpu, peak in rows:
         print(f"{area:10g} {n:12,} {wall:8.1f} {n / wall:14,.0f} {cpu:8.1f} {n / cpu:11,.0f} {peak:8.0f}")
     per_row = [cpu / n for _, n, _, cpu, _ in rows]
@@ -53,8 +72,10 @@ def main(argv=None) -> int:
     peak = max(r[-1] for r in rows)
     print(f"CPU s per row, largest / smallest: {linear:.2f} (goal <= 1.5) {'ok' if linear <= 1.5 else 'MISSED'}")
     print(f"peak memory: {peak:.0f} MB (goal < {GOAL_PEAK_MB}) {'ok' if peak < GOAL_PEAK_MB else 'MISSED'}")
-    print("Fixed costs (importing LSDB, compiling its numba functions) are in every build; they weigh on the "
-          "smallest sizes.")
+    print(
+        "Fixed costs (importing LSDB, compiling its numba functions) are in every build; they weigh on the "
+        "smallest sizes."
+    )
     return 0 if linear <= 1.5 and peak < GOAL_PEAK_MB else 1
 
 

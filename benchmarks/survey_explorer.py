@@ -118,13 +118,17 @@ def main(argv=None) -> int:
     explorer.close()
 
     load = os.getloadavg()
-    print(f"Survey explorer toggles on the histograms of {n:,} rows ({histograms.n_partitions} strips, one pass "
-          f"in {build:.0f} s); histograms {histograms.nbytes / 1e6:.1f} MB; load average {load[0]:.1f} on "
-          f"{os.cpu_count()} cores")
+    print(
+        f"Survey explorer toggles on the histograms of {n:,} rows ({histograms.n_partitions} strips, one pass "
+        f"in {build:.0f} s); histograms {histograms.nbytes / 1e6:.1f} MB; load average {load[0]:.1f} on "
+        f"{os.cpu_count()} cores"
+    )
     print(f"{'toggle':44s} {'median ms':>10s} {'p95 ms':>8s} {'max ms':>8s} {'goal':>10s}")
     ok = True
-    for label, times in (("state (counts, truth, funnel, CMD image, sky)", state_times),
-                         ("state + view redraw (blitted image)", view_times)):
+    for label, times in (
+        ("state (counts, truth, funnel, CMD image, sky)", state_times),
+        ("state + view redraw (blitted image)", view_times),
+    ):
         median, p95, worst = _percentiles(times)
         met = p95 <= GOAL_P95_MS
         ok &= met

@@ -101,8 +101,14 @@ def main(argv=None) -> int:
     peaks = {}
     checks = []
     for workers in (1, 2):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         client = Client(cluster)
         try:
             for area, path in zip(args.areas, paths, strict=True):
@@ -121,8 +127,10 @@ def main(argv=None) -> int:
         checks.append(counts.sum())
 
     load = os.getloadavg()
-    print(f"Lesson selection + density CMD, rows per second (best of {args.repeat}); load average "
-          f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"Lesson selection + density CMD, rows per second (best of {args.repeat}); load average "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores"
+    )
     header = "".join(f"{f'{a:g} deg2 ({n_rows[a] / 1e6:.2f} M rows)':>26s}" for a in args.areas)
     print(f"{'route':24s}{header}")
     speed = {}
@@ -139,7 +147,7 @@ def main(argv=None) -> int:
     two_vs_one = speed[("lsdb 2 workers", biggest)] / speed[("lsdb 1 worker", biggest)]
     per_row = [rows_per_s[("lsdb 1 worker", a)] / n_rows[a] for a in args.areas]
     linear = max(per_row) / min(per_row)
-    same = len(set(int(c) for c in checks[: len(args.areas)])) and all(
+    same = len({int(c) for c in checks[: len(args.areas)]}) and all(
         int(checks[i]) == int(checks[i + len(args.areas)]) == int(checks[i + 2 * len(args.areas)])
         for i in range(len(args.areas))
     )

@@ -602,9 +602,7 @@ def _fits_column(column, name: str) -> tuple[fits.Column, str]:
         try:
             encoded = np.char.encode(values.astype(str), "ascii")
         except UnicodeEncodeError as err:
-            raise ValueError(
-                f"column {name!r} has non-ASCII text, which FITS 'A' columns can't hold"
-            ) from err
+            raise ValueError(f"column {name!r} has non-ASCII text, which FITS 'A' columns can't hold") from err
         width = max(1, encoded.dtype.itemsize)
         return fits.Column(name=name, format=f"{width}A", unit=tunit, array=encoded), "String"
     if kind == "f" and size in (4, 8):

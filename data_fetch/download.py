@@ -245,6 +245,7 @@ def _download_once(obj: RemoteObject, action: lfs.DownloadAction, options: Downl
                 raise _status_error(response.status_code, obj.name)
             bar = tqdm(total=obj.size, unit="B", unit_scale=True, desc=obj.name, disable=not options.progress)
             with bar:
+
                 def write(chunk: bytes) -> None:
                     sink.write(chunk)
                     digest.update(chunk)
@@ -308,8 +309,9 @@ def _get(url: str, headers: dict, options: DownloadOptions, name: str) -> Iterat
     raise DownloadError(f"{name}: the download server redirected more than {MAX_REDIRECTS} times; nothing was kept.")
 
 
-def _read_body(response: requests.Response, write: Callable[[bytes], None], limit: int, options: DownloadOptions,
-               name: str) -> int:
+def _read_body(
+    response: requests.Response, write: Callable[[bytes], None], limit: int, options: DownloadOptions, name: str
+) -> int:
     """Stream the body to ``write``, at most ``limit`` bytes after decoding; returns the byte count.
 
     Raises DownloadError for a body larger than ``limit`` (announced or sent), an unknown content encoding, or a
@@ -568,5 +570,6 @@ def fetch_fits_header(obj: RemoteObject, options: DownloadOptions) -> FitsHeader
             nbytes *= 4
             continue
         found, end = parsed
-        return FitsHeaders(found[0], found[1] if len(found) > 1 else None, end, "ranged request", data[:end],
-                           content_range)
+        return FitsHeaders(
+            found[0], found[1] if len(found) > 1 else None, end, "ranged request", data[:end], content_range
+        )

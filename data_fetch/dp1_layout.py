@@ -114,8 +114,10 @@ _PER_BAND = (
         "{band}_pixelFlags_saturatedCenter",
         "bool",
         "",
-        "Saturated pixels were rjected from near this object's center, but would otherwise have contributed "
-        "more than 10% of at least one pixel. Measured on {band}-band.",
+        (
+            "Saturated pixels were rjected from near this object's center, but would otherwise have contributed "
+            "more than 10% of at least one pixel. Measured on {band}-band."
+        ),
     ),
 )
 

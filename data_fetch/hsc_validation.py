@@ -812,8 +812,9 @@ def _missing_folders(folder: Path) -> list[Path]:
     return missing
 
 
-def _ingest_locked(repo, target: Path, files, summary: IngestSummary, options: download.DownloadOptions,
-                   force: bool) -> IngestSummary:
+def _ingest_locked(
+    repo, target: Path, files, summary: IngestSummary, options: download.DownloadOptions, force: bool
+) -> IngestSummary:
     """:func:`download_and_ingest` once the paths are checked: under the repository's lock, then the cache's."""
     with safety.exclusive_lock(target, "python -m data_fetch download"):
         safety.recover(target, options.log)

@@ -419,4 +419,3 @@ def remove_orphan_files(folder: Path, patterns: tuple[str, ...], log: Log = prin
         path.unlink(missing_ok=True)
     if removed:
         log(f"Removed {len(removed)} temporary file(s) in {folder} left behind by a stopped download.")
-

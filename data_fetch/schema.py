@@ -47,15 +47,19 @@ REF_COLUMNS = [
         "detect_isPrimary",
         bool,
         None,
-        "true if source has no children and is in the inner region of a coadd patch and is in the inner region "
-        'of a coadd tract and is not "detected" in a pseudo-filter (see config.pseudoFilterList)',
+        (
+            "true if source has no children and is in the inner region of a coadd patch and is in the inner region "
+            'of a coadd tract and is not "detected" in a pseudo-filter (see config.pseudoFilterList)'
+        ),
     ),
     (
         "detect_isDeblendedSource",
         bool,
         None,
-        "true if source has no children and is not a sky source and is either an unblended isolated source or "
-        "a deblended child from a parent with 'deblend_nChild' > 1",
+        (
+            "true if source has no children and is not a sky source and is either an unblended isolated source or "
+            "a deblended child from a parent with 'deblend_nChild' > 1"
+        ),
     ),
     ("detect_isIsolated", bool, None, "This source is not a part of a blend."),
     ("detect_fromBlend", bool, None, "This source is deblended from a parent with more than one child."),
@@ -110,8 +114,10 @@ TRUTH_COLUMNS = [
         "truth_id",
         np.int64,
         None,
-        "true object measured by this row; the same wherever the object is measured again; -1 for sky "
-        "objects and blend parents",
+        (
+            "true object measured by this row; the same wherever the object is measured again; -1 for sky "
+            "objects and blend parents"
+        ),
     ),
     ("truth_type", "U6", None, "true type of the object: star, galaxy, sky or blend (a parent of several)"),
     ("truth_n_objects", np.int32, None, "number of true objects whose light this row measures"),
@@ -138,9 +144,11 @@ SCARLET_REF_COLUMNS = [
         "detect_isDeblendedModelSource",
         bool,
         None,
-        "True if source has no children and is in the inner region of a coadd patch and is in the inner region "
-        "of a coadd tract and is not detected in a pseudo-filter (see config.pseudoFilterList) and is a "
-        "deblended child",
+        (
+            "True if source has no children and is in the inner region of a coadd patch and is in the inner region "
+            "of a coadd tract and is not detected in a pseudo-filter (see config.pseudoFilterList) and is a "
+            "deblended child"
+        ),
     ),
 ]
 

@@ -120,8 +120,10 @@ _EXTRA_COLUMNS = (
         "detect_isPrimary",
         "bool",
         "",
-        "DP0.2-era Object column (not in DP1, whose Object table holds only primary rows): True if the source "
-        "has no children and is in the inner region of its patch and tract.",
+        (
+            "DP0.2-era Object column (not in DP1, whose Object table holds only primary rows): True if the source "
+            "has no children and is in the inner region of its patch and tract."
+        ),
     ),
     ("truth_id", "int64", "", "Simulation truth: id of the true object (-1 for a blend parent)."),
     ("truth_type", "int8", "", "Simulation truth: 0 star, 1 galaxy, 2 blend parent (two true objects)."),

@@ -16,6 +16,7 @@ header-only FITS files: an afw-style primary header with ``FLUXMAG0`` and an ima
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -148,8 +149,13 @@ class _Handler(BaseHTTPRequestHandler):
         fake, behaviour = self.fake, self.fake.behaviour
         length = int(self.headers.get("Content-Length", 0))
         raw = self.rfile.read(length)
-        fake.record(method="POST", path=self.path, accept=self.headers.get("Accept"),
-                    content_type=self.headers.get("Content-Type"), body=raw.decode(errors="replace"))
+        fake.record(
+            method="POST",
+            path=self.path,
+            accept=self.headers.get("Accept"),
+            content_type=self.headers.get("Content-Type"),
+            body=raw.decode(errors="replace"),
+        )
         if self.path != PREFIX + "/objects/batch":
             self._send_json(404, {"message": "Not found"})
             return
@@ -173,8 +179,11 @@ class _Handler(BaseHTTPRequestHandler):
             elif oid not in fake.objects or len(fake.objects[oid]) != size:
                 answer.append({"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}})
             else:
-                download = {"href": f"{fake.base}/objects/{oid}", "header": {"Authorization": TOKEN},
-                            "expires_in": 3600}
+                download = {
+                    "href": f"{fake.base}/objects/{oid}",
+                    "header": {"Authorization": TOKEN},
+                    "expires_in": 3600,
+                }
                 entry = {"oid": oid, "size": size, "authenticated": True, "actions": {"download": download}}
                 answer.append(behaviour.batch_entry(entry) if behaviour.batch_entry else entry)
         self._send_json(200, {"transfer": "basic", "objects": answer})
@@ -219,10 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         self.wfile.write(body)
 
@@ -417,8 +424,11 @@ def make_tables(n_objects: int = 300, seed: int = 7) -> tuple[Table, dict[str, T
     ref["merge_measurement_i"].description = "Flag field set if the measurements here are from the i filter"
     ref["merge_measurement_r"] = ~ref_band_i
     ref["merge_measurement_r"].description = "Flag field set if the measurements here are from the r filter"
-    ref.meta["aliases"] = {"slot_Centroid": "base_SdssCentroid", "slot_PsfFlux": "base_PsfFlux",
-                           "slot_ModelFlux": "base_GaussianFlux"}
+    ref.meta["aliases"] = {
+        "slot_Centroid": "base_SdssCentroid",
+        "slot_PsfFlux": "base_PsfFlux",
+        "slot_ModelFlux": "base_GaussianFlux",
+    }
 
     forced = {}
     for band in ("r", "i"):

@@ -318,9 +318,7 @@ def make_table(nrows: int = 6) -> Table:
     table["id"] = Column(np.arange(nrows, dtype=np.int64) + 1, description="unique ID")
     table["coord_ra"] = Column(rng.uniform(0, 2 * np.pi, nrows), unit=u.rad, description="position in ra/dec")
     table["coord_dec"] = Column(rng.uniform(-1, 1, nrows), unit=u.rad, description="position in ra/dec")
-    table["calib_detected"] = Column(
-        rng.random(nrows) < 0.5, description="Source was detected as an icSource"
-    )
+    table["calib_detected"] = Column(rng.random(nrows) < 0.5, description="Source was detected as an icSource")
     table["deblend_nChild"] = Column(rng.integers(0, 5, nrows, dtype=np.int32), description="children")
     flux = rng.normal(100.0, 50.0, nrows)
     if nrows:
@@ -380,9 +378,7 @@ def test_written_layout_is_afw(tmp_path):
         assert isinstance(hdul[1], fits.BinTableHDU)
     assert header["TTYPE1"] == "flags" and header["TFORM1"] == "11X" and header["FLAGCOL"] == 1
     assert header["AFW_TYPE"] == "SOURCE" and header["AFW_TABLE_VERSION"] == 2
-    assert [card.value for card in header.cards if card.keyword == "ALIAS"] == [
-        "slot_Centroid:base_SdssCentroid"
-    ]
+    assert [card.value for card in header.cards if card.keyword == "ALIAS"] == ["slot_Centroid:base_SdssCentroid"]
     columns = {header[f"TTYPE{n}"]: n for n in range(1, header["TFIELDS"] + 1)}
     expected = {
         "coord_ra": ("1D", "rad", "Angle"),

@@ -135,8 +135,15 @@ class TestFluxColumns:
         [
             (None, ["replace the ..."]),
             ("base_PsfFlux_instFlux", ["list"]),
-            (["base_PsfFlux_instFlux", "base_PsfFlux_instFluxErr", "modelfit_CModel_instFlux",
-              "modelfit_CModel_instFluxErr"], ["uncertainties", "*_instFlux"]),
+            (
+                [
+                    "base_PsfFlux_instFlux",
+                    "base_PsfFlux_instFluxErr",
+                    "modelfit_CModel_instFlux",
+                    "modelfit_CModel_instFluxErr",
+                ],
+                ["uncertainties", "*_instFlux"],
+            ),
             (["base_PsfFlux_instFlux"], ["missing"]),
             (["base_PsfFlux_instflux", "modelfit_CModel_instFlux"], ["not columns", "spelling"]),
             (["base_PsfFlux_instFlux", "modelfit_CModel_instFlux", "base_PsfFlux_flag"], ["not a flux column"]),

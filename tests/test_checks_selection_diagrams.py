@@ -53,9 +53,9 @@ def ref() -> Table:
 
 
 def test_primary_parts_right(ref):
-    mask = (ref["deblend_nChild"] == 0) & ref["detect_isPatchInner"] & ref["detect_isTractInner"] & ~ref[
-        "merge_peak_sky"
-    ]
+    mask = (
+        (ref["deblend_nChild"] == 0) & ref["detect_isPatchInner"] & ref["detect_isTractInner"] & ~ref["merge_peak_sky"]
+    )
     result = checks_selection.check_primary_parts(mask, ref)
     assert_right(result)
     assert "3 of 8 rows" in result.message
@@ -270,9 +270,7 @@ def test_tract_catalog_right():
 
 
 def test_tract_catalog_missing_patch_and_wrong_tract():
-    assert_wrong(
-        checks_selection.check_tract_catalog(_tract_catalog(skip=[(2, 1)])), "1 patch", "2,1 (patch 5)"
-    )
+    assert_wrong(checks_selection.check_tract_catalog(_tract_catalog(skip=[(2, 1)])), "1 patch", "2,1 (patch 5)")
     assert_wrong(checks_selection.check_tract_catalog(_tract_catalog(tract=1)), "tract(s) [1]")
 
 

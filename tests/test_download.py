@@ -306,13 +306,15 @@ def test_a_damaged_cached_file_is_downloaded_again(repo, cache, fake):
     header = cache / "hsc-validation" / "headers" / "calexp-HSC-I-0-10,7.fits.header"
     header.write_bytes(header.read_bytes().replace(b"HSC-I", b"HSC-X"))
     with FakeLFSServer(fake.objects) as server:  # into a new repository: only the damaged entries are fetched
-        hsc.download_and_ingest(repo.parent / "NEW", lfs_url=server.url, cache=cache, files=fake.files,
-                                progress=False, log=lambda m: None)
+        hsc.download_and_ingest(
+            repo.parent / "NEW", lfs_url=server.url, cache=cache, files=fake.files, progress=False, log=lambda m: None
+        )
         fetched = {r["oid"] for r in server.requests if r["method"] == "GET"}
     assert fetched == {_file(fake, "ref").oid, _file(fake, "calexp-i").oid}
     with FakeLFSServer(fake.objects) as server:  # --force drops every cached ranged header: both are read again
-        hsc.download_and_ingest(repo, lfs_url=server.url, cache=cache, files=fake.files, progress=False,
-                                force=True, log=lambda m: None)
+        hsc.download_and_ingest(
+            repo, lfs_url=server.url, cache=cache, files=fake.files, progress=False, force=True, log=lambda m: None
+        )
         fetched = {r["oid"] for r in server.requests if r["method"] == "GET"}
     assert fetched == {_file(fake, "calexp-r").oid, _file(fake, "calexp-i").oid}
     assert download.verified_path(cache / "hsc-validation", _file(fake, "ref").remote()) is not None
@@ -378,8 +380,21 @@ def test_a_dropped_header_read_is_retried(repo, cache, fake):
 @pytest.mark.parametrize("status, words", [(404, "HTTP 404"), (403, "HTTP 403"), (500, "HTTP 500")])
 def test_the_batch_api_refusing_is_one_clear_message(repo, cache, fake, capsys, status, words):
     with FakeLFSServer(fake.objects, Behaviour(batch_status=status)) as server:
-        code = main(["download", "hsc-validation", "--repo", str(repo), "--lfs-url", server.url,
-                     "--cache", str(cache), "--retries", "0", "--quiet"])
+        code = main(
+            [
+                "download",
+                "hsc-validation",
+                "--repo",
+                str(repo),
+                "--lfs-url",
+                server.url,
+                "--cache",
+                str(cache),
+                "--retries",
+                "0",
+                "--quiet",
+            ]
+        )
     assert code == 2
     captured = capsys.readouterr()
     err = captured.err.strip().splitlines()
@@ -392,16 +407,30 @@ def test_the_batch_api_refusing_is_one_clear_message(repo, cache, fake, capsys, 
 
 def test_an_object_the_server_cannot_serve(repo, cache, fake):
     oid = _file(fake, "forced_src-i").oid
-    with FakeLFSServer(fake.objects, Behaviour(object_errors={oid: (410, "Object removed")})) as server:
-        with pytest.raises(download.DownloadError, match="cannot serve object .*error 410: Object removed"):
-            _ingest(repo, server.url, cache, fake)
+    with (
+        FakeLFSServer(fake.objects, Behaviour(object_errors={oid: (410, "Object removed")})) as server,
+        pytest.raises(download.DownloadError, match="cannot serve object .*error 410: Object removed"),
+    ):
+        _ingest(repo, server.url, cache, fake)
     earlier = {"hsc-validation/ref-0-10,7.fits", "hsc-validation/forced_src-HSC-R-0-10,7.fits"}
     _assert_untouched(repo, cache, allowed=earlier)
 
 
 def test_offline_is_one_clear_message(repo, cache, capsys):
-    code = main(["download", "hsc-validation", "--repo", str(repo), "--lfs-url", _closed_port_url(),
-                 "--cache", str(cache), "--retries", "0"])
+    code = main(
+        [
+            "download",
+            "hsc-validation",
+            "--repo",
+            str(repo),
+            "--lfs-url",
+            _closed_port_url(),
+            "--cache",
+            str(cache),
+            "--retries",
+            "0",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
@@ -422,9 +451,8 @@ def test_a_failed_ingest_leaves_the_repository_as_it_was(repo, cache, fake, monk
         return real_put(butler, obj, dataset_type, run, **data_id)
 
     monkeypatch.setattr(hsc, "put_deterministic", failing_put)
-    with FakeLFSServer(fake.objects) as server:
-        with pytest.raises(OSError, match="disk full"):
-            _ingest(repo, server.url, cache, fake)
+    with FakeLFSServer(fake.objects) as server, pytest.raises(OSError, match="disk full"):
+        _ingest(repo, server.url, cache, fake)
     assert len(calls) == 4
     _assert_untouched(repo, cache, allowed=set(_cache_files(cache)))
     monkeypatch.undo()
@@ -434,9 +462,8 @@ def test_a_failed_ingest_leaves_the_repository_as_it_was(repo, cache, fake, monk
 
 def test_a_failed_new_repository_leaves_nothing(tmp_path, cache, fake, monkeypatch):
     monkeypatch.setattr(hsc, "make_chain", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
-    with FakeLFSServer(fake.objects) as server:
-        with pytest.raises(RuntimeError, match="boom"):
-            _ingest(tmp_path / "NEW", server.url, cache, fake)
+    with FakeLFSServer(fake.objects) as server, pytest.raises(RuntimeError, match="boom"):
+        _ingest(tmp_path / "NEW", server.url, cache, fake)
     assert not (tmp_path / "NEW").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".NEW")] == []
 
@@ -475,8 +502,19 @@ def test_a_header_longer_than_the_first_range_is_read_in_more_steps(repo, cache,
 def test_the_command_line_success(repo, cache, fake, capsys, monkeypatch):
     monkeypatch.setattr(hsc, "FILES", fake.files)
     with FakeLFSServer(fake.objects) as server:
-        code = main(["download", "hsc-validation", "--repo", str(repo), "--lfs-url", server.url,
-                     "--cache", str(cache), "--quiet"])
+        code = main(
+            [
+                "download",
+                "hsc-validation",
+                "--repo",
+                str(repo),
+                "--lfs-url",
+                server.url,
+                "--cache",
+                str(cache),
+                "--quiet",
+            ]
+        )
     assert code == 0
     out = capsys.readouterr().out
     assert "Gen2 patch 10,7 is Gen3 patch 115" in out
@@ -488,25 +526,32 @@ def test_the_command_line_success(repo, cache, fake, capsys, monkeypatch):
 # The pieces
 # ---------------------------------------------------------------------------------------------------------
 def _tables(n=6):
-    ref = Table({"id": np.arange(10, 10 + n, dtype=np.int64), "parent": np.zeros(n, dtype=np.int64),
-                 "deblend_nChild": np.zeros(n, dtype=np.int32)})
-    forced = Table({
-        "id": np.arange(100, 100 + n, dtype=np.int64),
-        "objectId": ref["id"].copy(),
-        "parentObjectId": np.zeros(n, dtype=np.int64),
-        "deblend_nChild": np.zeros(n, dtype=np.int32),
-        "base_PsfFlux_instFlux": np.arange(n, dtype=float),
-        "base_PsfFlux_flag": np.zeros(n, dtype=bool),
-        "base_PsfFlux_flag_edge": np.zeros(n, dtype=bool),
-    })
+    ref = Table(
+        {
+            "id": np.arange(10, 10 + n, dtype=np.int64),
+            "parent": np.zeros(n, dtype=np.int64),
+            "deblend_nChild": np.zeros(n, dtype=np.int32),
+        }
+    )
+    forced = Table(
+        {
+            "id": np.arange(100, 100 + n, dtype=np.int64),
+            "objectId": ref["id"].copy(),
+            "parentObjectId": np.zeros(n, dtype=np.int64),
+            "deblend_nChild": np.zeros(n, dtype=np.int32),
+            "base_PsfFlux_instFlux": np.arange(n, dtype=float),
+            "base_PsfFlux_flag": np.zeros(n, dtype=bool),
+            "base_PsfFlux_flag_edge": np.zeros(n, dtype=bool),
+        }
+    )
     return ref, forced
 
 
 def test_matching_reorders_fills_and_drops():
     ref, forced = _tables()
-    shuffled = forced[[3, 0, 5, 1]]                      # rows 2 and 4 missing, order changed
+    shuffled = forced[[3, 0, 5, 1]]  # rows 2 and 4 missing, order changed
     extra = Table(shuffled[:1])
-    extra["objectId"] = [999]                            # not a reference object
+    extra["objectId"] = [999]  # not a reference object
     from astropy.table import vstack
 
     aligned, report = hsc.match_forced_to_ref(ref, vstack([shuffled, extra]), "i")

@@ -71,7 +71,8 @@ def digest(repo: Path) -> dict:
 def _orphans(folder: Path) -> list[str]:
     """Anything data_fetch leaves only while running: staging folders, lock files, temporary files."""
     return sorted(
-        p.name for p in folder.iterdir()
+        p.name
+        for p in folder.iterdir()
         if ".building-" in p.name or ".ingesting-" in p.name or p.name.endswith(".lock") or p.name.startswith("tmp")
     )
 
@@ -79,22 +80,29 @@ def _orphans(folder: Path) -> list[str]:
 def _subprocess(args, env_extra=None, **kwargs):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "tests"), **(env_extra or {})}
     return subprocess.Popen(
-        [sys.executable, *args], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         **kwargs,
     )
 
 
 def _simulate_subprocess(repo: Path, *extra, fault=None):
     env = {"DATA_FETCH_FAULT": fault} if fault else {}
-    return _subprocess(["-m", "data_fetch", "simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", *extra],
-                       env)
+    return _subprocess(
+        ["-m", "data_fetch", "simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", *extra], env
+    )
 
 
 @pytest.fixture(scope="module")
 def clean_build(tmp_path_factory) -> Path:
     """One clean build of the smallest repository; tests copy it."""
-    return simulate.build(tmp_path_factory.mktemp("clean") / "DATA", num_patches=(1, 1), progress=False,
-                          log=lambda m: None).path
+    return simulate.build(
+        tmp_path_factory.mktemp("clean") / "DATA", num_patches=(1, 1), progress=False, log=lambda m: None
+    ).path
 
 
 @pytest.fixture
@@ -131,8 +139,15 @@ def test_force_refuses_a_folder_data_fetch_did_not_make(tmp_path, capsys):
     thesis = tmp_path / "t"
     thesis.mkdir()
     (thesis / "thesis.tex").write_text("x")
-    line = _one_line_failure(capsys, "simulate", "--repo", str(thesis), "--force", "--quiet",
-                             words=("was not made by data_fetch", "thesis.tex"))
+    line = _one_line_failure(
+        capsys,
+        "simulate",
+        "--repo",
+        str(thesis),
+        "--force",
+        "--quiet",
+        words=("was not made by data_fetch", "thesis.tex"),
+    )
     assert str(thesis) in line
     assert (thesis / "thesis.tex").read_text() == "x" and _orphans(tmp_path) == []
 
@@ -157,8 +172,16 @@ def test_a_folder_that_appears_during_the_build_is_kept(tmp_path, capsys, monkey
         return summary
 
     monkeypatch.setattr(simulate, "_write_repository", write_then_user_makes_the_folder)
-    _one_line_failure(capsys, "simulate", "--repo", str(target), "--patches", PATCHES, "--quiet",
-                      words=("appeared while", "left as it is"))
+    _one_line_failure(
+        capsys,
+        "simulate",
+        "--repo",
+        str(target),
+        "--patches",
+        PATCHES,
+        "--quiet",
+        words=("appeared while", "left as it is"),
+    )
     assert (target / "important.txt").read_text() == "hi" and sorted(p.name for p in target.iterdir()) == [
         "important.txt"
     ]
@@ -167,10 +190,24 @@ def test_a_folder_that_appears_during_the_build_is_kept(tmp_path, capsys, monkey
 
 def test_a_second_build_or_ingest_says_who_holds_the_lock(repo, capsys):
     with safety.exclusive_lock(repo, "a test holding the lock"):
-        _one_line_failure(capsys, "simulate", "--repo", str(repo), "--force", "--quiet",
-                          words=(f"process {os.getpid()}", "a test holding the lock", "in use"))
-        _one_line_failure(capsys, "download", "hsc-validation", "--repo", str(repo), "--quiet",
-                          words=(f"process {os.getpid()}", "in use"))
+        _one_line_failure(
+            capsys,
+            "simulate",
+            "--repo",
+            str(repo),
+            "--force",
+            "--quiet",
+            words=(f"process {os.getpid()}", "a test holding the lock", "in use"),
+        )
+        _one_line_failure(
+            capsys,
+            "download",
+            "hsc-validation",
+            "--repo",
+            str(repo),
+            "--quiet",
+            words=(f"process {os.getpid()}", "in use"),
+        )
     assert _orphans(repo.parent) == []
 
 
@@ -277,8 +314,9 @@ def test_a_killed_ingest_leaves_the_repository_whole(repo, tmp_path, capsys):
     fake = make_fake_validation_files(tmp_path / "fake")
     cache = tmp_path / "cache"
     with FakeLFSServer(fake.objects) as server:  # fill the cache: the killed run needs no server
-        hsc.download_and_ingest(tmp_path / "OTHER", lfs_url=server.url, cache=cache, files=fake.files,
-                                progress=False, log=lambda m: None)
+        hsc.download_and_ingest(
+            tmp_path / "OTHER", lfs_url=server.url, cache=cache, files=fake.files, progress=False, log=lambda m: None
+        )
     before = digest(repo)
     script = (
         "import sys; from pathlib import Path; from lfs_server import make_fake_validation_files; "
@@ -330,8 +368,17 @@ def _swap(a: Path, b: Path) -> None:
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_damage_is_named_by_if_stale_and_by_the_lessons_helper(repo, capsys, damage):
     DAMAGES[damage](repo)
-    _one_line_failure(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--no-rebuild",
-                      words=(str(repo), "--no-rebuild"))
+    _one_line_failure(
+        capsys,
+        "simulate",
+        "--repo",
+        str(repo),
+        "--patches",
+        PATCHES,
+        "--if-stale",
+        "--no-rebuild",
+        words=(str(repo), "--no-rebuild"),
+    )
     with pytest.raises(RepositoryError, match="make data"):
         open_butler(repo, "tutorial")
     assert _orphans(repo.parent) == []
@@ -409,15 +456,17 @@ def test_a_dangling_symlink_and_a_binary_stamp_are_one_line(tmp_path, capsys):
     stamped = tmp_path / "stamped"
     stamped.mkdir()
     (stamped / "SIMULATOR_VERSION").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
-    _one_line_failure(capsys, "simulate", "--repo", str(stamped), "--if-stale", "--quiet",
-                      words=("was not made by data_fetch",))
+    _one_line_failure(
+        capsys, "simulate", "--repo", str(stamped), "--if-stale", "--quiet", words=("was not made by data_fetch",)
+    )
     assert (stamped / "SIMULATOR_VERSION").read_bytes().startswith(b"\x89PNG")
 
 
 def test_memory_and_disk_are_estimated_before_starting(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(safety, "available_memory", lambda: 200_000_000)
-    _one_line_failure(capsys, "simulate", "--repo", str(tmp_path / "D"), "--patches", "20", "--quiet",
-                      words=("memory", "--patches"))
+    _one_line_failure(
+        capsys, "simulate", "--repo", str(tmp_path / "D"), "--patches", "20", "--quiet", words=("memory", "--patches")
+    )
     monkeypatch.setattr(safety, "free_bytes", lambda folder: 1_000_000)
     _one_line_failure(capsys, "simulate", "--repo", str(tmp_path / "D"), "--quiet", words=("free", "Nothing"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
@@ -490,24 +539,43 @@ def test_a_hostile_download_is_stopped_and_leaves_nothing(fake, tmp_path, mode, 
     [
         (lambda e: {**e, "actions": [1, 2]}, "'actions' is a list"),
         (lambda e: {**e, "actions": {"download": "x"}}, "'actions.download' is a str"),
-        (lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "href": "file:///etc/passwd"}}},
-         "only http and https"),
-        (lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "href": "ftp://h/x"}}},
-         "only http and https"),
-        (lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "header": {"X": "a\r\nEvil: 1"}}}},
-         "not a valid HTTP header value"),
-        (lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "header": ["Authorization"]}}},
-         "'header' is a list"),
-        (lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "expires_in": "soon"}}},
-         "'expires_in'"),
+        (
+            lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "href": "file:///etc/passwd"}}},
+            "only http and https",
+        ),
+        (
+            lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "href": "ftp://h/x"}}},
+            "only http and https",
+        ),
+        (
+            lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "header": {"X": "a\r\nEvil: 1"}}}},
+            "not a valid HTTP header value",
+        ),
+        (
+            lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "header": ["Authorization"]}}},
+            "'header' is a list",
+        ),
+        (lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "expires_in": "soon"}}}, "'expires_in'"),
     ],
 )
 def test_malformed_batch_answers_are_one_line(fake, tmp_path, capsys, monkeypatch, rewrite, words):
     monkeypatch.setattr(hsc, "FILES", fake.files)
     with FakeLFSServer(fake.objects, Behaviour(batch_entry=rewrite)) as server:
-        _one_line_failure(capsys, "download", "hsc-validation", "--repo", str(tmp_path / "NEW"), "--lfs-url",
-                          server.url, "--cache", str(tmp_path / "cache"), "--quiet", "--retries", "0",
-                          words=(words,))
+        _one_line_failure(
+            capsys,
+            "download",
+            "hsc-validation",
+            "--repo",
+            str(tmp_path / "NEW"),
+            "--lfs-url",
+            server.url,
+            "--cache",
+            str(tmp_path / "cache"),
+            "--quiet",
+            "--retries",
+            "0",
+            words=(words,),
+        )
     assert not (tmp_path / "NEW").exists() and _no_files(tmp_path / "cache")
 
 
@@ -526,14 +594,23 @@ def test_a_made_up_ranged_header_is_discarded_and_the_whole_file_verified(repo, 
     messages = []
     behaviour = Behaviour(range_body={calexp.oid: _made_up_header("i", **changes)})
     with FakeLFSServer(fake.objects, behaviour) as server:
-        summary = hsc.download_and_ingest(repo, lfs_url=server.url, cache=tmp_path / "cache", files=fake.files,
-                                          progress=False, log=messages.append, retries=0)
+        summary = hsc.download_and_ingest(
+            repo,
+            lfs_url=server.url,
+            cache=tmp_path / "cache",
+            files=fake.files,
+            progress=False,
+            log=messages.append,
+            retries=0,
+        )
     assert any("does not agree with the verified files" in m for m in messages)
     assert summary.header_sources == {"r": "ranged request", "i": "whole file"}
     assert summary.zero_points["i"] == pytest.approx(2.5 * np.log10(10**10.8 * 1.02), abs=1e-6)
     headers = tmp_path / "cache" / "hsc-validation" / "headers"
-    assert sorted(p.name for p in headers.iterdir()) == ["calexp-HSC-R-0-10,7.fits.header",
-                                                         "calexp-HSC-R-0-10,7.fits.header.json"]
+    assert sorted(p.name for p in headers.iterdir()) == [
+        "calexp-HSC-R-0-10,7.fits.header",
+        "calexp-HSC-R-0-10,7.fits.header.json",
+    ]
     assert _orphans(repo.parent) == [] and not check_repository(repo)
 
 
@@ -574,9 +651,21 @@ def test_cache_problems_are_one_line_and_leave_nothing(fake, tmp_path, capsys, m
 
         monkeypatch.setattr(download.tempfile, "mkstemp", mkstemp_on_a_full_disk)
     with FakeLFSServer(fake.objects) as server:
-        _one_line_failure(capsys, "download", "hsc-validation", "--repo", str(tmp_path / "NEW"), "--lfs-url",
-                          server.url, "--cache", str(cache), "--quiet", "--retries", "0",
-                          words={"file": ("is a file",), "readonly": ("read-only",), "full disk": ("space",)}[kind])
+        _one_line_failure(
+            capsys,
+            "download",
+            "hsc-validation",
+            "--repo",
+            str(tmp_path / "NEW"),
+            "--lfs-url",
+            server.url,
+            "--cache",
+            str(cache),
+            "--quiet",
+            "--retries",
+            "0",
+            words={"file": ("is a file",), "readonly": ("read-only",), "full disk": ("space",)}[kind],
+        )
     assert not (tmp_path / "NEW").exists() and _orphans(tmp_path) == []
     if kind == "full disk":
         assert _no_files(cache / "hsc-validation")
@@ -588,8 +677,15 @@ def test_a_killed_download_leaves_temporary_files_that_the_next_run_removes(fake
     (folder / "tmpabc123.part").write_bytes(b"half")
     messages = []
     with FakeLFSServer(fake.objects) as server:
-        hsc.download_and_ingest(tmp_path / "NEW", lfs_url=server.url, cache=tmp_path / "cache", files=fake.files,
-                                progress=False, log=messages.append, retries=0)
+        hsc.download_and_ingest(
+            tmp_path / "NEW",
+            lfs_url=server.url,
+            cache=tmp_path / "cache",
+            files=fake.files,
+            progress=False,
+            log=messages.append,
+            retries=0,
+        )
     assert not (folder / "tmpabc123.part").exists()
     assert any("Removed 1 temporary file" in m for m in messages)
 

@@ -35,12 +35,15 @@ def make(*args: str, fake_uid: int | None = None, tmp_path: Path | None = None) 
         env["PATH"] = f"{fake_bin}:{env['PATH']}"
     return subprocess.run(
         ["make", "--no-print-directory", "-C", str(REPO_ROOT), "-o", ".venv/.installed", *args],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
 def _jupyter_command(output: str) -> list[str]:
-    line = next(line for line in output.splitlines() if "/bin/jupyter\" lab" in line)
+    line = next(line for line in output.splitlines() if '/bin/jupyter" lab' in line)
     return shlex.split(line)
 
 
@@ -64,10 +67,14 @@ def test_make_lab_serves_the_repository_root_on_localhost_with_a_token(uid, tmp_
     assert path.startswith(f"PATH={REPO_ROOT}/.venv/bin:")
     # the workbooks are created (never overwritten) before JupyterLab starts
     lines = result.stdout.splitlines()
-    create = next(i for i, line in enumerate(lines) if "scripts/make_workbooks.py\" notebooks workbooks" in line
-                  or "scripts/make_workbooks.py notebooks workbooks" in line)
+    create = next(
+        i
+        for i, line in enumerate(lines)
+        if 'scripts/make_workbooks.py" notebooks workbooks' in line
+        or "scripts/make_workbooks.py notebooks workbooks" in line
+    )
     assert "--reset" not in lines[create]
-    assert create < next(i for i, line in enumerate(lines) if "/bin/jupyter\" lab" in line)
+    assert create < next(i for i, line in enumerate(lines) if '/bin/jupyter" lab' in line)
 
 
 def test_make_lab_turns_news_and_update_checks_off_with_shipped_settings(tmp_path):
@@ -99,7 +106,7 @@ def test_make_reset_workbooks_asks_through_the_script(tmp_path):
 def test_make_explorer_serves_the_page_with_voila_on_localhost():
     result = make("-n", "explorer")
     assert result.returncode == 0, result.stderr
-    line = next(line for line in result.stdout.splitlines() if "/bin/voila\"" in line)
+    line = next(line for line in result.stdout.splitlines() if '/bin/voila"' in line)
     assert "pages/explorer.ipynb" in line and "--Voila.ip=127.0.0.1" in line and "--token" in line
     assert (REPO_ROOT / "pages" / "explorer.ipynb").exists()
 
@@ -113,7 +120,9 @@ def _install_recipe(tmp_path: Path, *args: str) -> str:
         (tmp_path / name).write_bytes((REPO_ROOT / name).read_bytes())
     result = subprocess.run(
         ["make", "--no-print-directory", "-n", "-B", "-C", str(tmp_path), "venv", *args],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -124,7 +133,7 @@ def test_install_bootstraps_the_pinned_uv_and_falls_back_to_pip(tmp_path):
     assert "grep '^uv==' requirements.lock" in recipe  # the lock is the single source of uv's version
     assert re.search(r'"\.venv/bin/uv" pip install --python "\.venv/bin/python" --quiet +-r requirements\.lock', recipe)
     # the fallback branch installs the same lock with pip
-    assert re.search(r'-m pip --disable-pip-version-check install --quiet +-r requirements\.lock', recipe)
+    assert re.search(r"-m pip --disable-pip-version-check install --quiet +-r requirements\.lock", recipe)
 
 
 def test_install_reads_only_the_wheelhouse_when_there_is_one(tmp_path):
@@ -132,11 +141,15 @@ def test_install_reads_only_the_wheelhouse_when_there_is_one(tmp_path):
     (tmp_path / "wheelhouse" / "example-1.0-py3-none-any.whl").write_bytes(b"")
     recipe = _install_recipe(tmp_path)
     assert re.search(r"uv\" pip install .*--offline --no-index --find-links wheelhouse -r requirements\.lock", recipe)
-    assert re.search(r"pip --disable-pip-version-check install --quiet --no-index --find-links wheelhouse "
-                     r"-r requirements\.lock", recipe)
+    assert re.search(
+        r"pip --disable-pip-version-check install --quiet --no-index --find-links wheelhouse "
+        r"-r requirements\.lock",
+        recipe,
+    )
     # and the bootstrap of uv itself
-    assert re.search(r"install --quiet --no-index --find-links wheelhouse \"\$\(grep '\^uv==' requirements.lock\)\"",
-                     recipe)
+    assert re.search(
+        r"install --quiet --no-index --find-links wheelhouse \"\$\(grep '\^uv==' requirements.lock\)\"", recipe
+    )
 
 
 def test_an_unknown_installer_is_refused(tmp_path):
@@ -149,14 +162,17 @@ def test_an_unknown_installer_is_refused(tmp_path):
 # REPO is never pasted into the shell
 # --------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("target", ["data", "rebuild-data", "download-hsc"])
-@pytest.mark.parametrize("template", [
-    "DATA; touch {marker} #",
-    "DATA && touch {marker}",
-    "$(touch {marker})",
-    "`touch {marker}`",
-    "DATA | touch {marker}",
-    "DATA\ntouch {marker}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "DATA; touch {marker} #",
+        "DATA && touch {marker}",
+        "$(touch {marker})",
+        "`touch {marker}`",
+        "DATA | touch {marker}",
+        "DATA\ntouch {marker}",
+    ],
+)
 def test_make_refuses_a_repo_with_shell_metacharacters(target, template, tmp_path):
     marker = tmp_path / "PWNED"
     result = make(target, f"REPO={template.format(marker=marker)}")
@@ -178,7 +194,7 @@ def test_every_recipe_quotes_its_variables():
         if not line.startswith("\t"):
             continue
         for match in re.finditer(r"\$\((PY|PYTHON|VENV|UV|REPO|CURDIR|FIRST_WORKBOOK|EXPLORER_PAGE)\)", line):
-            before, after = line[: match.start()], line[match.end():]
+            before, after = line[: match.start()], line[match.end() :]
             if before.count('"') % 2 == 0 and not re.match(r"[^\s\"]*\"", after):
                 unquoted.append(f"Makefile:{number}: {line.strip()}")
     assert not unquoted, "\n".join(unquoted)
@@ -281,8 +297,9 @@ def _estimate(path: Path) -> int:
 
 def _schedule() -> list[tuple[int, str]]:
     """(minute, what) of each row of docs/instructor.md's schedule table, the end row included."""
-    rows = re.findall(r"^\|\s*(\d+):(\d\d)\s*\|\s*([^|]+?)\s*\|", (REPO_ROOT / "docs" / "instructor.md").read_text(),
-                      flags=re.M)
+    rows = re.findall(
+        r"^\|\s*(\d+):(\d\d)\s*\|\s*([^|]+?)\s*\|", (REPO_ROOT / "docs" / "instructor.md").read_text(), flags=re.M
+    )
     return [(int(h) * 60 + int(m), what) for h, m, what in rows]
 
 

@@ -43,11 +43,31 @@ def _build_wheel(tmp_path: Path) -> Path:
         shutil.copytree(REPO_ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     dist = tmp_path / "dist"
     if UV.exists():
-        command = [str(UV), "build", "--wheel", "--no-build-isolation", "--offline", "--python", sys.executable,
-                   "--out-dir", str(dist), str(source)]
+        command = [
+            str(UV),
+            "build",
+            "--wheel",
+            "--no-build-isolation",
+            "--offline",
+            "--python",
+            sys.executable,
+            "--out-dir",
+            str(dist),
+            str(source),
+        ]
     else:
-        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                   "-w", str(dist), str(source)]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(dist),
+            str(source),
+        ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     (wheel,) = dist.glob("multiband_tutorial-*.whl")
@@ -61,8 +81,11 @@ def test_the_wheel_installs_into_a_clean_venv_and_every_module_imports(tmp_path)
 
     with zipfile.ZipFile(wheel) as archive:
         in_wheel = {
-            ".".join(Path(name).with_suffix("").parts[:-1] if name.endswith("/__init__.py")
-                     else Path(name).with_suffix("").parts)
+            ".".join(
+                Path(name).with_suffix("").parts[:-1]
+                if name.endswith("/__init__.py")
+                else Path(name).with_suffix("").parts
+            )
             for name in archive.namelist()
             if name.endswith(".py")
         }
@@ -74,14 +97,28 @@ def test_the_wheel_installs_into_a_clean_venv_and_every_module_imports(tmp_path)
     if UV.exists():
         install = [str(UV), "pip", "install", "--python", str(python), "--no-deps", "--offline", "--quiet", str(wheel)]
     else:
-        install = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
-                   "--quiet", str(wheel)]
+        install = [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--quiet",
+            str(wheel),
+        ]
     result = subprocess.run(install, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    purelib = Path(subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip())
+    purelib = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     dependencies = [p for p in site.getsitepackages() if Path(p).is_dir()] or [sysconfig.get_paths()["purelib"]]
     (purelib / "_project_dependencies.pth").write_text("\n".join(dependencies) + "\n")
 
@@ -94,7 +131,11 @@ def test_the_wheel_installs_into_a_clean_venv_and_every_module_imports(tmp_path)
         "print(json.dumps(files))\n"
     )
     result = subprocess.run(
-        [str(python), "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        [str(python), "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
         env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -48,7 +48,7 @@ def _data_cell(notebook):
 def _use_real_layout(notebook, data_id) -> str:
     """Change the data cell as the README says: collection, data ID and (if the cell has it) the bands."""
     cell = _data_cell(notebook)
-    source, n = re.subn(r'^COLLECTIONS = .*$', 'COLLECTIONS = "validation"', cell.source, flags=re.M)
+    source, n = re.subn(r"^COLLECTIONS = .*$", 'COLLECTIONS = "validation"', cell.source, flags=re.M)
     assert n == 1
     source, n = re.subn(r"^DATA_ID = .*$", f"DATA_ID = {data_id!r}", source, flags=re.M)
     assert n == 1

@@ -239,9 +239,8 @@ def test_explorer_counts_equal_a_direct_lsdb_computation(state, catalog, rows, t
     # The CMD image holds the selected rows with a finite magnitude and colour inside its bins.
     colour = selected["r_psfMag"].astype(float) - selected["i_psfMag"].astype(float)
     mag = selected["i_psfMag"].astype(float)
-    inside = (
-        colour.between(state.spec.colour_edges[0], state.spec.colour_edges[-1], inclusive="left")
-        & mag.between(state.spec.mag_edges[0], state.spec.mag_edges[-1], inclusive="left")
+    inside = colour.between(state.spec.colour_edges[0], state.spec.colour_edges[-1], inclusive="left") & mag.between(
+        state.spec.mag_edges[0], state.spec.mag_edges[-1], inclusive="left"
     )
     assert state.cmd_image().sum() == inside.sum()
 

@@ -11,6 +11,7 @@ the tests are skipped with the fix, except under CI=true, where they fail.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -185,10 +186,8 @@ def stop(server: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
-    try:  # kernels the server started are in its process group
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # kernels the server started: its process group
         os.killpg(server.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def tail(path: Path, lines: int = 40) -> str:

@@ -130,7 +130,10 @@ def lab(tmp_path_factory, chromium, cuts):  # noqa: F811
     port = free_port()
     log_path = tmp / "server.log"
     command = [
-        sys.executable, "-m", "jupyter", "lab",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -162,7 +165,10 @@ def _start_kernel(base: str, token: str) -> str:
     is awaited once the page is open.)
     """
     session = rest(
-        base, token, "POST", "api/sessions",
+        base,
+        token,
+        "POST",
+        "api/sessions",
         {"path": NOTEBOOK_PATH, "name": NOTEBOOK.name, "type": "notebook", "kernel": {"name": "python3"}},
     )
     kernel_id = session["kernel"]["id"]

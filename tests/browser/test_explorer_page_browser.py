@@ -68,8 +68,14 @@ def voila(tmp_path_factory, chromium, cuts):  # noqa: F811
     port = free_port()
     log_path = tmp / "voila.log"
     command = [
-        sys.executable, "-m", "voila", f"pages/{PAGE.name}", *flags,
-        f"--port={port}", f"--Voila.token={token}", "--no-browser",
+        sys.executable,
+        "-m",
+        "voila",
+        f"pages/{PAGE.name}",
+        *flags,
+        f"--port={port}",
+        f"--Voila.token={token}",
+        "--no-browser",
     ]
     server = start_server(command, work, env, log_path)
     try:

@@ -171,18 +171,24 @@ def _offset_hint(offset: float, zero_point: float) -> str | None:
     cases = [
         (
             -zero_point,
-            f"these are instrumental magnitudes, -2.5 log10(counts): the zero point ({zero_point:.2f}) "
-            "is missing. Use photoCalib.instFluxToMagnitude on the instFlux column.",
+            (
+                f"these are instrumental magnitudes, -2.5 log10(counts): the zero point ({zero_point:.2f}) "
+                "is missing. Use photoCalib.instFluxToMagnitude on the instFlux column."
+            ),
         ),
         (
             log_mean,
-            "counts were used as if they were nJy (31.4 - 2.5 log10(counts)): multiply by "
-            "photoCalib.getCalibrationMean() first, or use photoCalib.instFluxToMagnitude.",
+            (
+                "counts were used as if they were nJy (31.4 - 2.5 log10(counts)): multiply by "
+                "photoCalib.getCalibrationMean() first, or use photoCalib.instFluxToMagnitude."
+            ),
         ),
         (
             -log_mean,
-            f"the zero point {zero_point:.2f} was applied to fluxes already in nJy: calibrated twice. "
-            "Give instFluxToMagnitude the instFlux column (counts).",
+            (
+                f"the zero point {zero_point:.2f} was applied to fluxes already in nJy: calibrated twice. "
+                "Give instFluxToMagnitude the instFlux column (counts)."
+            ),
         ),
     ]
     for value, text in cases:

@@ -46,8 +46,10 @@ def _galaxy_fraction_mistakes(
         candidates.append(
             (
                 (bright & galaxy).sum() / n_bright,
-                f"that is the fraction among objects brighter than {fainter_than:g} "
-                "(magnitudes grow fainter: 'fainter than 23' is mag > 23)",
+                (
+                    f"that is the fraction among objects brighter than {fainter_than:g} "
+                    "(magnitudes grow fainter: 'fainter than 23' is mag > 23)"
+                ),
             )
         )
     candidates.append((1 - expected, "that is the fraction of stars; galaxies are the rest"))

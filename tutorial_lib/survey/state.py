@@ -51,14 +51,14 @@ class SurveyExplorerState:
     ):
         self.histograms = histograms
         self.spec = histograms.spec
-        self._ticked = {name: False for name in self.spec.criteria}
+        self._ticked = dict.fromkeys(self.spec.criteria, False)
         self._passing: dict[tuple[str, ...], np.ndarray] = {}
         self._faint_index: int | None = None
         self._colour = "r-i"
         self._last: tuple[str, bool] | None = None
         self._frame: Frame | None = None
         self._initial = {"criteria": tuple(criteria), FAINT: faint, "colour": colour}
-        self.set(**{name: True for name in self._initial["criteria"]}, faint=faint, colour=colour)
+        self.set(**dict.fromkeys(self._initial["criteria"], True), faint=faint, colour=colour)
         self._last = None
 
     @classmethod
@@ -217,7 +217,7 @@ class SurveyExplorerState:
     def state(self) -> dict[str, Any]:
         """Everything a view needs to know, as plain values."""
         return {
-            **{name: on for name, on in self._ticked.items()},
+            **dict(self._ticked.items()),
             FAINT: self.faint,
             "colour": self._colour,
             "n_selected": self.n_selected,
@@ -228,8 +228,10 @@ class SurveyExplorerState:
         faint = "none" if self.faint is None else f"{self.spec.band} <= {self.faint:.1f}"
         ticked = ", ".join(self.criteria) or "none"
         lines = [
-            f"SurveyExplorerState: {self.n_selected:,} of {self.n_total:,} rows selected "
-            f"({self.histograms.n_partitions} partitions read once)",
+            (
+                f"SurveyExplorerState: {self.n_selected:,} of {self.n_total:,} rows selected "
+                f"({self.histograms.n_partitions} partitions read once)"
+            ),
             f"  criteria: {ticked}; faint limit: {faint}; colour: {self._colour}",
         ]
         truth = self.truth_counts
@@ -302,8 +304,10 @@ class SurveyExplorerState:
         if self._last is None:
             explanation = (
                 "",
-                "Tick or untick a criterion: the counts and the density image are sums of histograms "
-                "made in one pass over the survey, so no row is read again.",
+                (
+                    "Tick or untick a criterion: the counts and the density image are sums of histograms "
+                    "made in one pass over the survey, so no row is read again."
+                ),
             )
         else:
             name, on = self._last
