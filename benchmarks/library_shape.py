@@ -25,6 +25,7 @@ LAYERS = [
     {"selection"},
     {"plots"},
     {"explorer", "widgets", "dp1"},
+    {"survey"},
     {"checks"},
 ]
 
