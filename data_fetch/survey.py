@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 
 from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY, stellar_locus_g_r
 
+from . import SIMULATOR_VERSION
 from .dp1_layout import DP1_SCHEMA, dp1_columns
 from .measure import (
     AP_CORR_FAILURE_RATE,
@@ -82,7 +83,9 @@ __all__ = [
     "tract_boxes",
 ]
 
-SURVEY_VERSION = "1"
+#: Version of the survey's rows: its own layout version and the simulator's, whose population model it draws
+#: from, so that a new simulator makes ``--if-stale`` rebuild the survey too.
+SURVEY_VERSION = f"1+simulator-{SIMULATOR_VERSION}"
 DEFAULT_SEED = 20250630  # the date of Rubin's DP1 release
 #: Default area: builds in about a minute on two cores (about 4 million rows).
 DEFAULT_AREA_DEG2 = 20.0
