@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "file_problems",
     "MANIFEST_NAME",
     "MARKER_NAME",
     "RepositoryError",
@@ -100,7 +101,8 @@ def dataset_counts(butler: Butler, dataset_types: Iterable[str] | None = None) -
     }
 
 
-def _file_problems(repo: Path, manifest: dict) -> list[str]:
+def file_problems(repo: Path, manifest: dict) -> list[str]:
+    """One phrase per file of the manifest that is missing from ``repo`` or has another size (the fast check)."""
     problems = []
     for name, entry in sorted(manifest["files"].items()):
         path = repo / name
@@ -147,7 +149,7 @@ def _check(repo: Path, open_registry: bool, collections=None):
         manifest = read_manifest(repo)
     except RepositoryError as error:
         return [str(error)], None
-    problems = _file_problems(repo, manifest)
+    problems = file_problems(repo, manifest)
     if problems or not open_registry:
         return problems, None
     return _registry_problems(repo, manifest, collections)
