@@ -126,11 +126,7 @@ def cache_dir(cache: str | os.PathLike | None = None, subfolder: str = "") -> Pa
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return pooch.file_hash(str(path), alg="sha256")
 
 
 def verified_path(cache: Path, obj: RemoteObject) -> Path | None:

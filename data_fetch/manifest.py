@@ -7,9 +7,10 @@ that ``--if-stale`` and the lessons run is :func:`tutorial_lib.repository.check_
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
+
+import pooch
 
 from tutorial_lib.repository import (
     MANIFEST_FORMAT,
@@ -26,11 +27,8 @@ __all__ = ["sha256_file", "verify", "write_manifest"]
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Hex SHA-256 of a file, read in blocks (pooch's ``file_hash``)."""
+    return pooch.file_hash(str(path), alg="sha256")
 
 
 def _repository_files(repo: Path) -> list[Path]:
