@@ -287,17 +287,18 @@ class TractSources:
         width, height = tract.patch_inner_dimensions
         nx, ny = tract.getNumPatches()
         reach = tract.getPatchBorder() + CANDIDATE_MARGIN_PX
-        pairs = []
+        n_sources = len(self.x)
+        keys = []  # patch * n_sources + source index: one int64 per (patch, source) pair
         for dx in (-reach, reach):
             for dy in (-reach, reach):
                 px = np.floor((self.x + 0.5 + dx) / width)
                 py = np.floor((self.y + 0.5 + dy) / height)
                 ok = (px >= 0) & (px < nx) & (py >= 0) & (py < ny) & np.isfinite(self.x)
-                index = np.flatnonzero(ok)
-                pairs.append(np.column_stack([(py[ok] * nx + px[ok]).astype(np.int64), index]))
-        pairs = np.unique(np.concatenate(pairs), axis=0)  # sorted by patch, then source index
-        bounds = np.searchsorted(pairs[:, 0], np.arange(nx * ny + 1))
-        self.candidates = {p: pairs[bounds[p] : bounds[p + 1], 1] for p in range(nx * ny)}
+                keys.append((py[ok] * nx + px[ok]).astype(np.int64) * n_sources + np.flatnonzero(ok))
+        # Sorted by patch, then source index; 1-d unique, far faster than np.unique(pairs, axis=0).
+        patch_of, index = np.divmod(np.unique(np.concatenate(keys)), max(n_sources, 1))
+        bounds = np.searchsorted(patch_of, np.arange(nx * ny + 1))
+        self.candidates = {p: index[bounds[p] : bounds[p + 1]] for p in range(nx * ny)}
 
 
 def measure_patch(
