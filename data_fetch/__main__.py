@@ -15,15 +15,21 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tutorial_lib.repository import RepositoryError
 
 from . import SIMULATOR_VERSION, safety
-from .download import CACHE_ENV, DownloadError
-from .hsc_validation import LFS_URL, IngestError, IngestSummary, download_and_ingest
-from .lfs import LFSError
-from .manifest import verify
 from .simulate import DEFAULT_SEED, MAX_PATCHES_PER_SIDE, SimulationError, build
+
+if TYPE_CHECKING:
+    from .hsc_validation import IngestSummary
+
+#: The --help line of each command whose options are added only when it runs (:func:`_add_lazily`).
+_HELP = {
+    "download": "download the original lesson's real HSC files (Git LFS, needs internet) and ingest them",
+    "survey": "simulate a survey of many tracts as a HATS catalog (DP1 Object layout + truth) for LSDB",
+}
 
 
 def _patches(text: str) -> tuple[int, int]:
@@ -77,7 +83,16 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _add_lazily(commands, name: str, add_parser, command: str | None) -> None:
+    """Add command ``name`` with all its options if it is the ``command`` run (or for the full --help), else only
+    its name and help line: `simulate` (``make data``) then never imports the download and survey modules."""
+    if command in (None, name):
+        add_parser(commands)
+    else:
+        commands.add_parser(name, help=_HELP[name])
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="python -m data_fetch", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sim = commands.add_parser(
@@ -107,21 +122,24 @@ def _parser() -> argparse.ArgumentParser:
         help="with --if-stale: do not rebuild; exit non-zero naming what is wrong (for checks)",
     )
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_download_parser(commands)
+    _add_lazily(commands, "download", _add_download_parser, command)
     ver = commands.add_parser(
         "verify",
         help="check every file of a repository against the SHA-256 of its manifest",
         description="Check every file of a repository made by data_fetch against its manifest (size and SHA-256).",
     )
     ver.add_argument("--repo", default="DATA", help="the repository to check (default: DATA)")
-    _add_survey_parser(commands)
+    _add_lazily(commands, "survey", _add_survey_parser, command)
     return parser
 
 
 def _add_download_parser(commands) -> None:
+    from .download import CACHE_ENV
+    from .hsc_validation import LFS_URL
+
     dl = commands.add_parser(
         "download",
-        help="download the original lesson's real HSC files (Git LFS, needs internet) and ingest them",
+        help=_HELP["download"],
         description=(
             "Download the real HSC data of the original lesson (lsst-dm/legacy-validation_data_hsc, rerun 20160805, "
             "tract 0, patch 10,7: bands r and i, about 90 MB) from Rubin's Git LFS server, verify them, and ingest "
@@ -151,7 +169,7 @@ def _add_survey_parser(commands) -> None:
 
     survey = commands.add_parser(
         "survey",
-        help="simulate a survey of many tracts as a HATS catalog (DP1 Object layout + truth) for LSDB",
+        help=_HELP["survey"],
         description=(
             "Simulate a survey of many tracts, streamed tract by tract, and write it as a HATS catalog with LSDB. "
             "About 150,000 rows per deg^2: the default 20 deg^2 is about 3 million rows; --area 700 gives about "
@@ -249,6 +267,8 @@ def _print_ingest(args, summary: IngestSummary) -> None:
 
 
 def _download(args) -> int:
+    from .hsc_validation import download_and_ingest
+
     log = (lambda message: None) if args.quiet else print
     summary = download_and_ingest(
         args.repo,
@@ -290,6 +310,8 @@ def _simulate(args) -> int:
 
 
 def _verify(args) -> int:
+    from .manifest import verify
+
     target = safety.check_target(args.repo, "--repo")
     if not target.is_dir():
         raise RepositoryError(f"{args.repo} does not exist; run `make data` to build it.")
@@ -309,7 +331,18 @@ def _verify(args) -> int:
 
 
 _COMMANDS = {"simulate": _simulate, "download": _download, "verify": _verify, "survey": _survey}
-_EXPECTED = (SimulationError, DownloadError, IngestError, LFSError, RepositoryError, safety.SafetyError)
+#: Errors that end in one line on stderr, by module; a module's errors are caught only once it was imported
+#: (each command imports what it needs), so `simulate` does not load the download code to name its errors.
+_EXPECTED = {
+    "data_fetch.download": "DownloadError",
+    "data_fetch.hsc_validation": "IngestError",
+    "data_fetch.lfs": "LFSError",
+}
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    loaded = (getattr(sys.modules[module], name) for module, name in _EXPECTED.items() if module in sys.modules)
+    return (SimulationError, RepositoryError, safety.SafetyError, *loaded)
 
 
 def _one_line(error: BaseException) -> str:
@@ -318,12 +351,13 @@ def _one_line(error: BaseException) -> str:
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(next((word for word in argv if not word.startswith("-")), None)).parse_args(argv)
     safety.install_signal_handlers()
     safety.COMPLETED.clear()
     try:
         return _COMMANDS[args.command](args)
-    except _EXPECTED as error:
+    except _expected_errors() as error:
         print(f"data_fetch: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except OSError as error:

@@ -8,6 +8,7 @@ so the same build gives the same refs and the refs printed in the lessons do not
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from lsst.daf.butler import (
@@ -149,6 +150,10 @@ class BatchWriter:
     are already inside the datastore root). Dataset UUIDs are ``DATAID_TYPE_RUN``, as in
     :func:`put_deterministic`.
 
+    Files are serialised in one background thread, so that the Parquet encoding (which releases the GIL) runs on
+    the second core while the caller simulates the next patch. Use it as a context manager: leaving the block
+    waits for that thread, so no file is written after it (an interrupted build removes its staging folder).
+
     Parameters
     ----------
     butler : `lsst.daf.butler.Butler`
@@ -166,9 +171,17 @@ class BatchWriter:
         self._formatters.registerFormatters(datastore_config["formatters"], universe=butler.dimensions)
         self._dataset_types: dict[str, DatasetType] = {}
         self._pending: list[FileDataset] = []
+        self._writes: list[Future] = []
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="BatchWriter")
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def put(self, obj, dataset_type: str, run: str, **data_id) -> DatasetRef:
-        """Write ``obj``'s file now; its dataset is registered by :meth:`ingest`."""
+        """Queue ``obj``'s file for writing; its dataset is registered by :meth:`ingest`."""
         if dataset_type not in self._dataset_types:
             self._dataset_types[dataset_type] = self._butler.get_dataset_type(dataset_type)
         dtype = self._dataset_types[dataset_type]
@@ -179,13 +192,16 @@ class BatchWriter:
         location = Location(self._root, template.format(ref))
         descriptor = FileDescriptor(location, storageClass=dtype.storageClass)
         formatter = self._formatters.getFormatter(ref, descriptor, dataId=ref.dataId, ref=ref)
-        formatter.write(obj)
+        self._writes.append(self._executor.submit(formatter.write, obj))
         path = formatter.make_updated_location(location).pathInStore.path
         self._pending.append(FileDataset(path, ref, formatter=type(formatter)))
         return ref
 
     def ingest(self) -> int:
-        """Register every dataset written so far, in one call; returns how many."""
+        """Wait for every queued file, then register all their datasets in one call; returns how many."""
+        for write in self._writes:
+            write.result()  # re-raises a formatter's error here
+        self._writes.clear()
         n_datasets = len(self._pending)
         self._butler.ingest(*self._pending, transfer=None)
         self._pending.clear()

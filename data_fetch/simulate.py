@@ -127,52 +127,52 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
     butler.registry.registerRun(DP1_RUN)
     for name, (dimensions, storage_class) in _EXTRA_DATASET_TYPES.items():
         butler.registry.registerDatasetType(DatasetType(name, dimensions, storage_class, universe=butler.dimensions))
-    writer = BatchWriter(butler, path)
-    writer.put(skymap, "skyMap", RUN, skymap=skymap.name)
-    photo_calib = PhotoCalib.from_zero_point(ZERO_POINT)
-    metadata_base = {"BUNIT": "count", "FLUXMAG0": round(photo_calib.getInstFluxAtZeroMagnitude(), 3)}
+    with BatchWriter(butler, path) as writer:
+        writer.put(skymap, "skyMap", RUN, skymap=skymap.name)
+        photo_calib = PhotoCalib.from_zero_point(ZERO_POINT)
+        metadata_base = {"BUNIT": "count", "FLUXMAG0": round(photo_calib.getInstFluxAtZeroMagnitude(), 3)}
 
-    patches = [(tract, patch.getSequentialIndex()) for tract in skymap for patch in tract]
-    n_rows = 0
-    by_tract = {}
-    tract_tables: list = []
+        patches = [(tract, patch.getSequentialIndex()) for tract in skymap for patch in tract]
+        n_rows = 0
+        by_tract = {}
+        tract_tables: list = []
 
-    def write_objects(tract_id):
-        objects, object_truth = dp1_object_rows(tract_tables, tract_id, photo_calib)
-        writer.put(objects, "object", DP1_RUN, skymap=skymap.name, tract=tract_id)
-        writer.put(
-            make_table(DP1_TRUTH_COLUMNS, object_truth),
-            "object_truth",
-            DP1_RUN,
-            skymap=skymap.name,
-            tract=tract_id,
-        )
-        tract_tables.clear()
+        def write_objects(tract_id):
+            objects, object_truth = dp1_object_rows(tract_tables, tract_id, photo_calib)
+            writer.put(objects, "object", DP1_RUN, skymap=skymap.name, tract=tract_id)
+            writer.put(
+                make_table(DP1_TRUTH_COLUMNS, object_truth),
+                "object_truth",
+                DP1_RUN,
+                skymap=skymap.name,
+                tract=tract_id,
+            )
+            tract_tables.clear()
 
-    for tract, patch_id in tqdm(patches, desc="Simulating patches", unit="patch", disable=not progress):
-        if tract.getId() not in by_tract:
-            if by_tract:
-                write_objects(next(iter(by_tract)))
-            by_tract = {tract.getId(): TractSources(sources, tract)}  # one tract's buckets at a time
-        rng = np.random.default_rng(np.random.SeedSequence(patch_seed.entropy, spawn_key=(tract.getId(), patch_id)))
-        ref, forced, truth = measure_patch(rng, sources, skymap, tract, patch_id, by_tract[tract.getId()])
-        data_id = {"skymap": skymap.name, "tract": tract.getId(), "patch": patch_id}
-        writer.put(make_table(REF_COLUMNS, ref), "deepCoadd_ref", RUN, **data_id)
-        writer.put(make_table(TRUTH_COLUMNS, truth), "truth_match", RUN, **data_id)
-        scarlet_ref, scarlet_truth = scarlet_era_patch(ref, truth)
-        writer.put(make_table(SCARLET_REF_COLUMNS, scarlet_ref), "deepCoadd_ref", SCARLET_RUN, **data_id)
-        writer.put(make_table(TRUTH_COLUMNS, scarlet_truth), "truth_match", SCARLET_RUN, **data_id)
-        tract_tables.append((patch_id, ref, forced, truth))
-        for band in BANDS:
-            filter_name = next(name for name, b in PHYSICAL_FILTERS.items() if b == band)
-            table = make_table(FORCED_COLUMNS, forced[band])
-            writer.put(table, "deepCoadd_forced_src", RUN, band=band, **data_id)
-            exposure = CoaddExposure(photo_calib, {**metadata_base, "FILTER": filter_name})
-            writer.put(exposure, "deepCoadd_calexp", RUN, band=band, **data_id)
-        n_rows += len(ref["id"])
-    if by_tract:
-        write_objects(next(iter(by_tract)))
-    n_datasets = writer.ingest()
+        for tract, patch_id in tqdm(patches, desc="Simulating patches", unit="patch", disable=not progress):
+            if tract.getId() not in by_tract:
+                if by_tract:
+                    write_objects(next(iter(by_tract)))
+                by_tract = {tract.getId(): TractSources(sources, tract)}  # one tract's buckets at a time
+            rng = np.random.default_rng(np.random.SeedSequence(patch_seed.entropy, spawn_key=(tract.getId(), patch_id)))
+            ref, forced, truth = measure_patch(rng, sources, skymap, tract, patch_id, by_tract[tract.getId()])
+            data_id = {"skymap": skymap.name, "tract": tract.getId(), "patch": patch_id}
+            writer.put(make_table(REF_COLUMNS, ref), "deepCoadd_ref", RUN, **data_id)
+            writer.put(make_table(TRUTH_COLUMNS, truth), "truth_match", RUN, **data_id)
+            scarlet_ref, scarlet_truth = scarlet_era_patch(ref, truth)
+            writer.put(make_table(SCARLET_REF_COLUMNS, scarlet_ref), "deepCoadd_ref", SCARLET_RUN, **data_id)
+            writer.put(make_table(TRUTH_COLUMNS, scarlet_truth), "truth_match", SCARLET_RUN, **data_id)
+            tract_tables.append((patch_id, ref, forced, truth))
+            for band in BANDS:
+                filter_name = next(name for name, b in PHYSICAL_FILTERS.items() if b == band)
+                table = make_table(FORCED_COLUMNS, forced[band])
+                writer.put(table, "deepCoadd_forced_src", RUN, band=band, **data_id)
+                exposure = CoaddExposure(photo_calib, {**metadata_base, "FILTER": filter_name})
+                writer.put(exposure, "deepCoadd_calexp", RUN, band=band, **data_id)
+            n_rows += len(ref["id"])
+        if by_tract:
+            write_objects(next(iter(by_tract)))
+        n_datasets = writer.ingest()
     make_chain(butler, CHAIN, [RUN])
     make_chain(butler, SCARLET_CHAIN, [SCARLET_RUN])
     make_chain(butler, DP1_CHAIN, [DP1_RUN])
