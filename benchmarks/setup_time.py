@@ -7,12 +7,17 @@ LAB_BROWSER=no`` runs there on a free port with a known token. The clock stops w
 
 - ``venv + uv``: create .venv and bootstrap uv into it (pip, one wheel);
 - ``install``: the whole requirements.lock, then the project itself (editable);
-- ``data``: the simulated Butler repository (``make data``);
+- ``data``: the simulated Butler repository (``data_fetch simulate``, the first step of ``make data``);
+- ``survey``: the simulated survey, while ``make data`` still builds it (absent once it does not);
 - ``workbooks``: the learners' copies (``scripts/make_workbooks.py``);
 - ``JupyterLab``: from its start until it answers.
 
 Goals on the project's 2-core machine: 60 s in all, and the data build 5 s or less. Exits 1 when either is missed,
-2 when `make lab` fails.
+2 when `make lab` fails. The load average is printed at the start and the end: other work on the machine slows
+every step.
+
+``PYTHONDONTWRITEBYTECODE`` is removed from make's environment, as on a learner's machine: with it, every Python
+process (the data build, JupyterLab) would compile every module it imports from source, every time.
 
 Run: ``python benchmarks/setup_time.py [--installer uv|pip] [--source PATH] [--keep]``.
 """
@@ -44,6 +49,7 @@ STEPS = [
     ("venv + uv", None),
     ("install", re.compile(r"^Installing requirements\.lock into")),
     ("data", re.compile(r"-m data_fetch simulate ")),
+    ("survey", re.compile(r"-m data_fetch survey ")),
     ("workbooks", re.compile(r"scripts/make_workbooks\.py")),
     ("JupyterLab", re.compile(r"/bin/jupyter\"? lab ")),
 ]
@@ -77,6 +83,7 @@ def measure(source: Path, installer: str, workdir: Path) -> tuple[dict[str, floa
         "JUPYTER_RUNTIME_DIR": str(workdir / "runtime"),
     }
     env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("MAKEFLAGS", None)
     env.pop("MAKELEVEL", None)
     output: list[str] = []
@@ -128,10 +135,10 @@ def measure(source: Path, installer: str, workdir: Path) -> tuple[dict[str, floa
                 os.killpg(make.pid, signal.SIGKILL)
                 make.wait()
         reader.join(timeout=5)
-    times, names = {}, [name for name, _ in STEPS] + ["ready"]
-    for this, following in zip(names, names[1:], strict=False):
-        if this in marks and following in marks:
-            times[this] = marks[following] - marks[this]
+    times = {}
+    started = sorted((second, name) for name, second in marks.items())  # a step absent from make's output is skipped
+    for (begin, name), (end, _) in zip(started, started[1:], strict=False):
+        times[name] = end - begin
     if "ready" in marks:
         times["total"] = marks["ready"]
     return times, output, status
@@ -146,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="setup-time-"))
     try:
         print(f"make lab in a fresh clone of {args.source}, cold pip and uv caches, INSTALLER={args.installer}")
+        load_before = os.getloadavg()
         times, _, status = measure(args.source, args.installer, workdir)
     finally:
         if args.keep:
@@ -154,12 +162,16 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"\n{'step':<12} {'seconds':>8} {'goal':>8}")
     for name, _ in STEPS:
+        if name not in times:
+            continue
         goal = f"<= {GOAL_DATA:.0f}" if name == "data" else ""
-        print(f"{name:<12} {times.get(name, float('nan')):>8.1f} {goal:>8}")
+        print(f"{name:<12} {times[name]:>8.1f} {goal:>8}")
     print(f"{'total':<12} {times.get('total', float('nan')):>8.1f} {'<= ' + str(int(GOAL_TOTAL)):>8}")
-    cores = os.cpu_count()
-    load = os.getloadavg()[0]
-    print(f"({cores} cores, load average {load:.1f} at the end: other work on the machine slows every step)")
+    load_after = os.getloadavg()
+    print(
+        f"({os.cpu_count()} cores; load average (1, 5, 15 min) {', '.join(f'{x:.1f}' for x in load_before)} at the "
+        f"start, {', '.join(f'{x:.1f}' for x in load_after)} at the end: other work on the machine slows every step)"
+    )
     if status:
         print(f"make lab failed (status {status}); see its output above")
         return 2

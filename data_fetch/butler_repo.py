@@ -42,13 +42,14 @@ __all__ = [
     "register_skymap",
 ]
 
-#: HSC broad-band filters and their bands (lsst-catalog-facts.md, HSC section).
+#: HSC broad-band filters and their bands (lsst/obs_subaru python/lsst/obs/hsc/hscFilters.py,
+#: HSC_FILTER_DEFINITIONS, commit 1f6c816).
 PHYSICAL_FILTERS = {"HSC-G": "g", "HSC-R": "r", "HSC-I": "i"}
 BANDS = tuple(PHYSICAL_FILTERS.values())
 
 #: Dataset types of the simulated repository: name -> (dimensions, storage class). The dimensions are those of
-#: the current pipelines (lsst-catalog-facts.md, Calibration section, from pipelines_lsst_io
-#: getting-started/multiband-analysis.rst).
+#: the current pipelines' Gen3 tutorial (lsst/pipelines_lsst_io getting-started/multiband-analysis.rst, commit
+#: 206228d: ``deepCoadd_forced_src`` and ``deepCoadd_calexp.photoCalib`` by band, tract and patch).
 DATASET_TYPES = {
     "deepCoadd_ref": (("skymap", "tract", "patch"), "ArrowAstropy"),
     "deepCoadd_forced_src": (("skymap", "tract", "patch", "band"), "ArrowAstropy"),

@@ -153,7 +153,9 @@ def test_forced_and_truth_tables_are_row_for_row_with_ref(patches):
 
 def test_ids_are_packed_like_the_hsc_mapper(patches):
     ids = np.asarray(patches[(0, 4)]["ref"]["id"])
-    assert ids[0] == 141733920768 + 1  # tract 0, patch 1,1 (lsst-catalog-facts.md)
+    # Tract 0, patch 1,1: ((0 << 5 | 1) << 5 | 1) << 32 (lsst/obs_subaru python/lsst/obs/hsc/hscMapper.py,
+    # HscMapper._computeCoaddExposureId, Gen2 era), the row number n from 1 in the low 32 bits.
+    assert ids[0] == 141733920768 + 1
     np.testing.assert_array_equal(ids - 141733920768, np.arange(1, len(ids) + 1))
 
 
