@@ -27,6 +27,7 @@ from lsst.daf.butler import (
 from lsst.daf.butler.datastore.file_templates import FileTemplates
 from lsst.resources import ResourcePath
 from lsst.sphgeom import ConvexPolygon, LonLat, UnitVector3d
+from tqdm.auto import tqdm
 
 from tutorial_lib.butler_formatters import STORAGE_CLASS_CONFIG
 from tutorial_lib.skymap import SkyMap
@@ -198,9 +199,10 @@ class BatchWriter:
         self._pending.append(FileDataset(path, ref, formatter=type(formatter)))
         return ref
 
-    def ingest(self) -> int:
-        """Wait for every queued file, then register all their datasets in one call; returns how many."""
-        for write in self._writes:
+    def ingest(self, progress: bool = False) -> int:
+        """Wait for every queued file (a progress bar if ``progress``), then register all their datasets in one
+        call; returns how many."""
+        for write in tqdm(self._writes, desc="Writing files", unit="file", disable=not progress, leave=False):
             write.result()  # re-raises a formatter's error here
         self._writes.clear()
         n_datasets = len(self._pending)

@@ -172,7 +172,7 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
             n_rows += len(ref["id"])
         if by_tract:
             write_objects(next(iter(by_tract)))
-        n_datasets = writer.ingest()
+        n_datasets = writer.ingest(progress)
     make_chain(butler, CHAIN, [RUN])
     make_chain(butler, SCARLET_CHAIN, [SCARLET_RUN])
     make_chain(butler, DP1_CHAIN, [DP1_RUN])
