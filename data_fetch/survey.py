@@ -116,6 +116,10 @@ LESSON_AREA_DEG2 = 0.25
 #: hats' spatial index column: the nested HEALPix pixel of each row at order 29 (hats ``SPATIAL_INDEX_COLUMN``).
 SPATIAL_INDEX_COLUMN = "_healpix_29"
 SPATIAL_INDEX_ORDER = 29
+#: Compression of the partition files: zstd as hats writes, but at level 1, not hats' 15, which took 4 times
+#: the CPU time of the whole rest of the build for 4 % smaller files (measured here on a 11,000-row partition:
+#: 0.24 CPU s at level 15, 0.03 s at level 1).
+PARQUET_COMPRESSION = {"compression": "zstd", "compression_level": 1}
 #: Order of the point map (``point_map.fits``, ``skymap.fits``): LSDB's default, max(8, partition order).
 SKYMAP_ORDER = 8
 #: Side of a tract, deg (a simplification of Rubin's rings sky map, whose tracts are about 1.5-2 deg across).
@@ -519,7 +523,7 @@ def _write_partition(table: pa.Table, catalog_dir: Path, pixel: int) -> int:
     table = table.take(order)
     path = Path(pixel_catalog_file(catalog_dir, HealpixPixel(PARTITION_ORDER, pixel)).path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, **get_parquet_write_table_kwargs(table.schema))
+    pq.write_table(table, path, **get_parquet_write_table_kwargs(table.schema, write_table_kwargs=PARQUET_COMPRESSION))
     return len(table)
 
 
@@ -770,7 +774,8 @@ def ensure_survey(
     margin_arcsec: float | None = MARGIN_ARCSEC,
     progress: bool = True,
 ) -> Path:
-    """The survey at ``path``, built first if it is missing or was made with other options or another version.
+    """The survey at ``path``, built first if it is missing, incomplete, or made with other options or another
+    version (only a survey this module made is ever replaced).
 
     For a notebook's data cell: it prints nothing on stdout (a build shows its progress bars on stderr), so
     the cell's stored output is the same whether or not it built.
@@ -797,13 +802,21 @@ def ensure_survey(
     """
     path = Path(path)
     options = {"area_deg2": area_deg2, "seed": seed, "margin_arcsec": margin_arcsec}
-    if is_up_to_date(path, **options) and _looks_complete(path):
-        return path
-    if path.exists() and read_marker(path) is None:
-        raise SurveyError(
-            f"{path} exists but is not a survey made by `python -m data_fetch survey` (no {MARKER_FILE} in it). "
-            f"Move it away, or pass another path; then this builds the survey there."
-        )
+    if path.exists():
+        if not (path / MARKER_FILE).is_file():
+            raise SurveyError(
+                f"{path} exists but is not a survey made by `python -m data_fetch survey` (no {MARKER_FILE} in "
+                "it), so it is left alone. Move it away, or pass another path; then this builds the survey there."
+            )
+        try:
+            read_marker(path)
+        except (ValueError, OSError) as error:
+            raise SurveyError(
+                f"{path} is damaged: its {MARKER_FILE} cannot be read ({error}). Remove the folder, then run this "
+                "again to rebuild it."
+            ) from None
+        if is_up_to_date(path, **options) and _looks_complete(path):
+            return path
     with contextlib.redirect_stdout(sys.stderr):
         build_survey(path, force=path.exists(), progress=progress, **options)
     return path
