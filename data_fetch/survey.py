@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.feather as feather
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
@@ -423,7 +424,7 @@ def _strip_rows(seed: int, tract: int, strip: int, box) -> pd.DataFrame:
 # Writing: rows spooled by HEALPix partition, then each partition written once, in the HATS layout
 # --------------------------------------------------------------------------------------------------------
 class _PartitionSpool:
-    """Rows grouped by HEALPix partition pixel and spooled to Parquet fragments in ``folder``.
+    """Rows grouped by HEALPix partition pixel and spooled to Arrow IPC fragments in ``folder``.
 
     Rows wait in memory until :attr:`flush_rows` of them are pending; then every partition's pending rows become
     one fragment file. :meth:`read` returns a partition's rows in the order they were added, whatever the
@@ -453,9 +454,10 @@ class _PartitionSpool:
     def flush(self) -> None:
         for pixel, pieces in self.pending.items():
             fragments = self.fragments.setdefault(pixel, [])
-            path = self.folder / str(pixel) / f"{len(fragments):05d}.parquet"
+            path = self.folder / str(pixel) / f"{len(fragments):05d}.arrow"
             path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(pa.concat_tables(pieces), path, compression="lz4")  # read back once: fast beats small
+            # Arrow IPC, zstd level 1: read back once, so fast beats small (a third of Parquet's CPU time here).
+            feather.write_feather(pa.concat_tables(pieces), path, compression="zstd", compression_level=1)
             fragments.append(path)
         self.pending, self.n_pending = {}, 0
 
@@ -464,7 +466,7 @@ class _PartitionSpool:
         return sorted(set(self.fragments) | set(self.pending))
 
     def read(self, pixel: int) -> pa.Table:
-        tables = [pq.read_table(path) for path in self.fragments.get(pixel, [])]
+        tables = [feather.read_table(path) for path in self.fragments.get(pixel, [])]
         return pa.concat_tables(tables + self.pending.get(pixel, []))
 
 
