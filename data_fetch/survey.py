@@ -51,7 +51,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars on stderr, also in a notebook (no widget in its stored outputs)
 
 from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY, stellar_locus_g_r
 
