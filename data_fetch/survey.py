@@ -107,7 +107,7 @@ MARKER_FILE = "MADE_BY_DATA_FETCH_SURVEY.json"
 #: HEALPix order of the partitions: 0.84 deg^2 each, about 150,000 rows at this depth.
 PARTITION_ORDER = 6
 #: Radius of the margin cache, arcsec, with ``--margin`` (LSDB's default): enough for crossmatches within a
-#: few arcsec. Off by default: LSDB builds it in Python and it triples the build time.
+#: few arcsec. Off by default in the CLI; lesson 10's survey has it (it adds little to the build).
 MARGIN_ARCSEC = 5.0
 #: Rows held in memory before they are spooled to disk by partition; with one strip's generation, this keeps
 #: the build well under 1 GB.
@@ -491,7 +491,7 @@ def _margin_rings(pixels: list[int], margin_arcsec: float) -> tuple[int, dict[in
 
     The margin of Q is every row in the ring of HEALPix pixels just outside Q at the margin order (the highest
     order whose pixels are wider than the margin), as LSDB's own margin generator
-    (``lsdb.loaders.dataframe.margin_catalog_generator``) and hats-import define it.
+    (``lsdb.loaders.dataframe.margin_catalog_generator``, lsdb 0.11) defines it.
 
     Returns
     -------
