@@ -48,7 +48,7 @@ define require_plain_repo
 	exit 2;; esac
 endef
 
-.PHONY: lab test data rebuild-data download-hsc venv wheelhouse workbooks reset-workbooks student explorer \
+.PHONY: lab test data survey rebuild-data download-hsc venv wheelhouse workbooks reset-workbooks student explorer \
 	lint unit nbval browser benchmark refresh-outputs help lock clean \
 	test-latest upgrade
 
@@ -60,6 +60,7 @@ help:
 	@echo "make explorer        lesson 6's selection explorer as a standalone Voila page on 127.0.0.1"
 	@echo "make data            build the simulated Butler repository DATA/ (REPO=path for another folder)"
 	@echo "make rebuild-data    rebuild it from scratch"
+	@echo "make survey          build lesson 10's simulated survey SURVEY/ (a HATS catalog; lesson 10 also builds it on first use)"
 	@echo "make download-hsc    download the original lesson's real HSC patch into DATA/ (needs internet, ~90 MB)"
 	@echo "make wheelhouse      download every wheel into wheelhouse/ for an offline workshop"
 	@echo "make refresh-outputs re-execute every notebook in place (after a deliberate version change)"
@@ -86,6 +87,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 data: venv
 	$(require_plain_repo)
 	"$(PY)" -m data_fetch simulate --repo "$$REPO" --if-stale
+
+# Lesson 10's survey (a HATS catalog, 0.25 deg^2 with a margin), built on first use rather than by `make data`:
+# the notebook builds it itself (data_fetch.survey.ensure_survey); the tests that run lesson 10 build it first.
+# The default 20 deg^2 survey, or 10^8 rows, is an explicit command (README, "Survey scale").
+survey: venv
 	"$(PY)" -m data_fetch survey --out SURVEY --area 0.25 --margin --if-stale --quiet
 
 rebuild-data: venv
@@ -116,10 +122,10 @@ explorer: venv data
 lint: venv
 	bash scripts/lint.sh
 
-unit: venv data
+unit: venv data survey
 	"$(VENV)/bin/pytest" tests --ignore=tests/browser --mpl -p no:cacheprovider
 
-nbval: venv data
+nbval: venv data survey
 	$(if $(NOTEBOOKS),PYTHONPATH="$(CURDIR)/scripts" "$(VENV)/bin/pytest" -p nbval_report --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider,@echo "no notebooks yet")
 
 browser: venv data
@@ -137,7 +143,7 @@ wheelhouse: venv
 	rm -rf wheelhouse && mv wheelhouse.partial wheelhouse
 	@echo "wheelhouse/ holds $$(ls wheelhouse | wc -l) files; copy the whole folder with the repository."
 
-refresh-outputs: venv data
+refresh-outputs: venv data survey
 	for nb in $(NOTEBOOKS); do "$(VENV)/bin/jupyter" nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; done
 
 lock: venv

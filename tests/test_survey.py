@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import dask
@@ -12,7 +11,6 @@ import pandas as pd
 import pytest
 
 from data_fetch import survey as builder
-from data_fetch.__main__ import main as cli
 from data_fetch.dp1_layout import dp1_columns
 from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
 from tutorial_lib.survey import (
@@ -130,57 +128,6 @@ def test_tract_layout_covers_the_area():
     assert len(builder.tract_boxes(0.04)) == 4
     with pytest.raises(builder.SurveyError, match="positive"):
         builder.tract_boxes(0)
-
-
-# --------------------------------------------------------------------------------------------------------
-# The HATS catalog and the build's safety
-# --------------------------------------------------------------------------------------------------------
-def test_catalog_holds_every_row_once_with_marker_and_margin(survey_path, catalog, rows):
-    record = json.loads((survey_path / builder.MARKER_FILE).read_text())
-    assert record["n_rows"] == len(rows) > 3000
-    assert record["seed"] == 7
-    assert rows["objectId"].is_unique
-    assert record["margin_arcsec"] == 5.0
-    assert set(rows["tract"]) == {0, 1, 2, 3}
-    assert not any(p.name.startswith(".SURVEY.building") for p in survey_path.parent.iterdir())
-
-
-def test_rows_do_not_depend_on_the_chunk_size(tmp_path, rows):
-    path = tmp_path / "one_chunk"
-    builder.build_survey(path, area_deg2=AREA, seed=7, progress=False)  # one chunk, no margin
-    again = lsdb.open_catalog(path, columns="all").compute().sort_values("objectId").reset_index(drop=True)
-    pd.testing.assert_frame_equal(again, rows)
-
-
-def test_refuses_to_overwrite_what_it_did_not_make(tmp_path):
-    target = tmp_path / "precious"
-    target.mkdir()
-    (target / "notes.txt").write_text("mine")
-    for force in (False, True):
-        with pytest.raises(builder.SurveyError, match="not made by"):
-            builder.build_survey(target, area_deg2=AREA, force=force, progress=False)
-    assert (target / "notes.txt").read_text() == "mine"
-    assert cli(["survey", "--out", str(target), "--area", "0.04", "--force", "--quiet"]) == 2
-
-
-def test_replaces_its_own_survey_only_with_force(tmp_path, capsys):
-    target = tmp_path / "S"
-    assert cli(["survey", "--out", str(target), "--area", "0.01", "--seed", "1", "--quiet"]) == 0
-    assert "rows in 4 tracts" in capsys.readouterr().out
-    with pytest.raises(builder.SurveyError, match="--force"):
-        builder.build_survey(target, area_deg2=0.01, seed=2, progress=False)
-    builder.build_survey(target, area_deg2=0.01, seed=2, force=True, progress=False)
-    assert builder.read_marker(target)["seed"] == 2
-
-
-def test_a_failed_build_leaves_nothing(tmp_path, monkeypatch):
-    def broken(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(builder, "_join_chunks", broken)
-    with pytest.raises(OSError, match="disk full"):
-        builder.build_survey(tmp_path / "S", area_deg2=0.01, progress=False)
-    assert list(tmp_path.iterdir()) == []
 
 
 # --------------------------------------------------------------------------------------------------------

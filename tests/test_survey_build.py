@@ -1,0 +1,206 @@
+"""Building the simulated survey (data_fetch.survey): the HATS files, the margin, safety, and ensure_survey."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import lsdb
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from data_fetch import safety
+from data_fetch import survey as builder
+from data_fetch.__main__ import main as cli
+
+AREA = 0.04  # deg^2: four tracts of 0.01 deg^2, about 6,000 rows, in two HEALPix partitions
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+        yield
+
+
+@pytest.fixture(scope="module")
+def small_survey(tmp_path_factory):
+    """A small survey spooled in many chunks (2,500 rows each), with a 5 arcsec margin."""
+    path = tmp_path_factory.mktemp("build") / "SURVEY"
+    builder.build_survey(path, area_deg2=AREA, seed=7, progress=False, chunk_rows=2500, margin_arcsec=5.0)
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_catalog(small_survey):
+    return lsdb.open_catalog(small_survey, columns="all")
+
+
+def _sorted_rows(catalog) -> pd.DataFrame:
+    return catalog.compute(progress_bar=False).sort_values("objectId").reset_index(drop=True)
+
+
+def _partition_files(catalog_dir):
+    return sorted(catalog_dir.glob(f"dataset/Norder={builder.PARTITION_ORDER}/Dir=*/Npix=*.parquet"))
+
+
+def test_lsdb_opens_every_row_once_with_its_margin(small_survey, small_catalog):
+    record = builder.read_marker(small_survey)
+    rows = _sorted_rows(small_catalog)
+    assert record["n_rows"] == len(rows) > 3000
+    assert record["seed"] == 7 and record["margin_arcsec"] == 5.0
+    assert rows["objectId"].is_unique
+    assert set(rows["tract"]) == {0, 1, 2, 3}
+    assert small_catalog.hc_structure.catalog_info.total_rows == len(rows)
+    assert small_catalog.npartitions == record["n_partitions"] >= 2
+    assert small_catalog.margin is not None
+    assert small_catalog.margin.hc_structure.catalog_info.total_rows == record["n_margin_rows"] > 0
+    assert not any(p.name.startswith((".SURVEY.building", ".SURVEY.lock")) for p in small_survey.parent.iterdir())
+
+
+def test_each_partition_holds_its_own_pixel_sorted_by_spatial_index(small_survey):
+    shift = 2 * (builder.SPATIAL_INDEX_ORDER - builder.PARTITION_ORDER)
+    for path in _partition_files(small_survey / builder.CATALOG_NAME):
+        pixel = int(path.stem.split("=")[1])
+        index = pq.read_table(path, columns=[builder.SPATIAL_INDEX_COLUMN])[0].to_numpy()
+        assert (index >> shift == pixel).all(), path.name
+        assert (np.diff(index) >= 0).all(), path.name
+
+
+def test_margin_equals_the_margin_lsdb_itself_makes(small_catalog):
+    """The same rows given to lsdb.from_dataframe with a 5 arcsec margin give the same margin, pixel by pixel."""
+    rows = small_catalog.compute(progress_bar=False).reset_index(drop=True)
+    reference = lsdb.from_dataframe(
+        rows,
+        ra_column="coord_ra",
+        dec_column="coord_dec",
+        lowest_order=builder.PARTITION_ORDER,
+        highest_order=builder.PARTITION_ORDER,
+        margin_threshold=5.0,
+    )
+    ours = small_catalog.margin
+    assert sorted(ours.get_healpix_pixels()) == sorted(reference.margin.get_healpix_pixels())
+    for pixel in ours.get_healpix_pixels():
+        mine = ours.get_partition(pixel.order, pixel.pixel).compute()
+        theirs = reference.margin.get_partition(pixel.order, pixel.pixel).compute()
+        assert sorted(mine["objectId"]) == sorted(theirs["objectId"]), pixel
+        # A margin holds rows of the neighbouring partitions only.
+        own = small_catalog.get_partition(pixel.order, pixel.pixel).compute()
+        assert not set(mine["objectId"]) & set(own["objectId"])
+
+
+def test_rows_and_files_do_not_depend_on_the_chunk_size(tmp_path, small_survey, small_catalog):
+    path = tmp_path / "one_chunk"
+    builder.build_survey(path, area_deg2=AREA, seed=7, progress=False)  # one chunk, no margin
+    pd.testing.assert_frame_equal(_sorted_rows(lsdb.open_catalog(path, columns="all")), _sorted_rows(small_catalog))
+    mine = _partition_files(path / builder.CATALOG_NAME)
+    theirs = _partition_files(small_survey / builder.CATALOG_NAME)
+    assert [p.name for p in mine] == [p.name for p in theirs]
+    for a, b in zip(mine, theirs, strict=True):
+        assert pq.read_table(a).equals(pq.read_table(b)), a.name  # same rows in the same order
+
+
+def test_refuses_to_overwrite_what_it_did_not_make(tmp_path):
+    target = tmp_path / "precious"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    for force in (False, True):
+        with pytest.raises(builder.SurveyError, match="not made by"):
+            builder.build_survey(target, area_deg2=AREA, force=force, progress=False)
+    assert (target / "notes.txt").read_text() == "mine"
+    assert cli(["survey", "--out", str(target), "--area", "0.04", "--force", "--quiet"]) == 2
+
+
+def test_replaces_its_own_survey_only_with_force(tmp_path, capsys):
+    target = tmp_path / "S"
+    assert cli(["survey", "--out", str(target), "--area", "0.01", "--seed", "1", "--quiet"]) == 0
+    assert "rows in 4 tracts" in capsys.readouterr().out
+    with pytest.raises(builder.SurveyError, match="--force"):
+        builder.build_survey(target, area_deg2=0.01, seed=2, progress=False)
+    builder.build_survey(target, area_deg2=0.01, seed=2, force=True, progress=False)
+    assert builder.read_marker(target)["seed"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["S"]  # no lock, staging or previous survey left
+
+
+def test_a_failed_build_leaves_nothing(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(builder, "_write_hats", broken)
+    with pytest.raises(OSError, match="disk full"):
+        builder.build_survey(tmp_path / "S", area_deg2=0.01, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_second_build_of_the_same_target_is_refused_while_one_runs(tmp_path):
+    target = tmp_path / "S"
+    held = safety.exclusive_lock(target, "a test holding the lock")
+    with held, pytest.raises(builder.SurveyError, match=r"in use by process \d+ \(a test holding the lock"):
+        builder.build_survey(target, area_deg2=0.01, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unsafe_out_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(builder.SurveyError, match="current folder"):
+        builder.build_survey(".", area_deg2=0.01, progress=False)
+    with pytest.raises(builder.SurveyError, match="contains"):
+        builder.build_survey("S;rm", area_deg2=0.01, progress=False)
+
+
+# --------------------------------------------------------------------------------------------------------
+# ensure_survey: lesson 10's data cell
+# --------------------------------------------------------------------------------------------------------
+def test_ensure_survey_builds_once_silently_then_returns_at_once(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "SURVEY"
+    assert builder.ensure_survey(path, area_deg2=0.01) == path
+    printed = capsys.readouterr()
+    assert printed.out == ""  # a notebook's stored output stays the same whether or not it built
+    assert "Simulating tracts" in printed.err and "Writing HATS partitions" in printed.err
+    record = builder.read_marker(path)
+    assert (record["area_requested_deg2"], record["seed"], record["margin_arcsec"]) == (
+        0.01,
+        builder.DEFAULT_SEED,
+        builder.MARGIN_ARCSEC,
+    )
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("rebuilt a survey that was up to date")
+
+    monkeypatch.setattr(builder, "build_survey", no_rebuild)
+    assert builder.ensure_survey(path, area_deg2=0.01, progress=False) == path
+    assert capsys.readouterr().out == ""
+
+
+def test_ensure_survey_rebuilds_its_own_outdated_or_incomplete_survey(tmp_path, capsys):
+    path = tmp_path / "SURVEY"
+    builder.ensure_survey(path, area_deg2=0.01, seed=1, progress=False)
+    builder.ensure_survey(path, area_deg2=0.01, seed=2, progress=False)  # other options: rebuilt
+    assert builder.read_marker(path)["seed"] == 2
+    _partition_files(path / builder.CATALOG_NAME)[0].unlink()  # damaged partitions: rebuilt
+    builder.ensure_survey(path, area_deg2=0.01, seed=2, progress=False)
+    assert len(_partition_files(path / builder.CATALOG_NAME)) == builder.read_marker(path)["n_partitions"]
+    assert capsys.readouterr().out == ""
+
+
+def test_ensure_survey_leaves_a_foreign_or_damaged_folder_with_a_clear_error(tmp_path):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("x")
+    with pytest.raises(builder.SurveyError, match="not a survey made by .* left alone"):
+        builder.ensure_survey(foreign, area_deg2=0.01, progress=False)
+    assert [p.name for p in foreign.iterdir()] == ["thesis.tex"]
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / builder.MARKER_FILE).write_text("{not json")
+    with pytest.raises(builder.SurveyError, match="damaged: its .* cannot be read.*Remove the folder"):
+        builder.ensure_survey(damaged, area_deg2=0.01, progress=False)
+
+
+def test_marker_records_what_the_build_made(small_survey):
+    record = json.loads((small_survey / builder.MARKER_FILE).read_text())
+    assert record["survey_version"] == builder.SURVEY_VERSION
+    assert record["n_partitions"] == len(_partition_files(small_survey / builder.CATALOG_NAME))
