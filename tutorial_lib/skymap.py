@@ -124,7 +124,7 @@ class TractInfo:
     center_deg : tuple of float
         (RA, Dec) of the tract centre in degrees; the tangent point of the projection.
     pixel_scale_arcsec : float
-        Pixel scale; 0.168"/px for HSC coadds (lsst-catalog-facts.md, skymap section).
+        Pixel scale; 0.168"/px for HSC coadds (:data:`HSC_PIXEL_SCALE_ARCSEC`).
     num_patches : tuple of int
         Patches along x and y.
     patch_inner_dimensions : tuple of int
@@ -321,11 +321,14 @@ class SkyMap:
 
 
 #: The lesson's tract 0: centre of its corners (321.161, -0.605) .. (320.601, -0.045) deg
-#: (lsst-catalog-facts.md, Skymap section, from pipelines_lsst_io getting-started/coaddition.rst).
+#: (lsst/pipelines_lsst_io, getting-started/coaddition.rst at commit 8353f11).
 LESSON_TRACT_CENTER_DEG = (320.881, -0.325)
-#: HSC coadd pixel scale, arcsec per pixel (lsst-catalog-facts.md, Skymap section).
+#: HSC coadd pixel scale, arcsec per pixel (lsst/obs_subaru, config/hsc/makeSkyMap.py at commit 37d7ce2:
+#: ``config.skyMap["rings"].pixelScale = 0.168``).
 HSC_PIXEL_SCALE_ARCSEC = 0.168
-#: HSC patch geometry: 4000 x 4000 px inner boxes with a 100 px border (lsst-catalog-facts.md, Skymap section).
+#: HSC patch geometry: 4000 x 4000 px inner boxes with a 100 px border, the defaults of
+#: ``patchInnerDimensions`` and ``patchBorder`` (lsst/skymap, python/lsst/skymap/tractBuilder.py at commit 0be3017,
+#: ``LegacyTractBuilderConfig``), which obs_subaru's HSC sky map keeps.
 HSC_PATCH_INNER = (4000, 4000)
 HSC_PATCH_BORDER = 100
 #: Offset in RA of the neighbouring tract 1. Tract 0 is 0.56 deg wide, so a 0.5 deg offset gives an overlap
