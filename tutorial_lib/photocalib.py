@@ -49,6 +49,7 @@ def _as_counts(values, name: str):
     is_quantity = isinstance(values, u.Quantity)
     if is_quantity:
         values = values.value
+    array: np.ndarray
     if np.ma.isMaskedArray(values):
         array = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
     else:
@@ -192,9 +193,9 @@ class PhotoCalib:
             mag *= -2.5
             mag += AB_MAGNITUDE_OF_ONE_NANOJANSKY
         mag[mag == np.inf] = np.nan
-        mag = float(mag[0]) if flux_array.ndim == 0 else mag
+        result: float | np.ndarray = float(mag[0]) if flux_array.ndim == 0 else mag
         if instFluxErr is None:
-            return mag * u.mag if with_unit else mag
+            return result * u.mag if with_unit else result
         err_counts, _ = _as_counts(instFluxErr, "instFluxErr")
         # afw's toMagnitudeErr (src/image/PhotoCalib.cc): 2.5/ln10 * hypot(instFluxErr/instFlux, err/mean). A
         # negative flux has no magnitude but a finite error, |instFluxErr/instFlux|; a zero flux gives inf.
@@ -203,8 +204,8 @@ class PhotoCalib:
         mag_err = _TWO_POINT_FIVE_OVER_LN10 * np.hypot(ratio, self._err / self._mean)
         mag_err = float(mag_err) if np.ndim(mag_err) == 0 else mag_err
         if with_unit:
-            return mag * u.mag, mag_err * u.mag
-        return mag, mag_err
+            return result * u.mag, mag_err * u.mag
+        return result, mag_err
 
     def magnitudeToInstFlux(self, magnitude: ArrayLike) -> Any:  # noqa: N802
         """Instrumental flux (counts) of an AB magnitude: the inverse of :meth:`instFluxToMagnitude`."""

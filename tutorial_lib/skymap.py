@@ -350,14 +350,8 @@ def make_lesson_skymap(num_patches: tuple[int, int] = (3, 3)) -> SkyMap:
     width_deg = num_patches[0] * HSC_PATCH_INNER[0] * HSC_PIXEL_SCALE_ARCSEC / 3600.0
     lesson_width_deg = 3 * HSC_PATCH_INNER[0] * HSC_PIXEL_SCALE_ARCSEC / 3600.0
     offset = NEIGHBOUR_TRACT_OFFSET_DEG + (width_deg - lesson_width_deg)
-    common = {
-        "pixel_scale_arcsec": HSC_PIXEL_SCALE_ARCSEC,
-        "num_patches": num_patches,
-        "patch_inner_dimensions": HSC_PATCH_INNER,
-        "patch_border": HSC_PATCH_BORDER,
-    }
     tracts = [
-        TractInfo(0, (ra0, dec0), **common),
-        TractInfo(1, (ra0 - offset, dec0), **common),
+        TractInfo(tract_id, (ra, dec0), HSC_PIXEL_SCALE_ARCSEC, num_patches, HSC_PATCH_INNER, HSC_PATCH_BORDER)
+        for tract_id, ra in ((0, ra0), (1, ra0 - offset))
     ]
     return SkyMap("discrete", tracts)

@@ -203,7 +203,10 @@ def _criterion_masks(sel: Selection, ref: Table, label: str, reference_band: str
     return masks, unavailable
 
 
-def _truth_arrays(truth: Table | None, n: int, label: str, notes: list[str]) -> tuple:
+_TruthArrays = tuple[np.ndarray, np.ndarray, np.ndarray] | tuple[None, None, None]
+
+
+def _truth_arrays(truth: Table | None, n: int, label: str, notes: list[str]) -> _TruthArrays:
     """(truth class code per row, rows sorted by truth_id, the sorted ids), or three Nones."""
     if truth is None:
         return None, None, None
@@ -252,8 +255,8 @@ def _patch_arrays(tables: PatchTables, label: str, bands: Sequence[str], referen
         if band not in mags:
             mags[band] = np.full(n, np.nan)
             notes.append(missing[band])
-    truth = _truth_arrays(tables.truth, n, label, notes)
-    return _Arrays(n, masks, unavailable, mags, missing, *truth, notes)
+    code, order, sorted_ids = _truth_arrays(tables.truth, n, label, notes)
+    return _Arrays(n, masks, unavailable, mags, missing, code, order, sorted_ids, notes)
 
 
 def _concatenate(parts: Sequence[_Arrays], bands: Sequence[str]) -> _Arrays:
