@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -67,13 +67,13 @@ __all__ = [
 ]
 
 
-def _col(table, name: str) -> np.ndarray:
+def _col(table: Any, name: str) -> np.ndarray:
     if name not in (table.colnames if hasattr(table, "colnames") else table):
         raise KeyError(f"the table has no column '{name}', which this era's definition reads")
     return np.asarray(table[name])
 
 
-def _pseudo(table) -> np.ndarray:
+def _pseudo(table: Any) -> np.ndarray:
     """``merge_peak_sky`` (the only pseudo-filter of ``pseudoFilterList = ['sky']``)."""
     return _col(table, "merge_peak_sky").astype(bool)
 

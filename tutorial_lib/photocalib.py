@@ -34,7 +34,7 @@ _TWO_POINT_FIVE_OVER_LN10 = 2.5 / math.log(10.0)
 _INSTRUMENTAL_UNITS = (u.ct, u.adu, u.dimensionless_unscaled)
 
 
-def _as_counts(values, name: str):
+def _as_counts(values: ArrayLike, name: str) -> tuple[float | np.ndarray, bool]:
     """Return ``values`` as a float ndarray (or float) in counts, and whether the input was a Quantity.
 
     Accepts scalars, sequences, ndarrays, astropy Table columns and Quantities. A unit other than counts
@@ -47,7 +47,7 @@ def _as_counts(values, name: str):
             "Pass the *_instFlux column (counts), not a flux that is already calibrated."
         )
     is_quantity = isinstance(values, u.Quantity)
-    if is_quantity:
+    if isinstance(values, u.Quantity):
         values = values.value
     array: np.ndarray
     if np.ma.isMaskedArray(values):
@@ -83,7 +83,7 @@ class PhotoCalib:
     become NaN.
     """
 
-    def __init__(self, calibrationMean: float, calibrationErr: float = 0.0, *, throw_on_negative: bool = False):
+    def __init__(self, calibrationMean: float, calibrationErr: float = 0.0, *, throw_on_negative: bool = False) -> None:
         mean = float(calibrationMean)
         err = float(calibrationErr)
         if not (math.isfinite(mean) and mean > 0):
@@ -96,7 +96,7 @@ class PhotoCalib:
 
     # --- construction -------------------------------------------------------------------------------------
     @classmethod
-    def from_zero_point(cls, zero_point: float, zero_point_err: float = 0.0, **kwargs) -> PhotoCalib:
+    def from_zero_point(cls, zero_point: float, zero_point_err: float = 0.0, **kwargs: bool) -> PhotoCalib:
         """Build the calibration of an image whose magnitude zero point is ``zero_point`` (mag of 1 count).
 
         ``calibrationMean = 10**(0.4*(31.4 - zero_point))``; for the coadd zero point 27 that is
@@ -116,7 +116,7 @@ class PhotoCalib:
         return cls(mean, mean * zero_point_err / _TWO_POINT_FIVE_OVER_LN10, **kwargs)
 
     @classmethod
-    def from_fluxmag0(cls, fluxmag0: float, fluxmag0_err: float = 0.0, **kwargs) -> PhotoCalib:
+    def from_fluxmag0(cls, fluxmag0: float, fluxmag0_err: float = 0.0, **kwargs: bool) -> PhotoCalib:
         """Build the calibration from the old ``Calib`` flux of magnitude zero (FITS keyword ``FLUXMAG0``).
 
         ``mag = -2.5 log10(instFlux / FLUXMAG0)`` (afw ``Calib.cc`` at v16), so
@@ -267,7 +267,7 @@ class PhotoCalib:
     def from_dict(cls, data: dict) -> PhotoCalib:
         return cls(data["calibrationMean"], data.get("calibrationErr", 0.0))
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, PhotoCalib):
             return NotImplemented
         return self._mean == other._mean and self._err == other._err

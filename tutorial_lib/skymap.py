@@ -141,7 +141,7 @@ class TractInfo:
         num_patches: tuple[int, int],
         patch_inner_dimensions: tuple[int, int],
         patch_border: int,
-    ):
+    ) -> None:
         self.tract_id = int(tract_id)
         self.center_deg = (float(center_deg[0]), float(center_deg[1]))
         self.pixel_scale_arcsec = float(pixel_scale_arcsec)
@@ -268,7 +268,7 @@ class SkyMap:
     position where tracts overlap.
     """
 
-    def __init__(self, name: str, tracts: list[TractInfo]):
+    def __init__(self, name: str, tracts: list[TractInfo]) -> None:
         self.name = name
         self._tracts = {tract.getId(): tract for tract in tracts}
 
@@ -313,7 +313,7 @@ class SkyMap:
     def from_json(cls, text: str) -> SkyMap:
         return cls.from_dict(json.loads(text))
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, SkyMap) and self.to_dict() == other.to_dict()
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 from astropy.table import Table
 
 from ..matching import Match, MatchError, match_rows, take_rows
+from ..photocalib import PhotoCalib
 from .criteria import (
     ALL_BANDS,
     CRITERIA,
@@ -153,8 +154,8 @@ class Selection:
         reference_band: str = "i",
         match_column: str | None = None,
         *,
-        photo_calib=None,
-    ):
+        photo_calib: PhotoCalib | Mapping[str, PhotoCalib] | None = None,
+    ) -> None:
         _check_table(ref, "ref")
         forced = dict(forced or {})
         if ALL_BANDS in forced:
@@ -283,7 +284,7 @@ class Selection:
         (band,) = _resolve_bands(band, self.bands, self.reference_band)
         return band
 
-    def _photo_calib_for(self, band: str):
+    def _photo_calib_for(self, band: str) -> PhotoCalib | None:
         pc = self._photo_calib
         if isinstance(pc, Mapping):
             return pc.get(band)
