@@ -101,6 +101,25 @@ class PhotoCalib:
 
         ``calibrationMean = 10**(0.4*(31.4 - zero_point))``; for the coadd zero point 27 that is
         57.544 nJy/ct, so 1000 counts is magnitude 19.5.
+
+        Parameters
+        ----------
+        zero_point : float
+            AB magnitude of one count.
+        zero_point_err : float
+            Its uncertainty, mag.
+        **kwargs : bool
+            ``throw_on_negative``, passed to :class:`PhotoCalib`.
+
+        Returns
+        -------
+        PhotoCalib
+            The calibration.
+
+        Raises
+        ------
+        ValueError
+            If the zero point gives an infinite or zero ``calibrationMean``.
         """
         try:
             mean = 10.0 ** (0.4 * (AB_MAGNITUDE_OF_ONE_NANOJANSKY - float(zero_point)))
@@ -121,6 +140,20 @@ class PhotoCalib:
 
         ``mag = -2.5 log10(instFlux / FLUXMAG0)`` (afw ``Calib.cc`` at v16), so
         ``calibrationMean = 10**(0.4*31.4) / FLUXMAG0`` nJy/ct.
+
+        Parameters
+        ----------
+        fluxmag0 : float
+            Instrumental flux (counts) of a magnitude 0 source; positive.
+        fluxmag0_err : float
+            Its uncertainty, counts.
+        **kwargs : bool
+            ``throw_on_negative``, passed to :class:`PhotoCalib`.
+
+        Returns
+        -------
+        PhotoCalib
+            The calibration.
         """
         if not fluxmag0 > 0:
             raise ValueError(f"FLUXMAG0 must be positive, got {fluxmag0!r}")
@@ -141,14 +174,6 @@ class PhotoCalib:
         return 10.0 ** (0.4 * AB_MAGNITUDE_OF_ONE_NANOJANSKY) / self._mean
 
     @property
-    def calibrationMean(self) -> float:  # noqa: N802
-        return self._mean
-
-    @property
-    def calibrationErr(self) -> float:  # noqa: N802
-        return self._err
-
-    @property
     def zero_point(self) -> float:
         """Magnitude of one count."""
         return AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * math.log10(self._mean)
@@ -157,7 +182,17 @@ class PhotoCalib:
     def instFluxToNanojansky(self, instFlux: ArrayLike, instFluxErr: ArrayLike | None = None) -> Any:  # noqa: N802, N803
         """Convert instrumental flux (counts) to nJy; signed, so a negative flux stays negative.
 
-        Returns the flux, or ``(flux, fluxErr)`` when ``instFluxErr`` is given.
+        Parameters
+        ----------
+        instFlux : float, array-like, astropy Column or Quantity
+            Instrumental flux in counts (a Quantity in ``ct`` gives Quantities in ``nJy``).
+        instFluxErr : float, array-like, astropy Column or Quantity, optional
+            Its uncertainty, counts.
+
+        Returns
+        -------
+        float, numpy.ndarray or astropy.units.Quantity, or a tuple of two of them
+            The flux in nJy, or ``(flux, fluxErr)`` when ``instFluxErr`` is given.
         """
         flux_counts, with_unit = _as_counts(instFlux, "instFlux")
         flux = np.multiply(flux_counts, self._mean)
@@ -176,6 +211,23 @@ class PhotoCalib:
         ``throw_on_negative=True`` a zero or negative flux raises ``ValueError`` instead. As in afw, the
         magnitude error of a negative flux is finite (``2.5/ln10 * |instFluxErr/instFlux|``): it says how far
         the flux is from zero in units of its error, although the magnitude itself is NaN.
+
+        Parameters
+        ----------
+        instFlux : float, array-like, astropy Column or Quantity
+            Instrumental flux in counts (a Quantity in ``ct`` gives Quantities in ``mag``).
+        instFluxErr : float, array-like, astropy Column or Quantity, optional
+            Its uncertainty, counts.
+
+        Returns
+        -------
+        float, numpy.ndarray or astropy.units.Quantity, or a tuple of two of them
+            The AB magnitude, or ``(mag, magErr)`` when ``instFluxErr`` is given.
+
+        Raises
+        ------
+        ValueError
+            With ``throw_on_negative=True``, if a flux is zero or negative.
         """
         flux_counts, with_unit = _as_counts(instFlux, "instFlux")
         flux_array = np.asarray(flux_counts, dtype=float)
@@ -207,17 +259,29 @@ class PhotoCalib:
             return result * u.mag, mag_err * u.mag
         return result, mag_err
 
-    def magnitudeToInstFlux(self, magnitude: ArrayLike) -> Any:  # noqa: N802
-        """Instrumental flux (counts) of an AB magnitude: the inverse of :meth:`instFluxToMagnitude`."""
-        mag = magnitude.to_value(u.mag) if isinstance(magnitude, u.Quantity) else np.asarray(magnitude, float)
-        return 10.0 ** (-0.4 * (mag - AB_MAGNITUDE_OF_ONE_NANOJANSKY)) / self._mean
-
     def calibrateCatalog(self, catalog: Table, names: Iterable[str] = ("base_PsfFlux",)) -> Table:  # noqa: N802
         """Return a copy of ``catalog`` with calibrated columns for each flux measurement in ``names``.
 
         For each ``<name>`` with ``<name>_instFlux`` and ``<name>_instFluxErr`` columns, adds ``<name>_flux``
         and ``<name>_fluxErr`` (nJy) and ``<name>_mag`` and ``<name>_magErr`` (AB mag), as afw's
         ``PhotoCalib.calibrateCatalog`` does.
+
+        Parameters
+        ----------
+        catalog : astropy.table.Table
+            Table with the instrumental flux columns (counts).
+        names : str or iterable of str
+            Flux measurements to calibrate; default ``"base_PsfFlux"``.
+
+        Returns
+        -------
+        astropy.table.Table
+            A copy of ``catalog`` with the four new columns per measurement.
+
+        Raises
+        ------
+        KeyError
+            If a ``<name>_instFlux`` or ``<name>_instFluxErr`` column is missing.
         """
         if isinstance(names, str):
             names = [names]
@@ -251,11 +315,29 @@ class PhotoCalib:
 
         Old lesson code called ``calib.getMagnitude(src['base_PsfFlux_flux'])``; with a PhotoCalib it is
         ``photoCalib.instFluxToMagnitude(src['base_PsfFlux_instFlux'])``.
+
+        Parameters
+        ----------
+        flux : float, array-like, astropy Column or Quantity
+            Instrumental flux in counts.
+        fluxErr : float, array-like, astropy Column or Quantity, optional
+            Its uncertainty, counts.
+
+        Returns
+        -------
+        float, numpy.ndarray or astropy.units.Quantity, or a tuple of two of them
+            As :meth:`instFluxToMagnitude`.
         """
         return self.instFluxToMagnitude(flux, fluxErr)
 
     def setThrowOnNegativeFlux(self, value: bool) -> None:  # noqa: N802
-        """Bridge for the old ``Calib.setThrowOnNegativeFlux``: raise on zero or negative fluxes."""
+        """Bridge for the old ``Calib.setThrowOnNegativeFlux``: raise on zero or negative fluxes.
+
+        Parameters
+        ----------
+        value : bool
+            True: :meth:`instFluxToMagnitude` raises on a zero or negative flux; False: it gives NaN.
+        """
         self.throw_on_negative = bool(value)
 
     # --- persistence and display --------------------------------------------------------------------------
@@ -265,6 +347,7 @@ class PhotoCalib:
 
     @classmethod
     def from_dict(cls, data: dict) -> PhotoCalib:
+        """The calibration of :meth:`to_dict`'s plain data."""
         return cls(data["calibrationMean"], data.get("calibrationErr", 0.0))
 
     def __eq__(self, other: object) -> bool:

@@ -58,7 +58,13 @@ class PixelPoints(Artist):
         self._xy = np.empty((0, 2))
 
     def set_offsets(self, xy: np.ndarray) -> None:
-        """Replace the points: an ``(n, 2)`` array of (x, y) in data coordinates."""
+        """Replace the points: an ``(n, 2)`` array of (x, y) in data coordinates.
+
+        Parameters
+        ----------
+        xy : numpy.ndarray
+            Shape ``(n, 2)``.
+        """
         self._xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         self.stale = True
 
@@ -99,6 +105,7 @@ class PixelPoints(Artist):
         return painted
 
     def draw(self, renderer: Any) -> None:
+        """Paint the points' pixels into the axes box with one ``draw_image`` (Agg rows bottom first)."""
         if not self.get_visible():
             return
         box = self._ax.bbox

@@ -70,11 +70,11 @@ class PrimaryCheck:
         Rows with ``detect_isPrimary`` set.
     n_expected : int
         Rows for which the definition is true.
-    rows : `numpy.ndarray` of int
+    rows : numpy.ndarray of int
         Row indices where the two differ.
-    ids : `numpy.ndarray`
+    ids : numpy.ndarray
         ``id`` of those rows (the row indices if the table has no ``id``).
-    differences : `astropy.table.Table`
+    differences : astropy.table.Table
         One row per differing object: ``row``, ``id``, ``detect_isPrimary``, ``expected`` and the parts.
     """
 
@@ -113,9 +113,9 @@ class Selection:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table (``deepCoadd_ref``).
-    forced : dict of {str: `astropy.table.Table`}, optional
+    forced : dict of {str: astropy.table.Table}, optional
         Forced tables (``deepCoadd_forced_src``) by band. Without ``match_column`` each must be row-for-row
         with ``ref`` (same length and, when both have ``id``, the same ids in the same order); otherwise a
         `RowMismatchError` (a `ValueError`) names the band and the first differing row.
@@ -295,6 +295,18 @@ class Selection:
 
         Uses the band's ``photo_calib`` (``instFluxToMagnitude``), else the ``<flux>_mag`` column. Zero,
         negative, NaN and unmatched fluxes give NaN.
+
+        Parameters
+        ----------
+        band : str, optional
+            One band; default the ``reference_band``.
+        flux : str
+            The flux measurement, e.g. ``"base_PsfFlux"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            AB magnitudes, one per reference row (a copy).
         """
         return self._magnitude(self._single_band(band, "magnitude()"), flux).copy()
 
@@ -450,7 +462,7 @@ class Selection:
 
         Returns
         -------
-        check : `PrimaryCheck`
+        check : PrimaryCheck
             True in a boolean context when consistent; ``check.ids`` names the rows that differ.
         """
         stored = _as_flag(self._column(REF, "detect_isPrimary"), "detect_isPrimary")

@@ -322,12 +322,12 @@ def deblended(ref: Table) -> np.ndarray:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table (``deepCoadd_ref``) with ``deblend_nChild``.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     _check_table(ref, "ref")
     return _apply_rule("deblended", ref, REF)
@@ -342,12 +342,12 @@ def patch_inner(ref: Table) -> np.ndarray:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table with ``detect_isPatchInner``.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     _check_table(ref, "ref")
     return _apply_rule("patch_inner", ref, REF)
@@ -362,12 +362,12 @@ def tract_inner(ref: Table) -> np.ndarray:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table with ``detect_isTractInner``.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     _check_table(ref, "ref")
     return _apply_rule("tract_inner", ref, REF)
@@ -382,12 +382,12 @@ def not_sky(ref: Table) -> np.ndarray:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table with ``merge_peak_sky``.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     _check_table(ref, "ref")
     return _apply_rule("not_sky", ref, REF)
@@ -400,12 +400,12 @@ def primary(ref: Table) -> np.ndarray:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table with ``detect_isPrimary``.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     _check_table(ref, "ref")
     return _apply_rule("primary", ref, REF)
@@ -422,13 +422,13 @@ def primary_definition(ref: Table) -> tuple[np.ndarray, str]:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table with ``detect_isPatchInner``, ``detect_isTractInner``, ``merge_peak_sky`` and
         ``detect_isDeblendedSource`` or, if that column is absent, ``deblend_nChild``.
 
     Returns
     -------
-    expected : `numpy.ndarray` of bool
+    expected : numpy.ndarray of bool
         The recomputed flag.
     deblend_column : str
         ``"detect_isDeblendedSource"`` if the table has it (used as is), else ``"deblend_nChild"``.
@@ -530,7 +530,7 @@ def point_source(forced: Table | Mapping[str, Table], band: str | Sequence[str] 
 
     Parameters
     ----------
-    forced : `astropy.table.Table` or dict of {str: `astropy.table.Table`}
+    forced : astropy.table.Table or dict of {str: astropy.table.Table}
         One forced table, or forced tables by band (row-for-row with each other).
     band : str or sequence of str, optional
         With a dict: the band to use (default ``"i"``), ``"all"`` to require the cut in every band given, or a
@@ -538,7 +538,7 @@ def point_source(forced: Table | Mapping[str, Table], band: str | Sequence[str] 
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     return _apply_forced("point_source", forced, band)
 
@@ -552,14 +552,14 @@ def good_psf_flux(forced: Table | Mapping[str, Table], band: str | Sequence[str]
 
     Parameters
     ----------
-    forced : `astropy.table.Table` or dict of {str: `astropy.table.Table`}
+    forced : astropy.table.Table or dict of {str: astropy.table.Table}
         One forced table, or forced tables by band.
     band : str or sequence of str, optional
         As for :func:`point_source`.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     return _apply_forced("good_psf_flux", forced, band)
 
