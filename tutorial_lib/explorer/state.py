@@ -65,13 +65,6 @@ _NO_TRUTH = _UNKNOWN + 1  # row of a patch without a truth table
 class _NoTruth:
     """What :attr:`ExplorerState.truth_counts` holds for every count when there is no truth table."""
 
-    _instance: _NoTruth | None = None
-
-    def __new__(cls) -> _NoTruth:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
     def __bool__(self) -> bool:
         return False
 
@@ -82,9 +75,6 @@ class _NoTruth:
 
     def __format__(self, spec: str) -> str:
         return str(self)
-
-    def __reduce__(self) -> tuple[type, tuple[()]]:
-        return (_NoTruth, ())
 
 
 #: The value of every truth count of data without a truth table (real data): false, and prints as
