@@ -31,6 +31,7 @@ from ..selection import (
     Selection,
     faint_cut,
     funnel_counts,
+    funnel_table,
 )
 from .loading import ALL_PATCHES, PatchTables
 
@@ -864,17 +865,7 @@ class ExplorerState:
         """The funnel of the current selection: ``criterion``, ``n_kept_alone``, ``n_kept_cumulative``,
         ``n_removed`` (as :meth:`tutorial_lib.selection.Selection.funnel`; usable by ``plots.plot_funnel``)."""
         funnel, _ = funnel_counts(self._steps(), self.n_total)
-        cumulative = [c for _, _, c in funnel]
-        out = Table(
-            {
-                "criterion": np.array([name for name, _, _ in funnel], dtype=str),
-                "n_kept_alone": np.array([a for _, a, _ in funnel], dtype=np.int64),
-                "n_kept_cumulative": np.array(cumulative, dtype=np.int64),
-                "n_removed": -np.diff([self.n_total, *cumulative]).astype(np.int64),
-            }
-        )
-        out.meta["n_total"] = self.n_total
-        return out
+        return funnel_table(funnel, self.n_total)[["criterion", "n_kept_alone", "n_kept_cumulative", "n_removed"]]
 
 
 def _finite_points(x: np.ndarray, y: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], int]:

@@ -44,6 +44,7 @@ from .criteria import (
     _run_rule,
     _table_column,
     funnel_counts,
+    funnel_table,
 )
 
 __all__ = ["PrimaryCheck", "Selection"]
@@ -429,26 +430,12 @@ class Selection:
             names = sorted(names, key=rank.__getitem__)
         n_total = self._n
         counts, _ = funnel_counts(((n, self._criterion_mask(n, bands)) for n in names), n_total)
-        scale = 1.0 / n_total if n_total else np.nan
-        alone = np.array([a for _, a, _ in counts], dtype=np.int64)
-        kept = np.array([c for _, _, c in counts], dtype=np.int64)
-        out = Table(
-            {
-                "step": np.arange(1, len(names) + 1, dtype=np.int64),
-                "criterion": np.array(names, dtype=str),
-                "label": np.array([CRITERIA[n].label for n in names], dtype=str),
-                "description": np.array([CRITERIA[n].description for n in names], dtype=str),
-                "table": np.array(
-                    [REF if CRITERIA[n].table == REF else f"{FORCED}:{','.join(bands)}" for n in names], dtype=str
-                ),
-                "n_kept_alone": alone,
-                "fraction_alone": alone * scale,
-                "n_kept_cumulative": kept,
-                "fraction_cumulative": kept * scale,
-                "n_removed": -np.diff(np.concatenate([[n_total], kept])).astype(np.int64),
-            }
-        )
-        out.meta["n_total"] = n_total
+        out = funnel_table(counts, n_total)
+        out.add_column(np.arange(1, len(names) + 1, dtype=np.int64), name="step", index=0)
+        out.add_column(np.array([CRITERIA[n].label for n in names], dtype=str), name="label", index=2)
+        out.add_column(np.array([CRITERIA[n].description for n in names], dtype=str), name="description", index=3)
+        where = [REF if CRITERIA[n].table == REF else f"{FORCED}:{','.join(bands)}" for n in names]
+        out.add_column(np.array(where, dtype=str), name="table", index=4)
         out.meta["bands"] = list(bands)
         return out
 

@@ -51,6 +51,7 @@ __all__ = [
     "deblended",
     "faint_cut",
     "funnel_counts",
+    "funnel_table",
     "good_psf_flux",
     "not_sky",
     "patch_inner",
@@ -617,6 +618,39 @@ def funnel_counts(
         np.logical_and(keep, mask, out=keep)
         counts.append((name, int(np.count_nonzero(mask)), int(np.count_nonzero(keep))))
     return counts, keep
+
+
+def funnel_table(counts: Sequence[tuple[str, int, int]], n_total: int) -> Table:
+    """The funnel of :func:`funnel_counts` as a table, for :meth:`Selection.funnel` and the explorer.
+
+    Parameters
+    ----------
+    counts : sequence of (str, int, int)
+        ``(name, kept alone, kept cumulatively)`` per step.
+    n_total : int
+        Rows before any step.
+
+    Returns
+    -------
+    astropy.table.Table
+        Columns ``criterion``, ``n_kept_alone``, ``fraction_alone``, ``n_kept_cumulative``,
+        ``fraction_cumulative`` and ``n_removed`` (by this step); ``meta["n_total"]``.
+    """
+    alone = np.array([a for _, a, _ in counts], dtype=np.int64)
+    kept = np.array([c for _, _, c in counts], dtype=np.int64)
+    scale = 1.0 / n_total if n_total else np.nan
+    out = Table(
+        {
+            "criterion": np.array([name for name, _, _ in counts], dtype=str),
+            "n_kept_alone": alone,
+            "fraction_alone": alone * scale,
+            "n_kept_cumulative": kept,
+            "fraction_cumulative": kept * scale,
+            "n_removed": -np.diff(np.concatenate([[n_total], kept])).astype(np.int64),
+        }
+    )
+    out.meta["n_total"] = n_total
+    return out
 
 
 def _check_magnitude_unit(unit: Any, what: str) -> None:
