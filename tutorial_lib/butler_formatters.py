@@ -37,7 +37,7 @@ class _JsonObjectFormatter(FormatterV2):
     default_extension = ".json"
     supported_extensions = frozenset({".json"})
     can_read_from_local_file = True
-    pytype: type
+    pytype: Any
 
     def _from_dict(self, data: dict, component: str | None) -> Any:
         return self.pytype.from_dict(data)

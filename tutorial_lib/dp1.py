@@ -51,14 +51,38 @@ def _need(objects: Table, names: Sequence[str]) -> None:
 
 
 def point_source(objects: Table) -> np.ndarray:
-    """``refExtendedness == 0``: point-like in the reference band (NaN, a failed measurement, is not)."""
+    """``refExtendedness == 0``: point-like in the reference band (NaN, a failed measurement, is not).
+
+    Parameters
+    ----------
+    objects : astropy.table.Table
+        DP1 Object table with ``refExtendedness``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One entry per row.
+    """
     _need(objects, ["refExtendedness"])
     with np.errstate(invalid="ignore"):
         return np.asarray(objects["refExtendedness"], dtype=float) == 0.0
 
 
 def good_psf_flux(objects: Table, bands: str | Sequence[str] = REFERENCE_BAND) -> np.ndarray:
-    """``{band}_psfFlux_flag`` unset in each of ``bands`` (one band, or a list such as ``["r", "i"]``)."""
+    """``{band}_psfFlux_flag`` unset in each of ``bands`` (one band, or a list such as ``["r", "i"]``).
+
+    Parameters
+    ----------
+    objects : astropy.table.Table
+        DP1 Object table with ``{band}_psfFlux_flag`` columns.
+    bands : str or sequence of str
+        Band(s) whose flag must be unset; default the lesson's reference band.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One entry per row.
+    """
     bands = [bands] if isinstance(bands, str) else list(bands)
     _need(objects, [f"{band}_psfFlux_flag" for band in bands])
     keep = np.ones(len(objects), dtype=bool)

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -67,13 +67,13 @@ __all__ = [
 ]
 
 
-def _col(table, name: str) -> np.ndarray:
+def _col(table: Any, name: str) -> np.ndarray:
     if name not in (table.colnames if hasattr(table, "colnames") else table):
         raise KeyError(f"the table has no column '{name}', which this era's definition reads")
     return np.asarray(table[name])
 
 
-def _pseudo(table) -> np.ndarray:
+def _pseudo(table: Any) -> np.ndarray:
     """``merge_peak_sky`` (the only pseudo-filter of ``pseudoFilterList = ['sky']``)."""
     return _col(table, "merge_peak_sky").astype(bool)
 
@@ -83,6 +83,17 @@ def is_primary_2016_2018(table: Table) -> np.ndarray:
 
     ``setPrimaryFlags.py`` at those tags sets ``isPrimary = isPatchInner and isTractInner and not isPseudo``
     for records with ``deblend_nChild == 0`` and leaves it False otherwise.
+
+    Parameters
+    ----------
+    table : astropy.table.Table or mapping of {str: array-like}
+        Reference-table columns: ``detect_isPatchInner``, ``detect_isTractInner``, ``merge_peak_sky`` and
+        ``deblend_nChild``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        The flag, one per row.
     """
     return (
         _col(table, "detect_isPatchInner").astype(bool)
@@ -97,6 +108,16 @@ def deblend_flags_meas_deblender(table: Table) -> dict[str, np.ndarray]:
 
     Returns ``detect_fromBlend``, ``detect_isIsolated`` and ``detect_isDeblendedSource`` (sky objects included:
     they have no children and no parent).
+
+    Parameters
+    ----------
+    table : astropy.table.Table or mapping of {str: array-like}
+        Reference-table columns: ``deblend_nChild`` and ``parent``.
+
+    Returns
+    -------
+    dict of {str: numpy.ndarray}
+        The deblending flags by column name.
     """
     n_child = _col(table, "deblend_nChild")
     parent = _col(table, "parent")
@@ -113,6 +134,16 @@ def deblend_flags_scarlet_v22(table: Table) -> dict[str, np.ndarray]:
     pipe_tasks commit b38cab11 (2021-01-29) ``python/lsst/pipe/tasks/setPrimaryFlags.py``, moved unchanged to
     meas_algorithms ``python/lsst/meas/algorithms/setPrimaryFlags.py`` (commit 7c7eda48, in tags 27.0.0 to
     29.2.0). Reads ``parent``, ``deblend_nPeaks`` and ``deblend_parentNChild``.
+
+    Parameters
+    ----------
+    table : astropy.table.Table or mapping of {str: array-like}
+        Reference-table columns: ``parent``, ``deblend_nPeaks`` and ``deblend_parentNChild``.
+
+    Returns
+    -------
+    dict of {str: numpy.ndarray}
+        The deblending flags by column name.
     """
     parent = _col(table, "parent")
     n_peaks = _col(table, "deblend_nPeaks")
@@ -134,6 +165,16 @@ def deblend_flags_scarlet_v30(table: Table) -> dict[str, np.ndarray]:
 
     meas_algorithms ``python/lsst/meas/algorithms/setPrimaryFlags.py`` at commits b4daed4d and fae7426f
     (2025-11). Reads ``parent``, ``deblend_parentNChild`` and ``deblend_blendNChild``.
+
+    Parameters
+    ----------
+    table : astropy.table.Table or mapping of {str: array-like}
+        Reference-table columns: ``parent``, ``deblend_parentNChild`` and ``deblend_blendNChild``.
+
+    Returns
+    -------
+    dict of {str: numpy.ndarray}
+        The deblending flags by column name.
     """
     parent = _col(table, "parent")
     parent_n_child = _col(table, "deblend_parentNChild")
@@ -151,6 +192,16 @@ def deblend_flags_scarlet_pr405(table: Table) -> dict[str, np.ndarray]:
 
     Reads ``deblend_nChild``, ``deblend_depth``, ``deblend_nPeaks`` and ``deblend_parentNPeaks``. Kept for
     comparison only: no released pipelines version used it.
+
+    Parameters
+    ----------
+    table : astropy.table.Table or mapping of {str: array-like}
+        Reference-table columns: ``deblend_nChild``, ``deblend_depth``, ``deblend_nPeaks`` and ``deblend_parentNPeaks``.
+
+    Returns
+    -------
+    dict of {str: numpy.ndarray}
+        The deblending flags by column name.
     """
     n_child = _col(table, "deblend_nChild")
     depth = _col(table, "deblend_depth")
@@ -168,7 +219,20 @@ def deblend_flags_scarlet_pr405(table: Table) -> dict[str, np.ndarray]:
 
 
 def is_primary(table: Table, deblend_flags: Mapping[str, np.ndarray]) -> np.ndarray:
-    """``SetPrimaryFlagsTask.run`` for coadds, v22 to today: inner, not sky, and ``isDeblendedSource``."""
+    """``SetPrimaryFlagsTask.run`` for coadds, v22 to today: inner, not sky, and ``isDeblendedSource``.
+
+    Parameters
+    ----------
+    table : astropy.table.Table or mapping of {str: array-like}
+        Reference-table columns: ``detect_isPatchInner``, ``detect_isTractInner`` and ``merge_peak_sky``.
+    deblend_flags : mapping of {str: numpy.ndarray}
+        An era's deblending flags (one of the ``deblend_flags_*`` functions); ``detect_isDeblendedSource`` is read.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        The flag, one per row.
+    """
     return (
         _col(table, "detect_isPatchInner").astype(bool)
         & _col(table, "detect_isTractInner").astype(bool)

@@ -31,14 +31,18 @@ class CoaddExposure:
     metadata: dict = field(default_factory=dict)
 
     def getPhotoCalib(self) -> PhotoCalib:  # noqa: N802 (afw name)
+        """The calibration of the coadd."""
         return self.photoCalib
 
     def getMetadata(self) -> dict:  # noqa: N802
+        """The coadd's header keywords."""
         return self.metadata
 
     def to_dict(self) -> dict:
+        """Plain-data form, as the Butler formatter writes it."""
         return {"photoCalib": self.photoCalib.to_dict(), "metadata": dict(self.metadata)}
 
     @classmethod
     def from_dict(cls, data: dict) -> CoaddExposure:
+        """The exposure of :meth:`to_dict`'s plain data."""
         return cls(PhotoCalib.from_dict(data["photoCalib"]), dict(data.get("metadata", {})))

@@ -113,7 +113,20 @@ def match_rows(ref_ids: Any, keys: Any, what: str = "the table", key: str = "obj
 
 
 def fill_value(dtype: np.dtype, name: str = "") -> Any:
-    """What a reference row without a match reads in a column of this dtype and name (see the module docstring)."""
+    """What a reference row without a match reads in a column of this dtype and name (see the module docstring).
+
+    Parameters
+    ----------
+    dtype : numpy.dtype
+        The column's dtype.
+    name : str
+        The column's name (a ``*_flag`` column of an unmatched row reads True).
+
+    Returns
+    -------
+    object
+        NaN, True/False, -1 (0 unsigned), ``""`` or the dtype's zero.
+    """
     if dtype.kind == "f":
         return np.nan
     if dtype.kind == "b":

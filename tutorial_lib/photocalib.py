@@ -34,7 +34,7 @@ _TWO_POINT_FIVE_OVER_LN10 = 2.5 / math.log(10.0)
 _INSTRUMENTAL_UNITS = (u.ct, u.adu, u.dimensionless_unscaled)
 
 
-def _as_counts(values, name: str):
+def _as_counts(values: ArrayLike, name: str) -> tuple[float | np.ndarray, bool]:
     """Return ``values`` as a float ndarray (or float) in counts, and whether the input was a Quantity.
 
     Accepts scalars, sequences, ndarrays, astropy Table columns and Quantities. A unit other than counts
@@ -47,8 +47,9 @@ def _as_counts(values, name: str):
             "Pass the *_instFlux column (counts), not a flux that is already calibrated."
         )
     is_quantity = isinstance(values, u.Quantity)
-    if is_quantity:
+    if isinstance(values, u.Quantity):
         values = values.value
+    array: np.ndarray
     if np.ma.isMaskedArray(values):
         array = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
     else:
@@ -82,7 +83,7 @@ class PhotoCalib:
     become NaN.
     """
 
-    def __init__(self, calibrationMean: float, calibrationErr: float = 0.0, *, throw_on_negative: bool = False):
+    def __init__(self, calibrationMean: float, calibrationErr: float = 0.0, *, throw_on_negative: bool = False) -> None:
         mean = float(calibrationMean)
         err = float(calibrationErr)
         if not (math.isfinite(mean) and mean > 0):
@@ -95,11 +96,30 @@ class PhotoCalib:
 
     # --- construction -------------------------------------------------------------------------------------
     @classmethod
-    def from_zero_point(cls, zero_point: float, zero_point_err: float = 0.0, **kwargs) -> PhotoCalib:
+    def from_zero_point(cls, zero_point: float, zero_point_err: float = 0.0, **kwargs: bool) -> PhotoCalib:
         """Build the calibration of an image whose magnitude zero point is ``zero_point`` (mag of 1 count).
 
         ``calibrationMean = 10**(0.4*(31.4 - zero_point))``; for the coadd zero point 27 that is
         57.544 nJy/ct, so 1000 counts is magnitude 19.5.
+
+        Parameters
+        ----------
+        zero_point : float
+            AB magnitude of one count.
+        zero_point_err : float
+            Its uncertainty, mag.
+        **kwargs : bool
+            ``throw_on_negative``, passed to :class:`PhotoCalib`.
+
+        Returns
+        -------
+        PhotoCalib
+            The calibration.
+
+        Raises
+        ------
+        ValueError
+            If the zero point gives an infinite or zero ``calibrationMean``.
         """
         try:
             mean = 10.0 ** (0.4 * (AB_MAGNITUDE_OF_ONE_NANOJANSKY - float(zero_point)))
@@ -115,11 +135,25 @@ class PhotoCalib:
         return cls(mean, mean * zero_point_err / _TWO_POINT_FIVE_OVER_LN10, **kwargs)
 
     @classmethod
-    def from_fluxmag0(cls, fluxmag0: float, fluxmag0_err: float = 0.0, **kwargs) -> PhotoCalib:
+    def from_fluxmag0(cls, fluxmag0: float, fluxmag0_err: float = 0.0, **kwargs: bool) -> PhotoCalib:
         """Build the calibration from the old ``Calib`` flux of magnitude zero (FITS keyword ``FLUXMAG0``).
 
         ``mag = -2.5 log10(instFlux / FLUXMAG0)`` (afw ``Calib.cc`` at v16), so
         ``calibrationMean = 10**(0.4*31.4) / FLUXMAG0`` nJy/ct.
+
+        Parameters
+        ----------
+        fluxmag0 : float
+            Instrumental flux (counts) of a magnitude 0 source; positive.
+        fluxmag0_err : float
+            Its uncertainty, counts.
+        **kwargs : bool
+            ``throw_on_negative``, passed to :class:`PhotoCalib`.
+
+        Returns
+        -------
+        PhotoCalib
+            The calibration.
         """
         if not fluxmag0 > 0:
             raise ValueError(f"FLUXMAG0 must be positive, got {fluxmag0!r}")
@@ -140,14 +174,6 @@ class PhotoCalib:
         return 10.0 ** (0.4 * AB_MAGNITUDE_OF_ONE_NANOJANSKY) / self._mean
 
     @property
-    def calibrationMean(self) -> float:  # noqa: N802
-        return self._mean
-
-    @property
-    def calibrationErr(self) -> float:  # noqa: N802
-        return self._err
-
-    @property
     def zero_point(self) -> float:
         """Magnitude of one count."""
         return AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * math.log10(self._mean)
@@ -156,7 +182,17 @@ class PhotoCalib:
     def instFluxToNanojansky(self, instFlux: ArrayLike, instFluxErr: ArrayLike | None = None) -> Any:  # noqa: N802, N803
         """Convert instrumental flux (counts) to nJy; signed, so a negative flux stays negative.
 
-        Returns the flux, or ``(flux, fluxErr)`` when ``instFluxErr`` is given.
+        Parameters
+        ----------
+        instFlux : float, array-like, astropy Column or Quantity
+            Instrumental flux in counts (a Quantity in ``ct`` gives Quantities in ``nJy``).
+        instFluxErr : float, array-like, astropy Column or Quantity, optional
+            Its uncertainty, counts.
+
+        Returns
+        -------
+        float, numpy.ndarray or astropy.units.Quantity, or a tuple of two of them
+            The flux in nJy, or ``(flux, fluxErr)`` when ``instFluxErr`` is given.
         """
         flux_counts, with_unit = _as_counts(instFlux, "instFlux")
         flux = np.multiply(flux_counts, self._mean)
@@ -175,6 +211,23 @@ class PhotoCalib:
         ``throw_on_negative=True`` a zero or negative flux raises ``ValueError`` instead. As in afw, the
         magnitude error of a negative flux is finite (``2.5/ln10 * |instFluxErr/instFlux|``): it says how far
         the flux is from zero in units of its error, although the magnitude itself is NaN.
+
+        Parameters
+        ----------
+        instFlux : float, array-like, astropy Column or Quantity
+            Instrumental flux in counts (a Quantity in ``ct`` gives Quantities in ``mag``).
+        instFluxErr : float, array-like, astropy Column or Quantity, optional
+            Its uncertainty, counts.
+
+        Returns
+        -------
+        float, numpy.ndarray or astropy.units.Quantity, or a tuple of two of them
+            The AB magnitude, or ``(mag, magErr)`` when ``instFluxErr`` is given.
+
+        Raises
+        ------
+        ValueError
+            With ``throw_on_negative=True``, if a flux is zero or negative.
         """
         flux_counts, with_unit = _as_counts(instFlux, "instFlux")
         flux_array = np.asarray(flux_counts, dtype=float)
@@ -192,9 +245,9 @@ class PhotoCalib:
             mag *= -2.5
             mag += AB_MAGNITUDE_OF_ONE_NANOJANSKY
         mag[mag == np.inf] = np.nan
-        mag = float(mag[0]) if flux_array.ndim == 0 else mag
+        result: float | np.ndarray = float(mag[0]) if flux_array.ndim == 0 else mag
         if instFluxErr is None:
-            return mag * u.mag if with_unit else mag
+            return result * u.mag if with_unit else result
         err_counts, _ = _as_counts(instFluxErr, "instFluxErr")
         # afw's toMagnitudeErr (src/image/PhotoCalib.cc): 2.5/ln10 * hypot(instFluxErr/instFlux, err/mean). A
         # negative flux has no magnitude but a finite error, |instFluxErr/instFlux|; a zero flux gives inf.
@@ -203,13 +256,8 @@ class PhotoCalib:
         mag_err = _TWO_POINT_FIVE_OVER_LN10 * np.hypot(ratio, self._err / self._mean)
         mag_err = float(mag_err) if np.ndim(mag_err) == 0 else mag_err
         if with_unit:
-            return mag * u.mag, mag_err * u.mag
-        return mag, mag_err
-
-    def magnitudeToInstFlux(self, magnitude: ArrayLike) -> Any:  # noqa: N802
-        """Instrumental flux (counts) of an AB magnitude: the inverse of :meth:`instFluxToMagnitude`."""
-        mag = magnitude.to_value(u.mag) if isinstance(magnitude, u.Quantity) else np.asarray(magnitude, float)
-        return 10.0 ** (-0.4 * (mag - AB_MAGNITUDE_OF_ONE_NANOJANSKY)) / self._mean
+            return result * u.mag, mag_err * u.mag
+        return result, mag_err
 
     def calibrateCatalog(self, catalog: Table, names: Iterable[str] = ("base_PsfFlux",)) -> Table:  # noqa: N802
         """Return a copy of ``catalog`` with calibrated columns for each flux measurement in ``names``.
@@ -217,6 +265,23 @@ class PhotoCalib:
         For each ``<name>`` with ``<name>_instFlux`` and ``<name>_instFluxErr`` columns, adds ``<name>_flux``
         and ``<name>_fluxErr`` (nJy) and ``<name>_mag`` and ``<name>_magErr`` (AB mag), as afw's
         ``PhotoCalib.calibrateCatalog`` does.
+
+        Parameters
+        ----------
+        catalog : astropy.table.Table
+            Table with the instrumental flux columns (counts).
+        names : str or iterable of str
+            Flux measurements to calibrate; default ``"base_PsfFlux"``.
+
+        Returns
+        -------
+        astropy.table.Table
+            A copy of ``catalog`` with the four new columns per measurement.
+
+        Raises
+        ------
+        KeyError
+            If a ``<name>_instFlux`` or ``<name>_instFluxErr`` column is missing.
         """
         if isinstance(names, str):
             names = [names]
@@ -250,11 +315,29 @@ class PhotoCalib:
 
         Old lesson code called ``calib.getMagnitude(src['base_PsfFlux_flux'])``; with a PhotoCalib it is
         ``photoCalib.instFluxToMagnitude(src['base_PsfFlux_instFlux'])``.
+
+        Parameters
+        ----------
+        flux : float, array-like, astropy Column or Quantity
+            Instrumental flux in counts.
+        fluxErr : float, array-like, astropy Column or Quantity, optional
+            Its uncertainty, counts.
+
+        Returns
+        -------
+        float, numpy.ndarray or astropy.units.Quantity, or a tuple of two of them
+            As :meth:`instFluxToMagnitude`.
         """
         return self.instFluxToMagnitude(flux, fluxErr)
 
     def setThrowOnNegativeFlux(self, value: bool) -> None:  # noqa: N802
-        """Bridge for the old ``Calib.setThrowOnNegativeFlux``: raise on zero or negative fluxes."""
+        """Bridge for the old ``Calib.setThrowOnNegativeFlux``: raise on zero or negative fluxes.
+
+        Parameters
+        ----------
+        value : bool
+            True: :meth:`instFluxToMagnitude` raises on a zero or negative flux; False: it gives NaN.
+        """
         self.throw_on_negative = bool(value)
 
     # --- persistence and display --------------------------------------------------------------------------
@@ -264,9 +347,10 @@ class PhotoCalib:
 
     @classmethod
     def from_dict(cls, data: dict) -> PhotoCalib:
+        """The calibration of :meth:`to_dict`'s plain data."""
         return cls(data["calibrationMean"], data.get("calibrationErr", 0.0))
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, PhotoCalib):
             return NotImplemented
         return self._mean == other._mean and self._err == other._err

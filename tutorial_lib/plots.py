@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import astropy.units as u
 import matplotlib as mpl
@@ -53,6 +53,7 @@ from ._arrays import as_array, as_float_array
 from .photometry import is_magnitude_unit, stellar_locus_g_r, stellar_locus_g_r_hsc
 
 if TYPE_CHECKING:
+    from matplotlib.typing import LegendLocType, RcKeyType
     from numpy.typing import ArrayLike
 
     from .skymap import SkyMap
@@ -74,7 +75,6 @@ __all__ = [
     "GID_SKY_SOURCES",
     "GID_TRACT",
     "OKABE_ITO",
-    "PointCounts",
     "plot_cmd",
     "plot_color_color",
     "plot_funnel",
@@ -121,7 +121,7 @@ DENSITY_THRESHOLD = 20_000
 _RASTERIZE_ABOVE = 5_000
 
 # Applied with mpl.rc_context while a figure is made and drawn into; never set globally.
-_STYLE = {
+_STYLE: dict[RcKeyType, Any] = {
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 10,
@@ -150,25 +150,9 @@ GID_FUNNEL_CUMULATIVE = "funnel-cumulative"
 GID_FUNNEL_ALONE = "funnel-alone"
 
 _MINUS = "\N{MINUS SIGN}"
-_CMD_LEGEND_LOC = "upper right"  # bright and red: the emptiest corner of a CMD with faint stars at the bottom
-_CC_LEGEND_LOC = "upper left"  # blue in r - i but red in g - r: no stars there
-
-
-class PointCounts(NamedTuple):
-    """How many points a diagram shows, and how many non-finite rows it left out.
-
-    Attributes
-    ----------
-    n_plotted, n_dropped : int
-        Finite points of the main sample drawn; rows of the main sample with a non-finite value.
-    n_extra_plotted, n_extra_dropped : int
-        The same for the overplotted subset (``extra``); 0 when there is none.
-    """
-
-    n_plotted: int
-    n_dropped: int
-    n_extra_plotted: int = 0
-    n_extra_dropped: int = 0
+# Bright and red: the emptiest corner of a CMD with faint stars at the bottom.
+_CMD_LEGEND_LOC: LegendLocType = "upper right"
+_CC_LEGEND_LOC: LegendLocType = "upper left"  # blue in r - i but red in g - r: no stars there
 
 
 # --- input conversion -------------------------------------------------------------------------------------
@@ -215,11 +199,11 @@ def _axis_label(name: str, unit: str) -> str:
     return text if "[" in text else f"{text} [{unit}]"
 
 
-def _figure_and_axes(ax: Axes | None, figsize) -> tuple[Figure, Axes]:
+def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize, layout="constrained")
         return fig, ax
-    return ax.get_figure(root=True), ax
+    return ax.figure.get_figure(root=True) or plt.gcf(), ax
 
 
 def _sorted_range(limits, name: str) -> tuple[float, float] | None:
@@ -263,8 +247,8 @@ def _dropped_title(n_dropped: int) -> str | None:
     return f"{n_dropped:,} row{'s' if n_dropped != 1 else ''} with NaN not shown"
 
 
-def _points_legend(ax: Axes, loc: str, n_dropped: int) -> None:
-    handles = []
+def _points_legend(ax: Axes, loc: LegendLocType, n_dropped: int) -> None:
+    handles: list[Any] = []
     main = _find_gid(ax, GID_POINTS) or _find_gid(ax, GID_DENSITY)
     if main is not None:
         if main.get_gid() == GID_DENSITY:
@@ -296,9 +280,10 @@ def _draw_points(
     bin_steps: tuple[float, float],
     label: str,
     extra_label: str,
-    marker_size,
+    marker_size: float | None,
     colorbar: bool,
-) -> PointCounts:
+) -> int:
+    """Scatter (or bin) the finite points and the ``extra`` subset; return the rows left out (not finite)."""
     x, y, n_dropped = _finite_pair(x, y)
     n = x.size
     use_density = (n > density_threshold) if density is None else bool(density)
@@ -323,13 +308,10 @@ def _draw_points(
             rasterized=n > _RASTERIZE_ABOVE,
             zorder=2,
         )
-    n_extra, n_extra_dropped = _draw_extra(ax, extra, size, extra_label)
+    n_extra_dropped = _draw_extra(ax, extra, size, extra_label)
     ax.set_xlim(xr)
-    if invert_y:
-        ax.set_ylim(yr[1], yr[0])
-    else:
-        ax.set_ylim(yr)
-    return PointCounts(n, n_dropped, n_extra, n_extra_dropped)
+    ax.set_ylim((yr[1], yr[0]) if invert_y else yr)
+    return n_dropped + n_extra_dropped
 
 
 def _draw_density(ax: Axes, x: np.ndarray, y: np.ndarray, xr, yr, nbins, label: str, colorbar: bool) -> None:
@@ -352,14 +334,12 @@ def _draw_density(ax: Axes, x: np.ndarray, y: np.ndarray, xr, yr, nbins, label: 
         zorder=1,
     )
     if colorbar:
-        bar = ax.get_figure(root=False).colorbar(image, ax=ax, label="sources per bin", pad=0.02)
+        bar = ax.figure.colorbar(image, ax=ax, label="sources per bin", pad=0.02)
         bar.ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
 
 
-def _draw_extra(
-    ax: Axes, extra: tuple[np.ndarray, np.ndarray] | None, size: float, extra_label: str
-) -> tuple[int, int]:
-    """Scatter the extra subset on top; return how many points it drew and how many it dropped (not finite).
+def _draw_extra(ax: Axes, extra: tuple[np.ndarray, np.ndarray] | None, size: float, extra_label: str) -> int:
+    """Scatter the extra subset on top; return how many of its rows it dropped (not finite).
 
     The extra subset always gets an artist (possibly empty) so that a widget can fill it later.
     """
@@ -380,7 +360,7 @@ def _draw_extra(
         rasterized=ex.size > _RASTERIZE_ABOVE,
         zorder=3,
     )
-    return int(ex.size), n_extra_dropped
+    return n_extra_dropped
 
 
 def _label_axes(ax: Axes, xlabel: str, ylabel: str, title: str | None) -> None:
@@ -492,35 +472,62 @@ def plot_cmd(
     --------
     >>> fig = plot_cmd(i_mag, r_mag - i_mag)  # doctest: +SKIP
     """
-    mag = _as_magnitudes(mag_y, "mag_y")
-    col = _as_magnitudes(color, "color")
-    _check_same_length(mag_y=mag, color=col)
-    extra_xy = _extra_pair(extra, "mag_y", "color", _as_magnitudes)
-    mag_lim = _sorted_range(mag_range, "mag_range")
-    col_lim = _sorted_range(color_range, "color_range")
+    return _diagram(
+        (mag_y, "mag_y", mag_range, _axis_label(y_label, "AB mag")),
+        (color, "color", color_range, _axis_label(color_label, "mag")),
+        extra,
+        ax=ax,
+        figsize=figsize,
+        invert_y=True,
+        bin_steps=(0.05, 0.1),
+        legend_loc=_CMD_LEGEND_LOC if legend else None,
+        draw_options={
+            "density": density,
+            "density_threshold": density_threshold,
+            "bins": bins,
+            "label": label,
+            "extra_label": extra_label,
+            "marker_size": marker_size,
+            "colorbar": colorbar,
+        },
+        title=title,
+    )
+
+
+def _diagram(
+    y_axis: tuple[Any, str, tuple[float, float] | None, str],
+    x_axis: tuple[Any, str, tuple[float, float] | None, str],
+    extra: tuple[ArrayLike, ArrayLike] | None,
+    *,
+    ax: Axes | None,
+    figsize: tuple[float, float],
+    invert_y: bool,
+    bin_steps: tuple[float, float],
+    legend_loc: LegendLocType | None,
+    draw_options: dict[str, Any],
+    title: str | None,
+    locus: tuple[tuple[float, float], str] | None = None,
+) -> Figure:
+    """The body of :func:`plot_cmd` and :func:`plot_color_color`: one axis is ``(values, name, range, label)``."""
+    (y_values, y_name, y_range, y_label), (x_values, x_name, x_range, x_label) = y_axis, x_axis
+    y = _as_magnitudes(y_values, y_name)
+    x = _as_magnitudes(x_values, x_name)
+    _check_same_length(**{y_name: y, x_name: x})
+    extra_xy = _extra_pair(extra, y_name, x_name, _as_magnitudes)
+    y_lim = _sorted_range(y_range, f"{y_name.removesuffix('_y')}_range")
+    x_lim = _sorted_range(x_range, f"{x_name}_range")
     with mpl.rc_context(_STYLE):
         fig, ax = _figure_and_axes(ax, figsize)
-        counts = _draw_points(
-            ax,
-            col,
-            mag,
-            extra_xy,
-            xrange=col_lim,
-            yrange=mag_lim,
-            invert_y=True,
-            density=density,
-            density_threshold=density_threshold,
-            bins=bins,
-            bin_steps=(0.05, 0.1),
-            label=label,
-            extra_label=extra_label,
-            marker_size=marker_size,
-            colorbar=colorbar,
+        n_dropped = _draw_points(
+            ax, x, y, extra_xy, xrange=x_lim, yrange=y_lim, invert_y=invert_y, bin_steps=bin_steps, **draw_options
         )
-        ax.yaxis.set_inverted(True)  # faint at the bottom, also when mag_range is None
-        _label_axes(ax, _axis_label(color_label, "mag"), _axis_label(y_label, "AB mag"), title)
-        if legend:
-            _points_legend(ax, _CMD_LEGEND_LOC, counts.n_dropped + counts.n_extra_dropped)
+        if invert_y:
+            ax.yaxis.set_inverted(True)  # faint at the bottom, also when the range is None
+        if locus is not None:
+            _draw_locus(ax, *locus)
+        _label_axes(ax, x_label, y_label, title)
+        if legend_loc is not None:
+            _points_legend(ax, legend_loc, n_dropped)
     return fig
 
 
@@ -589,41 +596,34 @@ def plot_color_color(
     ValueError
         If ``g_r`` and ``r_i`` (or the parts of ``extra``) differ in length.
     """
-    gr = _as_magnitudes(g_r, "g_r")
-    ri = _as_magnitudes(r_i, "r_i")
-    _check_same_length(g_r=gr, r_i=ri)
-    extra_xy = _extra_pair(extra, "g_r", "r_i", _as_magnitudes)
-    with mpl.rc_context(_STYLE):
-        fig, ax = _figure_and_axes(ax, figsize)
-        counts = _draw_points(
-            ax,
-            ri,
-            gr,
-            extra_xy,
-            xrange=_sorted_range(r_i_range, "r_i_range"),
-            yrange=_sorted_range(g_r_range, "g_r_range"),
-            invert_y=False,
-            density=density,
-            density_threshold=density_threshold,
-            bins=bins,
-            bin_steps=(0.05, 0.05),
-            label=label,
-            extra_label=extra_label,
-            marker_size=marker_size,
-            colorbar=colorbar,
-        )
-        if show_locus:
-            _draw_locus(ax, locus_range, locus_system)
-        _label_axes(ax, _axis_label(r_i_label, "mag"), _axis_label(g_r_label, "mag"), title)
-        if legend:
-            _points_legend(ax, _CC_LEGEND_LOC, counts.n_dropped + counts.n_extra_dropped)
-    return fig
+    return _diagram(
+        (g_r, "g_r", g_r_range, _axis_label(g_r_label, "mag")),
+        (r_i, "r_i", r_i_range, _axis_label(r_i_label, "mag")),
+        extra,
+        ax=ax,
+        figsize=figsize,
+        invert_y=False,
+        bin_steps=(0.05, 0.05),
+        legend_loc=_CC_LEGEND_LOC if legend else None,
+        draw_options={
+            "density": density,
+            "density_threshold": density_threshold,
+            "bins": bins,
+            "label": label,
+            "extra_label": extra_label,
+            "marker_size": marker_size,
+            "colorbar": colorbar,
+        },
+        title=title,
+        locus=(locus_range, locus_system) if show_locus else None,
+    )
 
 
 def _draw_locus(ax: Axes, locus_range: tuple[float, float], locus_system: str) -> None:
     """The stellar locus g - r(r - i) over ``locus_range``, in SDSS or HSC colours."""
-    low, high = _sorted_range(locus_range, "locus_range")
-    x = np.linspace(low, high, 300)
+    limits = _sorted_range(locus_range, "locus_range")
+    assert limits is not None  # locus_range is a pair, never None
+    x = np.linspace(*limits, 300)
     if locus_system not in ("sdss", "hsc"):
         raise ValueError(f"locus_system must be 'sdss' or 'hsc', got {locus_system!r}")
     hsc = locus_system == "hsc"
@@ -872,7 +872,7 @@ def _draw_tract(
     for patch_info in tract_info:
         if not _patch_wanted(patch_info, wanted_patches):
             continue
-        boxes = [(patch_info.getInnerBBox(), "-", 0.9, GID_PATCH_INNER)]
+        boxes: list[tuple[Any, Any, float, str]] = [(patch_info.getInnerBBox(), "-", 0.9, GID_PATCH_INNER)]
         if show_outer:
             boxes.append((patch_info.getOuterBBox(), (0, (4, 2)), 0.8, GID_PATCH_OUTER))
         for box, style, width, gid in boxes:
@@ -886,8 +886,8 @@ def _draw_tract(
         if label_patches:
             centre = tract_info.box_vertices(patch_info.getInnerBBox()).mean(axis=0)
             ax.text(
-                _wrap_ra(centre[0], reference),
-                centre[1],
+                float(_wrap_ra(centre[0], reference)),
+                float(centre[1]),
                 str(patch_info.getSequentialIndex()),
                 color="0.1",
                 fontsize=7,

@@ -60,6 +60,16 @@ class RepositoryMissingError(RepositoryError):
 def read_manifest(repo: str | os.PathLike) -> dict:
     """The manifest of ``repo`` as a dict (``files``: path -> {size, sha256}; ``datasets``: type -> count).
 
+    Parameters
+    ----------
+    repo : str or os.PathLike
+        The repository folder.
+
+    Returns
+    -------
+    dict
+        The manifest.
+
     Raises
     ------
     RepositoryError
@@ -89,6 +99,18 @@ def dataset_counts(butler: Butler, dataset_types: Iterable[str] | None = None) -
 
     Give a Butler without default collections: with them, queries are also constrained by the default data ID the
     Butler infers from those collections.
+
+    Parameters
+    ----------
+    butler : lsst.daf.butler.Butler
+        The Butler, without default collections.
+    dataset_types : iterable of str, optional
+        Dataset types to count; default every registered one.
+
+    Returns
+    -------
+    dict of {str: int}
+        Datasets per type.
     """
     from lsst.daf.butler import CollectionType
 
@@ -102,7 +124,20 @@ def dataset_counts(butler: Butler, dataset_types: Iterable[str] | None = None) -
 
 
 def file_problems(repo: Path, manifest: dict) -> list[str]:
-    """One phrase per file of the manifest that is missing from ``repo`` or has another size (the fast check)."""
+    """One phrase per file of the manifest that is missing from ``repo`` or has another size (the fast check).
+
+    Parameters
+    ----------
+    repo : pathlib.Path
+        The repository folder.
+    manifest : dict
+        Its manifest (:func:`read_manifest`).
+
+    Returns
+    -------
+    list of str
+        One phrase per missing or mis-sized file; empty when all are there.
+    """
     problems = []
     for name, entry in sorted(manifest["files"].items()):
         path = repo / name
@@ -138,6 +173,18 @@ def check_repository(repo: str | os.PathLike, *, open_registry: bool = True) -> 
 
     Checks that the folder, ``butler.yaml`` and the manifest are there, that every file of the manifest has its
     size, and (``open_registry``) that the registry opens and holds the datasets the manifest counts.
+
+    Parameters
+    ----------
+    repo : str or os.PathLike
+        The repository folder.
+    open_registry : bool
+        Also open the registry and count its datasets (slower).
+
+    Returns
+    -------
+    list of str
+        One phrase per problem; empty when there is none.
     """
     return _check(Path(repo), open_registry)[0]
 
@@ -156,7 +203,18 @@ def _check(repo: Path, open_registry: bool, collections=None):
 
 
 def describe(problems: list[str]) -> str:
-    """The problems as one phrase: the first few by name, the rest counted."""
+    """The problems as one phrase: the first few by name, the rest counted.
+
+    Parameters
+    ----------
+    problems : list of str
+        As :func:`check_repository` returns them.
+
+    Returns
+    -------
+    str
+        One phrase.
+    """
     text = "; ".join(problems[:_MAX_LISTED])
     if len(problems) > _MAX_LISTED:
         text += f"; and {len(problems) - _MAX_LISTED} more"
@@ -182,6 +240,18 @@ def open_butler(repo: str | os.PathLike, collections: str | list[str]) -> Butler
 
     A repository that data_fetch did not make (no marker, no manifest: your own, as in the README) is opened without
     the check; a failure to open it still gives one :class:`RepositoryError`.
+
+    Parameters
+    ----------
+    repo : str or os.PathLike
+        The repository folder.
+    collections : str or list of str
+        Collections to search, e.g. the lesson's ``"lesson/run"``.
+
+    Returns
+    -------
+    lsst.daf.butler.Butler
+        A read-only Butler.
 
     Raises
     ------

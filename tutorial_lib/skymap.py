@@ -41,27 +41,35 @@ class PixelBox:
 
     @classmethod
     def from_corner(cls, x0: int, y0: int, width: int, height: int) -> PixelBox:
+        """The box of ``width`` x ``height`` pixels whose minimum corner is ``(x0, y0)``."""
         return cls(x0, y0, x0 + width - 1, y0 + height - 1)
 
     def getMin(self) -> tuple[int, int]:  # noqa: N802 (afw name)
+        """The minimum corner ``(x, y)``."""
         return (self.x_min, self.y_min)
 
     def getMax(self) -> tuple[int, int]:  # noqa: N802
+        """The maximum corner ``(x, y)`` (inclusive)."""
         return (self.x_max, self.y_max)
 
     def getWidth(self) -> int:  # noqa: N802
+        """Width in pixels."""
         return self.x_max - self.x_min + 1
 
     def getHeight(self) -> int:  # noqa: N802
+        """Height in pixels."""
         return self.y_max - self.y_min + 1
 
     def getDimensions(self) -> tuple[int, int]:  # noqa: N802
+        """``(width, height)`` in pixels."""
         return (self.getWidth(), self.getHeight())
 
     def grown(self, border: int) -> PixelBox:
+        """The box grown by ``border`` pixels on every side."""
         return PixelBox(self.x_min - border, self.y_min - border, self.x_max + border, self.y_max + border)
 
     def clipped_to(self, other: PixelBox) -> PixelBox:
+        """The overlap of this box and ``other``."""
         return PixelBox(
             max(self.x_min, other.x_min),
             max(self.y_min, other.y_min),
@@ -74,7 +82,18 @@ class PixelBox:
         return (self.x_min - 0.5, self.y_min - 0.5, self.x_max + 0.5, self.y_max + 0.5)
 
     def contains(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
-        """Whether points lie in ``Box2D(self)``: lower edges inclusive, upper exclusive; NaN is outside."""
+        """Whether points lie in ``Box2D(self)``: lower edges inclusive, upper exclusive; NaN is outside.
+
+        Parameters
+        ----------
+        x, y : float or array-like
+            Pixel coordinates.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One entry per point.
+        """
         x0, y0, x1, y1 = self.float_corners()
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
@@ -94,15 +113,19 @@ class PatchInfo:
     outer_bbox: PixelBox
 
     def getIndex(self) -> tuple[int, int]:  # noqa: N802
+        """The patch index ``(x, y)`` in its tract."""
         return self.index
 
     def getSequentialIndex(self) -> int:  # noqa: N802
+        """The Gen3 patch id, ``nx * y + x``."""
         return self.sequential_index
 
     def getInnerBBox(self) -> PixelBox:  # noqa: N802
+        """The inner box: the pixels this patch owns."""
         return self.inner_bbox
 
     def getOuterBBox(self) -> PixelBox:  # noqa: N802
+        """The outer box: the inner box grown by the patch border, clipped to the tract."""
         return self.outer_bbox
 
     @property
@@ -124,7 +147,7 @@ class TractInfo:
     center_deg : tuple of float
         (RA, Dec) of the tract centre in degrees; the tangent point of the projection.
     pixel_scale_arcsec : float
-        Pixel scale; 0.168"/px for HSC coadds (lsst-catalog-facts.md, skymap section).
+        Pixel scale; 0.168"/px for HSC coadds (:data:`HSC_PIXEL_SCALE_ARCSEC`).
     num_patches : tuple of int
         Patches along x and y.
     patch_inner_dimensions : tuple of int
@@ -141,7 +164,7 @@ class TractInfo:
         num_patches: tuple[int, int],
         patch_inner_dimensions: tuple[int, int],
         patch_border: int,
-    ):
+    ) -> None:
         self.tract_id = int(tract_id)
         self.center_deg = (float(center_deg[0]), float(center_deg[1]))
         self.pixel_scale_arcsec = float(pixel_scale_arcsec)
@@ -167,25 +190,49 @@ class TractInfo:
 
     # --- afw-style accessors ------------------------------------------------------------------------------
     def getId(self) -> int:  # noqa: N802
+        """The tract number."""
         return self.tract_id
 
     def getWcs(self) -> WCS:  # noqa: N802
+        """The TAN projection of the tract's pixel grid."""
         return self.wcs
 
     def getBBox(self) -> PixelBox:  # noqa: N802
+        """The tract's pixel box."""
         return self.bbox
 
     def getCtrCoord(self) -> tuple[float, float]:  # noqa: N802
+        """(RA, Dec) of the tract centre in degrees."""
         return self.center_deg
 
     def getNumPatches(self) -> tuple[int, int]:  # noqa: N802
+        """Patches along x and y."""
         return self.num_patches
 
     def getPatchBorder(self) -> int:  # noqa: N802
+        """Border of the outer patch boxes, pixels."""
         return self.patch_border
 
-    def getPatchInfo(self, index: int) -> PatchInfo:  # noqa: N802
-        """Patch by Gen3 id (``int``), Gen2 name (``"x,y"``) or index tuple ``(x, y)``."""
+    def getPatchInfo(self, index: int | str | tuple[int, int]) -> PatchInfo:  # noqa: N802
+        """Patch by Gen3 id (``int``), Gen2 name (``"x,y"``) or index tuple ``(x, y)``.
+
+        Parameters
+        ----------
+        index : int, str or tuple of int
+            The patch.
+
+        Returns
+        -------
+        PatchInfo
+            Its index and boxes.
+
+        Raises
+        ------
+        IndexError
+            If the patch is outside the tract.
+        ValueError
+            If a Gen2 name is not of the form ``"x,y"``.
+        """
         nx, ny = self.num_patches
         if isinstance(index, str):
             try:
@@ -216,17 +263,50 @@ class TractInfo:
 
     # --- coordinates --------------------------------------------------------------------------------------
     def pixel_to_sky(self, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """0-based tract pixel coordinates to (RA, Dec) in degrees."""
+        """0-based tract pixel coordinates to (RA, Dec) in degrees.
+
+        Parameters
+        ----------
+        x, y : float or array-like
+            0-based pixel coordinates in the tract.
+
+        Returns
+        -------
+        ra, dec : numpy.ndarray
+            Degrees.
+        """
         ra, dec = self.wcs.wcs_pix2world(np.asarray(x, float), np.asarray(y, float), 0)
         return ra, dec
 
     def sky_to_pixel(self, ra_deg: ArrayLike, dec_deg: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """(RA, Dec) in degrees to 0-based tract pixel coordinates."""
+        """(RA, Dec) in degrees to 0-based tract pixel coordinates.
+
+        Parameters
+        ----------
+        ra_deg, dec_deg : float or array-like
+            Degrees.
+
+        Returns
+        -------
+        x, y : numpy.ndarray
+            0-based pixel coordinates in the tract.
+        """
         x, y = self.wcs.wcs_world2pix(np.asarray(ra_deg, float), np.asarray(dec_deg, float), 0)
         return x, y
 
     def box_vertices(self, box: PixelBox) -> np.ndarray:
-        """Sky (RA, Dec) in degrees of the four corners of ``Box2D(box)``, counter-clockwise on the sky."""
+        """Sky (RA, Dec) in degrees of the four corners of ``Box2D(box)``, counter-clockwise on the sky.
+
+        Parameters
+        ----------
+        box : PixelBox
+            A box in this tract's pixels.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(4, 2)``: (RA, Dec) of each corner, degrees.
+        """
         x0, y0, x1, y1 = box.float_corners()
         ra, dec = self.pixel_to_sky([x0, x1, x1, x0], [y0, y0, y1, y1])
         return np.column_stack([ra, dec])
@@ -235,17 +315,8 @@ class TractInfo:
         """Sky corners (RA, Dec, degrees) of the tract."""
         return self.box_vertices(self.bbox)
 
-    def findPatch(self, ra_deg: ArrayLike, dec_deg: ArrayLike) -> np.ndarray:  # noqa: N802
-        """Gen3 id of the patch whose inner box holds each position (-1 outside the tract)."""
-        x, y = self.sky_to_pixel(ra_deg, dec_deg)
-        width, height = self.patch_inner_dimensions
-        px = np.floor((np.asarray(x) + 0.5) / width)
-        py = np.floor((np.asarray(y) + 0.5) / height)
-        nx, ny = self.num_patches
-        inside = (px >= 0) & (px < nx) & (py >= 0) & (py < ny)
-        return np.where(inside, py * nx + px, -1).astype(int)
-
     def to_dict(self) -> dict:
+        """Plain-data form (JSON-serialisable)."""
         return {
             "tract_id": self.tract_id,
             "center_deg": list(self.center_deg),
@@ -268,7 +339,7 @@ class SkyMap:
     position where tracts overlap.
     """
 
-    def __init__(self, name: str, tracts: list[TractInfo]):
+    def __init__(self, name: str, tracts: list[TractInfo]) -> None:
         self.name = name
         self._tracts = {tract.getId(): tract for tract in tracts}
 
@@ -285,7 +356,18 @@ class SkyMap:
         return len(self._tracts)
 
     def findTract(self, ra_deg: ArrayLike, dec_deg: ArrayLike) -> np.ndarray:  # noqa: N802
-        """Id of the tract whose centre is nearest to each position (degrees)."""
+        """Id of the tract whose centre is nearest to each position (degrees).
+
+        Parameters
+        ----------
+        ra_deg, dec_deg : float or array-like
+            Positions, degrees.
+
+        Returns
+        -------
+        numpy.ndarray of int
+            Tract id per position.
+        """
         ra = np.radians(np.asarray(ra_deg, float))
         dec = np.radians(np.asarray(dec_deg, float))
         ids = np.array(sorted(self._tracts))
@@ -300,20 +382,24 @@ class SkyMap:
         return out
 
     def to_dict(self) -> dict:
+        """Plain-data form (JSON-serialisable), as the Butler formatter writes it."""
         return {"name": self.name, "tracts": [tract.to_dict() for tract in self]}
 
     @classmethod
     def from_dict(cls, data: dict) -> SkyMap:
+        """The sky map of :meth:`to_dict`'s plain data."""
         return cls(data["name"], [TractInfo(**tract) for tract in data["tracts"]])
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict(), indent=1, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> SkyMap:
+        """The sky map of :meth:`to_json`'s text."""
         return cls.from_dict(json.loads(text))
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, SkyMap) and self.to_dict() == other.to_dict()
 
     def __repr__(self) -> str:
@@ -321,11 +407,14 @@ class SkyMap:
 
 
 #: The lesson's tract 0: centre of its corners (321.161, -0.605) .. (320.601, -0.045) deg
-#: (lsst-catalog-facts.md, Skymap section, from pipelines_lsst_io getting-started/coaddition.rst).
+#: (lsst/pipelines_lsst_io, getting-started/coaddition.rst at commit 8353f11).
 LESSON_TRACT_CENTER_DEG = (320.881, -0.325)
-#: HSC coadd pixel scale, arcsec per pixel (lsst-catalog-facts.md, Skymap section).
+#: HSC coadd pixel scale, arcsec per pixel (lsst/obs_subaru, config/hsc/makeSkyMap.py at commit 37d7ce2:
+#: ``config.skyMap["rings"].pixelScale = 0.168``).
 HSC_PIXEL_SCALE_ARCSEC = 0.168
-#: HSC patch geometry: 4000 x 4000 px inner boxes with a 100 px border (lsst-catalog-facts.md, Skymap section).
+#: HSC patch geometry: 4000 x 4000 px inner boxes with a 100 px border, the defaults of
+#: ``patchInnerDimensions`` and ``patchBorder`` (lsst/skymap, python/lsst/skymap/tractBuilder.py at commit 0be3017,
+#: ``LegacyTractBuilderConfig``), which obs_subaru's HSC sky map keeps.
 HSC_PATCH_INNER = (4000, 4000)
 HSC_PATCH_BORDER = 100
 #: Offset in RA of the neighbouring tract 1. Tract 0 is 0.56 deg wide, so a 0.5 deg offset gives an overlap
@@ -347,14 +436,8 @@ def make_lesson_skymap(num_patches: tuple[int, int] = (3, 3)) -> SkyMap:
     width_deg = num_patches[0] * HSC_PATCH_INNER[0] * HSC_PIXEL_SCALE_ARCSEC / 3600.0
     lesson_width_deg = 3 * HSC_PATCH_INNER[0] * HSC_PIXEL_SCALE_ARCSEC / 3600.0
     offset = NEIGHBOUR_TRACT_OFFSET_DEG + (width_deg - lesson_width_deg)
-    common = {
-        "pixel_scale_arcsec": HSC_PIXEL_SCALE_ARCSEC,
-        "num_patches": num_patches,
-        "patch_inner_dimensions": HSC_PATCH_INNER,
-        "patch_border": HSC_PATCH_BORDER,
-    }
     tracts = [
-        TractInfo(0, (ra0, dec0), **common),
-        TractInfo(1, (ra0 - offset, dec0), **common),
+        TractInfo(tract_id, (ra, dec0), HSC_PIXEL_SCALE_ARCSEC, num_patches, HSC_PATCH_INNER, HSC_PATCH_BORDER)
+        for tract_id, ra in ((0, ra0), (1, ra0 - offset))
     ]
     return SkyMap("discrete", tracts)

@@ -46,17 +46,25 @@ class PixelPoints(Artist):
     def __init__(self, ax: Axes, color: Any, *, alpha: float, marker: str, label: str, zorder: float = 2) -> None:
         super().__init__()
         self.axes = ax
-        self.set_figure(ax.get_figure(root=False))
+        self._ax = ax
+        self.set_figure(ax.figure)
         self.set_transform(ax.transData)
         self.set_label(label)
         self.set_zorder(zorder)
+        self._color, self._alpha = color, alpha
         self._rgba = np.array([round(255 * c) for c in to_rgba(color, alpha)], dtype=np.uint8)
         self._marker = marker
         self._footprint = FOOTPRINTS[marker]
         self._xy = np.empty((0, 2))
 
     def set_offsets(self, xy: np.ndarray) -> None:
-        """Replace the points: an ``(n, 2)`` array of (x, y) in data coordinates."""
+        """Replace the points: an ``(n, 2)`` array of (x, y) in data coordinates.
+
+        Parameters
+        ----------
+        xy : numpy.ndarray
+            Shape ``(n, 2)``.
+        """
         self._xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         self.stale = True
 
@@ -73,8 +81,8 @@ class PixelPoints(Artist):
             marker=self._marker,
             markersize=4,
             markeredgewidth=0,
-            color=self._rgba[:3] / 255,
-            alpha=self._rgba[3] / 255,
+            color=self._color,
+            alpha=self._alpha,
             label=self.get_label(),
         )
 
@@ -87,19 +95,20 @@ class PixelPoints(Artist):
             iy = np.floor(px[:, 1] - y0).astype(np.intp)
             inside = (ix >= 0) & (ix < width) & (iy >= 0) & (iy < height)
             hit[iy[inside] * width + ix[inside]] = True
-        hit = hit.reshape(height, width)
-        painted = np.zeros_like(hit)
+        grid = hit.reshape(height, width)
+        painted = np.zeros_like(grid)
         fh, fw = self._footprint.shape
         for dy, dx in zip(*np.nonzero(self._footprint), strict=True):
             oy, ox = dy - fh // 2, dx - fw // 2
-            src = hit[max(0, -oy) : height - max(0, oy), max(0, -ox) : width - max(0, ox)]
+            src = grid[max(0, -oy) : height - max(0, oy), max(0, -ox) : width - max(0, ox)]
             painted[max(0, oy) : height - max(0, -oy), max(0, ox) : width - max(0, -ox)] |= src
         return painted
 
     def draw(self, renderer: Any) -> None:
+        """Paint the points' pixels into the axes box with one ``draw_image`` (Agg rows bottom first)."""
         if not self.get_visible():
             return
-        box = self.axes.bbox
+        box = self._ax.bbox
         x0, y0 = int(np.floor(box.x0)), int(np.floor(box.y0))
         width, height = int(np.ceil(box.x1)) - x0, int(np.ceil(box.y1)) - y0
         if width <= 0 or height <= 0:

@@ -170,10 +170,12 @@ class SelectionExplorer:
 
     @property
     def n_selected(self) -> int:
+        """Rows selected now."""
         return self._state.frame.n_selected
 
     @property
     def n_total(self) -> int:
+        """Rows of the patch choice."""
         return self._state.n_total
 
     @property
@@ -188,30 +190,37 @@ class SelectionExplorer:
 
     @property
     def patch(self) -> Hashable:
+        """The patch choice: a patch key or ``"all"``."""
         return self._state.patch
 
     @property
     def patches(self) -> tuple[Hashable, ...]:
+        """Keys of the loaded patches."""
         return self._state.patches
 
     @property
     def colour(self) -> str:
+        """The CMD's colour, ``"r-i"`` or ``"g-r"``."""
         return self._state.colour
 
     @property
     def faint(self) -> float | None:
+        """The faint limit in AB mag (None: no limit)."""
         return self._state.faint
 
     @property
     def reference_band(self) -> str:
+        """Band of the magnitude axis, the faint limit and the per-band criteria."""
         return self._state.reference_band
 
     @property
     def bands(self) -> tuple[str, ...]:
+        """Bands of the forced tables."""
         return self._state.bands
 
     @property
     def tract(self) -> int | None:
+        """Tract id, for labels (None if not given)."""
         return self._state.tract
 
     @property

@@ -31,6 +31,7 @@ from ..selection import (
     Selection,
     faint_cut,
     funnel_counts,
+    funnel_table,
 )
 from .loading import ALL_PATCHES, PatchTables
 
@@ -65,13 +66,6 @@ _NO_TRUTH = _UNKNOWN + 1  # row of a patch without a truth table
 class _NoTruth:
     """What :attr:`ExplorerState.truth_counts` holds for every count when there is no truth table."""
 
-    _instance: _NoTruth | None = None
-
-    def __new__(cls) -> _NoTruth:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
     def __bool__(self) -> bool:
         return False
 
@@ -83,9 +77,6 @@ class _NoTruth:
     def __format__(self, spec: str) -> str:
         return str(self)
 
-    def __reduce__(self) -> tuple[type, tuple[()]]:
-        return (_NoTruth, ())
-
 
 #: The value of every truth count of data without a truth table (real data): false, and prints as
 #: ``n/a (no truth table)``, so that ``explorer.truth_counts["sky"]`` works on any data.
@@ -93,13 +84,39 @@ NO_TRUTH = _NoTruth()
 
 
 def colour_text(colour: str) -> str:
-    """``"r-i"`` as the figures write it, ``"r − i"`` (with a minus sign)."""
+    """``"r-i"`` as the figures write it, ``"r − i"`` (with a minus sign).
+
+    Parameters
+    ----------
+    colour : str
+        A key of :data:`COLOURS`.
+
+    Returns
+    -------
+    str
+        The colour with a minus sign.
+    """
     blue, red = COLOURS[colour]
     return f"{blue} {_MINUS} {red}"
 
 
 def plural(n: int, word: str, plural_form: str | None = None) -> str:
-    """``"1 star"``, ``"2 stars"``, ``"2 galaxies"`` (with ``plural_form``)."""
+    """``"1 star"``, ``"2 stars"``, ``"2 galaxies"`` (with ``plural_form``).
+
+    Parameters
+    ----------
+    n : int
+        The count.
+    word : str
+        The singular.
+    plural_form : str, optional
+        The plural, if not ``word + "s"``.
+
+    Returns
+    -------
+    str
+        The count and the word.
+    """
     return f"{n:,} {word if n == 1 else (plural_form or word + 's')}"
 
 
@@ -203,7 +220,10 @@ def _criterion_masks(sel: Selection, ref: Table, label: str, reference_band: str
     return masks, unavailable
 
 
-def _truth_arrays(truth: Table | None, n: int, label: str, notes: list[str]) -> tuple:
+_TruthArrays = tuple[np.ndarray, np.ndarray, np.ndarray] | tuple[None, None, None]
+
+
+def _truth_arrays(truth: Table | None, n: int, label: str, notes: list[str]) -> _TruthArrays:
     """(truth class code per row, rows sorted by truth_id, the sorted ids), or three Nones."""
     if truth is None:
         return None, None, None
@@ -252,8 +272,8 @@ def _patch_arrays(tables: PatchTables, label: str, bands: Sequence[str], referen
         if band not in mags:
             mags[band] = np.full(n, np.nan)
             notes.append(missing[band])
-    truth = _truth_arrays(tables.truth, n, label, notes)
-    return _Arrays(n, masks, unavailable, mags, missing, *truth, notes)
+    code, order, sorted_ids = _truth_arrays(tables.truth, n, label, notes)
+    return _Arrays(n, masks, unavailable, mags, missing, code, order, sorted_ids, notes)
 
 
 def _concatenate(parts: Sequence[_Arrays], bands: Sequence[str]) -> _Arrays:
@@ -297,7 +317,23 @@ def _duplicate_rows(keep: np.ndarray, order: np.ndarray, sorted_ids: np.ndarray)
 
 
 def check_faint(value: float) -> float:
-    """The faint limit as the slider holds it (0.1 mag steps), refusing values outside :data:`FAINT_RANGE`."""
+    """The faint limit as the slider holds it (0.1 mag steps), refusing values outside :data:`FAINT_RANGE`.
+
+    Parameters
+    ----------
+    value : float
+        Faint limit, AB mag.
+
+    Returns
+    -------
+    float
+        The limit rounded to 0.1 mag.
+
+    Raises
+    ------
+    ValueError
+        If the limit is outside :data:`FAINT_RANGE`.
+    """
     low, high = FAINT_RANGE
     value = float(value)
     if not low <= value <= high:
@@ -382,11 +418,33 @@ class ExplorerState:
 
     @staticmethod
     def criterion_text(name: str) -> tuple[str, str]:
-        """``(label, description)`` of a checkbox."""
+        """``(label, description)`` of a checkbox.
+
+        Parameters
+        ----------
+        name : str
+            A key of :data:`tutorial_lib.selection.CRITERIA`.
+
+        Returns
+        -------
+        tuple of (str, str)
+            The checkbox label and its one-line explanation.
+        """
         return CRITERIA[name].label, CRITERIA[name].description
 
     def patch_label(self, key: Hashable) -> str:
-        """A patch choice in words."""
+        """A patch choice in words.
+
+        Parameters
+        ----------
+        key : hashable
+            A patch key or ``"all"``.
+
+        Returns
+        -------
+        str
+            ``"patch 4"``, ``"all 9 patches of tract 0"``...
+        """
         if key == ALL_PATCHES:
             where = f" of tract {self.tract}" if self.tract is not None else ""
             return f"all {len(self._tables)} patches{where}"
@@ -402,10 +460,12 @@ class ExplorerState:
 
     @property
     def patch(self) -> Hashable:
+        """The patch choice: a patch key or ``"all"``."""
         return self._choice
 
     @property
     def patches(self) -> tuple[Hashable, ...]:
+        """Keys of the loaded patches."""
         return tuple(self._tables)
 
     @property
@@ -415,10 +475,12 @@ class ExplorerState:
 
     @property
     def colour(self) -> str:
+        """The CMD's colour, a key of :data:`COLOURS`."""
         return self._colour
 
     @property
     def faint(self) -> float | None:
+        """The faint limit in AB mag (None: no limit)."""
         return self._faint
 
     @property
@@ -452,7 +514,23 @@ class ExplorerState:
     def validate(self, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Check changes as :meth:`tutorial_lib.explorer.SelectionExplorer.set` documents them; return them
         normalised (``color`` -> ``colour``, patch and faint checked). Sets :attr:`notice` when a change can
-        only be done differently (a colour without data, ``patch='all'`` with one patch)."""
+        only be done differently (a colour without data, ``patch='all'`` with one patch).
+
+        Parameters
+        ----------
+        changes : mapping of {str: object}
+            Criterion names to bool, ``faint`` (AB mag or None), ``colour`` (or ``color``) and ``patch``.
+
+        Returns
+        -------
+        dict of {str: object}
+            The changes, normalised.
+
+        Raises
+        ------
+        ValueError
+            If a name is unknown or a value is refused; the state is left as it was.
+        """
         changes = dict(changes)
         if "color" in changes:
             if "colour" in changes:
@@ -483,6 +561,18 @@ class ExplorerState:
 
         Turning the shortcut off comes before its parts are set, turning it on after: so one call can both
         set parts and (un)tick the shortcut. ``record=False`` does not make this the change explained.
+
+        Parameters
+        ----------
+        changes : mapping of {str: object}
+            Changes returned by :meth:`validate`.
+        record : bool
+            Whether the explanation line describes this change.
+
+        Raises
+        ------
+        ValueError
+            If a criterion is unavailable or implied by the shortcut; nothing is changed.
         """
         changes = dict(changes)
         arrays = self._arrays_for(changes["patch"]) if "patch" in changes else self._arrays
@@ -532,7 +622,23 @@ class ExplorerState:
         self.apply({FAINT: DEFAULT_FAINT, "colour": self.colours[0]}, record=False)
 
     def check_patch(self, patch: Hashable) -> Hashable:
-        """The patch choice ``patch`` stands for; ValueError if it is not loaded."""
+        """The patch choice ``patch`` stands for; ValueError if it is not loaded.
+
+        Parameters
+        ----------
+        patch : hashable
+            A patch key or ``"all"``.
+
+        Returns
+        -------
+        hashable
+            The key (``"all"`` with one patch loaded stands for that patch).
+
+        Raises
+        ------
+        ValueError
+            If the patch is not loaded.
+        """
         if patch == ALL_PATCHES:
             return ALL_PATCHES if len(self._tables) > 1 else self.patches[0]
         if patch in self._tables:
@@ -620,6 +726,7 @@ class ExplorerState:
 
     @property
     def n_total(self) -> int:
+        """Rows of the patch choice."""
         return self._arrays.n
 
     def cmd_data(self) -> tuple[np.ndarray, np.ndarray]:
@@ -758,17 +865,7 @@ class ExplorerState:
         """The funnel of the current selection: ``criterion``, ``n_kept_alone``, ``n_kept_cumulative``,
         ``n_removed`` (as :meth:`tutorial_lib.selection.Selection.funnel`; usable by ``plots.plot_funnel``)."""
         funnel, _ = funnel_counts(self._steps(), self.n_total)
-        cumulative = [c for _, _, c in funnel]
-        out = Table(
-            {
-                "criterion": np.array([name for name, _, _ in funnel], dtype=str),
-                "n_kept_alone": np.array([a for _, a, _ in funnel], dtype=np.int64),
-                "n_kept_cumulative": np.array(cumulative, dtype=np.int64),
-                "n_removed": -np.diff([self.n_total, *cumulative]).astype(np.int64),
-            }
-        )
-        out.meta["n_total"] = self.n_total
-        return out
+        return funnel_table(funnel, self.n_total)[["criterion", "n_kept_alone", "n_kept_cumulative", "n_removed"]]
 
 
 def _finite_points(x: np.ndarray, y: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], int]:

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import functools
 import html
+import io
 import logging
-import struct
 import warnings
-import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,6 +33,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.legend import Legend
+from PIL import Image
 
 from .. import plots
 from .raster import PixelPoints
@@ -49,22 +49,21 @@ _COLOUR_RANGE = (-0.5, 3.0)
 
 
 def _png(rgba: np.ndarray) -> bytes:
-    """An RGBA image as PNG bytes, rows unfiltered and zlib level 1 (PNG specification, ISO/IEC 15948).
+    """An RGBA image as PNG bytes at zlib level 1 (Pillow's default level 6 costs more than the rest of a toggle).
 
-    Pillow picks a filter for every row adaptively, which costs more than the rest of a toggle; the images
-    the explorer sends after a toggle are differences to the last one, mostly zeros, which compress as well
-    without filters (and three times faster).
+    Parameters
+    ----------
+    rgba : numpy.ndarray
+        ``(height, width, 4)`` array of ``uint8``.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
     """
-    height, width, _ = rgba.shape
-    rows = np.zeros((height, 1 + 4 * width), dtype=np.uint8)  # each row starts with its filter type, 0: none
-    rows[:, 1:] = rgba.reshape(height, -1)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8 bits per channel, RGBA
-    body = zlib.compress(rows.tobytes(), 1)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
 
 
 @functools.cache
@@ -78,6 +77,10 @@ def _explorer_canvas_class() -> type:
     from ipympl.backend_nbagg import Canvas
 
     class _ExplorerCanvas(Canvas):
+        _png_is_old: bool
+        _force_full: bool
+        _last_buff: np.ndarray
+
         def get_diff_image(self) -> bytes | None:
             """As matplotlib's ``FigureCanvasWebAggCore.get_diff_image`` (3.10), with a faster PNG encoder."""
             if not self._png_is_old:
@@ -227,14 +230,14 @@ class ExplorerView:
             color_range=_COLOUR_RANGE,
             legend=False,
         )
-        for artist in (*self.ax.collections,):  # plot_cmd's empty scatters: the explorer draws pixels instead
-            artist.remove()
+        for collection in (*self.ax.collections,):  # plot_cmd's empty scatters: the explorer draws pixels instead
+            collection.remove()
         self.points = PixelPoints(self.ax, plots.COLORS["points"], alpha=0.7, marker="o", label="selected")
         self.removed = PixelPoints(
             self.ax, plots.COLORS["extra"], alpha=0.85, marker="^", label="removed by the last criterion", zorder=3
         )
-        for artist in (self.points, self.removed):
-            self.ax.add_artist(artist)
+        for pixels in (self.points, self.removed):
+            self.ax.add_artist(pixels)
         # A fixed legend, part of the background (the counts are in the widget's text): redrawing a legend
         # with counts would cost more than the points themselves.
         legend = Legend(
@@ -248,7 +251,9 @@ class ExplorerView:
         self.ax.add_artist(legend)
         # The axes' limits, ticks and labels never change size, so lay the figure out once and freeze it:
         # constrained layout would otherwise cost ~40% of every redraw.
-        self.figure.get_layout_engine().execute(self.figure)
+        layout = self.figure.get_layout_engine()
+        assert layout is not None  # the figure was made with layout="constrained"
+        layout.execute(self.figure)
         self.figure.set_layout_engine("none")
         for artist in self._data_artists():
             artist.set_animated(True)
@@ -339,7 +344,7 @@ class ExplorerView:
 
     def _on_full_draw(self, event: DrawEvent) -> None:
         """After a full draw: keep the background, then draw the data artists on top of it."""
-        renderer = event.renderer
+        renderer: Any = event.renderer  # Agg's, or a vector backend's without copy_from_bbox
         try:
             self._background = renderer.copy_from_bbox(self.figure.bbox)
             self._background_renderer = renderer

@@ -19,6 +19,7 @@ import numpy as np
 from astropy.table import Table
 
 from ..matching import Match, MatchError, match_rows, take_rows
+from ..photocalib import PhotoCalib
 from .criteria import (
     ALL_BANDS,
     CRITERIA,
@@ -43,6 +44,7 @@ from .criteria import (
     _run_rule,
     _table_column,
     funnel_counts,
+    funnel_table,
 )
 
 __all__ = ["PrimaryCheck", "Selection"]
@@ -69,11 +71,11 @@ class PrimaryCheck:
         Rows with ``detect_isPrimary`` set.
     n_expected : int
         Rows for which the definition is true.
-    rows : `numpy.ndarray` of int
+    rows : numpy.ndarray of int
         Row indices where the two differ.
-    ids : `numpy.ndarray`
+    ids : numpy.ndarray
         ``id`` of those rows (the row indices if the table has no ``id``).
-    differences : `astropy.table.Table`
+    differences : astropy.table.Table
         One row per differing object: ``row``, ``id``, ``detect_isPrimary``, ``expected`` and the parts.
     """
 
@@ -112,9 +114,9 @@ class Selection:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table (``deepCoadd_ref``).
-    forced : dict of {str: `astropy.table.Table`}, optional
+    forced : dict of {str: astropy.table.Table}, optional
         Forced tables (``deepCoadd_forced_src``) by band. Without ``match_column`` each must be row-for-row
         with ``ref`` (same length and, when both have ``id``, the same ids in the same order); otherwise a
         `RowMismatchError` (a `ValueError`) names the band and the first differing row.
@@ -153,8 +155,8 @@ class Selection:
         reference_band: str = "i",
         match_column: str | None = None,
         *,
-        photo_calib=None,
-    ):
+        photo_calib: PhotoCalib | Mapping[str, PhotoCalib] | None = None,
+    ) -> None:
         _check_table(ref, "ref")
         forced = dict(forced or {})
         if ALL_BANDS in forced:
@@ -283,7 +285,7 @@ class Selection:
         (band,) = _resolve_bands(band, self.bands, self.reference_band)
         return band
 
-    def _photo_calib_for(self, band: str):
+    def _photo_calib_for(self, band: str) -> PhotoCalib | None:
         pc = self._photo_calib
         if isinstance(pc, Mapping):
             return pc.get(band)
@@ -294,6 +296,18 @@ class Selection:
 
         Uses the band's ``photo_calib`` (``instFluxToMagnitude``), else the ``<flux>_mag`` column. Zero,
         negative, NaN and unmatched fluxes give NaN.
+
+        Parameters
+        ----------
+        band : str, optional
+            One band; default the ``reference_band``.
+        flux : str
+            The flux measurement, e.g. ``"base_PsfFlux"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            AB magnitudes, one per reference row (a copy).
         """
         return self._magnitude(self._single_band(band, "magnitude()"), flux).copy()
 
@@ -416,26 +430,12 @@ class Selection:
             names = sorted(names, key=rank.__getitem__)
         n_total = self._n
         counts, _ = funnel_counts(((n, self._criterion_mask(n, bands)) for n in names), n_total)
-        scale = 1.0 / n_total if n_total else np.nan
-        alone = np.array([a for _, a, _ in counts], dtype=np.int64)
-        kept = np.array([c for _, _, c in counts], dtype=np.int64)
-        out = Table(
-            {
-                "step": np.arange(1, len(names) + 1, dtype=np.int64),
-                "criterion": np.array(names, dtype=str),
-                "label": np.array([CRITERIA[n].label for n in names], dtype=str),
-                "description": np.array([CRITERIA[n].description for n in names], dtype=str),
-                "table": np.array(
-                    [REF if CRITERIA[n].table == REF else f"{FORCED}:{','.join(bands)}" for n in names], dtype=str
-                ),
-                "n_kept_alone": alone,
-                "fraction_alone": alone * scale,
-                "n_kept_cumulative": kept,
-                "fraction_cumulative": kept * scale,
-                "n_removed": -np.diff(np.concatenate([[n_total], kept])).astype(np.int64),
-            }
-        )
-        out.meta["n_total"] = n_total
+        out = funnel_table(counts, n_total)
+        out.add_column(np.arange(1, len(names) + 1, dtype=np.int64), name="step", index=0)
+        out.add_column(np.array([CRITERIA[n].label for n in names], dtype=str), name="label", index=2)
+        out.add_column(np.array([CRITERIA[n].description for n in names], dtype=str), name="description", index=3)
+        where = [REF if CRITERIA[n].table == REF else f"{FORCED}:{','.join(bands)}" for n in names]
+        out.add_column(np.array(where, dtype=str), name="table", index=4)
         out.meta["bands"] = list(bands)
         return out
 
@@ -449,7 +449,7 @@ class Selection:
 
         Returns
         -------
-        check : `PrimaryCheck`
+        check : PrimaryCheck
             True in a boolean context when consistent; ``check.ids`` names the rows that differ.
         """
         stored = _as_flag(self._column(REF, "detect_isPrimary"), "detect_isPrimary")

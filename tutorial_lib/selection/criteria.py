@@ -51,6 +51,7 @@ __all__ = [
     "deblended",
     "faint_cut",
     "funnel_counts",
+    "funnel_table",
     "good_psf_flux",
     "not_sky",
     "patch_inner",
@@ -322,12 +323,12 @@ def deblended(ref: Table) -> np.ndarray:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table (``deepCoadd_ref``) with ``deblend_nChild``.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     _check_table(ref, "ref")
     return _apply_rule("deblended", ref, REF)
@@ -342,12 +343,12 @@ def patch_inner(ref: Table) -> np.ndarray:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table with ``detect_isPatchInner``.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     _check_table(ref, "ref")
     return _apply_rule("patch_inner", ref, REF)
@@ -362,12 +363,12 @@ def tract_inner(ref: Table) -> np.ndarray:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table with ``detect_isTractInner``.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     _check_table(ref, "ref")
     return _apply_rule("tract_inner", ref, REF)
@@ -382,12 +383,12 @@ def not_sky(ref: Table) -> np.ndarray:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table with ``merge_peak_sky``.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     _check_table(ref, "ref")
     return _apply_rule("not_sky", ref, REF)
@@ -400,12 +401,12 @@ def primary(ref: Table) -> np.ndarray:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table with ``detect_isPrimary``.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     _check_table(ref, "ref")
     return _apply_rule("primary", ref, REF)
@@ -422,13 +423,13 @@ def primary_definition(ref: Table) -> tuple[np.ndarray, str]:
 
     Parameters
     ----------
-    ref : `astropy.table.Table`
+    ref : astropy.table.Table
         Reference table with ``detect_isPatchInner``, ``detect_isTractInner``, ``merge_peak_sky`` and
         ``detect_isDeblendedSource`` or, if that column is absent, ``deblend_nChild``.
 
     Returns
     -------
-    expected : `numpy.ndarray` of bool
+    expected : numpy.ndarray of bool
         The recomputed flag.
     deblend_column : str
         ``"detect_isDeblendedSource"`` if the table has it (used as is), else ``"deblend_nChild"``.
@@ -530,7 +531,7 @@ def point_source(forced: Table | Mapping[str, Table], band: str | Sequence[str] 
 
     Parameters
     ----------
-    forced : `astropy.table.Table` or dict of {str: `astropy.table.Table`}
+    forced : astropy.table.Table or dict of {str: astropy.table.Table}
         One forced table, or forced tables by band (row-for-row with each other).
     band : str or sequence of str, optional
         With a dict: the band to use (default ``"i"``), ``"all"`` to require the cut in every band given, or a
@@ -538,7 +539,7 @@ def point_source(forced: Table | Mapping[str, Table], band: str | Sequence[str] 
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     return _apply_forced("point_source", forced, band)
 
@@ -552,14 +553,14 @@ def good_psf_flux(forced: Table | Mapping[str, Table], band: str | Sequence[str]
 
     Parameters
     ----------
-    forced : `astropy.table.Table` or dict of {str: `astropy.table.Table`}
+    forced : astropy.table.Table or dict of {str: astropy.table.Table}
         One forced table, or forced tables by band.
     band : str or sequence of str, optional
         As for :func:`point_source`.
 
     Returns
     -------
-    keep : `numpy.ndarray` of bool
+    keep : numpy.ndarray of bool
     """
     return _apply_forced("good_psf_flux", forced, band)
 
@@ -617,6 +618,39 @@ def funnel_counts(
         np.logical_and(keep, mask, out=keep)
         counts.append((name, int(np.count_nonzero(mask)), int(np.count_nonzero(keep))))
     return counts, keep
+
+
+def funnel_table(counts: Sequence[tuple[str, int, int]], n_total: int) -> Table:
+    """The funnel of :func:`funnel_counts` as a table, for :meth:`Selection.funnel` and the explorer.
+
+    Parameters
+    ----------
+    counts : sequence of (str, int, int)
+        ``(name, kept alone, kept cumulatively)`` per step.
+    n_total : int
+        Rows before any step.
+
+    Returns
+    -------
+    astropy.table.Table
+        Columns ``criterion``, ``n_kept_alone``, ``fraction_alone``, ``n_kept_cumulative``,
+        ``fraction_cumulative`` and ``n_removed`` (by this step); ``meta["n_total"]``.
+    """
+    alone = np.array([a for _, a, _ in counts], dtype=np.int64)
+    kept = np.array([c for _, _, c in counts], dtype=np.int64)
+    scale = 1.0 / n_total if n_total else np.nan
+    out = Table(
+        {
+            "criterion": np.array([name for name, _, _ in counts], dtype=str),
+            "n_kept_alone": alone,
+            "fraction_alone": alone * scale,
+            "n_kept_cumulative": kept,
+            "fraction_cumulative": kept * scale,
+            "n_removed": -np.diff(np.concatenate([[n_total], kept])).astype(np.int64),
+        }
+    )
+    out.meta["n_total"] = n_total
+    return out
 
 
 def _check_magnitude_unit(unit: Any, what: str) -> None:
