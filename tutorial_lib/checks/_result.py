@@ -7,7 +7,7 @@ in turn (:func:`judge`); the first that matches gives the message. The coercions
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,9 +82,9 @@ def wrong(message: str) -> CheckResult:
 #: What a check says when the learner has not replaced the ``...`` placeholder yet.
 NO_ANSWER = "replace the ... in the cell above by your answer, run that cell, then this one."
 
-#: One known wrong answer: the value it gives (or a function computing it, called only when reached; None to
-#: skip it) and the message naming the mistake.
-Mistake = tuple[Any, str]
+#: The known wrong answers of an exercise, in the order they are tried: the message naming each mistake, and the
+#: value that mistake gives (or a function of no argument computing it, called only when reached; None to skip it).
+Mistakes = Mapping[str, Any]
 
 
 def is_missing(answer: Any) -> bool:
@@ -103,16 +103,16 @@ def is_missing(answer: Any) -> bool:
     return answer is None or answer is Ellipsis
 
 
-def first_mistake(answer: Any, mistakes: Iterable[Mistake], same: Callable[[Any, Any], bool]) -> str | None:
+def first_mistake(answer: Any, mistakes: Mistakes, same: Callable[[Any, Any], bool]) -> str | None:
     """The message of the first known wrong answer that ``answer`` equals.
 
     Parameters
     ----------
     answer : object
         The learner's answer, already coerced.
-    mistakes : iterable of (object, str)
-        Each known wrong answer: its value, or a function of no argument returning it, or None to skip it;
-        and its message.
+    mistakes : mapping of str to object
+        Each known wrong answer's message, and its value (or a function of no argument returning it, or None to
+        skip it).
     same : callable
         ``same(answer, candidate) -> bool``, equality within the exercise's tolerance.
 
@@ -121,7 +121,7 @@ def first_mistake(answer: Any, mistakes: Iterable[Mistake], same: Callable[[Any,
     str or None
         The message, or None when no known wrong answer matches.
     """
-    for candidate, message in mistakes:
+    for message, candidate in mistakes.items():
         value = candidate() if callable(candidate) else candidate
         if value is not None and same(answer, value):
             return message
@@ -133,7 +133,7 @@ def judge(
     expected: Any,
     same: Callable[[Any, Any], bool],
     right_message: str,
-    mistakes: Iterable[Mistake],
+    mistakes: Mistakes,
     otherwise: str,
 ) -> CheckResult:
     """Right when ``answer`` equals ``expected``; else the first matching known mistake; else ``otherwise``.
@@ -146,7 +146,7 @@ def judge(
         ``same(answer, candidate) -> bool``.
     right_message : str
         The message of a right answer.
-    mistakes : iterable of (object, str)
+    mistakes : mapping of str to object
         The known wrong answers, as for :func:`first_mistake`.
     otherwise : str
         The message of a wrong answer that is no known mistake.

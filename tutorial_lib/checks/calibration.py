@@ -21,7 +21,7 @@ from ..photometry import is_magnitude_unit
 from ._result import (
     NO_ANSWER,
     CheckResult,
-    Mistake,
+    Mistakes,
     first_mistake,
     floats,
     is_missing,
@@ -136,35 +136,24 @@ def _count_problem(answer: Any) -> str | None:
 def _negative_count_verdict(count: int, values: np.ndarray, flux: str) -> CheckResult:
     n_negative, n_nan = int(np.count_nonzero(values < 0)), int(np.count_nonzero(np.isnan(values)))
     n_zero, n_positive = int(np.count_nonzero(values == 0)), int(np.count_nonzero(values > 0))
-    not_negative = "that is the number of rows that are NOT negative; count flux < 0."
-    mistakes: list[Mistake] = [
-        (
-            n_negative + n_nan + n_zero if n_nan and n_zero else None,
-            (
-                "that count includes the NaN fluxes and the zero ones: ~(flux > 0) is True for both. "
-                "Count flux < 0, which is False for NaN and for 0."
-            ),
+    n_rows = len(values)
+    mistakes: Mistakes = {
+        "that count includes the NaN fluxes and the zero ones: ~(flux > 0) is True for both. "
+        "Count flux < 0, which is False for NaN and for 0.": n_negative + n_nan + n_zero if n_nan and n_zero else None,
+        "that count includes the NaN fluxes (failed measurements): ~(flux >= 0) and ~(flux > 0) are True "
+        "for NaN, because every comparison with NaN is False. Count flux < 0, which is False for NaN.": (
+            n_negative + n_nan if n_nan else None
         ),
-        (
-            n_negative + n_nan if n_nan else None,
-            (
-                "that count includes the NaN fluxes (failed measurements): ~(flux >= 0) and ~(flux > 0) are True "
-                "for NaN, because every comparison with NaN is False. Count flux < 0, which is False for NaN."
-            ),
+        "that is the number of NaN fluxes (failed measurements); count the negative ones, flux < 0.": n_nan or None,
+        "that count includes fluxes of exactly zero (flux <= 0); zero is not negative: count flux < 0.": (
+            n_negative + n_zero if n_zero else None
         ),
-        (
-            n_nan or None,
-            "that is the number of NaN fluxes (failed measurements); count the negative ones, flux < 0.",
+        "that is the number of positive fluxes; count the negative ones, flux < 0.": n_positive,
+        "that is the number of rows that are NOT negative; count flux < 0.": (
+            count if count in {n_rows - n_negative, n_positive + n_nan} else None
         ),
-        (
-            n_negative + n_zero if n_zero else None,
-            "that count includes fluxes of exactly zero (flux <= 0); zero is not negative: count flux < 0.",
-        ),
-        (n_positive, "that is the number of positive fluxes; count the negative ones, flux < 0."),
-        (len(values) - n_negative, not_negative),
-        (n_positive + n_nan, not_negative),
-        (len(values), "that is the number of rows in the table; count only those with flux < 0."),
-    ]
+        "that is the number of rows in the table; count only those with flux < 0.": n_rows,
+    }
     zeros = f" and the {n_zero:,} zero fluxes" if n_zero else ""
     return judge(
         count,
@@ -257,7 +246,7 @@ def check_magnitudes(
     )
 
 
-def _other_magnitudes(tables: Mapping[str, Table], photo_calib: PhotoCalib, flux: str, n: int) -> list[Mistake]:
+def _other_magnitudes(tables: Mapping[str, Table], photo_calib: PhotoCalib, flux: str, n: int) -> Mistakes:
     """Magnitudes of the other flux measurements of ``tables[""]`` and of the other bands' tables, by message."""
     this = tables[""]
     names = sorted({c[: -len("_instFlux")] for c in this.colnames if c.endswith("_instFlux")} - {flux})
@@ -266,17 +255,14 @@ def _other_magnitudes(tables: Mapping[str, Table], photo_calib: PhotoCalib, flux
     sources += [
         (table, flux, f"these are the magnitudes of the {band} {wrong_band}") for band, table in tables.items() if band
     ]
-    return [
-        (
-            lambda table=table, name=name: (
-                photo_calib.instFluxToMagnitude(_column(table, f"{name}_instFlux"))
-                if len(table) == n and f"{name}_instFlux" in table.colnames
-                else None
-            ),
-            message,
+    return {
+        message: lambda table=table, name=name: (
+            photo_calib.instFluxToMagnitude(_column(table, f"{name}_instFlux"))
+            if len(table) == n and f"{name}_instFlux" in table.colnames
+            else None
         )
         for table, name, message in sources
-    ]
+    }
 
 
 def _magnitude_problem(
@@ -334,37 +320,22 @@ def _magnitude_scale_problem(mags: np.ndarray, expected: np.ndarray, zero_point:
     if np.ptp(diff) < 1e-3:
         offset = float(np.median(diff))
         log_mean = _AB_NJY - zero_point  # 2.5 log10(calibrationMean)
-        offsets: list[Mistake] = [
-            (
-                -zero_point,
-                (
-                    f"these are instrumental magnitudes, -2.5 log10(counts): the zero point ({zero_point:.2f}) "
-                    "is missing. Use photoCalib.instFluxToMagnitude on the instFlux column."
-                ),
-            ),
-            (
-                log_mean,
-                (
-                    "counts were used as if they were nJy (31.4 - 2.5 log10(counts)): multiply by "
-                    "photoCalib.getCalibrationMean() first, or use photoCalib.instFluxToMagnitude."
-                ),
-            ),
-            (
-                -log_mean,
-                (
-                    f"the zero point {zero_point:.2f} was applied to fluxes already in nJy: calibrated twice. "
-                    "Give instFluxToMagnitude the instFlux column (counts)."
-                ),
-            ),
-        ]
+        offsets: Mistakes = {
+            f"these are instrumental magnitudes, -2.5 log10(counts): the zero point ({zero_point:.2f}) "
+            "is missing. Use photoCalib.instFluxToMagnitude on the instFlux column.": -zero_point,
+            "counts were used as if they were nJy (31.4 - 2.5 log10(counts)): multiply by "
+            "photoCalib.getCalibrationMean() first, or use photoCalib.instFluxToMagnitude.": log_mean,
+            f"the zero point {zero_point:.2f} was applied to fluxes already in nJy: calibrated twice. "
+            "Give instFluxToMagnitude the instFlux column (counts).": -log_mean,
+        }
         return first_mistake(offset, offsets, within(0.01)) or (
             f"the magnitudes are all off by {offset:+.3f} mag: check the zero point."
         )
     slope = float(np.polyfit(expected, mags, 1)[0]) if diff.size > 1 else math.nan
-    slopes: list[Mistake] = [
-        (math.log(10.0), "np.log is the natural logarithm: magnitudes use log10 (np.log10)."),
-        (-1.0, "the sign is flipped: m = -2.5 log10(flux) + constant, so brighter objects have smaller m."),
-    ]
+    slopes: Mistakes = {
+        "np.log is the natural logarithm: magnitudes use log10 (np.log10).": math.log(10.0),
+        "the sign is flipped: m = -2.5 log10(flux) + constant, so brighter objects have smaller m.": -1.0,
+    }
     n_bad = int(np.count_nonzero(np.abs(diff) > atol))
     return first_mistake(slope, slopes, within(1e-3)) or (
         f"{plural(n_bad, 'magnitude')} differ from instFluxToMagnitude's, by up to {np.max(np.abs(diff)):.3f} mag."
@@ -394,18 +365,14 @@ def _magnitude_error_problem(
     otherwise = "the magnitude errors differ from instFluxToMagnitude's: magErr = 2.5/ln(10) * fluxErr / flux."
     if np.max(np.abs(ratio - typical)) >= 1e-4 * max(1.0, abs(typical)):
         return otherwise
-    ratios: list[Mistake] = [
-        (
-            1 / _POGSON,
-            "that is the fractional flux error, fluxErr/flux; the magnitude error is 2.5/ln(10) = 1.0857 times it.",
-        ),
-        (
-            2.5 / _POGSON,
-            "2.5 * fluxErr/flux is too large: the factor is 2.5/ln(10) = 1.0857, as d(log10 f) = df/(f ln 10).",
-        ),
-        (mean, "the error in nJy was divided by the flux in counts: use the same units for both."),
-        (1 / mean, "the error in counts was divided by the flux in nJy: use the same units for both."),
-    ]
+    ratios: Mistakes = {
+        "that is the fractional flux error, fluxErr/flux; the magnitude error is 2.5/ln(10) = 1.0857 times it.": 1
+        / _POGSON,
+        "2.5 * fluxErr/flux is too large: the factor is 2.5/ln(10) = 1.0857, as d(log10 f) = df/(f ln 10).": 2.5
+        / _POGSON,
+        "the error in nJy was divided by the flux in counts: use the same units for both.": mean,
+        "the error in counts was divided by the flux in nJy: use the same units for both.": 1 / mean,
+    }
     return first_mistake(typical, ratios, lambda a, b: abs(a / b - 1) < 1e-3) or otherwise
 
 
@@ -472,27 +439,17 @@ def check_band_magnitudes(
     except Exception as error:  # noqa: BLE001
         return wrong(f"with other calibrations your function raised {type(error).__name__}: {error}")
     inst = _column(forced[band], f"{flux}_instFlux")
-    mistakes: list[Mistake] = [
-        (
-            lambda calib=calib: calib.instFluxToMagnitude(inst),
-            (
-                f"your function calibrates the {band} fluxes with the {other} band's calibration. Here every band has "
-                "zero point 27, so the numbers came out right by luck; with calibrations that differ between bands "
-                f"they are wrong. Use photo_calib[{band!r}]."
-            ),
-        )
+    mistakes: dict[str, Any] = {
+        f"your function calibrates the {band} fluxes with the {other} band's calibration. Here every band has "
+        "zero point 27, so the numbers came out right by luck; with calibrations that differ between bands "
+        f"they are wrong. Use photo_calib[{band!r}].": lambda calib=calib: calib.instFluxToMagnitude(inst)
         for other, calib in probe.items()
         if other != band
-    ]
-    mistakes.append(
-        (
-            floats(result[0]),
-            (
-                "your function ignores the calibrations it is given (it reads a calibration from elsewhere, such as "
-                f"the notebook's own variables): use its photo_calib argument, photo_calib[{band!r}]."
-            ),
-        )
-    )
+    }
+    mistakes[
+        "your function ignores the calibrations it is given (it reads a calibration from elsewhere, such as "
+        f"the notebook's own variables): use its photo_calib argument, photo_calib[{band!r}]."
+    ] = floats(result[0])
     return judge(
         probed,
         probe[band].instFluxToMagnitude(inst),
@@ -563,34 +520,25 @@ def check_mean_flux(
     )
 
 
-def _mean_flux_mistakes(
-    value: float, finite: np.ndarray, expected: float, calibration_mean: float | None
-) -> list[Mistake]:
+def _mean_flux_mistakes(value: float, finite: np.ndarray, expected: float, calibration_mean: float | None) -> Mistakes:
     positive = finite[finite > 0]
     mean_positive = float(np.mean(positive)) if positive.size else math.nan
     bias = 100 * (mean_positive / expected - 1)
-    return [
-        (
-            mean_positive if 0 < positive.size < finite.size else None,
-            (
-                f"that mean leaves out the negative fluxes, which biases it high by {bias:.1f}%. "
-                "A negative flux is a measurement (signal plus noise): averaging needs all of them."
-            ),
+    return {
+        f"that mean leaves out the negative fluxes, which biases it high by {bias:.1f}%. "
+        "A negative flux is a measurement (signal plus noise): averaging needs all of them.": mean_positive
+        if 0 < positive.size < finite.size
+        else None,
+        "that comes from averaging magnitudes, which drops every negative flux and weights the rest "
+        "logarithmically. Average the fluxes in nJy.": lambda: (
+            10 ** (-0.4 * (np.mean(_AB_NJY - 2.5 * np.log10(positive)) - _AB_NJY)) if positive.size else None
         ),
-        (
-            lambda: 10 ** (-0.4 * (np.mean(_AB_NJY - 2.5 * np.log10(positive)) - _AB_NJY)) if positive.size else None,
-            (
-                "that comes from averaging magnitudes, which drops every negative flux and weights the rest "
-                "logarithmically. Average the fluxes in nJy."
-            ),
-        ),
-        (np.median(finite), "that is the median; the exercise asks for the mean (np.nanmean)."),
-        (
-            expected / calibration_mean if calibration_mean else None,
-            "that is the mean in counts: calibrate to nJy first (multiply by the calibration mean).",
-        ),
-        (
-            value if 10 < value < 40 and abs(expected) > 40 else None,
-            "that looks like a magnitude; give the mean flux in nJy.",
-        ),
-    ]
+        "that is the median; the exercise asks for the mean (np.nanmean).": np.median(finite),
+        "that is the mean in counts: calibrate to nJy first (multiply by the calibration mean).": expected
+        / calibration_mean
+        if calibration_mean
+        else None,
+        "that looks like a magnitude; give the mean flux in nJy.": value
+        if 10 < value < 40 and abs(expected) > 40
+        else None,
+    }

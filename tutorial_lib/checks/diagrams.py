@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..photometry import stellar_locus_g_r, stellar_locus_g_r_hsc
-from ._result import NO_ANSWER, CheckResult, Mistake, as_number, floats, is_missing, judge, plain, within, wrong
+from ._result import NO_ANSWER, CheckResult, Mistakes, as_number, floats, is_missing, judge, plain, within, wrong
 from .selection import FRACTION_TOLERANCE
 
 if TYPE_CHECKING:
@@ -69,37 +69,32 @@ def check_galaxy_fraction(
         raise ValueError(f"no object of the sample is fainter than {fainter_than}")
     n_faint, n_gal = int(faint.sum()), int((faint & galaxy).sum())
     expected = n_gal / n_faint
-    mistakes: list[Mistake] = [
-        (
-            (bright & galaxy).sum() / bright.sum() if bright.any() else None,
-            (
-                f"that is the fraction among objects brighter than {fainter_than:g} "
-                "(magnitudes grow fainter: 'fainter than 23' is mag > 23)"
-            ),
-        ),
-        (1 - expected, "that is the fraction of stars; galaxies are the rest"),
-        (
-            (finite & galaxy).sum() / finite.sum() if finite.any() else None,
-            "that is the galaxy fraction of the whole sample, not of the faint end",
-        ),
-        (
-            n_gal / (finite & galaxy).sum() if galaxy.any() else None,
-            "that is the fraction of all galaxies that are faint; divide by the number of faint objects instead",
-        ),
-    ]
+    mistakes: Mistakes = {
+        f"that is the fraction among objects brighter than {fainter_than:g} "
+        "(magnitudes grow fainter: 'fainter than 23' is mag > 23)": (bright & galaxy).sum() / bright.sum()
+        if bright.any()
+        else None,
+        "that is the fraction of stars; galaxies are the rest": 1 - expected,
+        "that is the galaxy fraction of the whole sample, not of the faint end": (finite & galaxy).sum() / finite.sum()
+        if finite.any()
+        else None,
+        "that is the fraction of all galaxies that are faint; divide by the number of faint objects instead": n_gal
+        / (finite & galaxy).sum()
+        if galaxy.any()
+        else None,
+    }
     return judge(
         value,
         expected,
         within(FRACTION_TOLERANCE),
         f"{n_gal:,} of the {n_faint:,} objects fainter than {fainter_than:g} are true galaxies, a fraction of "
         f"{expected:.3f}.",
-        [
-            (
-                lambda: value if abs(value - expected * 100) <= 0.5 else None,
-                ("that looks like a percentage: give a fraction between 0 and 1."),
+        {
+            "that looks like a percentage: give a fraction between 0 and 1.": (
+                lambda: value if abs(value - expected * 100) <= 0.5 else None
             ),
-            *((candidate, f"{value:.3f}: {why}.") for candidate, why in mistakes),
-        ],
+            **{f"{value:.3f}: {why}.": candidate for why, candidate in mistakes.items()},
+        },
         f"{value:.3f} is not it: count the objects with mag > {fainter_than:g}, then the true galaxies among them, "
         "and divide.",
     )
@@ -148,18 +143,16 @@ def check_locus_offset(answer: Any, g_r: ArrayLike, r_i: ArrayLike, system: str 
         other_expected = (gr - other(ri))[finite]
     n_near = int(np.count_nonzero(np.abs(expected[finite]) < 0.1))
     n_bad = int(np.count_nonzero(np.abs(values - expected[finite]) > MAG_TOLERANCE))
-    mistakes: list[Mistake] = [
-        (
-            -expected[finite],
-            "the sign is flipped: the offset is (g - r) minus the locus, so objects above the locus are > 0.",
-        ),
-        (np.abs(right_offset), "keep the sign (no absolute value): objects above the locus have positive offsets."),
-        ((ri - locus(gr))[finite], "the two colours are swapped: the locus gives g - r as a function of r - i."),
-        (
-            other_expected if np.all(np.isfinite(other_expected)) else None,
-            f"that is the other photometric system's locus: these colours need {locus_name}.",
-        ),
-    ]
+    mistakes: Mistakes = {
+        "the sign is flipped: the offset is (g - r) minus the locus, so objects above the locus are > 0.": -expected[
+            finite
+        ],
+        "keep the sign (no absolute value): objects above the locus have positive offsets.": np.abs(right_offset),
+        "the two colours are swapped: the locus gives g - r as a function of r - i.": (ri - locus(gr))[finite],
+        f"that is the other photometric system's locus: these colours need {locus_name}.": other_expected
+        if np.all(np.isfinite(other_expected))
+        else None,
+    }
     return judge(
         values,
         expected[finite],
@@ -200,27 +193,14 @@ def check_median_offset(answer: Any, measured: ArrayLike, reference: ArrayLike) 
         raise ValueError("no object has both magnitudes")
     expected = float(np.median(diff))
     spread = float(np.percentile(diff, 84) - np.percentile(diff, 16)) / 2
-    mistakes: list[Mistake] = [
-        (-expected, "the sign is flipped: compute measured minus reference (aperture minus PSF)."),
-        (
-            np.mean(diff),
-            f"{value:+.3f} is the mean; the median is less sensitive to the few outliers. Use np.nanmedian.",
-        ),
-        (
-            lambda: value if abs(value - float(np.median(10 ** (-0.4 * diff)))) <= 1e-3 else None,
-            (
-                f"{value:.3f} is a flux ratio (aperture flux / PSF flux); the exercise asks for the difference of the "
-                "magnitudes, in mag."
-            ),
-        ),
-        (
-            np.median(np.abs(diff)),
-            (
-                f"{value:+.3f} is the median of the absolute differences: keep the sign (no abs()), so that "
-                "differences on both sides cancel."
-            ),
-        ),
-    ]
+    mistakes: Mistakes = {
+        "the sign is flipped: compute measured minus reference (aperture minus PSF).": -expected,
+        f"{value:+.3f} is the mean; the median is less sensitive to the few outliers. Use np.nanmedian.": np.mean(diff),
+        f"{value:.3f} is a flux ratio (aperture flux / PSF flux); the exercise asks for the difference of the "
+        "magnitudes, in mag.": lambda: value if abs(value - float(np.median(10 ** (-0.4 * diff)))) <= 1e-3 else None,
+        f"{value:+.3f} is the median of the absolute differences: keep the sign (no abs()), so that "
+        "differences on both sides cancel.": np.median(np.abs(diff)),
+    }
     return judge(
         value,
         expected,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..matching import match_rows, take_rows
-from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
+from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY as AB_NJY
 from ._result import NO_ANSWER, CheckResult, as_mask, as_number, is_missing, judge, plain, plural, wrong
 
 if TYPE_CHECKING:
@@ -61,19 +61,16 @@ def check_zero_point(answer: Any, fluxmag0: float) -> CheckResult:
         return wrong(f"the zero point is one number (a magnitude); got {type(answer).__name__}.")
     fluxmag0 = float(fluxmag0)
     expected = 2.5 * math.log10(fluxmag0)
-    mistakes = [
-        (-expected, "the sign is wrong: mag = -2.5 log10(counts / FLUXMAG0), so one count gives +2.5 log10(FLUXMAG0)."),
-        (2.5 * math.log(fluxmag0), "that used the natural logarithm (np.log); magnitudes use log10 (np.log10)."),
-        (fluxmag0, "that is FLUXMAG0 itself, a number of counts; the zero point is its magnitude: 2.5 log10(...)."),
-        (
-            10 ** (0.4 * AB_MAGNITUDE_OF_ONE_NANOJANSKY) / fluxmag0,
-            "that is the PhotoCalib's calibrationMean (nJy per count); the question asks for a magnitude.",
+    mistakes = {
+        "the sign is wrong: mag = -2.5 log10(counts / FLUXMAG0), so one count gives +2.5 log10(FLUXMAG0).": -expected,
+        "that used the natural logarithm (np.log); magnitudes use log10 (np.log10).": 2.5 * math.log(fluxmag0),
+        "that is FLUXMAG0 itself, a number of counts; the zero point is its magnitude: 2.5 log10(...).": fluxmag0,
+        "that is the PhotoCalib's calibrationMean (nJy per count); the question asks for a magnitude.": (
+            10 ** (0.4 * AB_NJY) / fluxmag0
         ),
-        (
-            AB_MAGNITUDE_OF_ONE_NANOJANSKY - expected,
-            "that is 31.4 minus the zero point: 2.5 log10(FLUXMAG0) alone is the magnitude of one count.",
-        ),
-    ]
+        "that is 31.4 minus the zero point: 2.5 log10(FLUXMAG0) alone is the magnitude of one count.": AB_NJY
+        - expected,
+    }
     return judge(
         value,
         expected,
@@ -121,32 +118,22 @@ def check_real_selection(answer: Any, ref: Table, forced: Table, *, band: str = 
     psf_flag = flag.astype(bool)
     good_flux = ~psf_flag
     expected = primary & point_like & good_flux
-    mistakes = [
-        (
-            point_like & good_flux,
-            "detect_isPrimary is missing: duplicates, blend parents and sky objects are still in.",
-        ),
-        (
-            primary & good_flux,
-            "the point-source cut is missing: use the reference table's base_ClassificationExtendedness_value.",
-        ),
-        (
-            primary & point_like,
-            f"the good-PSF-flux cut is missing: ~forced['base_PsfFlux_flag'] of the {band}-band table.",
-        ),
-        (
-            primary & point_like & psf_flag,
-            "the flag is inverted: base_PsfFlux_flag marks a failed measurement, so keep ~flag.",
-        ),
-        (
-            primary & ~(extendedness == 1) & good_flux,
-            "'not extended' also keeps objects whose extendedness is NaN (not measured); keep extendedness < 0.5.",
-        ),
-        (
-            primary & (extendedness >= 0.5) & good_flux,
-            "that keeps the extended objects (galaxies); point sources have extendedness 0.",
-        ),
-    ]
+    mistakes = {
+        "detect_isPrimary is missing: duplicates, blend parents and sky objects are still in.": point_like & good_flux,
+        "the point-source cut is missing: use the reference table's base_ClassificationExtendedness_value.": primary
+        & good_flux,
+        f"the good-PSF-flux cut is missing: ~forced['base_PsfFlux_flag'] of the {band}-band table.": primary
+        & point_like,
+        "the flag is inverted: base_PsfFlux_flag marks a failed measurement, so keep ~flag.": primary
+        & point_like
+        & psf_flag,
+        "'not extended' also keeps objects whose extendedness is NaN (not measured); keep extendedness < 0.5.": primary
+        & ~(extendedness == 1)
+        & good_flux,
+        "that keeps the extended objects (galaxies); point sources have extendedness 0.": primary
+        & (extendedness >= 0.5)
+        & good_flux,
+    }
     counts = f"{plural(int(mask.sum()), 'row')} selected, {plural(int(expected.sum()), 'row')} expected: "
     result = judge(
         mask,

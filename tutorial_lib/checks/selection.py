@@ -27,7 +27,7 @@ import numpy as np
 from ._result import (
     NO_ANSWER,
     CheckResult,
-    Mistake,
+    Mistakes,
     as_count,
     as_mask,
     as_number,
@@ -182,38 +182,23 @@ def check_duplicate_objects(answer: Any, truth_id: ArrayLike) -> CheckResult:
     n_rows_of_duplicates = int(counts[counts > 1].sum())
     n_surplus = int(real.size - unique.size)
     not_it = f"{value:,} is not the number of duplicated objects: "
-    mistakes: list[Mistake] = [
-        (
-            expected + int(np.count_nonzero(ids < 0) > 1),
-            (
-                "you counted truth_id = -1 as an object, but it marks rows with no single true object (sky objects "
-                "and blend parents): keep truth_id >= 0 first."
-            ),
-        ),
-        (
-            n_surplus,
-            (
-                "that is the number of surplus rows (rows minus distinct objects); an object seen four times counts "
-                "three times there. Count the objects whose truth_id occurs more than once."
-            ),
-        ),
-        (n_rows_of_duplicates, "that counts the rows of duplicated objects; count each object once."),
-        (unique.size, "that is the number of distinct true objects; count only those that occur more than once."),
-        (
-            int(np.count_nonzero(counts == 2)),
-            (
-                "that counts only objects seen exactly twice; objects in a corner where four patches overlap are "
-                "seen four times."
-            ),
-        ),
-    ]
+    mistakes: Mistakes = {
+        "you counted truth_id = -1 as an object, but it marks rows with no single true object (sky objects "
+        "and blend parents): keep truth_id >= 0 first.": expected + int(np.count_nonzero(ids < 0) > 1),
+        "that is the number of surplus rows (rows minus distinct objects); an object seen four times counts "
+        "three times there. Count the objects whose truth_id occurs more than once.": n_surplus,
+        "that counts the rows of duplicated objects; count each object once.": n_rows_of_duplicates,
+        "that is the number of distinct true objects; count only those that occur more than once.": unique.size,
+        "that counts only objects seen exactly twice; objects in a corner where four patches overlap are "
+        "seen four times.": int(np.count_nonzero(counts == 2)),
+    }
     return judge(
         value,
         expected,
         int.__eq__,
         f"{expected:,} of the {unique.size:,} true objects are measured more than once; together they "
         f"fill {n_rows_of_duplicates:,} rows, {n_surplus:,} more than one each.",
-        [(candidate, not_it + message) for candidate, message in mistakes],
+        {not_it + message: candidate for message, candidate in mistakes.items()},
         not_it + "use np.unique(truth_id[truth_id >= 0], return_counts=True) and count the ids whose count is above 1.",
     )
 
@@ -276,24 +261,19 @@ def check_extendedness(answer: Any, forced: Table, flux_ratio: float = HSC_FLUX_
     n_differ, n_measured = int(np.count_nonzero(got != expected[measured])), int(measured.sum())
     if n_differ == 0:
         return _extendedness_right(values, measured)
-    mistakes: list[Mistake] = [
-        (
-            1.0 - expected[measured],
-            "swapped 0 and 1 (0 is a point source: CModel no more than 1/0.985 times the PSF flux)",
-        ),
-        (
-            _extendedness_rule(psf, cmodel, 1.0)[measured],
-            "left out fluxRatio (the rule is fluxRatio * CModel < PSF with fluxRatio = 0.985)",
-        ),
-        (
-            np.where(cmodel < flux_ratio * psf, 0.0, 1.0)[measured],
-            "put fluxRatio on the PSF side (the rule is fluxRatio * CModel < PSF)",
-        ),
-        (
-            _extendedness_rule(psf, cmodel, 1.0 / flux_ratio)[measured],
-            "used 1/fluxRatio where the rule multiplies by fluxRatio",
-        ),
-    ]
+    mistakes: Mistakes = {
+        "swapped 0 and 1 (0 is a point source: CModel no more than 1/0.985 times the PSF flux)": 1.0
+        - expected[measured],
+        "left out fluxRatio (the rule is fluxRatio * CModel < PSF with fluxRatio = 0.985)": _extendedness_rule(
+            psf, cmodel, 1.0
+        )[measured],
+        "put fluxRatio on the PSF side (the rule is fluxRatio * CModel < PSF)": np.where(
+            cmodel < flux_ratio * psf, 0.0, 1.0
+        )[measured],
+        "used 1/fluxRatio where the rule multiplies by fluxRatio": _extendedness_rule(psf, cmodel, 1.0 / flux_ratio)[
+            measured
+        ],
+    }
     mistake = first_mistake(got, mistakes, np.array_equal)
     if mistake is not None:
         return wrong(f"your values differ from the rule on {n_differ:,} of {n_measured:,} rows: you {mistake}.")
@@ -441,16 +421,13 @@ def check_purity_completeness(
     # A computed answer equal to another cut's values to rounding error is that cut, even where the two cuts give
     # fractions within the tolerance (a PSF-magnitude cut differs from the true one by a few objects).
     exact, close = within(1e-9), within(FRACTION_TOLERANCE)
-    mistakes = [
-        (
-            _purity_completeness(point[rows], star[rows])[:2],
-            (
-                f"those are the purity and completeness of {what}. "
-                f"Select with the true magnitude: true_mag < {brighter_than:g}."
-            ),
-        )
+    mistakes = {
+        f"those are the purity and completeness of {what}. "
+        f"Select with the true magnitude: true_mag < {brighter_than:g}.": _purity_completeness(point[rows], star[rows])[
+            :2
+        ]
         for what, rows in cuts.items()
-    ]
+    }
     wanted = (want_p, want_c)
     for same in (exact, close):
 

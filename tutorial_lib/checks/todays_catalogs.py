@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import dp1, eras
-from ._result import NO_ANSWER, CheckResult, as_mask, is_missing, judge, wrong
+from ._result import NO_ANSWER, CheckResult, Mistakes, as_mask, is_missing, judge, wrong
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -24,7 +24,7 @@ __all__ = ["check_dp1_selection", "check_scarlet_deblended"]
 
 
 def _mask_verdict(
-    answer: Any, n: int, what: str, expected: np.ndarray, right_message: str, mistakes: list, otherwise: str
+    answer: Any, n: int, what: str, expected: np.ndarray, right_message: str, mistakes: Mistakes, otherwise: str
 ) -> CheckResult:
     """The verdict on a learner's mask: its kind, then :func:`~._result.judge` with the rows that differ."""
     if is_missing(answer):
@@ -51,16 +51,11 @@ def check_scarlet_deblended(answer: Any, scarlet_ref: Table) -> CheckResult:
     CheckResult
     """
     expected = np.asarray(eras.deblend_flags_scarlet_v22(scarlet_ref)["detect_isDeblendedSource"], dtype=bool)
-    mistakes = [
-        (
-            np.asarray(scarlet_ref["deblend_nChild"]) == 0,
-            (
-                "deblend_nChild == 0 is the meas_deblender rule. Here every isolated parent has one child, its scarlet "
-                "model, so that rule keeps the models instead of the parents. Use deblend_nPeaks, "
-                "deblend_parentNChild and parent."
-            ),
-        )
-    ]
+    mistakes = {
+        "deblend_nChild == 0 is the meas_deblender rule. Here every isolated parent has one child, its scarlet "
+        "model, so that rule keeps the models instead of the parents. Use deblend_nPeaks, "
+        "deblend_parentNChild and parent.": np.asarray(scarlet_ref["deblend_nChild"]) == 0
+    }
     return _mask_verdict(
         answer,
         len(scarlet_ref),
@@ -91,16 +86,14 @@ def check_dp1_selection(answer: Any, objects: Table, faint: float = 25.0) -> Che
     CheckResult
     """
     expected = dp1.lesson_selection(objects, flag_bands="i", faint=faint)
-    mistakes = [
-        (
-            lambda: dp1.lesson_selection(objects, flag_bands="i", faint=None),
-            f"the faint limit is missing: keep only i_psfMag <= {faint:g}.",
+    mistakes = {
+        f"the faint limit is missing: keep only i_psfMag <= {faint:g}.": lambda: dp1.lesson_selection(
+            objects, flag_bands="i", faint=None
         ),
-        (
-            lambda: dp1.lesson_selection(objects, flag_bands=("g", "r", "i"), faint=faint),
-            "that requires the PSF-flux flag unset in every band; this exercise asks for the i band only.",
+        "that requires the PSF-flux flag unset in every band; this exercise asks for the i band only.": lambda: (
+            dp1.lesson_selection(objects, flag_bands=("g", "r", "i"), faint=faint)
         ),
-    ]
+    }
     return _mask_verdict(
         answer,
         len(objects),
