@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._result import NO_ANSWER, CheckResult, Mistakes, first_mistake, floats, is_missing, right, wrong
+from ._result import NO_ANSWER, CheckResult, first_mistake, floats, is_missing, right, wrong
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -288,7 +288,7 @@ def _flux_column_problem(answer: Table, forced: Mapping[str, Table], band: str, 
         return None
     usable = np.isfinite(values) & np.isfinite(fluxes) & (fluxes != 0)
     ratio = float(values[usable][0] / fluxes[usable][0]) if usable.any() else 1.0
-    mistakes: Mistakes = {
+    mistakes: dict[str, Any] = {
         f"the column {column} holds the {other}-band fluxes; take it from forced['{band}'].": floats(
             table[f"{flux}_instFlux"]
         )
