@@ -40,6 +40,7 @@ __all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
+    """A lesson's module (``checks.explorer``) or a check (``checks.check_<exercise>``), imported on first use."""
     if name in set(_WHERE.values()):  # a lesson's module, e.g. ``checks.explorer``
         return importlib.import_module(f".{name}", __name__)
     if name not in _WHERE:
@@ -50,4 +51,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
+    """The names of the loaded attributes and of every check."""
     return sorted(set(globals()) | set(_WHERE))

@@ -44,12 +44,14 @@ _POGSON = 2.5 / math.log(10.0)
 
 
 def _column(table: Table, name: str) -> np.ndarray:
+    """The column ``name`` of ``table`` as floats; a KeyError naming it if the table has none."""
     if name not in table.colnames:
         raise KeyError(f"the table has no column {name!r}")
     return floats(table[name])
 
 
 def _same_magnitudes(atol: float) -> Callable[[Any, Any], bool]:
+    """Equality of two magnitude arrays to ``atol`` mag, NaN equal to NaN."""
     return lambda a, b: bool(np.allclose(a, b, rtol=0, atol=atol, equal_nan=True))
 
 
@@ -134,6 +136,7 @@ def _count_problem(answer: Any) -> str | None:
 
 
 def _negative_count_verdict(count: int, values: np.ndarray, flux: str) -> CheckResult:
+    """The verdict on a count of negative ``values``, naming the usual wrong counts."""
     n_negative, n_nan = int(np.count_nonzero(values < 0)), int(np.count_nonzero(np.isnan(values)))
     n_zero, n_positive = int(np.count_nonzero(values == 0)), int(np.count_nonzero(values > 0))
     n_rows = len(values)
@@ -521,6 +524,7 @@ def check_mean_flux(
 
 
 def _mean_flux_mistakes(value: float, finite: np.ndarray, expected: float, calibration_mean: float | None) -> Mistakes:
+    """The usual wrong means of the ``finite`` fluxes (whose mean is ``expected``), by message."""
     positive = finite[finite > 0]
     mean_positive = float(np.mean(positive)) if positive.size else math.nan
     bias = 100 * (mean_positive / expected - 1)

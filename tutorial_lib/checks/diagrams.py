@@ -30,6 +30,7 @@ MAG_TOLERANCE = 0.002
 
 
 def _paired(first: ArrayLike, second: ArrayLike, names: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two row-for-row arrays as floats; a ValueError naming them if their lengths differ."""
     a, b = floats(first), floats(second)
     if a.shape != b.shape:
         raise ValueError(f"{names} differ in length: {a.shape} and {b.shape}")

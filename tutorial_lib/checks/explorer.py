@@ -38,6 +38,23 @@ def expected_patch_inner_duplicates(explorer: SelectionExplorer, faint: float = 
 
     The selection: ``deblend_nChild == 0``, ``detect_isTractInner``, not ``merge_peak_sky``, i-band
     extendedness 0 and no ``base_PsfFlux_flag``, i <= ``faint``, and *not* ``detect_isPatchInner``.
+
+    Parameters
+    ----------
+    explorer : tutorial_lib.explorer.SelectionExplorer
+        The lesson's explorer, with the truth table (``truth_match``) of every patch.
+    faint : float, optional
+        The faint limit on the i-band PSF magnitude, AB mag.
+
+    Returns
+    -------
+    tuple of int
+        Rows whose true object is selected more than once, and the number of such objects.
+
+    Raises
+    ------
+    ValueError
+        When a patch has no truth table.
     """
     band = explorer.reference_band
     truth_ids = []
@@ -69,6 +86,10 @@ def check_patch_inner_duplicates(answer: Any, explorer: SelectionExplorer) -> Ch
         The learner's count of duplicate rows (rows whose true object is selected more than once).
     explorer : tutorial_lib.explorer.SelectionExplorer
         The lesson's explorer, built over every patch of the tract.
+
+    Returns
+    -------
+    CheckResult
     """
     if is_missing(answer):
         return wrong(NO_ANSWER)

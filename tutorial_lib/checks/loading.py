@@ -105,7 +105,7 @@ def check_gen3_data_id(answer: Any, gen2_data_id: Mapping, *, skymap: SkyMap | N
 
     Parameters
     ----------
-    answer : dict or DataCoordinate
+    answer : dict or lsst.daf.butler.DataCoordinate
         The learner's Gen3 data ID.
     gen2_data_id : dict
         The Gen2 data ID of the old lesson: ``filter`` (``'HSC-I'``; a merged ``'HSC-R^HSC-I'`` means the
@@ -179,6 +179,10 @@ def check_flux_columns(answer: Any, table: Table, *, suffix: str = "_instFlux") 
         The forced-photometry table whose columns were searched.
     suffix : str, optional
         How the wanted names end; ``_instFlux`` (fluxes, not their ``_instFluxErr`` uncertainties).
+
+    Returns
+    -------
+    CheckResult
     """
     if is_missing(answer):
         return wrong(NO_ANSWER)
@@ -239,12 +243,16 @@ def check_multiband_table(
         The learner's table.
     ref : astropy.table.Table
         The patch's ``deepCoadd_ref`` table: the answer must have its rows, in its order.
-    forced : dict of str to astropy.table.Table
+    forced : mapping of str to astropy.table.Table
         ``{band: deepCoadd_forced_src table}`` of the same patch.
     flux : str, optional
         Measurement whose ``<flux>_instFlux`` column goes into the answer.
     name : str, optional
         Name of each band's column in the answer, with ``{band}`` replaced by the band.
+
+    Returns
+    -------
+    CheckResult
     """
     if is_missing(answer):
         return wrong(NO_ANSWER)

@@ -71,6 +71,7 @@ _PRIMARY_PARTS = {
 
 
 def _column(table: Table, name: str) -> np.ndarray:
+    """The column ``name`` of ``table`` as a plain array; a KeyError naming it if the table has none."""
     try:
         return plain(table[name])
     except (KeyError, ValueError) as err:
@@ -205,6 +206,7 @@ def check_duplicate_objects(answer: Any, truth_id: ArrayLike) -> CheckResult:
 
 # --- lesson 4: extendedness, purity and completeness -----------------------------------------------------------
 def _extendedness_rule(psf: np.ndarray, cmodel: np.ndarray, flux_ratio: float) -> np.ndarray:
+    """meas_base's extendedness: 0 where ``flux_ratio * cmodel < psf``, else 1 (also where a flux is NaN)."""
     with np.errstate(invalid="ignore"):
         return np.where(flux_ratio * cmodel < psf, 0.0, 1.0)
 
@@ -309,6 +311,7 @@ def _extendedness_right(values: np.ndarray, measured: np.ndarray) -> CheckResult
 
 
 def _purity_completeness(point: np.ndarray, star: np.ndarray) -> tuple[float, float, int, int, int]:
+    """Purity, completeness, and the numbers of selected true stars, selected objects and true stars."""
     n_point, n_star, n_both = int(point.sum()), int(star.sum()), int((point & star).sum())
     purity = n_both / n_point if n_point else float("nan")
     completeness = n_both / n_star if n_star else float("nan")
@@ -432,6 +435,7 @@ def check_purity_completeness(
     for same in (exact, close):
 
         def both(answer: tuple[float, float], other: tuple[float, float], same: Callable = same) -> bool:
+            """Both fractions equal to another cut's, and that cut's differ from the exercise's."""
             return all(map(same, answer, other)) and not all(map(same, other, wanted))
 
         mistake = first_mistake((p_value, c_value), mistakes, both)

@@ -25,6 +25,7 @@ GALAXY = 1  # truth_type of a galaxy (data_fetch.survey.TRUTH_TYPES)
 
 
 def _galaxies_kept(frame: pd.DataFrame, faint: float) -> np.ndarray:
+    """True galaxies and rows of one partition that the lesson's selection keeps at ``i_psfMag <= faint``."""
     masks = criterion_masks(frame, LESSON_SURVEY_CRITERIA)
     keep = np.logical_and.reduce(list(masks.values())) if len(frame) else np.zeros(0, bool)
     mag = pd.Series(frame["i_psfMag"]).to_numpy(dtype=float, na_value=np.nan)
