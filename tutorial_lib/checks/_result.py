@@ -7,9 +7,11 @@ in turn (:func:`judge`); the first that matches gives the message. The coercions
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 import numpy as np
 
@@ -101,6 +103,32 @@ def is_missing(answer: Any) -> bool:
         True for ``...`` and None.
     """
     return answer is None or answer is Ellipsis
+
+
+P = ParamSpec("P")
+
+
+def self_check(check: Callable[P, CheckResult]) -> Callable[P, CheckResult]:
+    """Make ``check`` say :data:`NO_ANSWER` while its first argument, the learner's answer, is ``...`` or None.
+
+    Parameters
+    ----------
+    check : callable
+        A self-check whose first parameter is the learner's answer.
+
+    Returns
+    -------
+    callable
+        The same check, with the same signature.
+    """
+    first = next(iter(inspect.signature(check).parameters))
+
+    @functools.wraps(check)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> CheckResult:
+        answer = args[0] if args else kwargs.get(first)
+        return wrong(NO_ANSWER) if is_missing(answer) else check(*args, **kwargs)
+
+    return checked
 
 
 def first_mistake(answer: Any, mistakes: Mistakes, same: Callable[[Any, Any], bool]) -> str | None:

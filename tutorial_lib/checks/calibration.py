@@ -28,6 +28,7 @@ from ._result import (
     judge,
     plural,
     right,
+    self_check,
     within,
     wrong,
 )
@@ -70,6 +71,7 @@ def _probe_table(table: Table, flux: str) -> Table:
     return probe
 
 
+@self_check
 def check_negative_count(answer: Any, table: Table, *, flux: str = "base_PsfFlux") -> CheckResult:
     """Check the number of rows of ``table`` whose ``<flux>_instFlux`` is negative (NaN and 0 are not negative).
 
@@ -88,8 +90,6 @@ def check_negative_count(answer: Any, table: Table, *, flux: str = "base_PsfFlux
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     values = _column(table, f"{flux}_instFlux")
     if not callable(answer):
         problem = _count_problem(answer)
@@ -171,6 +171,7 @@ def _negative_count_verdict(count: int, values: np.ndarray, flux: str) -> CheckR
 
 
 # --- magnitudes ---------------------------------------------------------------------------------------------
+@self_check
 def check_magnitudes(
     answer: Any,
     table: Table,
@@ -208,8 +209,6 @@ def check_magnitudes(
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     if isinstance(answer, tuple):
         if len(answer) != 2:
             return wrong(f"give the magnitudes, or the pair (mag, mag_err); got a tuple of {len(answer)} items.")
@@ -379,6 +378,7 @@ def _magnitude_error_problem(
     return first_mistake(typical, ratios, lambda a, b: abs(a / b - 1) < 1e-3) or otherwise
 
 
+@self_check
 def check_band_magnitudes(
     answer: Any,
     forced: Mapping[str, Table],
@@ -414,8 +414,6 @@ def check_band_magnitudes(
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     if not callable(answer):
         return wrong(
             "give the function itself (its name, without parentheses), so that the check can call it with other "
@@ -465,6 +463,7 @@ def check_band_magnitudes(
 
 
 # --- averaging ----------------------------------------------------------------------------------------------
+@self_check
 def check_mean_flux(
     answer: Any, fluxes: ArrayLike, *, calibration_mean: float | None = None, rtol: float = 1e-6
 ) -> CheckResult:
@@ -485,8 +484,6 @@ def check_mean_flux(
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     unit = getattr(answer, "unit", None)
     if unit is not None:
         if is_magnitude_unit(unit, dimensionless=False):

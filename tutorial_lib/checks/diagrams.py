@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..photometry import stellar_locus_g_r, stellar_locus_g_r_hsc
-from ._result import NO_ANSWER, CheckResult, Mistakes, as_number, floats, is_missing, judge, plain, within, wrong
+from ._result import (
+    CheckResult,
+    Mistakes,
+    as_number,
+    floats,
+    judge,
+    plain,
+    self_check,
+    within,
+    wrong,
+)
 from .selection import FRACTION_TOLERANCE
 
 if TYPE_CHECKING:
@@ -37,6 +47,7 @@ def _paired(first: ArrayLike, second: ArrayLike, names: str) -> tuple[np.ndarray
     return a, b
 
 
+@self_check
 def check_galaxy_fraction(
     answer: Any, mag: ArrayLike, is_galaxy: ArrayLike, *, fainter_than: float = 23.0
 ) -> CheckResult:
@@ -58,8 +69,6 @@ def check_galaxy_fraction(
     CheckResult
         Right when within 0.005 of ``N(galaxy, mag > limit) / N(mag > limit)``.
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     m, galaxy_values = _paired(mag, is_galaxy, "mag and is_galaxy")
     galaxy = galaxy_values.astype(bool)
     value = as_number(answer, "your fraction")
@@ -101,6 +110,7 @@ def check_galaxy_fraction(
     )
 
 
+@self_check
 def check_locus_offset(answer: Any, g_r: ArrayLike, r_i: ArrayLike, system: str = "sdss") -> CheckResult:
     """Check each object's offset in g - r from the stellar locus at its r - i.
 
@@ -118,8 +128,6 @@ def check_locus_offset(answer: Any, g_r: ArrayLike, r_i: ArrayLike, system: str 
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     hsc = system == "hsc"
     locus, other = (stellar_locus_g_r_hsc, stellar_locus_g_r) if hsc else (stellar_locus_g_r, stellar_locus_g_r_hsc)
     locus_name = "plots.stellar_locus_g_r_hsc" if hsc else "plots.stellar_locus_g_r"
@@ -166,6 +174,7 @@ def check_locus_offset(answer: Any, g_r: ArrayLike, r_i: ArrayLike, system: str 
     )
 
 
+@self_check
 def check_median_offset(answer: Any, measured: ArrayLike, reference: ArrayLike) -> CheckResult:
     """Check the median of ``measured - reference`` (for example aperture minus PSF magnitudes).
 
@@ -181,8 +190,6 @@ def check_median_offset(answer: Any, measured: ArrayLike, reference: ArrayLike) 
     CheckResult
         Right when within 0.002 mag of ``median(measured - reference)`` over the finite pairs.
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     a, b = _paired(measured, reference, "measured and reference")
     value = as_number(answer, "your median")
     if isinstance(value, CheckResult):

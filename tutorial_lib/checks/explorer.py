@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..lesson import DEFAULT_FAINT
-from ._result import NO_ANSWER, CheckResult, floats, is_missing, judge, wrong
+from ._result import CheckResult, floats, judge, self_check, wrong
 
 if TYPE_CHECKING:
     from ..explorer.selection_explorer import SelectionExplorer
@@ -77,6 +77,7 @@ def expected_patch_inner_duplicates(explorer: SelectionExplorer, faint: float = 
     return int(counts[counts > 1].sum()), int(np.count_nonzero(counts > 1))
 
 
+@self_check
 def check_patch_inner_duplicates(answer: Any, explorer: SelectionExplorer) -> CheckResult:
     """Exercise: duplicate rows over every patch once the patch inner region is no longer required.
 
@@ -91,8 +92,6 @@ def check_patch_inner_duplicates(answer: Any, explorer: SelectionExplorer) -> Ch
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     without_truth = [key for key, tables in explorer.tables.items() if tables.truth is None]
     if without_truth:
         some = len(without_truth) < len(explorer.tables)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._result import NO_ANSWER, CheckResult, first_mistake, floats, is_missing, right, wrong
+from ._result import CheckResult, first_mistake, floats, right, self_check, wrong
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -100,6 +100,7 @@ def _patch_problem(data_id: Mapping, x: int, y: int, nx: int) -> str | None:
     return None
 
 
+@self_check
 def check_gen3_data_id(answer: Any, gen2_data_id: Mapping, *, skymap: SkyMap | None = None) -> CheckResult:
     """Check a Gen3 data ID written for a Gen2 one, e.g. ``{'filter': 'HSC-I', 'tract': 0, 'patch': '2,1'}``.
 
@@ -120,8 +121,6 @@ def check_gen3_data_id(answer: Any, gen2_data_id: Mapping, *, skymap: SkyMap | N
         Right when the answer has exactly the keys ``skymap``, ``tract``, ``patch`` (and ``band``) with the
         values the Butler expects; otherwise says which key is wrong and why.
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     data_id = _as_dict(answer)
     if data_id is None:
         return wrong(
@@ -168,6 +167,7 @@ def check_gen3_data_id(answer: Any, gen2_data_id: Mapping, *, skymap: SkyMap | N
 
 
 # --- lesson 1 -----------------------------------------------------------------------------------------------
+@self_check
 def check_flux_columns(answer: Any, table: Table, *, suffix: str = "_instFlux") -> CheckResult:
     """Check a list of the table's instrumental-flux columns (names ending in ``suffix``), in any order.
 
@@ -184,8 +184,6 @@ def check_flux_columns(answer: Any, table: Table, *, suffix: str = "_instFlux") 
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     if isinstance(answer, str):
         return wrong("give a list of column names, e.g. ['a', 'b'], not one string.")
     if not isinstance(answer, Iterable):
@@ -227,6 +225,7 @@ def check_flux_columns(answer: Any, table: Table, *, suffix: str = "_instFlux") 
     )
 
 
+@self_check
 def check_multiband_table(
     answer: Any,
     ref: Table,
@@ -254,8 +253,6 @@ def check_multiband_table(
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     if not hasattr(answer, "colnames"):
         return wrong(f"build an astropy Table (astropy.table.Table); got a {type(answer).__name__}.")
     bands = list(forced)

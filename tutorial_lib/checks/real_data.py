@@ -26,7 +26,7 @@ import numpy as np
 
 from ..matching import match_rows, take_rows
 from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY as AB_NJY
-from ._result import NO_ANSWER, CheckResult, as_mask, as_number, is_missing, judge, plain, plural, wrong
+from ._result import CheckResult, as_mask, as_number, judge, plain, plural, self_check, wrong
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -38,6 +38,7 @@ __all__ = ["check_real_selection", "check_zero_point"]
 ZERO_POINT_TOLERANCE = 1e-3
 
 
+@self_check
 def check_zero_point(answer: Any, fluxmag0: float) -> CheckResult:
     """Check the zero point (AB magnitude of one count) computed from the header keyword ``FLUXMAG0``.
 
@@ -52,8 +53,6 @@ def check_zero_point(answer: Any, fluxmag0: float) -> CheckResult:
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     value = as_number(answer, "the zero point")
     if isinstance(value, CheckResult):
         if "NaN" in value.message:
@@ -83,6 +82,7 @@ def check_zero_point(answer: Any, fluxmag0: float) -> CheckResult:
     )
 
 
+@self_check
 def check_real_selection(answer: Any, ref: Table, forced: Table, *, band: str = "i") -> CheckResult:
     """Check the lesson's selection on the real patch: primary, point-like (reference table), good PSF flux.
 
@@ -102,8 +102,6 @@ def check_real_selection(answer: Any, ref: Table, forced: Table, *, band: str = 
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     n = len(ref)
     mask = as_mask(answer, n, "the answer", "the reference table")
     if isinstance(mask, CheckResult):

@@ -38,6 +38,7 @@ from ._result import (
     plain,
     plural,
     right,
+    self_check,
     within,
     wrong,
 )
@@ -79,6 +80,7 @@ def _column(table: Table, name: str) -> np.ndarray:
 
 
 # --- lesson 3: detect_isPrimary and duplicates -----------------------------------------------------------------
+@self_check
 def check_primary_parts(mask: ArrayLike, ref: Table) -> CheckResult:
     """Check a learner's ``detect_isPrimary`` rebuilt from its four parts.
 
@@ -97,8 +99,6 @@ def check_primary_parts(mask: ArrayLike, ref: Table) -> CheckResult:
         (deblend_nChild == 0)`` on every row; otherwise it says which kinds of rows are wrongly kept or
         dropped.
     """
-    if is_missing(mask):
-        return wrong(NO_ANSWER)
     answer = as_mask(mask, len(ref), "your mask")
     if isinstance(answer, CheckResult):
         return answer
@@ -156,6 +156,7 @@ def _without_parentheses(answer: np.ndarray, parts: dict[str, np.ndarray], n_chi
     return False
 
 
+@self_check
 def check_duplicate_objects(answer: Any, truth_id: ArrayLike) -> CheckResult:
     """Check the number of true objects that appear in more than one row.
 
@@ -171,8 +172,6 @@ def check_duplicate_objects(answer: Any, truth_id: ArrayLike) -> CheckResult:
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     value = as_count(answer, "your answer")
     if isinstance(value, CheckResult):
         return value
@@ -211,6 +210,7 @@ def _extendedness_rule(psf: np.ndarray, cmodel: np.ndarray, flux_ratio: float) -
         return np.where(flux_ratio * cmodel < psf, 0.0, 1.0)
 
 
+@self_check
 def check_extendedness(answer: Any, forced: Table, flux_ratio: float = HSC_FLUX_RATIO) -> CheckResult:
     """Check extendedness recomputed from the PSF and CModel fluxes of a forced table.
 
@@ -232,8 +232,6 @@ def check_extendedness(answer: Any, forced: Table, flux_ratio: float = HSC_FLUX_
     -------
     CheckResult
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     psf = _column(forced, "base_PsfFlux_instFlux").astype(float)
     cmodel = _column(forced, "modelfit_CModel_instFlux").astype(float)
     n = len(psf)
@@ -367,6 +365,7 @@ def _purity_completeness_mistake(p_value: float, c_value: float, want_p: float, 
     return wrong("; ".join(parts) + ".")
 
 
+@self_check
 def check_purity_completeness(
     answer: Any,
     is_point: ArrayLike,
@@ -400,8 +399,6 @@ def check_purity_completeness(
     CheckResult
         Right when both are within 0.005 of ``N(point & star) / N(point)`` and ``N(point & star) / N(star)``.
     """
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     try:
         purity, completeness = answer
     except (TypeError, ValueError):
@@ -530,6 +527,7 @@ def _primary_rows_problem(
     return None
 
 
+@self_check
 def check_tract_catalog(
     catalog: Table,
     *,
@@ -562,8 +560,6 @@ def check_tract_catalog(
     -------
     CheckResult
     """
-    if is_missing(catalog):
-        return wrong(NO_ANSWER)
     colnames = list(getattr(catalog, "colnames", []))
     if "id" not in colnames:
         return wrong(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import dp1, eras
-from ._result import NO_ANSWER, CheckResult, Mistakes, as_mask, is_missing, judge, wrong
+from ._result import CheckResult, Mistakes, as_mask, judge, self_check
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -27,8 +27,6 @@ def _mask_verdict(
     answer: Any, n: int, what: str, expected: np.ndarray, right_message: str, mistakes: Mistakes, otherwise: str
 ) -> CheckResult:
     """The verdict on a learner's mask: its kind, then :func:`~._result.judge` with the rows that differ."""
-    if is_missing(answer):
-        return wrong(NO_ANSWER)
     mask = as_mask(answer, n, what)
     if isinstance(mask, CheckResult):
         return mask
@@ -36,6 +34,7 @@ def _mask_verdict(
     return judge(mask, expected, np.array_equal, right_message, mistakes, f"{n_diff:,} rows differ. {otherwise}")
 
 
+@self_check
 def check_scarlet_deblended(answer: Any, scarlet_ref: Table) -> CheckResult:
     """Check ``detect_isDeblendedSource`` rebuilt from the scarlet-era columns of ``scarlet_ref``.
 
@@ -69,6 +68,7 @@ def check_scarlet_deblended(answer: Any, scarlet_ref: Table) -> CheckResult:
     )
 
 
+@self_check
 def check_dp1_selection(answer: Any, objects: Table, faint: float = 25.0) -> CheckResult:
     """Check the lesson's selection on a DP1 ``Object`` table: point source, good i-band PSF flux, i <= faint.
 
