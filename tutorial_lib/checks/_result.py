@@ -81,6 +81,9 @@ def wrong(message: str) -> CheckResult:
     return CheckResult(False, message)
 
 
+#: Fractions closer than this to the right value are accepted (the lessons print three decimals).
+FRACTION_TOLERANCE = 0.005
+
 #: What a check says when the learner has not replaced the ``...`` placeholder yet.
 NO_ANSWER = "replace the ... in the cell above by your answer, run that cell, then this one."
 

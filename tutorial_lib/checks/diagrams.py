@@ -17,6 +17,7 @@ import numpy as np
 
 from ..photometry import stellar_locus_g_r, stellar_locus_g_r_hsc
 from ._result import (
+    FRACTION_TOLERANCE,
     CheckResult,
     Mistakes,
     as_number,
@@ -27,7 +28,6 @@ from ._result import (
     within,
     wrong,
 )
-from .selection import FRACTION_TOLERANCE
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._result import (
+    FRACTION_TOLERANCE,
     NO_ANSWER,
     CheckResult,
     Mistakes,
@@ -59,8 +60,6 @@ __all__ = [
 
 #: HSC's ``fluxRatio`` for ``base_ClassificationExtendedness`` (obs_subaru ``config/cmodel.py``).
 HSC_FLUX_RATIO = 0.985
-#: Fractions closer than this to the right value are accepted (the lessons print three decimals).
-FRACTION_TOLERANCE = 0.005
 
 #: The four parts of ``detect_isPrimary``: what a row failing each part is.
 _PRIMARY_PARTS = {
