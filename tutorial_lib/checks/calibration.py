@@ -9,19 +9,29 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import astropy.units as u
 import numpy as np
 
-from .._arrays import as_array
 from ..photocalib import PhotoCalib
 from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY as _AB_NJY
 from ..photometry import is_magnitude_unit
-from ._result import NO_ANSWER as _NO_ANSWER
-from ._result import CheckResult, right, wrong
-from ._result import is_missing as _is_missing
+from ._result import (
+    NO_ANSWER,
+    CheckResult,
+    Mistakes,
+    first_mistake,
+    floats,
+    is_missing,
+    judge,
+    plural,
+    right,
+    self_check,
+    within,
+    wrong,
+)
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -34,23 +44,20 @@ __all__ = ["check_band_magnitudes", "check_magnitudes", "check_mean_flux", "chec
 _POGSON = 2.5 / math.log(10.0)
 
 
-def _values(data) -> np.ndarray:
-    """Float array of a column, array, list or Quantity; masked entries become NaN; units dropped."""
-    return np.asarray(as_array(data, integer_fill=None), dtype=float)
-
-
-def _column(table, name: str) -> np.ndarray:
+def _column(table: Table, name: str) -> np.ndarray:
+    """The column ``name`` of ``table`` as floats; a KeyError naming it if the table has none."""
     if name not in table.colnames:
         raise KeyError(f"the table has no column {name!r}")
-    return _values(table[name])
+    return floats(table[name])
 
 
-def _fmt(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+def _same_magnitudes(atol: float) -> Callable[[Any, Any], bool]:
+    """Equality of two magnitude arrays to ``atol`` mag, NaN equal to NaN."""
+    return lambda a, b: bool(np.allclose(a, b, rtol=0, atol=atol, equal_nan=True))
 
 
 # --- counting -----------------------------------------------------------------------------------------------
-def _probe_table(table, flux: str):
+def _probe_table(table: Table, flux: str) -> Table:
     """A copy of ``table`` whose ``<flux>_instFlux`` has exactly 0.0 in a few rows, besides its negatives and NaN.
 
     Forced fluxes of exactly zero are rare but real (patches 0, 2 and 5 of the simulated tract 0 have them in
@@ -64,6 +71,7 @@ def _probe_table(table, flux: str):
     return probe
 
 
+@self_check
 def check_negative_count(answer: Any, table: Table, *, flux: str = "base_PsfFlux") -> CheckResult:
     """Check the number of rows of ``table`` whose ``<flux>_instFlux`` is negative (NaN and 0 are not negative).
 
@@ -77,42 +85,43 @@ def check_negative_count(answer: Any, table: Table, *, flux: str = "base_PsfFlux
         A ``deepCoadd_forced_src`` table.
     flux : str, optional
         The flux measurement, ``base_PsfFlux`` by default.
+
+    Returns
+    -------
+    CheckResult
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
     values = _column(table, f"{flux}_instFlux")
-    if callable(answer):
-        probe = _probe_table(table, flux)
-        try:
-            count, on_probe = answer(table), answer(probe)
-        except Exception as error:  # noqa: BLE001 (any failure of the learner's function is the verdict)
-            return wrong(f"calling your function on the table raised {type(error).__name__}: {error}")
-        if _is_missing(count):
-            return wrong(_NO_ANSWER)
-        problem = _count_problem(count)
-        if problem is not None:
-            return wrong(f"your function returns {count!r}: {problem}")
-        verdict = _negative_count_verdict(int(count), values, flux)
-        probe_values = _column(probe, f"{flux}_instFlux")
-        n_new_zeros = int(np.count_nonzero(probe_values == 0) - np.count_nonzero(values == 0))
-        if not verdict.correct or (_count_problem(on_probe) is None and on_probe == np.count_nonzero(probe_values < 0)):
-            return verdict
-        if _count_problem(on_probe) is None and on_probe == np.count_nonzero(probe_values <= 0):
-            return wrong(
-                f"right on this table, which has no flux of exactly 0; on a copy with {n_new_zeros} fluxes set to "
-                "0.0 your function counts them too. Zero is not negative: count flux < 0, not flux <= 0."
-            )
-        return wrong(
-            f"right on this table, but on a copy with {n_new_zeros} fluxes set to 0.0 your function gives "
-            f"{on_probe!r}: count flux < 0 in the table it is given."
-        )
-    problem = _count_problem(answer)
+    if not callable(answer):
+        problem = _count_problem(answer)
+        return wrong(problem) if problem else _negative_count_verdict(int(answer), values, flux)
+    probe = _probe_table(table, flux)
+    try:
+        count, on_probe = answer(table), answer(probe)
+    except Exception as error:  # noqa: BLE001 (any failure of the learner's function is the verdict)
+        return wrong(f"calling your function on the table raised {type(error).__name__}: {error}")
+    if is_missing(count):
+        return wrong(NO_ANSWER)
+    problem = _count_problem(count)
     if problem is not None:
-        return wrong(problem)
-    return _negative_count_verdict(int(answer), values, flux)
+        return wrong(f"your function returns {count!r}: {problem}")
+    verdict = _negative_count_verdict(int(count), values, flux)
+    probe_values = _column(probe, f"{flux}_instFlux")
+    n_new_zeros = int(np.count_nonzero(probe_values == 0) - np.count_nonzero(values == 0))
+    probe_ok = _count_problem(on_probe) is None
+    if not verdict.correct or (probe_ok and on_probe == np.count_nonzero(probe_values < 0)):
+        return verdict
+    if probe_ok and on_probe == np.count_nonzero(probe_values <= 0):
+        return wrong(
+            f"right on this table, which has no flux of exactly 0; on a copy with {n_new_zeros} fluxes set to "
+            "0.0 your function counts them too. Zero is not negative: count flux < 0, not flux <= 0."
+        )
+    return wrong(
+        f"right on this table, but on a copy with {n_new_zeros} fluxes set to 0.0 your function gives "
+        f"{on_probe!r}: count flux < 0 in the table it is given."
+    )
 
 
-def _count_problem(answer) -> str | None:
+def _count_problem(answer: Any) -> str | None:
     """Why ``answer`` is not a count of rows (None if it is one)."""
     if isinstance(answer, bool | np.bool_):
         return "give the number of rows (an integer), not True/False."
@@ -127,86 +136,42 @@ def _count_problem(answer) -> str | None:
 
 
 def _negative_count_verdict(count: int, values: np.ndarray, flux: str) -> CheckResult:
+    """The verdict on a count of negative ``values``, naming the usual wrong counts."""
+    n_negative, n_nan = int(np.count_nonzero(values < 0)), int(np.count_nonzero(np.isnan(values)))
+    n_zero, n_positive = int(np.count_nonzero(values == 0)), int(np.count_nonzero(values > 0))
     n_rows = len(values)
-    n_negative = int(np.count_nonzero(values < 0))
-    n_nan = int(np.count_nonzero(np.isnan(values)))
-    n_zero = int(np.count_nonzero(values == 0))
-    n_positive = int(np.count_nonzero(values > 0))
-    if count == n_negative:
-        zeros = f" and the {n_zero:,} zero fluxes" if n_zero else ""
-        return right(
-            f"{_fmt(n_negative, 'row')} of {n_rows:,} have a negative {flux}_instFlux. The {n_nan:,} NaN "
-            f"values are failed measurements, not negative fluxes{zeros}."
-        )
-    if n_nan and count == n_negative + n_nan + n_zero and n_zero:
-        return wrong(
-            "that count includes the NaN fluxes and the zero ones: ~(flux > 0) is True for both. "
-            "Count flux < 0, which is False for NaN and for 0."
-        )
-    if n_nan and count == n_negative + n_nan:
-        return wrong(
-            "that count includes the NaN fluxes (failed measurements): ~(flux >= 0) and ~(flux > 0) are True "
-            "for NaN, because every comparison with NaN is False. Count flux < 0, which is False for NaN."
-        )
-    if n_nan and count == n_nan:
-        return wrong("that is the number of NaN fluxes (failed measurements); count the negative ones, flux < 0.")
-    if n_zero and count == n_negative + n_zero:
-        return wrong("that count includes fluxes of exactly zero (flux <= 0); zero is not negative: count flux < 0.")
-    if count == n_positive:
-        return wrong("that is the number of positive fluxes; count the negative ones, flux < 0.")
-    if count in {n_rows - n_negative, n_positive + n_nan}:
-        return wrong("that is the number of rows that are NOT negative; count flux < 0.")
-    if count == n_rows:
-        return wrong("that is the number of rows in the table; count only those with flux < 0.")
-    return wrong(
+    mistakes: Mistakes = {
+        "that count includes the NaN fluxes and the zero ones: ~(flux > 0) is True for both. "
+        "Count flux < 0, which is False for NaN and for 0.": n_negative + n_nan + n_zero if n_nan and n_zero else None,
+        "that count includes the NaN fluxes (failed measurements): ~(flux >= 0) and ~(flux > 0) are True "
+        "for NaN, because every comparison with NaN is False. Count flux < 0, which is False for NaN.": (
+            n_negative + n_nan if n_nan else None
+        ),
+        "that is the number of NaN fluxes (failed measurements); count the negative ones, flux < 0.": n_nan or None,
+        "that count includes fluxes of exactly zero (flux <= 0); zero is not negative: count flux < 0.": (
+            n_negative + n_zero if n_zero else None
+        ),
+        "that is the number of positive fluxes; count the negative ones, flux < 0.": n_positive,
+        "that is the number of rows that are NOT negative; count flux < 0.": (
+            count if count in {n_rows - n_negative, n_positive + n_nan} else None
+        ),
+        "that is the number of rows in the table; count only those with flux < 0.": n_rows,
+    }
+    zeros = f" and the {n_zero:,} zero fluxes" if n_zero else ""
+    return judge(
+        count,
+        n_negative,
+        int.__eq__,
+        f"{plural(n_negative, 'row')} of {len(values):,} have a negative {flux}_instFlux. The {n_nan:,} NaN "
+        f"values are failed measurements, not negative fluxes{zeros}.",
+        mistakes,
         f"not the number of negative {flux}_instFlux values in this table. Use "
-        f"np.count_nonzero(table['{flux}_instFlux'] < 0), in the band asked for."
+        f"np.count_nonzero(table['{flux}_instFlux'] < 0), in the band asked for.",
     )
 
 
 # --- magnitudes ---------------------------------------------------------------------------------------------
-def _offset_hint(offset: float, zero_point: float) -> str | None:
-    """Name a constant magnitude offset (answer minus expected) when it is a known mistake."""
-    log_mean = 2.5 * math.log10(10 ** (0.4 * (_AB_NJY - zero_point)))  # 2.5 log10(calibrationMean) = 31.4 - ZP
-    cases = [
-        (
-            -zero_point,
-            (
-                f"these are instrumental magnitudes, -2.5 log10(counts): the zero point ({zero_point:.2f}) "
-                "is missing. Use photoCalib.instFluxToMagnitude on the instFlux column."
-            ),
-        ),
-        (
-            log_mean,
-            (
-                "counts were used as if they were nJy (31.4 - 2.5 log10(counts)): multiply by "
-                "photoCalib.getCalibrationMean() first, or use photoCalib.instFluxToMagnitude."
-            ),
-        ),
-        (
-            -log_mean,
-            (
-                f"the zero point {zero_point:.2f} was applied to fluxes already in nJy: calibrated twice. "
-                "Give instFluxToMagnitude the instFlux column (counts)."
-            ),
-        ),
-    ]
-    for value, text in cases:
-        if abs(offset - value) < 0.01:
-            return text
-    return None
-
-
-def _other_measurement(answer: np.ndarray, table, photo_calib, flux: str, atol: float) -> str | None:
-    """The name of another flux measurement of ``table`` whose magnitudes ``answer`` holds, if any."""
-    names = sorted({c[: -len("_instFlux")] for c in table.colnames if c.endswith("_instFlux")} - {flux})
-    for other in names:
-        other_mag = np.asarray(photo_calib.instFluxToMagnitude(_column(table, f"{other}_instFlux")), dtype=float)
-        if np.allclose(answer, other_mag, rtol=0, atol=atol, equal_nan=True):
-            return other
-    return None
-
-
+@self_check
 def check_magnitudes(
     answer: Any,
     table: Table,
@@ -216,20 +181,20 @@ def check_magnitudes(
     require_err: bool = False,
     flux: str = "base_PsfFlux",
     atol: float = 1e-6,
-    other_tables: Mapping | None = None,
+    other_tables: Mapping[str, Table] | None = None,
 ) -> CheckResult:
     """Check AB magnitudes (and their errors) of ``<flux>_instFlux``, one per row of ``table``.
 
     Parameters
     ----------
-    answer : array-like or tuple
+    answer : numpy.ndarray of float or tuple
         The learner's magnitudes, one per row (NaN where the flux is zero, negative or NaN); or the tuple
         ``(mag, mag_err)`` that ``instFluxToMagnitude(instFlux, instFluxErr)`` returns.
     table : astropy.table.Table
         The ``deepCoadd_forced_src`` table of one band.
     photo_calib : tutorial_lib.photocalib.PhotoCalib
         That band's calibration (``butler.get("deepCoadd_calexp.photoCalib", ...)``).
-    mag_err : array-like, optional
+    mag_err : numpy.ndarray of float, optional
         The learner's magnitude errors, if not given in ``answer``.
     require_err : bool, optional
         If True, magnitudes without errors are not yet a full answer.
@@ -239,9 +204,11 @@ def check_magnitudes(
         Largest difference in magnitude still counted as equal.
     other_tables : mapping of str to astropy.table.Table, optional
         The other bands' forced tables, by band, to recognise magnitudes computed from the wrong band's table.
+
+    Returns
+    -------
+    CheckResult
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
     if isinstance(answer, tuple):
         if len(answer) != 2:
             return wrong(f"give the magnitudes, or the pair (mag, mag_err); got a tuple of {len(answer)} items.")
@@ -252,67 +219,77 @@ def check_magnitudes(
             return wrong(f"{what} have unit '{unit}', not mag: convert fluxes with instFluxToMagnitude.")
     if np.ndim(answer) == 0:
         return wrong("give one magnitude per row of the table (an array), not a single number.")
-    mags = _values(answer)
-    inst = _column(table, f"{flux}_instFlux")
-    inst_err = _column(table, f"{flux}_instFluxErr")
+    mags, inst = floats(answer), _column(table, f"{flux}_instFlux")
     n = len(inst)
     if mags.shape != (n,):
         return wrong(
             f"{mags.size:,} magnitudes for {n:,} rows: keep one value per row, NaN where there is no magnitude, "
             "so the array stays aligned with the table (and with the other bands)."
         )
-    expected, expected_err = (np.asarray(a, dtype=float) for a in photo_calib.instFluxToMagnitude(inst, inst_err))
+    expected, expected_err = (
+        np.asarray(a, dtype=float) for a in photo_calib.instFluxToMagnitude(inst, _column(table, f"{flux}_instFluxErr"))
+    )
     problem = _magnitude_problem(mags, expected, inst, table, photo_calib, flux, atol, other_tables or {})
     if problem:
         return wrong(problem)
     n_mag = int(np.count_nonzero(np.isfinite(expected)))
-    n_nan = n - n_mag
     if mag_err is None:
         if require_err:
             return wrong(
                 f"the {n_mag:,} magnitudes are right; now the errors too: give instFluxToMagnitude the "
                 f"{flux}_instFluxErr column as well, and it returns (mag, magErr)."
             )
-        return right(f"{n_mag:,} magnitudes match; {n_nan:,} rows (flux <= 0 or NaN) are NaN, as they should be.")
+        return right(f"{n_mag:,} magnitudes match; {n - n_mag:,} rows (flux <= 0 or NaN) are NaN, as they should be.")
     problem = _magnitude_error_problem(mag_err, expected_err, photo_calib, n, atol)
     if problem:
         return wrong(problem)
     return right(
-        f"{n_mag:,} magnitudes and their errors match; {n_nan:,} rows (flux <= 0 or NaN) have none, as they should."
+        f"{n_mag:,} magnitudes and their errors match; {n - n_mag:,} rows (flux <= 0 or NaN) have none, as they should."
     )
 
 
-def _other_band(answer: np.ndarray, other_tables: Mapping, photo_calib, flux: str, atol: float) -> str | None:
-    """The band of another forced table whose magnitudes ``answer`` holds (row for row), if any."""
-    for band, other in other_tables.items():
-        if len(other) != answer.size or f"{flux}_instFlux" not in other.colnames:
-            continue
-        other_mag = np.asarray(photo_calib.instFluxToMagnitude(_column(other, f"{flux}_instFlux")), dtype=float)
-        if np.allclose(answer, other_mag, rtol=0, atol=atol, equal_nan=True):
-            return band
-    return None
+def _other_magnitudes(tables: Mapping[str, Table], photo_calib: PhotoCalib, flux: str, n: int) -> Mistakes:
+    """Magnitudes of the other flux measurements of ``tables[""]`` and of the other bands' tables, by message."""
+    this = tables[""]
+    names = sorted({c[: -len("_instFlux")] for c in this.colnames if c.endswith("_instFlux")} - {flux})
+    wrong_band = "band's forced table: take the fluxes from this band's table."
+    sources = [(this, other, f"these are the magnitudes of {other}; this exercise asks for {flux}.") for other in names]
+    sources += [
+        (table, flux, f"these are the magnitudes of the {band} {wrong_band}") for band, table in tables.items() if band
+    ]
+    return {
+        message: lambda table=table, name=name: (
+            photo_calib.instFluxToMagnitude(_column(table, f"{name}_instFlux"))
+            if len(table) == n and f"{name}_instFlux" in table.colnames
+            else None
+        )
+        for table, name, message in sources
+    }
 
 
 def _magnitude_problem(
-    mags, expected, inst, table, photo_calib, flux: str, atol: float, other_tables: Mapping
+    mags: np.ndarray,
+    expected: np.ndarray,
+    inst: np.ndarray,
+    table: Table,
+    photo_calib: PhotoCalib,
+    flux: str,
+    atol: float,
+    other_tables: Mapping[str, Table],
 ) -> str | None:
     """What is wrong with ``mags`` (None if nothing)."""
-    if np.allclose(mags, expected, rtol=0, atol=atol, equal_nan=True):
+    same = _same_magnitudes(atol)
+    if same(mags, expected):
         return None
-    other = _other_measurement(mags, table, photo_calib, flux, atol)
+    other = first_mistake(mags, _other_magnitudes({"": table, **other_tables}, photo_calib, flux, mags.size), same)
     if other is not None:
-        return f"these are the magnitudes of {other}; this exercise asks for {flux}."
-    band = _other_band(mags, other_tables, photo_calib, flux, atol)
-    if band is not None:
-        return f"these are the magnitudes of the {band} band's forced table: take the fluxes from this band's table."
-    expected_nan = np.isnan(expected)
-    answer_nan = ~np.isfinite(mags)
-    got_negative = expected_nan & ~answer_nan & (inst <= 0)
-    lost = ~expected_nan & answer_nan
+        return other
+    expected_nan, answer_nan = np.isnan(expected), ~np.isfinite(mags)
+    got_negative, lost = expected_nan & ~answer_nan & (inst <= 0), ~expected_nan & answer_nan
     if got_negative.any() and lost.any():
         return (
-            f"{_fmt(int(got_negative.sum()), 'row')} with a flux <= 0 got a magnitude and "
-            f"{_fmt(int(lost.sum()), 'row')} with a positive flux got none: the NaN rows do not line up with this "
+            f"{plural(int(got_negative.sum()), 'row')} with a flux <= 0 got a magnitude and "
+            f"{plural(int(lost.sum()), 'row')} with a positive flux got none: the NaN rows do not line up with this "
             "table's fluxes. Compute the magnitudes from this table's own instFlux column, in its row order "
             "(not another band's table, not a sorted or filtered copy)."
         )
@@ -326,41 +303,57 @@ def _magnitude_problem(
         else:
             how = "keep them NaN"
         return (
-            f"{_fmt(int(got_negative.sum()), 'row')} with a zero or negative flux got a magnitude. A flux <= 0 has "
-            f"no magnitude: it must be NaN ({how})."
+            f"{plural(int(got_negative.sum()), 'row')} with a zero or negative flux got a magnitude. A flux <= 0 "
+            f"has no magnitude: it must be NaN ({how})."
         )
     if (expected_nan & ~answer_nan).any():
         return "rows whose flux is NaN (a failed measurement) must have a NaN magnitude."
     if lost.any():
         return (
-            f"{_fmt(int(lost.sum()), 'row')} with a positive flux have a NaN or infinite magnitude; only fluxes "
+            f"{plural(int(lost.sum()), 'row')} with a positive flux have a NaN or infinite magnitude; only fluxes "
             "<= 0 or NaN have none."
         )
-    both = ~expected_nan
-    diff = mags[both] - expected[both]
+    return _magnitude_scale_problem(mags[~expected_nan], expected[~expected_nan], photo_calib.zero_point, atol)
+
+
+def _magnitude_scale_problem(mags: np.ndarray, expected: np.ndarray, zero_point: float, atol: float) -> str:
+    """Name a constant offset or a wrong scale of magnitudes that differ from the right ones where both exist."""
+    diff = mags - expected
     if np.ptp(diff) < 1e-3:
         offset = float(np.median(diff))
-        return _offset_hint(offset, photo_calib.zero_point) or (
+        log_mean = _AB_NJY - zero_point  # 2.5 log10(calibrationMean)
+        offsets: Mistakes = {
+            f"these are instrumental magnitudes, -2.5 log10(counts): the zero point ({zero_point:.2f}) "
+            "is missing. Use photoCalib.instFluxToMagnitude on the instFlux column.": -zero_point,
+            "counts were used as if they were nJy (31.4 - 2.5 log10(counts)): multiply by "
+            "photoCalib.getCalibrationMean() first, or use photoCalib.instFluxToMagnitude.": log_mean,
+            f"the zero point {zero_point:.2f} was applied to fluxes already in nJy: calibrated twice. "
+            "Give instFluxToMagnitude the instFlux column (counts).": -log_mean,
+        }
+        return first_mistake(offset, offsets, within(0.01)) or (
             f"the magnitudes are all off by {offset:+.3f} mag: check the zero point."
         )
-    slope = np.polyfit(expected[both], mags[both], 1)[0] if diff.size > 1 else np.nan
-    if abs(slope - math.log(10.0)) < 1e-3:
-        return "np.log is the natural logarithm: magnitudes use log10 (np.log10)."
-    if abs(slope + 1.0) < 1e-3:
-        return "the sign is flipped: m = -2.5 log10(flux) + constant, so brighter objects have smaller m."
+    slope = float(np.polyfit(expected, mags, 1)[0]) if diff.size > 1 else math.nan
+    slopes: Mistakes = {
+        "np.log is the natural logarithm: magnitudes use log10 (np.log10).": math.log(10.0),
+        "the sign is flipped: m = -2.5 log10(flux) + constant, so brighter objects have smaller m.": -1.0,
+    }
     n_bad = int(np.count_nonzero(np.abs(diff) > atol))
-    return f"{_fmt(n_bad, 'magnitude')} differ from instFluxToMagnitude's, by up to {np.max(np.abs(diff)):.3f} mag."
+    return first_mistake(slope, slopes, within(1e-3)) or (
+        f"{plural(n_bad, 'magnitude')} differ from instFluxToMagnitude's, by up to {np.max(np.abs(diff)):.3f} mag."
+    )
 
 
-def _magnitude_error_problem(mag_err, expected_err, photo_calib, n: int, atol: float) -> str | None:
+def _magnitude_error_problem(
+    mag_err: ArrayLike, expected_err: np.ndarray, photo_calib: PhotoCalib, n: int, atol: float
+) -> str | None:
     """What is wrong with the magnitude errors (None if nothing)."""
     if np.ndim(mag_err) == 0:
         return "give one magnitude error per row (an array), not a single number."
-    errs = _values(mag_err)
+    errs = floats(mag_err)
     if errs.shape != (n,):
         return f"{errs.size:,} magnitude errors for {n:,} rows: keep one per row, NaN where there is no magnitude."
-    expected_ok = np.isfinite(expected_err)
-    answer_ok = np.isfinite(errs)
+    expected_ok, answer_ok = np.isfinite(expected_err), np.isfinite(errs)
     if (answer_ok & ~expected_ok).any():
         return "rows without a magnitude (flux <= 0 or NaN) must have a NaN magnitude error too."
     if (~answer_ok & expected_ok).any():
@@ -370,30 +363,26 @@ def _magnitude_error_problem(mag_err, expected_err, photo_calib, n: int, atol: f
     if not answer_ok.any() or np.max(np.abs(errs[answer_ok] - expected_err[answer_ok])) <= atol:
         return None
     ratio = errs[answer_ok] / expected_err[answer_ok]
-    typical = float(np.median(ratio))
-    mean = photo_calib.getCalibrationMean()
-    if np.max(np.abs(ratio - typical)) < 1e-4 * max(1.0, abs(typical)):
-        if abs(typical - 1 / _POGSON) < 1e-3:
-            return (
-                "that is the fractional flux error, fluxErr/flux; the magnitude error is 2.5/ln(10) = 1.0857 times it."
-            )
-        if abs(typical - 2.5 / _POGSON) < 1e-3:
-            return "2.5 * fluxErr/flux is too large: the factor is 2.5/ln(10) = 1.0857, as d(log10 f) = df/(f ln 10)."
-        if abs(typical / mean - 1) < 1e-3:
-            return "the error in nJy was divided by the flux in counts: use the same units for both."
-        if abs(typical * mean - 1) < 1e-3:
-            return "the error in counts was divided by the flux in nJy: use the same units for both."
-    return "the magnitude errors differ from instFluxToMagnitude's: magErr = 2.5/ln(10) * fluxErr / flux."
+    typical, mean = float(np.median(ratio)), photo_calib.getCalibrationMean()
+    otherwise = "the magnitude errors differ from instFluxToMagnitude's: magErr = 2.5/ln(10) * fluxErr / flux."
+    if np.max(np.abs(ratio - typical)) >= 1e-4 * max(1.0, abs(typical)):
+        return otherwise
+    ratios: Mistakes = {
+        "that is the fractional flux error, fluxErr/flux; the magnitude error is 2.5/ln(10) = 1.0857 times it.": 1
+        / _POGSON,
+        "2.5 * fluxErr/flux is too large: the factor is 2.5/ln(10) = 1.0857, as d(log10 f) = df/(f ln 10).": 2.5
+        / _POGSON,
+        "the error in nJy was divided by the flux in counts: use the same units for both.": mean,
+        "the error in counts was divided by the flux in nJy: use the same units for both.": 1 / mean,
+    }
+    return first_mistake(typical, ratios, lambda a, b: abs(a / b - 1) < 1e-3) or otherwise
 
 
-def _first(result):
-    return result[0] if isinstance(result, tuple) else result
-
-
+@self_check
 def check_band_magnitudes(
     answer: Any,
-    forced: Mapping,
-    photo_calib: Mapping,
+    forced: Mapping[str, Table],
+    photo_calib: Mapping[str, PhotoCalib],
     *,
     band: str = "r",
     flux: str = "base_PsfFlux",
@@ -410,17 +399,21 @@ def check_band_magnitudes(
     ----------
     answer : callable
         The learner's function.
-    forced, photo_calib : mapping of str
-        The forced tables and the ``deepCoadd_calexp.photoCalib`` of every band, by band.
+    forced : mapping of str to astropy.table.Table
+        The forced tables of every band, by band.
+    photo_calib : mapping of str to tutorial_lib.photocalib.PhotoCalib
+        The ``deepCoadd_calexp.photoCalib`` of every band, by band.
     band : str, optional
         The band the function is meant to calibrate.
     flux : str, optional
         The flux measurement, ``base_PsfFlux`` by default.
     atol : float, optional
         Largest difference in magnitude still counted as equal.
+
+    Returns
+    -------
+    CheckResult
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
     if not callable(answer):
         return wrong(
             "give the function itself (its name, without parentheses), so that the check can call it with other "
@@ -430,8 +423,8 @@ def check_band_magnitudes(
         result = answer(forced, photo_calib)
     except Exception as error:  # noqa: BLE001 (any failure of the learner's function is the verdict)
         return wrong(f"calling your function with forced and photo_calib raised {type(error).__name__}: {error}")
-    if _is_missing(result):
-        return wrong(_NO_ANSWER)
+    if is_missing(result):
+        return wrong(NO_ANSWER)
     others = {other: table for other, table in forced.items() if other != band}
     verdict = check_magnitudes(
         result, forced[band], photo_calib[band], require_err=True, flux=flux, atol=atol, other_tables=others
@@ -443,32 +436,34 @@ def check_band_magnitudes(
         for k, (other, calib) in enumerate(sorted(photo_calib.items()))
     }
     try:
-        probed = _values(_first(answer(forced, probe)))
+        probed = floats(answer(forced, probe)[0])
     except Exception as error:  # noqa: BLE001
         return wrong(f"with other calibrations your function raised {type(error).__name__}: {error}")
     inst = _column(forced[band], f"{flux}_instFlux")
-    for other, calib in probe.items():
-        if not np.allclose(probed, calib.instFluxToMagnitude(inst), rtol=0, atol=atol, equal_nan=True):
-            continue
-        if other == band:
-            return right(f"{verdict.message} Your function uses the {band} band's own calibration.")
-        return wrong(
-            f"your function calibrates the {band} fluxes with the {other} band's calibration. Here every band has "
-            "zero point 27, so the numbers came out right by luck; with calibrations that differ between bands "
-            f"they are wrong. Use photo_calib[{band!r}]."
-        )
-    if np.allclose(probed, _values(_first(result)), rtol=0, atol=atol, equal_nan=True):
-        return wrong(
-            "your function ignores the calibrations it is given (it reads a calibration from elsewhere, such as "
-            f"the notebook's own variables): use its photo_calib argument, photo_calib[{band!r}]."
-        )
-    return wrong(
+    mistakes: dict[str, Any] = {
+        f"your function calibrates the {band} fluxes with the {other} band's calibration. Here every band has "
+        "zero point 27, so the numbers came out right by luck; with calibrations that differ between bands "
+        f"they are wrong. Use photo_calib[{band!r}].": lambda calib=calib: calib.instFluxToMagnitude(inst)
+        for other, calib in probe.items()
+        if other != band
+    }
+    mistakes[
+        "your function ignores the calibrations it is given (it reads a calibration from elsewhere, such as "
+        f"the notebook's own variables): use its photo_calib argument, photo_calib[{band!r}]."
+    ] = floats(result[0])
+    return judge(
+        probed,
+        probe[band].instFluxToMagnitude(inst),
+        _same_magnitudes(atol),
+        f"{verdict.message} Your function uses the {band} band's own calibration.",
+        mistakes,
         "with calibrations that differ between bands, your function's magnitudes match no band's calibration: "
-        f"calibrate forced[{band!r}] with photo_calib[{band!r}] only."
+        f"calibrate forced[{band!r}] with photo_calib[{band!r}] only.",
     )
 
 
 # --- averaging ----------------------------------------------------------------------------------------------
+@self_check
 def check_mean_flux(
     answer: Any, fluxes: ArrayLike, *, calibration_mean: float | None = None, rtol: float = 1e-6
 ) -> CheckResult:
@@ -476,17 +471,19 @@ def check_mean_flux(
 
     Parameters
     ----------
-    answer : float or Quantity
+    answer : float or astropy.units.Quantity
         The learner's mean flux in nJy (a Quantity with a flux-density unit is converted).
-    fluxes : array-like
+    fluxes : numpy.ndarray of float
         Calibrated fluxes (nJy) of the sample, negative and NaN values included.
     calibration_mean : float, optional
         nJy per count of the band, to recognise an answer left in counts.
     rtol : float, optional
         Relative tolerance.
+
+    Returns
+    -------
+    CheckResult
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
     unit = getattr(answer, "unit", None)
     if unit is not None:
         if is_magnitude_unit(unit, dimensionless=False):
@@ -501,45 +498,48 @@ def check_mean_flux(
         value = float(answer)
     except (TypeError, ValueError):
         return wrong(f"give a number (nJy); got a {type(answer).__name__}.")
-    data = _values(fluxes)
+    if math.isnan(value):
+        return wrong(
+            "the mean is NaN because some fluxes are NaN (failed measurements): use np.nanmean, which skips them."
+        )
+    data = floats(fluxes)
     finite = data[np.isfinite(data)]
     if finite.size == 0:
         return wrong("the sample has no finite fluxes: check the selection.")
     expected = float(np.mean(finite))
     scale = max(abs(expected), float(np.std(finite)) / math.sqrt(finite.size), 1e-30)
+    sem = float(np.std(finite, ddof=1)) / math.sqrt(finite.size) if finite.size > 1 else math.nan
+    return judge(
+        value,
+        expected,
+        within(rtol * scale + 1e-9),
+        f"mean = {expected:.1f} nJy over {finite.size:,} fluxes, {int(np.count_nonzero(finite < 0)):,} of them "
+        f"negative; its standard error is {sem:.1f} nJy, so the mean is measured at {expected / sem:.0f} sigma.",
+        _mean_flux_mistakes(value, finite, expected, calibration_mean),
+        "not the mean of these fluxes: use np.nanmean on the calibrated fluxes (nJy) of the whole sample.",
+    )
 
-    def close(x: float) -> bool:
-        return math.isfinite(x) and abs(x - expected) <= rtol * scale + 1e-9
 
-    if math.isnan(value):
-        return wrong(
-            "the mean is NaN because some fluxes are NaN (failed measurements): use np.nanmean, which skips them."
-        )
-    sem = float(np.std(finite, ddof=1)) / math.sqrt(finite.size) if finite.size > 1 else float("nan")
-    if close(value):
-        n_negative = int(np.count_nonzero(finite < 0))
-        return right(
-            f"mean = {expected:.1f} nJy over {finite.size:,} fluxes, {n_negative:,} of them negative; its standard "
-            f"error is {sem:.1f} nJy, so the mean is measured at {expected / sem:.0f} sigma."
-        )
+def _mean_flux_mistakes(value: float, finite: np.ndarray, expected: float, calibration_mean: float | None) -> Mistakes:
+    """The usual wrong means of the ``finite`` fluxes (whose mean is ``expected``), by message."""
     positive = finite[finite > 0]
-    if positive.size and positive.size < finite.size and abs(value - float(np.mean(positive))) <= rtol * scale + 1e-9:
-        bias = 100 * (float(np.mean(positive)) / expected - 1)
-        return wrong(
-            f"that mean leaves out the negative fluxes, which biases it high by {bias:.1f}%. A negative flux is a "
-            "measurement (signal plus noise): averaging needs all of them."
-        )
-    if positive.size:
-        from_mags = 10 ** (-0.4 * (np.mean(_AB_NJY - 2.5 * np.log10(positive)) - _AB_NJY))
-        if abs(value - from_mags) <= 1e-6 * scale:
-            return wrong(
-                "that comes from averaging magnitudes, which drops every negative flux and weights the rest "
-                "logarithmically. Average the fluxes in nJy."
-            )
-    if abs(value - float(np.median(finite))) <= rtol * scale + 1e-9:
-        return wrong("that is the median; the exercise asks for the mean (np.nanmean).")
-    if calibration_mean and abs(value * calibration_mean - expected) <= rtol * scale + 1e-9:
-        return wrong("that is the mean in counts: calibrate to nJy first (multiply by the calibration mean).")
-    if 10 < value < 40 and abs(expected) > 40:
-        return wrong("that looks like a magnitude; give the mean flux in nJy.")
-    return wrong("not the mean of these fluxes: use np.nanmean on the calibrated fluxes (nJy) of the whole sample.")
+    mean_positive = float(np.mean(positive)) if positive.size else math.nan
+    bias = 100 * (mean_positive / expected - 1)
+    return {
+        f"that mean leaves out the negative fluxes, which biases it high by {bias:.1f}%. "
+        "A negative flux is a measurement (signal plus noise): averaging needs all of them.": mean_positive
+        if 0 < positive.size < finite.size
+        else None,
+        "that comes from averaging magnitudes, which drops every negative flux and weights the rest "
+        "logarithmically. Average the fluxes in nJy.": lambda: (
+            10 ** (-0.4 * (np.mean(_AB_NJY - 2.5 * np.log10(positive)) - _AB_NJY)) if positive.size else None
+        ),
+        "that is the median; the exercise asks for the mean (np.nanmean).": np.median(finite),
+        "that is the mean in counts: calibrate to nJy first (multiply by the calibration mean).": expected
+        / calibration_mean
+        if calibration_mean
+        else None,
+        "that looks like a magnitude; give the mean flux in nJy.": value
+        if 10 < value < 40 and abs(expected) > 40
+        else None,
+    }

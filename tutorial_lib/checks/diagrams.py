@@ -16,12 +16,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..photometry import stellar_locus_g_r, stellar_locus_g_r_hsc
-from ._result import NO_ANSWER as _NO_ANSWER
-from ._result import CheckResult, right, wrong
-from ._result import as_number as _as_number
-from ._result import is_missing as _is_missing
-from ._result import plain as _plain
-from .selection import FRACTION_TOLERANCE
+from ._result import (
+    FRACTION_TOLERANCE,
+    CheckResult,
+    Mistakes,
+    as_number,
+    floats,
+    judge,
+    plain,
+    self_check,
+    within,
+    wrong,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -33,43 +39,15 @@ __all__ = ["check_galaxy_fraction", "check_locus_offset", "check_median_offset"]
 MAG_TOLERANCE = 0.002
 
 
-def _galaxy_fraction_mistakes(
-    m: np.ndarray, galaxy: np.ndarray, fainter_than: float, expected: float
-) -> list[tuple[float, str]]:
-    """The fractions that the usual mistakes give, each with what it is."""
-    bright = m <= fainter_than
-    n_gal = int((galaxy & (m > fainter_than)).sum())
-    n_bright = int(bright.sum())
-    finite = np.isfinite(m)
-    candidates = []
-    if n_bright:
-        candidates.append(
-            (
-                (bright & galaxy).sum() / n_bright,
-                (
-                    f"that is the fraction among objects brighter than {fainter_than:g} "
-                    "(magnitudes grow fainter: 'fainter than 23' is mag > 23)"
-                ),
-            )
-        )
-    candidates.append((1 - expected, "that is the fraction of stars; galaxies are the rest"))
-    if finite.any():
-        candidates.append(
-            (
-                (finite & galaxy).sum() / finite.sum(),
-                "that is the galaxy fraction of the whole sample, not of the faint end",
-            )
-        )
-    if galaxy.any():
-        candidates.append(
-            (
-                n_gal / int((finite & galaxy).sum()),
-                "that is the fraction of all galaxies that are faint; divide by the number of faint objects instead",
-            )
-        )
-    return candidates
+def _paired(first: ArrayLike, second: ArrayLike, names: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two row-for-row arrays as floats; a ValueError naming them if their lengths differ."""
+    a, b = floats(first), floats(second)
+    if a.shape != b.shape:
+        raise ValueError(f"{names} differ in length: {a.shape} and {b.shape}")
+    return a, b
 
 
+@self_check
 def check_galaxy_fraction(
     answer: Any, mag: ArrayLike, is_galaxy: ArrayLike, *, fainter_than: float = 23.0
 ) -> CheckResult:
@@ -79,11 +57,11 @@ def check_galaxy_fraction(
     ----------
     answer : float
         The learner's fraction, between 0 and 1.
-    mag : array of float
+    mag : numpy.ndarray of float
         Magnitude of every object of the sample (NaN for objects without one, which are left out).
-    is_galaxy : array of bool
+    is_galaxy : numpy.ndarray of bool
         Whether each object is truly a galaxy, row-for-row with ``mag``.
-    fainter_than : float
+    fainter_than : float, optional
         The limit: objects with ``mag > fainter_than`` are counted.
 
     Returns
@@ -91,52 +69,58 @@ def check_galaxy_fraction(
     CheckResult
         Right when within 0.005 of ``N(galaxy, mag > limit) / N(mag > limit)``.
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
-    m = _plain(mag).astype(float)
-    galaxy = _plain(is_galaxy).astype(bool)
-    if m.shape != galaxy.shape:
-        raise ValueError(f"mag and is_galaxy differ in length: {m.shape} and {galaxy.shape}")
-    value, problem = _as_number(answer, "your fraction")
-    if problem is not None:
-        return problem
-    faint = m > fainter_than
-    n_faint = int(faint.sum())
-    if n_faint == 0:
+    m, galaxy_values = _paired(mag, is_galaxy, "mag and is_galaxy")
+    galaxy = galaxy_values.astype(bool)
+    value = as_number(answer, "your fraction")
+    if isinstance(value, CheckResult):
+        return value
+    faint, bright, finite = m > fainter_than, m <= fainter_than, np.isfinite(m)
+    if not faint.any():
         raise ValueError(f"no object of the sample is fainter than {fainter_than}")
-    n_gal = int((faint & galaxy).sum())
+    n_faint, n_gal = int(faint.sum()), int((faint & galaxy).sum())
     expected = n_gal / n_faint
-
-    def close(x: float) -> bool:
-        return abs(value - x) <= FRACTION_TOLERANCE
-
-    if close(expected):
-        return right(
-            f"{n_gal:,} of the {n_faint:,} objects fainter than {fainter_than:g} are true galaxies, a fraction of "
-            f"{expected:.3f}."
-        )
-    if close(expected * 100) or abs(value - expected * 100) <= 0.5:
-        return wrong("that looks like a percentage: give a fraction between 0 and 1.")
-    candidates = _galaxy_fraction_mistakes(m, galaxy, fainter_than, expected)
-    for candidate, why in candidates:
-        if close(float(candidate)):
-            return wrong(f"{value:.3f}: {why}.")
-    return wrong(
+    mistakes: Mistakes = {
+        f"that is the fraction among objects brighter than {fainter_than:g} "
+        "(magnitudes grow fainter: 'fainter than 23' is mag > 23)": (bright & galaxy).sum() / bright.sum()
+        if bright.any()
+        else None,
+        "that is the fraction of stars; galaxies are the rest": 1 - expected,
+        "that is the galaxy fraction of the whole sample, not of the faint end": (finite & galaxy).sum() / finite.sum()
+        if finite.any()
+        else None,
+        "that is the fraction of all galaxies that are faint; divide by the number of faint objects instead": n_gal
+        / (finite & galaxy).sum()
+        if galaxy.any()
+        else None,
+    }
+    return judge(
+        value,
+        expected,
+        within(FRACTION_TOLERANCE),
+        f"{n_gal:,} of the {n_faint:,} objects fainter than {fainter_than:g} are true galaxies, a fraction of "
+        f"{expected:.3f}.",
+        {
+            "that looks like a percentage: give a fraction between 0 and 1.": (
+                lambda: value if abs(value - expected * 100) <= 0.5 else None
+            ),
+            **{f"{value:.3f}: {why}.": candidate for why, candidate in mistakes.items()},
+        },
         f"{value:.3f} is not it: count the objects with mag > {fainter_than:g}, then the true galaxies among them, "
-        "and divide."
+        "and divide.",
     )
 
 
+@self_check
 def check_locus_offset(answer: Any, g_r: ArrayLike, r_i: ArrayLike, system: str = "sdss") -> CheckResult:
     """Check each object's offset in g - r from the stellar locus at its r - i.
 
     Parameters
     ----------
-    answer : array of float
+    answer : numpy.ndarray of float
         The learner's offsets ``(g - r) - locus(r - i)``, one per object (NaN where a colour is NaN).
-    g_r, r_i : array of float
+    g_r, r_i : numpy.ndarray of float
         The colours of the objects, row-for-row.
-    system : {"sdss", "hsc"}
+    system : {"sdss", "hsc"}, optional
         The locus the offsets are measured from: ``plots.stellar_locus_g_r`` (SDSS) or
         ``plots.stellar_locus_g_r_hsc`` (HSC colours, for HSC magnitudes such as the lessons').
 
@@ -144,16 +128,12 @@ def check_locus_offset(answer: Any, g_r: ArrayLike, r_i: ArrayLike, system: str 
     -------
     CheckResult
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
-    locus, other = (
-        (stellar_locus_g_r_hsc, stellar_locus_g_r) if system == "hsc" else (stellar_locus_g_r, stellar_locus_g_r_hsc)
-    )
-    locus_name = "plots.stellar_locus_g_r_hsc" if system == "hsc" else "plots.stellar_locus_g_r"
-    gr = _plain(g_r).astype(float)
-    ri = _plain(r_i).astype(float)
+    hsc = system == "hsc"
+    locus, other = (stellar_locus_g_r_hsc, stellar_locus_g_r) if hsc else (stellar_locus_g_r, stellar_locus_g_r_hsc)
+    locus_name = "plots.stellar_locus_g_r_hsc" if hsc else "plots.stellar_locus_g_r"
+    gr, ri = _paired(g_r, r_i, "g_r and r_i")
     try:
-        values = _plain(answer)
+        values = plain(answer)
     except (TypeError, ValueError):
         return wrong(f"your answer should be an array of numbers; got {type(answer).__name__}.")
     if values.ndim != 1 or values.shape != gr.shape:
@@ -162,37 +142,39 @@ def check_locus_offset(answer: Any, g_r: ArrayLike, r_i: ArrayLike, system: str 
         )
     if not np.issubdtype(values.dtype, np.number):
         return wrong(f"your answer should hold numbers; it has dtype {values.dtype}.")
-    values = values.astype(float)
     expected = gr - locus(ri)
     finite = np.isfinite(expected)
-    n = int(finite.sum())
-
-    def same(candidate: np.ndarray) -> bool:
-        return bool(np.all(np.abs(values[finite] - candidate[finite]) <= MAG_TOLERANCE))
-
-    if np.any(~np.isfinite(values[finite])):
+    right_offset = expected[finite]
+    values = values.astype(float)[finite]
+    if np.any(~np.isfinite(values)):
         return wrong("your answer has NaN where both colours are measured.")
-    if same(expected):
-        near = int(np.count_nonzero(np.abs(expected[finite]) < 0.1))
-        return right(
-            f"offsets of all {n:,} objects with both colours; {near:,} of them lie within 0.1 mag of the locus."
-        )
-    if same(-expected):
-        return wrong("the sign is flipped: the offset is (g - r) minus the locus, so objects above the locus are > 0.")
-    if same(np.abs(expected)):
-        return wrong("keep the sign (no absolute value): objects above the locus have positive offsets.")
-    if same(ri - locus(gr)):
-        return wrong("the two colours are swapped: the locus gives g - r as a function of r - i.")
     with np.errstate(invalid="ignore"):
-        other_expected = gr - other(ri)
-    if np.all(np.isfinite(other_expected[finite])) and same(other_expected):
-        return wrong(f"that is the other photometric system's locus: these colours need {locus_name}.")
-    n_bad = int(np.count_nonzero(np.abs(values[finite] - expected[finite]) > MAG_TOLERANCE))
-    return wrong(
-        f"{n_bad:,} of {n:,} offsets differ: compute g_r - {locus_name}(r_i) with the colours of the same objects."
+        other_expected = (gr - other(ri))[finite]
+    n_near = int(np.count_nonzero(np.abs(expected[finite]) < 0.1))
+    n_bad = int(np.count_nonzero(np.abs(values - expected[finite]) > MAG_TOLERANCE))
+    mistakes: Mistakes = {
+        "the sign is flipped: the offset is (g - r) minus the locus, so objects above the locus are > 0.": -expected[
+            finite
+        ],
+        "keep the sign (no absolute value): objects above the locus have positive offsets.": np.abs(right_offset),
+        "the two colours are swapped: the locus gives g - r as a function of r - i.": (ri - locus(gr))[finite],
+        f"that is the other photometric system's locus: these colours need {locus_name}.": other_expected
+        if np.all(np.isfinite(other_expected))
+        else None,
+    }
+    return judge(
+        values,
+        expected[finite],
+        lambda a, b: bool(np.all(np.abs(a - b) <= MAG_TOLERANCE)),
+        f"offsets of all {int(finite.sum()):,} objects with both colours; {n_near:,} of them lie within 0.1 mag "
+        "of the locus.",
+        mistakes,
+        f"{n_bad:,} of {int(finite.sum()):,} offsets differ: compute g_r - {locus_name}(r_i) with the colours of the "
+        "same objects.",
     )
 
 
+@self_check
 def check_median_offset(answer: Any, measured: ArrayLike, reference: ArrayLike) -> CheckResult:
     """Check the median of ``measured - reference`` (for example aperture minus PSF magnitudes).
 
@@ -200,7 +182,7 @@ def check_median_offset(answer: Any, measured: ArrayLike, reference: ArrayLike) 
     ----------
     answer : float
         The learner's median offset, in mag.
-    measured, reference : array of float
+    measured, reference : numpy.ndarray of float
         The two magnitudes of each object, row-for-row; objects where either is NaN are left out.
 
     Returns
@@ -208,44 +190,31 @@ def check_median_offset(answer: Any, measured: ArrayLike, reference: ArrayLike) 
     CheckResult
         Right when within 0.002 mag of ``median(measured - reference)`` over the finite pairs.
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
-    a = _plain(measured).astype(float)
-    b = _plain(reference).astype(float)
-    if a.shape != b.shape:
-        raise ValueError(f"measured and reference differ in length: {a.shape} and {b.shape}")
-    value, problem = _as_number(answer, "your median")
-    if problem is not None:
+    a, b = _paired(measured, reference, "measured and reference")
+    value = as_number(answer, "your median")
+    if isinstance(value, CheckResult):
         if isinstance(answer, float | np.floating) and np.isnan(answer):
             return wrong("your median is NaN: some magnitudes are NaN; use np.nanmedian or drop them first.")
-        return problem
-    diff = a - b
-    diff = diff[np.isfinite(diff)]
+        return value
+    diff = (a - b)[np.isfinite(a - b)]
     if diff.size == 0:
         raise ValueError("no object has both magnitudes")
     expected = float(np.median(diff))
-
-    def close(x: float) -> bool:
-        return abs(value - x) <= MAG_TOLERANCE
-
-    if close(expected):
-        spread = float(np.percentile(diff, 84) - np.percentile(diff, 16)) / 2
-        return right(
-            f"the median of {diff.size:,} differences is {expected:+.3f} mag (the middle 68% spread by "
-            f"+/-{spread:.3f} mag)."
-        )
-    if close(-expected):
-        return wrong("the sign is flipped: compute measured minus reference (aperture minus PSF).")
-    if close(float(np.mean(diff))):
-        return wrong(f"{value:+.3f} is the mean; the median is less sensitive to the few outliers. Use np.nanmedian.")
-    if abs(value - float(np.median(10 ** (-0.4 * diff)))) <= 1e-3:
-        return wrong(
-            f"{value:.3f} is a flux ratio (aperture flux / PSF flux); the exercise asks for the difference of the "
-            "magnitudes, in mag."
-        )
-    if close(float(np.median(np.abs(diff)))):
-        return wrong(
-            f"{value:+.3f} is the median of the absolute differences: keep the sign (no abs()), so that "
-            "differences on both sides cancel."
-        )
-    return wrong(f"{value:+.3f} mag is not the median of the differences; use np.nanmedian(measured - reference).")
+    spread = float(np.percentile(diff, 84) - np.percentile(diff, 16)) / 2
+    mistakes: Mistakes = {
+        "the sign is flipped: compute measured minus reference (aperture minus PSF).": -expected,
+        f"{value:+.3f} is the mean; the median is less sensitive to the few outliers. Use np.nanmedian.": np.mean(diff),
+        f"{value:.3f} is a flux ratio (aperture flux / PSF flux); the exercise asks for the difference of the "
+        "magnitudes, in mag.": lambda: value if abs(value - float(np.median(10 ** (-0.4 * diff)))) <= 1e-3 else None,
+        f"{value:+.3f} is the median of the absolute differences: keep the sign (no abs()), so that "
+        "differences on both sides cancel.": np.median(np.abs(diff)),
+    }
+    return judge(
+        value,
+        expected,
+        within(MAG_TOLERANCE),
+        f"the median of {diff.size:,} differences is {expected:+.3f} mag (the middle 68% spread by "
+        f"+/-{spread:.3f} mag).",
+        mistakes,
+        f"{value:+.3f} mag is not the median of the differences; use np.nanmedian(measured - reference).",
+    )

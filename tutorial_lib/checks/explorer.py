@@ -7,15 +7,13 @@ masks, so a check also guards the explorer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..lesson import DEFAULT_FAINT
-from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
-from ._result import NO_ANSWER as _NO_ANSWER
-from ._result import CheckResult, right, wrong
-from ._result import is_missing as _is_missing
+from ._result import CheckResult, floats, judge, self_check, wrong
 
 if TYPE_CHECKING:
     from ..explorer.selection_explorer import SelectionExplorer
@@ -35,19 +33,28 @@ _EXERCISE_STATE = {
 }
 
 
-def _i_magnitudes(tables, band: str) -> np.ndarray:
-    forced = tables.forced[band]
-    calib = tables.photo_calib[band] if isinstance(tables.photo_calib, dict) else tables.photo_calib
-    flux = np.asarray(forced["base_PsfFlux_instFlux"], dtype=float) * calib.getCalibrationMean()  # nJy
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(flux > 0, AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * np.log10(flux), np.nan)
-
-
 def expected_patch_inner_duplicates(explorer: SelectionExplorer, faint: float = DEFAULT_FAINT) -> tuple[int, int]:
     """Duplicate rows (every copy) and duplicated objects over every loaded patch, for the exercise's selection.
 
     The selection: ``deblend_nChild == 0``, ``detect_isTractInner``, not ``merge_peak_sky``, i-band
     extendedness 0 and no ``base_PsfFlux_flag``, i <= ``faint``, and *not* ``detect_isPatchInner``.
+
+    Parameters
+    ----------
+    explorer : tutorial_lib.explorer.SelectionExplorer
+        The lesson's explorer, with the truth table (``truth_match``) of every patch.
+    faint : float, optional
+        The faint limit on the i-band PSF magnitude, AB mag.
+
+    Returns
+    -------
+    tuple of int
+        Rows whose true object is selected more than once, and the number of such objects.
+
+    Raises
+    ------
+    ValueError
+        When a patch has no truth table.
     """
     band = explorer.reference_band
     truth_ids = []
@@ -55,13 +62,14 @@ def expected_patch_inner_duplicates(explorer: SelectionExplorer, faint: float = 
         if tables.truth is None:
             raise ValueError("this check needs the truth table (truth_match) of every patch")
         ref, forced = tables.ref, tables.forced[band]
+        calib = tables.photo_calib[band] if isinstance(tables.photo_calib, dict) else tables.photo_calib
         keep = (
             (np.asarray(ref["deblend_nChild"]) == 0)
             & np.asarray(ref["detect_isTractInner"], dtype=bool)
             & ~np.asarray(ref["merge_peak_sky"], dtype=bool)
             & (np.asarray(forced["base_ClassificationExtendedness_value"], dtype=float) < 0.5)
             & ~np.asarray(forced["base_PsfFlux_flag"], dtype=bool)
-            & (_i_magnitudes(tables, band) <= faint)
+            & (floats(calib.instFluxToMagnitude(forced["base_PsfFlux_instFlux"])) <= faint)
         )
         ids = np.asarray(tables.truth["truth_id"])[keep]
         truth_ids.append(ids[ids >= 0])
@@ -69,6 +77,7 @@ def expected_patch_inner_duplicates(explorer: SelectionExplorer, faint: float = 
     return int(counts[counts > 1].sum()), int(np.count_nonzero(counts > 1))
 
 
+@self_check
 def check_patch_inner_duplicates(answer: Any, explorer: SelectionExplorer) -> CheckResult:
     """Exercise: duplicate rows over every patch once the patch inner region is no longer required.
 
@@ -76,11 +85,13 @@ def check_patch_inner_duplicates(answer: Any, explorer: SelectionExplorer) -> Ch
     ----------
     answer : int
         The learner's count of duplicate rows (rows whose true object is selected more than once).
-    explorer : `tutorial_lib.widgets.SelectionExplorer`
+    explorer : tutorial_lib.explorer.SelectionExplorer
         The lesson's explorer, built over every patch of the tract.
+
+    Returns
+    -------
+    CheckResult
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
     without_truth = [key for key, tables in explorer.tables.items() if tables.truth is None]
     if without_truth:
         some = len(without_truth) < len(explorer.tables)
@@ -99,29 +110,27 @@ def check_patch_inner_duplicates(answer: Any, explorer: SelectionExplorer) -> Ch
     if value != answer:
         return wrong(f"the answer should be a whole number of rows, got {answer!r}.")
     n_rows, n_objects = expected_patch_inner_duplicates(explorer)
-    if value == n_rows:
-        return right(
-            f"{n_rows:,} rows measure {n_objects:,} true objects more than once: objects in the 200-pixel "
-            "overlap of two patches are measured in both, and only detect_isPatchInner keeps one copy."
-        )
-    if value == n_objects:
-        return wrong(
+    return judge(
+        value,
+        n_rows,
+        int.__eq__,
+        f"{n_rows:,} rows measure {n_objects:,} true objects more than once: objects in the 200-pixel "
+        "overlap of two patches are measured in both, and only detect_isPatchInner keeps one copy.",
+        {
             f"{value:,} is the number of duplicated objects; count every row (both copies), as the explorer's "
-            "truth line does."
-        )
-    if value == 0:
-        return wrong(
+            "truth line does.": n_objects,
             "0 is what the lesson's selection keeps: untick the detect_isPrimary shortcut, then untick "
-            "'In the patch's inner region', with patch set to every patch."
-        )
-    state = explorer.state
-    differs = [name for name, want in _EXERCISE_STATE.items() if state[name] != want]
-    hint = ""
-    if differs or state["faint"] != DEFAULT_FAINT or state["patch"] != "all":
-        settings = [f"{name}={_EXERCISE_STATE[name]}" for name in differs]
-        if state["faint"] != DEFAULT_FAINT:
-            settings.append(f"faint={DEFAULT_FAINT}")
-        if state["patch"] != "all":
-            settings.append('patch="all"')
-        hint = f" Your explorer differs from the exercise's settings: {', '.join(settings)}."
-    return wrong(f"{value:,} is not the number of duplicate rows for the exercise's selection.{hint}")
+            "'In the patch's inner region', with patch set to every patch.": 0,
+        },
+        f"{value:,} is not the number of duplicate rows for the exercise's selection.{_settings_hint(explorer.state)}",
+    )
+
+
+def _settings_hint(state: Mapping[str, Any]) -> str:
+    """Which of the explorer's settings differ from the exercise's, as a sentence (empty if none)."""
+    settings = [f"{name}={want}" for name, want in _EXERCISE_STATE.items() if state[name] != want]
+    if state["faint"] != DEFAULT_FAINT:
+        settings.append(f"faint={DEFAULT_FAINT}")
+    if state["patch"] != "all":
+        settings.append('patch="all"')
+    return f" Your explorer differs from the exercise's settings: {', '.join(settings)}." if settings else ""

@@ -15,10 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._arrays import as_array
-from ._result import NO_ANSWER as _NO_ANSWER
-from ._result import CheckResult, right, wrong
-from ._result import is_missing as _is_missing
+from ._result import CheckResult, first_mistake, floats, right, self_check, wrong
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -30,35 +27,20 @@ __all__ = ["check_flux_columns", "check_gen3_data_id", "check_multiband_table"]
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
-def _as_int(value) -> int | None:
+def _as_int(value: Any) -> int | None:
     """``value`` as an int if it is an integer (not a bool, not a string), else None."""
-    if isinstance(value, bool | np.bool_):
-        return None
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    return None
+    return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_) else None
 
 
-def _as_dict(answer) -> dict | None:
+def _as_dict(answer: Any) -> dict[str, Any] | None:
     """A data ID as a plain dict: a Mapping, or a ``DataCoordinate`` (which has ``.mapping``)."""
-    mapping = getattr(answer, "mapping", None)
-    if isinstance(mapping, Mapping):
-        return dict(mapping)
-    if isinstance(answer, Mapping):
-        return dict(answer)
-    return None
-
-
-def _float_values(column) -> np.ndarray:
-    """Values of a table column or array as floats, masked entries as NaN, units dropped."""
-    return np.asarray(as_array(column, integer_fill=None), dtype=float)
+    mapping = getattr(answer, "mapping", answer)
+    return dict(mapping) if isinstance(mapping, Mapping) else None
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     """Equal values (NaN equal to NaN), with a relative tolerance for float round-off."""
-    if a.shape != b.shape:
-        return False
-    return bool(np.allclose(a, b, rtol=1e-9, atol=0.0, equal_nan=True))
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-9, atol=0.0, equal_nan=True))
 
 
 def _gen2_filter_to_band(filter_name: str) -> str | None:
@@ -67,15 +49,6 @@ def _gen2_filter_to_band(filter_name: str) -> str | None:
         return None
     match = re.fullmatch(r"(?:HSC-)?([A-Za-z])2?", filter_name.strip())
     return match.group(1).lower() if match else filter_name
-
-
-def _gen2_patch_xy(patch) -> tuple[int, int]:
-    x, y = (int(part) for part in str(patch).split(","))
-    return x, y
-
-
-def _describe(data_id: Mapping) -> str:
-    return "{" + ", ".join(f"{key!r}: {value!r}" for key, value in data_id.items()) + "}"
 
 
 # --- lesson 0 -----------------------------------------------------------------------------------------------
@@ -127,12 +100,13 @@ def _patch_problem(data_id: Mapping, x: int, y: int, nx: int) -> str | None:
     return None
 
 
+@self_check
 def check_gen3_data_id(answer: Any, gen2_data_id: Mapping, *, skymap: SkyMap | None = None) -> CheckResult:
     """Check a Gen3 data ID written for a Gen2 one, e.g. ``{'filter': 'HSC-I', 'tract': 0, 'patch': '2,1'}``.
 
     Parameters
     ----------
-    answer : dict or DataCoordinate
+    answer : dict or lsst.daf.butler.DataCoordinate
         The learner's Gen3 data ID.
     gen2_data_id : dict
         The Gen2 data ID of the old lesson: ``filter`` (``'HSC-I'``; a merged ``'HSC-R^HSC-I'`` means the
@@ -147,8 +121,6 @@ def check_gen3_data_id(answer: Any, gen2_data_id: Mapping, *, skymap: SkyMap | N
         Right when the answer has exactly the keys ``skymap``, ``tract``, ``patch`` (and ``band``) with the
         values the Butler expects; otherwise says which key is wrong and why.
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
     data_id = _as_dict(answer)
     if data_id is None:
         return wrong(
@@ -161,7 +133,7 @@ def check_gen3_data_id(answer: Any, gen2_data_id: Mapping, *, skymap: SkyMap | N
         nx = skymap[tract_id].getNumPatches()[0] if skymap is not None else 3
     except (KeyError, IndexError, TypeError):
         nx = 3
-    x, y = _gen2_patch_xy(gen2_data_id["patch"])
+    x, y = (int(part) for part in str(gen2_data_id["patch"]).split(","))
     patch_id = nx * y + x
     gen2_filter = gen2_data_id.get("filter")
     band = _gen2_filter_to_band(gen2_filter) if gen2_filter is not None else None
@@ -190,12 +162,12 @@ def check_gen3_data_id(answer: Any, gen2_data_id: Mapping, *, skymap: SkyMap | N
             f"remove {', '.join(map(repr, extra))}: the dataset's dimensions are only {', '.join(map(repr, expected))}."
         )
     return right(
-        f"{_describe(expected)}. Gen2 patch '{x},{y}' is x = {x}, y = {y}, so its Gen3 id is "
-        f"{nx} * {y} + {x} = {patch_id}."
+        f"{expected}. Gen2 patch '{x},{y}' is x = {x}, y = {y}, so its Gen3 id is {nx} * {y} + {x} = {patch_id}."
     )
 
 
 # --- lesson 1 -----------------------------------------------------------------------------------------------
+@self_check
 def check_flux_columns(answer: Any, table: Table, *, suffix: str = "_instFlux") -> CheckResult:
     """Check a list of the table's instrumental-flux columns (names ending in ``suffix``), in any order.
 
@@ -207,9 +179,11 @@ def check_flux_columns(answer: Any, table: Table, *, suffix: str = "_instFlux") 
         The forced-photometry table whose columns were searched.
     suffix : str, optional
         How the wanted names end; ``_instFlux`` (fluxes, not their ``_instFluxErr`` uncertainties).
+
+    Returns
+    -------
+    CheckResult
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
     if isinstance(answer, str):
         return wrong("give a list of column names, e.g. ['a', 'b'], not one string.")
     if not isinstance(answer, Iterable):
@@ -251,6 +225,7 @@ def check_flux_columns(answer: Any, table: Table, *, suffix: str = "_instFlux") 
     )
 
 
+@self_check
 def check_multiband_table(
     answer: Any,
     ref: Table,
@@ -267,15 +242,17 @@ def check_multiband_table(
         The learner's table.
     ref : astropy.table.Table
         The patch's ``deepCoadd_ref`` table: the answer must have its rows, in its order.
-    forced : dict of str to astropy.table.Table
+    forced : mapping of str to astropy.table.Table
         ``{band: deepCoadd_forced_src table}`` of the same patch.
     flux : str, optional
         Measurement whose ``<flux>_instFlux`` column goes into the answer.
     name : str, optional
         Name of each band's column in the answer, with ``{band}`` replaced by the band.
+
+    Returns
+    -------
+    CheckResult
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
     if not hasattr(answer, "colnames"):
         return wrong(f"build an astropy Table (astropy.table.Table); got a {type(answer).__name__}.")
     bands = list(forced)
@@ -299,29 +276,38 @@ def check_multiband_table(
                 "table is row k of every forced table."
             )
         return wrong("the id column differs from deepCoadd_ref's ids: take it from ref['id'] (or any forced table).")
-    fluxes = {band: _float_values(forced[band][f"{flux}_instFlux"]) for band in bands}
-    errors = {band: _float_values(forced[band][f"{flux}_instFluxErr"]) for band in bands}
     for band in bands:
-        column = name.format(band=band)
-        values = _float_values(answer[column])
-        if _same(values, fluxes[band]):
-            continue
-        for other in bands:
-            if other != band and _same(values, fluxes[other]):
-                return wrong(f"the column {column} holds the {other}-band fluxes; take it from forced['{band}'].")
-        if _same(values, errors[band]):
-            return wrong(f"the column {column} holds the uncertainties ({flux}_instFluxErr), not the fluxes.")
-        finite = np.isfinite(values) & np.isfinite(fluxes[band]) & (fluxes[band] != 0)
-        if finite.any():
-            ratio = values[finite] / fluxes[band][finite]
-            if np.allclose(ratio, ratio[0], rtol=1e-6) and not np.isclose(ratio[0], 1.0):
-                return wrong(
-                    f"the column {column} is {ratio[0]:.4g} times the {flux}_instFlux column: this exercise keeps "
-                    "the instrumental fluxes in counts (lesson 2 calibrates them)."
-                )
-        n_bad = int(np.count_nonzero(~np.isclose(values, fluxes[band], rtol=1e-9, atol=0.0, equal_nan=True)))
-        return wrong(f"the column {column} differs from forced['{band}']['{flux}_instFlux'] in {n_bad} rows.")
+        problem = _flux_column_problem(answer, forced, band, name.format(band=band), flux)
+        if problem is not None:
+            return wrong(problem)
     return right(
         f"{n:,} rows in deepCoadd_ref's order, with {', '.join(wanted[1:])}. Because the tables are row-for-row, "
         "no matching by position was needed."
     )
+
+
+def _flux_column_problem(answer: Table, forced: Mapping[str, Table], band: str, column: str, flux: str) -> str | None:
+    """What is wrong with the answer's flux column of ``band`` (None if nothing)."""
+    values, fluxes = floats(answer[column]), floats(forced[band][f"{flux}_instFlux"])
+    if _same(values, fluxes):
+        return None
+    usable = np.isfinite(values) & np.isfinite(fluxes) & (fluxes != 0)
+    ratio = float(values[usable][0] / fluxes[usable][0]) if usable.any() else 1.0
+    mistakes: dict[str, Any] = {
+        f"the column {column} holds the {other}-band fluxes; take it from forced['{band}'].": floats(
+            table[f"{flux}_instFlux"]
+        )
+        for other, table in forced.items()
+        if other != band
+    }
+    mistakes[f"the column {column} holds the uncertainties ({flux}_instFluxErr), not the fluxes."] = floats(
+        forced[band][f"{flux}_instFluxErr"]
+    )
+    mistakes[
+        f"the column {column} is {ratio:.4g} times the {flux}_instFlux column: this exercise keeps the "
+        "instrumental fluxes in counts (lesson 2 calibrates them)."
+    ] = None if np.isclose(ratio, 1.0) else ratio * fluxes
+    n_bad = int(np.count_nonzero(~np.isclose(values, fluxes, rtol=1e-6, atol=0.0, equal_nan=True)))
+    return first_mistake(
+        values, mistakes, lambda a, b: a.shape == b.shape and np.allclose(a, b, rtol=1e-6, equal_nan=True)
+    ) or (f"the column {column} differs from forced['{band}']['{flux}_instFlux'] in {n_bad} rows.")

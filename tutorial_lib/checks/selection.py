@@ -19,15 +19,30 @@ Definitions, with their sources:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._result import NO_ANSWER as _NO_ANSWER
-from ._result import CheckResult, right, wrong
-from ._result import as_number as _as_number
-from ._result import is_missing as _is_missing
-from ._result import plain as _plain
+from ._result import (
+    FRACTION_TOLERANCE,
+    NO_ANSWER,
+    CheckResult,
+    Mistakes,
+    as_count,
+    as_mask,
+    as_number,
+    first_mistake,
+    floats,
+    is_missing,
+    judge,
+    plain,
+    plural,
+    right,
+    self_check,
+    within,
+    wrong,
+)
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -45,68 +60,32 @@ __all__ = [
 
 #: HSC's ``fluxRatio`` for ``base_ClassificationExtendedness`` (obs_subaru ``config/cmodel.py``).
 HSC_FLUX_RATIO = 0.985
-#: Fractions closer than this to the right value are accepted (the lessons print three decimals).
-FRACTION_TOLERANCE = 0.005
+
+#: The four parts of ``detect_isPrimary``: what a row failing each part is.
+_PRIMARY_PARTS = {
+    "deblended": "blend parents (deblend_nChild > 0)",
+    "patch_inner": "outside the patch inner region",
+    "tract_inner": "outside the tract inner region",
+    "not_sky": "sky objects (merge_peak_sky)",
+}
 
 
-# --------------------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------------------
-
-
-def _as_mask(values, n: int, what: str) -> tuple[np.ndarray | None, CheckResult | None]:
-    """A boolean mask of length ``n``, or a CheckResult explaining why the answer is not one."""
+def _column(table: Table, name: str) -> np.ndarray:
+    """The column ``name`` of ``table`` as a plain array; a KeyError naming it if the table has none."""
     try:
-        array = _plain(values)
-    except (TypeError, ValueError):
-        return None, wrong(f"{what} should be an array of True/False, one per row; got {type(values).__name__}.")
-    if array.ndim != 1:
-        return None, wrong(f"{what} should be one-dimensional (one True/False per row); got shape {array.shape}.")
-    if len(array) != n:
-        return None, wrong(
-            f"{what} has {len(array)} entries but the table has {n} rows: build it from the columns of the whole "
-            "table (a mask has one entry per row), not from a table that was already cut."
-        )
-    if array.dtype != bool:
-        if np.issubdtype(array.dtype, np.number) and np.all(np.isin(array, (0, 1))):
-            array = array.astype(bool)
-        else:
-            return None, wrong(
-                f"{what} should hold True/False values; it has dtype {array.dtype}. Combine flag columns with "
-                "& (and), | (or) and ~ (not), and compare numbers with == or <."
-            )
-    return array, None
-
-
-def _as_count(value, what: str) -> tuple[int | None, CheckResult | None]:
-    number, problem = _as_number(value, what)
-    if problem is not None:
-        return None, problem
-    if number != round(number):
-        return None, wrong(f"{what} should be a whole number (a count); got {number:g}.")
-    return int(round(number)), None
-
-
-def _column(table, name: str) -> np.ndarray:
-    try:
-        return _plain(table[name])
+        return plain(table[name])
     except (KeyError, ValueError) as err:
         raise KeyError(f"the table has no column '{name}', which this check needs") from err
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-# --------------------------------------------------------------------------------------------------------
-# Lesson 3: detect_isPrimary and duplicates
-# --------------------------------------------------------------------------------------------------------
+# --- lesson 3: detect_isPrimary and duplicates -----------------------------------------------------------------
+@self_check
 def check_primary_parts(mask: ArrayLike, ref: Table) -> CheckResult:
     """Check a learner's ``detect_isPrimary`` rebuilt from its four parts.
 
     Parameters
     ----------
-    mask : array of bool
+    mask : numpy.ndarray of bool
         The learner's mask, one entry per row of ``ref``.
     ref : astropy.table.Table
         The reference table (``deepCoadd_ref``) with ``deblend_nChild``, ``detect_isPatchInner``,
@@ -119,81 +98,64 @@ def check_primary_parts(mask: ArrayLike, ref: Table) -> CheckResult:
         (deblend_nChild == 0)`` on every row; otherwise it says which kinds of rows are wrongly kept or
         dropped.
     """
-    if _is_missing(mask):
-        return wrong(_NO_ANSWER)
-    n = len(ref)
-    answer, problem = _as_mask(mask, n, "your mask")
-    if problem is not None:
-        return problem
+    answer = as_mask(mask, len(ref), "your mask")
+    if isinstance(answer, CheckResult):
+        return answer
+    n_child = _column(ref, "deblend_nChild")
     parts = {
-        "deblended": _column(ref, "deblend_nChild") == 0,
+        "deblended": n_child == 0,
         "patch_inner": _column(ref, "detect_isPatchInner").astype(bool),
         "tract_inner": _column(ref, "detect_isTractInner").astype(bool),
         "not_sky": ~_column(ref, "merge_peak_sky").astype(bool),
     }
-    expected = parts["deblended"] & parts["patch_inner"] & parts["tract_inner"] & parts["not_sky"]
-    n_expected = int(expected.sum())
+    expected = np.logical_and.reduce(list(parts.values()))
+    counts = f"your mask keeps {int(answer.sum()):,} rows, the definition {int(expected.sum()):,}"
     if np.array_equal(answer, expected):
         return right(
-            f"your mask keeps {n_expected:,} of {n:,} rows, exactly the rows that are deblended (nChild == 0), "
-            "in the patch and tract inner regions, and not sky objects."
+            f"your mask keeps {int(expected.sum()):,} of {len(ref):,} rows, exactly the rows that are deblended "
+            "(nChild == 0), in the patch and tract inner regions, and not sky objects."
         )
-    if _without_parentheses(answer, parts, _column(ref, "deblend_nChild")):
+    if _without_parentheses(answer, parts, n_child):
         return wrong(
-            f"your mask keeps {int(answer.sum()):,} rows, the definition {n_expected:,}: an operator precedence "
-            "problem. In Python & binds tighter than ==, so ref['deblend_nChild'] == 0 & ref['detect_isPatchInner'] "
-            "& ... is read as ref['deblend_nChild'] == (0 & ref['detect_isPatchInner'] & ...), and the other parts "
-            "are lost. Put the comparison in parentheses: (ref['deblend_nChild'] == 0) & ..."
+            f"{counts}: an operator precedence problem. In Python & binds tighter than ==, so "
+            "ref['deblend_nChild'] == 0 & ref['detect_isPatchInner'] & ... is read as ref['deblend_nChild'] == "
+            "(0 & ref['detect_isPatchInner'] & ...), and the other parts are lost. Put the comparison in "
+            "parentheses: (ref['deblend_nChild'] == 0) & ..."
         )
-    extra = answer & ~expected
-    missing = expected & ~answer
-    reasons = {
-        "deblended": "blend parents (deblend_nChild > 0)",
-        "patch_inner": "outside the patch inner region",
-        "tract_inner": "outside the tract inner region",
-        "not_sky": "sky objects (merge_peak_sky)",
-    }
+    extra, missing = answer & ~expected, expected & ~answer
+    kept = {name: int((extra & ~parts[name]).sum()) for name in _PRIMARY_PARTS}
     messages = []
     if extra.any():
-        kinds = [
-            f"{int((extra & ~parts[name]).sum()):,} {text}"
-            for name, text in reasons.items()
-            if (extra & ~parts[name]).any()
-        ]
-        messages.append(f"it keeps {_plural(int(extra.sum()), 'row')} it should drop ({'; '.join(kinds)})")
-    if missing.any():
-        messages.append(f"it drops {_plural(int(missing.sum()), 'row')} that pass all four parts")
-    hint = ""
-    if missing.any() and not extra.any() and answer.sum() == 0:
+        kinds = "; ".join(f"{n:,} {_PRIMARY_PARTS[name]}" for name, n in kept.items() if n)
+        messages.append(f"it keeps {plural(int(extra.sum()), 'row')} it should drop ({kinds})")
+        hint = f" Add the missing part(s): {', '.join(name for name, n in kept.items() if n)}."
+    elif answer.sum() == 0:
         hint = " It keeps no row at all: check for a part written the wrong way round (== 0 or ~)."
-    elif extra.any():
-        forgotten = [name for name in reasons if (extra & ~parts[name]).any()]
-        hint = f" Add the missing part(s): {', '.join(forgotten)}."
-    elif missing.any():
+    else:
         hint = " One of your parts is stricter than its definition (or inverted)."
-    return wrong(
-        f"your mask keeps {int(answer.sum()):,} rows, the definition {n_expected:,}: {'; '.join(messages)}.{hint}"
-    )
+    if missing.any():
+        messages.append(f"it drops {plural(int(missing.sum()), 'row')} that pass all four parts")
+    return wrong(f"{counts}: {'; '.join(messages)}.{hint}")
 
 
-def _without_parentheses(answer: np.ndarray, parts: dict, n_child: np.ndarray) -> bool:
+def _without_parentheses(answer: np.ndarray, parts: dict[str, np.ndarray], n_child: np.ndarray) -> bool:
     """Whether ``answer`` is what the four parts give when ``deblend_nChild == 0`` is not in parentheses.
 
     ``A & B & nChild == 0 & C & D`` parses as ``(A & B & nChild) == (0 & C & D)``, and ``0 & ...`` is 0; so the
     result is ``(A & B & nChild) == 0`` for the flag parts written before the comparison (any order of the four).
     """
-    n_child = n_child.astype(np.int64)
-    flags = [parts["patch_inner"], parts["tract_inner"], parts["not_sky"]]
+    flags = [parts[name].astype(np.int64) for name in ("patch_inner", "tract_inner", "not_sky")]
     for before in range(8):
-        left = n_child
+        left = n_child.astype(np.int64)
         for k, flag in enumerate(flags):
             if before >> k & 1:
-                left = flag.astype(np.int64) & left
+                left = flag & left
         if np.array_equal(answer, left == 0):
             return True
     return False
 
 
+@self_check
 def check_duplicate_objects(answer: Any, truth_id: ArrayLike) -> CheckResult:
     """Check the number of true objects that appear in more than one row.
 
@@ -201,7 +163,7 @@ def check_duplicate_objects(answer: Any, truth_id: ArrayLike) -> CheckResult:
     ----------
     answer : int
         The learner's count of distinct true objects measured more than once.
-    truth_id : array of int
+    truth_id : numpy.ndarray of int
         ``truth_id`` of every row of the stacked tables (-1 for sky objects and blend parents, which are
         not true objects).
 
@@ -209,49 +171,45 @@ def check_duplicate_objects(answer: Any, truth_id: ArrayLike) -> CheckResult:
     -------
     CheckResult
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
-    value, problem = _as_count(answer, "your answer")
-    if problem is not None:
-        return problem
-    ids = _plain(truth_id).astype(np.int64)
+    value = as_count(answer, "your answer")
+    if isinstance(value, CheckResult):
+        return value
+    ids = plain(truth_id).astype(np.int64)
     real = ids[ids >= 0]
     unique, counts = np.unique(real, return_counts=True)
     expected = int(np.count_nonzero(counts > 1))
     n_rows_of_duplicates = int(counts[counts > 1].sum())
     n_surplus = int(real.size - unique.size)
-    with_minus_one = expected + int(np.count_nonzero(ids < 0) > 1)
-    if value == expected:
-        return right(
-            f"{expected:,} of the {unique.size:,} true objects are measured more than once; together they "
-            f"fill {n_rows_of_duplicates:,} rows, {n_surplus:,} more than one each."
-        )
-    if value == with_minus_one and with_minus_one != expected:
-        why = "you counted truth_id = -1 as an object, but it marks rows with no single true object (sky objects "
-        why += "and blend parents): keep truth_id >= 0 first."
-    elif value == n_surplus:
-        why = "that is the number of surplus rows (rows minus distinct objects); an object seen four times counts "
-        why += "three times there. Count the objects whose truth_id occurs more than once."
-    elif value == n_rows_of_duplicates:
-        why = "that counts the rows of duplicated objects; count each object once."
-    elif value == unique.size:
-        why = "that is the number of distinct true objects; count only those that occur more than once."
-    elif value == int(np.count_nonzero(counts == 2)):
-        why = "that counts only objects seen exactly twice; objects in a corner where four patches overlap are "
-        why += "seen four times."
-    else:
-        why = "use np.unique(truth_id[truth_id >= 0], return_counts=True) and count the ids whose count is above 1."
-    return wrong(f"{value:,} is not the number of duplicated objects: {why}")
+    not_it = f"{value:,} is not the number of duplicated objects: "
+    mistakes: Mistakes = {
+        "you counted truth_id = -1 as an object, but it marks rows with no single true object (sky objects "
+        "and blend parents): keep truth_id >= 0 first.": expected + int(np.count_nonzero(ids < 0) > 1),
+        "that is the number of surplus rows (rows minus distinct objects); an object seen four times counts "
+        "three times there. Count the objects whose truth_id occurs more than once.": n_surplus,
+        "that counts the rows of duplicated objects; count each object once.": n_rows_of_duplicates,
+        "that is the number of distinct true objects; count only those that occur more than once.": unique.size,
+        "that counts only objects seen exactly twice; objects in a corner where four patches overlap are "
+        "seen four times.": int(np.count_nonzero(counts == 2)),
+    }
+    return judge(
+        value,
+        expected,
+        int.__eq__,
+        f"{expected:,} of the {unique.size:,} true objects are measured more than once; together they "
+        f"fill {n_rows_of_duplicates:,} rows, {n_surplus:,} more than one each.",
+        {not_it + message: candidate for message, candidate in mistakes.items()},
+        not_it + "use np.unique(truth_id[truth_id >= 0], return_counts=True) and count the ids whose count is above 1.",
+    )
 
 
-# --------------------------------------------------------------------------------------------------------
-# Lesson 4: extendedness, purity and completeness
-# --------------------------------------------------------------------------------------------------------
+# --- lesson 4: extendedness, purity and completeness -----------------------------------------------------------
 def _extendedness_rule(psf: np.ndarray, cmodel: np.ndarray, flux_ratio: float) -> np.ndarray:
+    """meas_base's extendedness: 0 where ``flux_ratio * cmodel < psf``, else 1 (also where a flux is NaN)."""
     with np.errstate(invalid="ignore"):
         return np.where(flux_ratio * cmodel < psf, 0.0, 1.0)
 
 
+@self_check
 def check_extendedness(answer: Any, forced: Table, flux_ratio: float = HSC_FLUX_RATIO) -> CheckResult:
     """Check extendedness recomputed from the PSF and CModel fluxes of a forced table.
 
@@ -262,24 +220,22 @@ def check_extendedness(answer: Any, forced: Table, flux_ratio: float = HSC_FLUX_
 
     Parameters
     ----------
-    answer : array of float (0, 1 or NaN) or of bool (True = extended)
+    answer : numpy.ndarray of float (0, 1 or NaN) or of bool (True = extended)
         The learner's extendedness, one per row of ``forced``.
     forced : astropy.table.Table
         A forced table with ``base_PsfFlux_instFlux`` and ``modelfit_CModel_instFlux``.
-    flux_ratio : float
+    flux_ratio : float, optional
         The ``fluxRatio`` of the rule (0.985 for HSC).
 
     Returns
     -------
     CheckResult
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
     psf = _column(forced, "base_PsfFlux_instFlux").astype(float)
     cmodel = _column(forced, "modelfit_CModel_instFlux").astype(float)
     n = len(psf)
     try:
-        values = _plain(answer)
+        values = plain(answer)
     except (TypeError, ValueError):
         return wrong(f"your answer should be an array of 0 and 1, one per row; got {type(answer).__name__}.")
     if values.ndim != 1 or len(values) != n:
@@ -289,125 +245,102 @@ def check_extendedness(answer: Any, forced: Table, flux_ratio: float = HSC_FLUX_
         )
     if not (values.dtype == bool or np.issubdtype(values.dtype, np.number)):
         return wrong(f"your answer should hold numbers (0 or 1); it has dtype {values.dtype}.")
-    answer_is_bool = values.dtype == bool
-    values = values.astype(float)
     measured = np.isfinite(psf) & np.isfinite(cmodel)
-    if "base_ClassificationExtendedness_flag" in getattr(forced, "colnames", ()):
+    if "base_ClassificationExtendedness_flag" in forced.colnames:
         measured &= ~_column(forced, "base_ClassificationExtendedness_flag").astype(bool)
-    expected = _extendedness_rule(psf, cmodel, flux_ratio)
-    got = values[measured]
+    got = values.astype(float)[measured]
     if np.any(~np.isfinite(got)):
-        n_nan = int(np.count_nonzero(~np.isfinite(got)))
         return wrong(
-            f"your answer is NaN on {n_nan:,} rows whose PSF and CModel fluxes are both measured: those rows "
-            "should be 0 or 1."
+            f"your answer is NaN on {int(np.count_nonzero(~np.isfinite(got))):,} rows whose PSF and CModel fluxes "
+            "are both measured: those rows should be 0 or 1."
         )
     if not np.all(np.isin(got, (0.0, 1.0))):
         return wrong("extendedness is 0 (point source) or 1 (extended); your answer has other values.")
-    n_differ = int(np.count_nonzero(got != expected[measured]))
+    expected = _extendedness_rule(psf, cmodel, flux_ratio)
+    n_differ, n_measured = int(np.count_nonzero(got != expected[measured])), int(measured.sum())
     if n_differ == 0:
-        return _extendedness_right(values, measured, answer_is_bool)
-    return _extendedness_mistake(got, measured, expected, psf, cmodel, flux_ratio, n_differ)
-
-
-def _extendedness_right(values: np.ndarray, measured: np.ndarray, answer_is_bool: bool) -> CheckResult:
-    """Right on every measured row: right overall only if the unmeasured rows are NaN (or there are none)."""
-    got = values[measured]
-    n_measured = int(measured.sum())
-    unmeasured = ~measured
-    if not unmeasured.any():
-        note = ""
-    elif np.all(np.isnan(values[unmeasured])):
-        note = f" and NaN on the {int(unmeasured.sum()):,} flagged rows, as the pipelines store it"
-    else:
-        n_missing_nan = int(np.count_nonzero(~np.isnan(values[unmeasured])))
-        if answer_is_bool:
-            return wrong(
-                f"right on all {n_measured:,} measured rows, but True/False cannot say 'no measurement': the "
-                f"{int(unmeasured.sum()):,} flagged rows must be NaN. Use floats: np.where(flag, np.nan, "
-                "np.where(0.985 * cmodel < psf, 0.0, 1.0))."
-            )
-        return wrong(
-            f"right on all {n_measured:,} measured rows, but {n_missing_nan:,} of the {int(unmeasured.sum()):,} "
-            "rows whose flux is missing or flagged (base_ClassificationExtendedness_flag) have a value: they "
-            "have no extendedness and must be NaN, as the pipelines store it. Use np.where(flag, np.nan, ...)."
-        )
-    n_ext = int(np.count_nonzero(got == 1.0))
-    return right(
-        f"on all {n_measured:,} measured rows your values follow the HSC rule ({n_measured - n_ext:,} "
-        f"point sources, {n_ext:,} extended){note}."
-    )
-
-
-def _extendedness_mistake(
-    got: np.ndarray,
-    measured: np.ndarray,
-    expected: np.ndarray,
-    psf: np.ndarray,
-    cmodel: np.ndarray,
-    flux_ratio: float,
-    n_differ: int,
-) -> CheckResult:
-    """Name the mistake behind extendedness values that differ from the rule on ``n_differ`` measured rows."""
-    n_measured = int(measured.sum())
-    comparisons = {
-        "swapped 0 and 1 (0 is a point source: CModel no more than 1/0.985 times the PSF flux)": 1.0 - expected,
+        return _extendedness_right(values, measured)
+    mistakes: Mistakes = {
+        "swapped 0 and 1 (0 is a point source: CModel no more than 1/0.985 times the PSF flux)": 1.0
+        - expected[measured],
         "left out fluxRatio (the rule is fluxRatio * CModel < PSF with fluxRatio = 0.985)": _extendedness_rule(
             psf, cmodel, 1.0
-        ),
+        )[measured],
         "put fluxRatio on the PSF side (the rule is fluxRatio * CModel < PSF)": np.where(
             cmodel < flux_ratio * psf, 0.0, 1.0
-        ),
-        "used 1/fluxRatio where the rule multiplies by fluxRatio": _extendedness_rule(psf, cmodel, 1.0 / flux_ratio),
+        )[measured],
+        "used 1/fluxRatio where the rule multiplies by fluxRatio": _extendedness_rule(psf, cmodel, 1.0 / flux_ratio)[
+            measured
+        ],
     }
-    for mistake, candidate in comparisons.items():
-        if np.array_equal(got, candidate[measured]):
-            return wrong(f"your values differ from the rule on {n_differ:,} of {n_measured:,} rows: you {mistake}.")
+    mistake = first_mistake(got, mistakes, np.array_equal)
+    if mistake is not None:
+        return wrong(f"your values differ from the rule on {n_differ:,} of {n_measured:,} rows: you {mistake}.")
     return wrong(
         f"your values differ from the rule on {n_differ:,} of {n_measured:,} measured rows. Compute "
         f"np.where({flux_ratio} * cmodel < psf, 0.0, 1.0) with both fluxes from the same forced table."
     )
 
 
+def _extendedness_right(values: np.ndarray, measured: np.ndarray) -> CheckResult:
+    """Right on every measured row: right overall only if the unmeasured rows are NaN (or there are none)."""
+    n_measured, unmeasured = int(measured.sum()), ~measured
+    n_unmeasured = int(unmeasured.sum())
+    n_with_value = int(np.count_nonzero(~np.isnan(values[unmeasured].astype(float))))
+    if values.dtype == bool and n_unmeasured:
+        return wrong(
+            f"right on all {n_measured:,} measured rows, but True/False cannot say 'no measurement': the "
+            f"{n_unmeasured:,} flagged rows must be NaN. Use floats: np.where(flag, np.nan, "
+            "np.where(0.985 * cmodel < psf, 0.0, 1.0))."
+        )
+    if n_with_value:
+        return wrong(
+            f"right on all {n_measured:,} measured rows, but {n_with_value:,} of the {n_unmeasured:,} "
+            "rows whose flux is missing or flagged (base_ClassificationExtendedness_flag) have a value: they "
+            "have no extendedness and must be NaN, as the pipelines store it. Use np.where(flag, np.nan, ...)."
+        )
+    note = f" and NaN on the {n_unmeasured:,} flagged rows, as the pipelines store it" if n_unmeasured else ""
+    n_ext = int(np.count_nonzero(values[measured].astype(float) == 1.0))
+    return right(
+        f"on all {n_measured:,} measured rows your values follow the HSC rule ({n_measured - n_ext:,} "
+        f"point sources, {n_ext:,} extended){note}."
+    )
+
+
 def _purity_completeness(point: np.ndarray, star: np.ndarray) -> tuple[float, float, int, int, int]:
-    n_point, n_star = int(point.sum()), int(star.sum())
-    n_both = int((point & star).sum())
+    """Purity, completeness, and the numbers of selected true stars, selected objects and true stars."""
+    n_point, n_star, n_both = int(point.sum()), int(star.sum()), int((point & star).sum())
     purity = n_both / n_point if n_point else float("nan")
     completeness = n_both / n_star if n_star else float("nan")
     return purity, completeness, n_both, n_point, n_star
 
 
-def _close_fraction(a: float, b: float) -> bool:
-    return abs(a - b) <= FRACTION_TOLERANCE
-
-
 def _magnitude_cuts(
-    shape: tuple[int, ...], true_magnitude, brighter_than: float | None, measured_magnitude
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The rows the exercise judges (true magnitude brighter than the limit) and the usual wrong cuts, by name."""
-    in_range = np.ones(shape, dtype=bool)
-    cuts: dict[str, np.ndarray] = {}
+    true_magnitude: ArrayLike | None, brighter_than: float | None, measured_magnitude: ArrayLike | None
+) -> dict[str, np.ndarray]:
+    """The exercise's cut (under ``""``) on the true magnitude and the usual wrong cuts, by what each is."""
     if true_magnitude is None or brighter_than is None:
-        return in_range, cuts
-    true_mag = _plain(true_magnitude).astype(float)
-    in_range = true_mag < brighter_than
-    cuts["the whole sample, without the cut at true magnitude " + f"{brighter_than:g}"] = np.ones_like(in_range)
+        return {}
+    true_mag = floats(true_magnitude)
+    cuts = {
+        "": true_mag < brighter_than,
+        f"the whole sample, without the cut at true magnitude {brighter_than:g}": (np.ones(true_mag.shape, dtype=bool)),
+    }
     if measured_magnitude is not None:
-        measured = _plain(measured_magnitude).astype(float)
         cuts[
             f"objects brighter than {brighter_than:g} in measured (PSF) magnitude. The exercise selects by true "
             "magnitude so that the point-source cut is the only selection being judged; a cut on the measured "
             "magnitude lets noise move objects across the limit and drops saturated stars (measured too faint)"
-        ] = measured < brighter_than
+        ] = floats(measured_magnitude) < brighter_than
     cuts[f"objects fainter than {brighter_than:g} instead of brighter (the cut is the wrong way round)"] = (
         true_mag >= brighter_than
     )
-    return in_range, cuts
+    return cuts
 
 
 def _purity_completeness_mistake(p_value: float, c_value: float, want_p: float, want_c: float) -> CheckResult:
     """Name the likely mistake behind a wrong (purity, completeness): swapped, percentages, 1 - x, or the formula."""
-    close = _close_fraction
+    close = within(FRACTION_TOLERANCE)
     if close(p_value, want_c) and close(c_value, want_p):
         return wrong(
             "you swapped them: purity divides by the number selected (point sources), completeness by the "
@@ -417,30 +350,21 @@ def _purity_completeness_mistake(p_value: float, c_value: float, want_p: float, 
         return wrong("those look like percentages: give fractions between 0 and 1.")
     parts = []
     if not close(p_value, want_p):
-        if close(p_value, 1 - want_p):
-            parts.append("your purity is the contamination (galaxies among point sources), 1 - purity")
-        else:
-            parts.append("purity = N(point source and true star) / N(point source)")
+        parts.append(
+            "your purity is the contamination (galaxies among point sources), 1 - purity"
+            if close(p_value, 1 - want_p)
+            else "purity = N(point source and true star) / N(point source)"
+        )
     if not close(c_value, want_c):
-        if close(c_value, 1 - want_c):
-            parts.append("your completeness is the fraction of true stars lost, 1 - completeness")
-        else:
-            parts.append("completeness = N(point source and true star) / N(true star)")
+        parts.append(
+            "your completeness is the fraction of true stars lost, 1 - completeness"
+            if close(c_value, 1 - want_c)
+            else "completeness = N(point source and true star) / N(true star)"
+        )
     return wrong("; ".join(parts) + ".")
 
 
-def _cut_mistake(point, star, cuts, answer, wanted, same, brighter_than) -> CheckResult | None:
-    """The wrong cut whose purity and completeness equal ``answer`` (by ``same``), if any."""
-    for description, rows in cuts.items():
-        other = _purity_completeness(point[rows], star[rows])[:2]
-        if all(map(same, answer, other)) and not all(map(same, other, wanted)):
-            return wrong(
-                f"those are the purity and completeness of {description}. Select with the true magnitude: "
-                f"true_mag < {brighter_than:g}."
-            )
-    return None
-
-
+@self_check
 def check_purity_completeness(
     answer: Any,
     is_point: ArrayLike,
@@ -456,17 +380,17 @@ def check_purity_completeness(
     ----------
     answer : tuple of float
         The learner's ``(purity, completeness)``, fractions between 0 and 1.
-    is_point : array of bool
+    is_point : numpy.ndarray of bool
         Whether each object of the sample passes the point-source cut.
-    is_star : array of bool
+    is_star : numpy.ndarray of bool
         Whether each object of the sample is truly a star (row-for-row with ``is_point``); every other object
         of the sample counts as not a star.
-    true_magnitude : array of float, optional
+    true_magnitude : numpy.ndarray of float, optional
         True magnitude of each object of the sample. With ``brighter_than``, only objects whose true magnitude
         is brighter (smaller) count.
     brighter_than : float, optional
         The magnitude limit of the exercise.
-    measured_magnitude : array of float, optional
+    measured_magnitude : numpy.ndarray of float, optional
         The measured (e.g. PSF) magnitude of each object, to recognise a cut on it instead of the true one.
 
     Returns
@@ -474,48 +398,54 @@ def check_purity_completeness(
     CheckResult
         Right when both are within 0.005 of ``N(point & star) / N(point)`` and ``N(point & star) / N(star)``.
     """
-    if _is_missing(answer):
-        return wrong(_NO_ANSWER)
     try:
         purity, completeness = answer
     except (TypeError, ValueError):
         return wrong("give a pair of two numbers, (purity, completeness), e.g. answer = (0.9, 0.8).")
-    if _is_missing(purity) or _is_missing(completeness):
-        return wrong(_NO_ANSWER)
-    point = _plain(is_point).astype(bool)
-    star = _plain(is_star).astype(bool)
+    if is_missing(purity) or is_missing(completeness):
+        return wrong(NO_ANSWER)
+    point, star = plain(is_point).astype(bool), plain(is_star).astype(bool)
     if point.shape != star.shape:
         raise ValueError(f"is_point and is_star differ in length: {point.shape} and {star.shape}")
-    p_value, problem = _as_number(purity, "your purity")
-    if problem is not None:
-        return problem
-    c_value, problem = _as_number(completeness, "your completeness")
-    if problem is not None:
-        return problem
-    in_range, cuts = _magnitude_cuts(point.shape, true_magnitude, brighter_than, measured_magnitude)
+    p_value, c_value = as_number(purity, "your purity"), as_number(completeness, "your completeness")
+    for value in (p_value, c_value):
+        if isinstance(value, CheckResult):
+            return value
+    assert isinstance(p_value, float) and isinstance(c_value, float)  # narrowed above, for mypy
+    cuts = _magnitude_cuts(true_magnitude, brighter_than, measured_magnitude)
+    in_range = cuts.pop("", np.ones(point.shape, dtype=bool))
     want_p, want_c, n_both, n_point, n_star = _purity_completeness(point[in_range], star[in_range])
     if n_point == 0 or n_star == 0:
         raise ValueError("the sample has no point sources or no true stars; purity or completeness is undefined")
-
     # A computed answer equal to another cut's values to rounding error is that cut, even where the two cuts give
     # fractions within the tolerance (a PSF-magnitude cut differs from the true one by a few objects).
-    for same in (lambda a, b: abs(a - b) <= 1e-9, None, _close_fraction):
-        if same is None:
-            if _close_fraction(p_value, want_p) and _close_fraction(c_value, want_c):
-                return right(
-                    f"purity {want_p:.3f} ({n_both:,} true stars among {n_point:,} point sources) and completeness "
-                    f"{want_c:.3f} ({n_both:,} of {n_star:,} true stars kept)."
-                )
-            continue
-        mistake = _cut_mistake(point, star, cuts, (p_value, c_value), (want_p, want_c), same, brighter_than)
+    exact, close = within(1e-9), within(FRACTION_TOLERANCE)
+    mistakes = {
+        f"those are the purity and completeness of {what}. "
+        f"Select with the true magnitude: true_mag < {brighter_than:g}.": _purity_completeness(point[rows], star[rows])[
+            :2
+        ]
+        for what, rows in cuts.items()
+    }
+    wanted = (want_p, want_c)
+    for same in (exact, close):
+
+        def both(answer: tuple[float, float], other: tuple[float, float], same: Callable = same) -> bool:
+            """Both fractions equal to another cut's, and that cut's differ from the exercise's."""
+            return all(map(same, answer, other)) and not all(map(same, other, wanted))
+
+        mistake = first_mistake((p_value, c_value), mistakes, both)
         if mistake is not None:
-            return mistake
+            return wrong(mistake)
+        if same is exact and close(p_value, want_p) and close(c_value, want_c):
+            return right(
+                f"purity {want_p:.3f} ({n_both:,} true stars among {n_point:,} point sources) and completeness "
+                f"{want_c:.3f} ({n_both:,} of {n_star:,} true stars kept)."
+            )
     return _purity_completeness_mistake(p_value, c_value, want_p, want_c)
 
 
-# --------------------------------------------------------------------------------------------------------
-# Lesson 7: a whole-tract catalogue
-# --------------------------------------------------------------------------------------------------------
+# --- lesson 7: a whole-tract catalogue ------------------------------------------------------------------------
 def _patch_of_id(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Tract and Gen2 (x, y) of packed HSC source ids, as (tract, x * 100 + y) arrays."""
     high = ids >> 32
@@ -525,16 +455,16 @@ def _patch_of_id(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return tract, x * 100 + y
 
 
-def _primary_ids_by_patch(butler, skymap: str, tract: int) -> dict[int, np.ndarray]:
+def _primary_ids_by_patch(butler: Butler, skymap: str, tract: int) -> dict[int, np.ndarray]:
     """The ``id`` of every primary row of each patch of ``tract``, read from the Butler's ``deepCoadd_ref``."""
     refs = butler.query_datasets("deepCoadd_ref", data_id={"skymap": skymap, "tract": tract})
     if not refs:
         raise LookupError(f"no deepCoadd_ref of skymap {skymap!r}, tract {tract} in the butler's collections")
-    by_patch = {}
+    by_patch: dict[int, np.ndarray] = {}
     for ref in refs:
         table = butler.get(ref, parameters={"columns": ["id", "detect_isPrimary"]})
-        primary = _plain(table["detect_isPrimary"]).astype(bool)
-        by_patch[int(ref.dataId["patch"])] = _plain(table["id"]).astype(np.int64)[primary]
+        primary = plain(table["detect_isPrimary"]).astype(bool)
+        by_patch[int(ref.dataId["patch"])] = plain(table["id"]).astype(np.int64)[primary]
     return dict(sorted(by_patch.items()))
 
 
@@ -570,11 +500,13 @@ def _patch_coverage_problem(ids: np.ndarray, tract: int, nx: int, ny: int) -> st
     return None
 
 
-def _primary_rows_problem(catalog, ids: np.ndarray, butler, skymap: str, tract: int) -> str | None:
+def _primary_rows_problem(
+    catalog: Table, ids: np.ndarray, butler: Butler | None, skymap: str, tract: int
+) -> str | None:
     """Which rows are not primary (by their flag and, with a Butler, by the tract's ``deepCoadd_ref``), or None."""
     n = len(ids)
     if "detect_isPrimary" in catalog.colnames:
-        primary = _plain(catalog["detect_isPrimary"]).astype(bool)
+        primary = plain(catalog["detect_isPrimary"]).astype(bool)
         if not primary.all():
             return (
                 f"{int((~primary).sum()):,} of your {n:,} rows are not primary: keep ref['detect_isPrimary'] rows "
@@ -594,6 +526,7 @@ def _primary_rows_problem(catalog, ids: np.ndarray, butler, skymap: str, tract: 
     return None
 
 
+@self_check
 def check_tract_catalog(
     catalog: Table,
     *,
@@ -612,9 +545,9 @@ def check_tract_catalog(
     ----------
     catalog : astropy.table.Table
         The learner's stacked catalogue, with at least ``id``.
-    tract : int
+    tract : int, optional
         The tract it should cover.
-    num_patches : tuple of int
+    num_patches : tuple of int, optional
         Patches along x and y of the tract.
     butler : lsst.daf.butler.Butler, optional
         The lesson's Butler. With it, the check reads every patch's ``deepCoadd_ref`` and requires every primary
@@ -626,15 +559,13 @@ def check_tract_catalog(
     -------
     CheckResult
     """
-    if _is_missing(catalog):
-        return wrong(_NO_ANSWER)
     colnames = list(getattr(catalog, "colnames", []))
     if "id" not in colnames:
         return wrong(
             "your catalogue should be an astropy Table with the 'id' column of deepCoadd_ref (stack the tables "
             "with astropy.table.vstack)."
         )
-    ids = _plain(catalog["id"]).astype(np.int64)
+    ids = plain(catalog["id"]).astype(np.int64)
     n = len(ids)
     if n == 0:
         return wrong("your catalogue is empty.")
@@ -649,7 +580,7 @@ def check_tract_catalog(
     if problem is not None:
         return wrong(problem)
     if "truth_id" in colnames:
-        truth = _plain(catalog["truth_id"]).astype(np.int64)
+        truth = plain(catalog["truth_id"]).astype(np.int64)
         real = truth[truth >= 0]
         if np.unique(real).size != real.size:
             return wrong(

@@ -7,6 +7,8 @@ histograms, so the check also guards both.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
 
@@ -14,12 +16,16 @@ from ..survey.criteria import LESSON_SURVEY_CRITERIA, criterion_masks
 from ..survey.histograms import boxed, sum_partition_results
 from ._result import NO_ANSWER, CheckResult, is_missing, right, wrong
 
+if TYPE_CHECKING:
+    from lsdb import Catalog
+
 __all__ = ["check_survey_galaxies", "expected_survey_galaxies"]
 
 GALAXY = 1  # truth_type of a galaxy (data_fetch.survey.TRUTH_TYPES)
 
 
 def _galaxies_kept(frame: pd.DataFrame, faint: float) -> np.ndarray:
+    """True galaxies and rows of one partition that the lesson's selection keeps at ``i_psfMag <= faint``."""
     masks = criterion_masks(frame, LESSON_SURVEY_CRITERIA)
     keep = np.logical_and.reduce(list(masks.values())) if len(frame) else np.zeros(0, bool)
     mag = pd.Series(frame["i_psfMag"]).to_numpy(dtype=float, na_value=np.nan)
@@ -29,8 +35,21 @@ def _galaxies_kept(frame: pd.DataFrame, faint: float) -> np.ndarray:
     return np.array([np.count_nonzero(selected & (kind == GALAXY)), np.count_nonzero(selected)])
 
 
-def expected_survey_galaxies(catalog, faint: float) -> tuple[int, int]:
-    """True galaxies among the rows of the lesson's selection with ``i_psfMag <= faint``, and those rows."""
+def expected_survey_galaxies(catalog: Catalog, faint: float) -> tuple[int, int]:
+    """True galaxies among the rows of the lesson's selection with ``i_psfMag <= faint``, and those rows.
+
+    Parameters
+    ----------
+    catalog : lsdb.Catalog
+        The survey, opened with the selection's columns, ``i_psfMag`` and ``truth_type``.
+    faint : float
+        The faint limit, AB mag.
+
+    Returns
+    -------
+    tuple of int
+        The number of true galaxies selected, and the number of rows selected.
+    """
     import dask
 
     per_partition = catalog.map_partitions(boxed, _galaxies_kept, faint)
@@ -38,7 +57,7 @@ def expected_survey_galaxies(catalog, faint: float) -> tuple[int, int]:
     return int(total[0]), int(total[1])
 
 
-def check_survey_galaxies(answer, catalog, *, faint: float = 24.0) -> CheckResult:
+def check_survey_galaxies(answer: Any, catalog: Catalog, *, faint: float = 24.0) -> CheckResult:
     """Check the number of true galaxies the lesson's selection keeps at ``i_psfMag <= faint``.
 
     Parameters
@@ -47,8 +66,12 @@ def check_survey_galaxies(answer, catalog, *, faint: float = 24.0) -> CheckResul
         The learner's count.
     catalog : lsdb.Catalog
         The survey, opened with the selection's columns, ``i_psfMag`` and ``truth_type``.
-    faint : float
+    faint : float, optional
         The exercise's faint limit, AB mag.
+
+    Returns
+    -------
+    CheckResult
     """
     if is_missing(answer):
         return wrong(NO_ANSWER)

@@ -1,0 +1,68 @@
+"""The shared machinery of the self-checks: the table of known wrong answers, the placeholder, the coercions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tutorial_lib.checks._result import (
+    NO_ANSWER,
+    CheckResult,
+    as_count,
+    as_mask,
+    first_mistake,
+    judge,
+    right,
+    self_check,
+    within,
+)
+
+
+def test_the_first_matching_mistake_wins_and_later_ones_are_not_computed():
+    computed = []
+
+    def later():
+        computed.append("later")
+        return 3.0
+
+    mistakes = {"skipped": None, "twice": 4.0, "first match": 2.0, "also 2": 2.0, "later": later}
+    assert first_mistake(2.0005, mistakes, within(1e-3)) == "first match"
+    assert computed == []
+    assert first_mistake(3.0, mistakes, within(1e-3)) == "later"
+    assert computed == ["later"]
+    assert first_mistake(7.0, mistakes, within(1e-3)) is None
+
+
+def test_judge_prefers_the_right_answer_then_a_mistake_then_the_fallback():
+    mistakes = {"doubled": 20}
+    assert judge(10, 10, int.__eq__, "ten", mistakes, "no") == CheckResult(True, "ten")
+    assert judge(20, 10, int.__eq__, "ten", mistakes, "no") == CheckResult(False, "doubled")
+    assert judge(21, 10, int.__eq__, "ten", mistakes, "no") == CheckResult(False, "no")
+
+
+def test_self_check_answers_the_placeholder_by_position_or_keyword():
+    calls = []
+
+    @self_check
+    def check_double(answer, n, *, scale=2):
+        calls.append(answer)
+        return right(str(answer * scale == n))
+
+    assert check_double(..., 4).message == NO_ANSWER
+    assert check_double(answer=None, n=4).message == NO_ANSWER
+    assert calls == []
+    assert check_double(2, 4).correct and check_double(answer=2, n=4, scale=3).message == "False"
+    assert check_double.__name__ == "check_double"
+
+
+def test_as_mask_takes_zero_one_integers_and_names_a_wrong_length_or_dtype():
+    assert np.array_equal(as_mask(np.array([0, 1, 1]), 3, "m"), [False, True, True])
+    short = as_mask(np.ones(2, bool), 3, "your mask", "the reference table")
+    assert isinstance(short, CheckResult) and "2 entries" in short.message and "reference table has 3" in short.message
+    floats = as_mask(np.linspace(0, 1, 3), 3, "m")
+    assert isinstance(floats, CheckResult) and "dtype float64" in floats.message
+
+
+def test_as_count_rejects_fractions_and_flags():
+    assert as_count(np.int64(7), "n") == 7
+    assert "whole number" in as_count(2.5, "n").message
+    assert "a number" in as_count(True, "n").message
