@@ -34,6 +34,7 @@ __all__ = [
     "compute_survey_histograms",
     "count_rows",
     "boxed",
+    "map_and_sum",
     "partition_histograms",
     "sum_partition_results",
 ]
@@ -210,6 +211,27 @@ def sum_partition_results(per_partition, *, split_every: int = 8):
     return level[0]
 
 
+def map_and_sum(catalog, function, *args, split_every: int = 8, **kwargs):
+    """``function(partition, *args, **kwargs)`` on every partition of an LSDB catalog, summed on the cluster.
+
+    Parameters
+    ----------
+    catalog : lsdb.Catalog
+    function : callable
+        Returns an array, or a dict of arrays, of the same shapes for every partition.
+    split_every : int
+        Partitions summed per task.
+
+    Returns
+    -------
+    dask.delayed.Delayed
+        Compute it (``dask.compute(result)``) to get the total on the client; no row leaves the workers.
+    """
+    # The result of `boxed` is not a frame, so LSDB's check of each result against its meta only costs time.
+    per_partition = catalog.map_partitions(boxed, function, *args, verify_meta=False, **kwargs)
+    return sum_partition_results(per_partition, split_every=split_every)
+
+
 def boxed(frame, function, *args, **kwargs) -> np.ndarray:
     """``function(frame, ...)`` in a one-element object array, so ``map_partitions`` keeps a dict result whole."""
     box = np.empty(1, dtype=object)
@@ -238,8 +260,7 @@ def count_rows(catalog) -> int:
     """Number of rows of an LSDB catalog (or of a query of one), counted on the cluster without collecting them."""
     import dask
 
-    per_partition = catalog.map_partitions(boxed, len)
-    (total,) = dask.compute(sum_partition_results(per_partition))
+    (total,) = dask.compute(map_and_sum(catalog, len))
     return int(np.sum(total))
 
 
@@ -304,8 +325,7 @@ def compute_survey_histograms(catalog, criteria: Sequence[str], *, truth: bool |
             f"the catalog was opened without the columns {missing}; open it with "
             f"lsdb.open_catalog(path, columns=HistogramSpec.columns()) or columns='all'"
         )
-    per_partition = catalog.map_partitions(boxed, partition_histograms, spec)
-    (total,) = dask.compute(sum_partition_results(per_partition))
+    (total,) = dask.compute(map_and_sum(catalog, partition_histograms, spec))
     return SurveyHistograms(spec, _cumulate(total), catalog.npartitions)
 
 
