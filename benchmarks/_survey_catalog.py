@@ -79,7 +79,9 @@ def write_survey(path: Path, area_deg2: float, *, seed: int | None = None, progr
     if old is not None and {k: old.get(k) for k in wanted} == wanted:
         return old
     if path.exists() and old is None:
-        raise FileExistsError(f"{path} exists and was not written by benchmarks._survey_catalog; remove it or choose --out")
+        raise FileExistsError(
+            f"{path} exists and was not written by benchmarks._survey_catalog; remove it or choose --out"
+        )
 
     order = survey.PARTITION_ORDER
     schema = survey.survey_schema()  # with LSDB's types: it writes strings as large_string
@@ -100,7 +102,9 @@ def write_survey(path: Path, area_deg2: float, *, seed: int | None = None, progr
             for p in np.unique(pixel):
                 (fragments / str(p)).mkdir(parents=True, exist_ok=True)
                 feather.write_feather(  # uncompressed Arrow: the fragments are read once, soon
-                    table.filter(pa.array(pixel == p)), fragments / str(p) / f"{k:06d}.arrow", compression="uncompressed"
+                    table.filter(pa.array(pixel == p)),
+                    fragments / str(p) / f"{k:06d}.arrow",
+                    compression="uncompressed",
                 )
         catalog = staging / "collection" / survey.CATALOG_NAME
         pixels = sorted(int(p.name) for p in fragments.iterdir())

@@ -4,8 +4,9 @@ pandas in one process on the same Parquet files, at three sizes; peak memory per
 Both routes do the same work: the same columns, the same selection (``selection_expression`` of the lesson's
 criteria and faint limit, evaluated by pandas), the same histogram function, on the same files. The LSDB route is
 the lesson's (notebook 10): ``lsdb.open_catalog(columns=...)``, :func:`tutorial_lib.survey.select`, then
-``map_partitions`` of the histogram and a tree of sums on the cluster (:func:`tutorial_lib.survey.histograms.map_and_sum`). LSDB also reads each partition's
-``coord_ra``, ``coord_dec`` and ``_healpix_29`` (it always does); that is part of its cost.
+``map_partitions`` of the histogram and a tree of sums on the cluster
+(:func:`tutorial_lib.survey.histograms.map_and_sum`). LSDB also reads each partition's ``coord_ra``,
+``coord_dec`` and ``_healpix_29`` (it always does); that is part of its cost.
 
 Goals (issue 12): LSDB with 1 worker within 1.5x of the baseline's time; 2 workers at least 1.6x faster than 1;
 the cost per row the same at the three sizes (linear, within 1.5x), for every route. The machine's cores are
@@ -158,7 +159,8 @@ def main(argv=None) -> int:
         for route in routes:
             s = seconds[(route, k)]
             ratio = s / seconds[("pyarrow, one process", k)]
-            print(f"{route:22s} {n_rows[k]:11,d} {n_partitions[k]:10d} {s:8.2f} {n_rows[k] / s / 1e6:9.2f} {ratio:10.2f}")
+            speed = n_rows[k] / s / 1e6
+            print(f"{route:22s} {n_rows[k]:11,d} {n_partitions[k]:10d} {s:8.2f} {speed:9.2f} {ratio:10.2f}")
     for workers, mb in peaks.items():
         print(f"peak memory per worker, {workers} worker(s): {', '.join(f'{m:.0f} MB' for m in mb)}")
 

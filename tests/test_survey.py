@@ -21,8 +21,10 @@ from tutorial_lib.survey import (
     count_rows,
     pack_bitmask,
     passing_bitmasks,
+    select,
     selection_expression,
 )
+from tutorial_lib.survey.histograms import map_and_sum
 
 AREA = 0.04  # deg^2: four tracts of 0.01 deg^2, about 6,000 rows
 
@@ -202,6 +204,20 @@ def test_bitmask_packs_one_bit_per_criterion():
     with pytest.raises(ValueError, match="not one of the packed"):
         passing_bitmasks(["faint"], names)
     assert selection_expression(["primary"], 24.5) == "(detect_isPrimary) and (i_psfMag <= 24.5)"
+
+
+@pytest.mark.parametrize("ticked, faint", [(("primary", "point_source", "good_psf_flux"), 24.0), ((), 21.5)])
+def test_select_keeps_the_rows_of_lsdb_query(catalog, ticked, faint):
+    expression = selection_expression(ticked, faint)
+    by_query = catalog.query(expression).compute(progress_bar=False)
+    by_select = select(catalog, ticked, faint).compute(progress_bar=False)
+    assert 0 < len(by_select) < count_rows(catalog)
+    pd.testing.assert_frame_equal(pd.DataFrame(by_select), pd.DataFrame(by_query))
+
+
+def test_map_and_sum_adds_every_partition(catalog):
+    (total,) = dask.compute(map_and_sum(catalog, lambda frame: np.array([len(frame), 1])))
+    assert total.tolist() == [len(catalog.compute(progress_bar=False)), catalog.npartitions]
 
 
 # --------------------------------------------------------------------------------------------------------
