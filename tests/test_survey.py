@@ -25,6 +25,7 @@ from tutorial_lib.survey import (
     selection_expression,
 )
 from tutorial_lib.survey.histograms import map_and_sum
+from tutorial_lib.survey.view import density_rgba
 
 AREA = 0.04  # deg^2: four tracts of 0.01 deg^2, about 6,000 rows
 
@@ -296,6 +297,20 @@ def test_funnel_counts_fall_cut_by_cut(state, catalog):
     assert funnel[-1][1] == state.n_selected
 
 
+def test_density_colours_are_logarithmic_and_empty_bins_transparent():
+    from matplotlib import colormaps
+
+    from tutorial_lib.plots import DENSITY_CMAP
+
+    lut = colormaps[DENSITY_CMAP](np.linspace(0, 1, 256), bytes=True)
+    rgba = density_rgba(np.array([[0, 1, 10, 100]]))
+    assert rgba.dtype == np.uint8 and rgba.shape == (1, 4, 4)
+    assert rgba[0, 0, 3] == 0 and (rgba[0, 1:, 3] == 255).all()
+    np.testing.assert_array_equal(rgba[0, 1], lut[0])  # 1 count: the bottom of the scale
+    np.testing.assert_array_equal(rgba[0, 2], lut[127])  # 10 of 100: half way on a log scale
+    np.testing.assert_array_equal(rgba[0, 3], lut[255])
+
+
 def test_the_lesson_explorer_view_draws_the_survey_state_as_a_density_image(state):
     from tutorial_lib.survey import SurveyExplorer
 
@@ -306,7 +321,8 @@ def test_the_lesson_explorer_view_draws_the_survey_state_as_a_density_image(stat
         view = explorer._view
         assert f"<b>{state.n_selected:,}</b> of {state.n_total:,} rows selected" in view.count.value
         assert not view.checkboxes["point_source"].value and view.checkboxes["primary"].value
-        assert view._image is not None and view._image.get_array().sum() == state.cmd_image().sum()
+        assert view._image is not None
+        np.testing.assert_array_equal(view._image.get_array(), density_rgba(state.cmd_image().T))
         assert "Point source (refExtendedness 0) off" in view.explain.value
         assert repr(explorer) == repr(state)
     finally:
