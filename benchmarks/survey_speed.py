@@ -107,6 +107,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repeats; the best time is kept")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # no INFO lines from closing the clusters
     from dask.distributed import Client, LocalCluster
 
     from benchmarks._survey_catalog import read_record
