@@ -202,10 +202,10 @@ def sum_partition_results(per_partition, *, split_every: int = 8):
     import dask
 
     parts = per_partition.to_delayed() if hasattr(per_partition, "to_delayed") else list(per_partition)
-    # A Series partition is a one-element pandas Series holding the function's result.
-    level = [dask.delayed(_unwrap)(p) for p in parts]
-    if not level:
+    if not parts:
         raise ValueError("the catalog has no partitions to sum (is the selection empty of pixels?)")
+    # The first level unwraps the partitions' results as it sums them: no task per partition just to unwrap.
+    level = [dask.delayed(_sum_many)(parts[i : i + split_every], True) for i in range(0, len(parts), split_every)]
     while len(level) > 1:
         level = [dask.delayed(_sum_many)(level[i : i + split_every]) for i in range(0, len(level), split_every)]
     return level[0]
@@ -249,7 +249,10 @@ def _unwrap(part):
     return value
 
 
-def _sum_many(results):
+def _sum_many(results, unwrap: bool = False):
+    """Sum of results (arrays or dicts of arrays); of partitions of ``map_partitions``'s output if ``unwrap``."""
+    if unwrap:  # a Series partition is a one-element pandas Series holding the function's result
+        results = [_unwrap(part) for part in results]
     total = results[0]
     for result in results[1:]:
         total = _add(total, result) if isinstance(total, Mapping) else total + result
