@@ -1,12 +1,13 @@
 """Survey explorer: time of one toggle on the histograms of 10 million rows (goal: p95 <= 50 ms).
 
 The histograms are made exactly as on the cluster (``tutorial_lib.survey.histograms.partition_histograms``,
-summed), here in one process over 10 million simulated rows of the survey layout (``data_fetch.survey``), so
-that no 70 deg^2 catalog has to be written first. A toggle then changes one criterion, the faint limit or the
-colour, and is timed (a) in the headless state (counts, truth, funnel, density image, sky map) and (b) with the
-lesson explorer's view redrawing its density image (blitted after a first full draw, as in JupyterLab).
+summed), here in one process over the partitions of the 70 deg^2 survey (about 10^7 rows; the HATS catalog
+that ``benchmarks.survey_speed`` uses, written once by ``benchmarks._survey_catalog``). A toggle then changes one
+criterion, the faint limit or the colour, and is timed (a) in the headless state (counts, truth, funnel, density
+image, sky map) and (b) with the lesson explorer's view redrawing its density image (blitted after a first full
+draw, with the ipympl front-end's "initialized" message, as in JupyterLab).
 
-Run: ``python -m benchmarks.survey_explorer [--rows N]``.
+Run: ``python -m benchmarks.survey_explorer [--area DEG2]``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,15 @@ import numpy as np
 GOAL_P95_MS = 50.0
 
 
-def _histograms(n_rows: int):
-    from hats.pixel_math.healpix_shim import radec2pix
+def _histograms(area: float):
+    """The explorer's histograms of the survey of ``area`` deg^2 (a HATS catalog in benchmarks/results), made
+    by :func:`partition_histograms` partition by partition in this process, summed as on the cluster."""
+    import lsdb
+    import pandas as pd
+    import pyarrow.parquet as pq
+    from hats.io import pixel_catalog_file
 
-    from data_fetch import survey
+    from benchmarks.survey_speed import survey_path
     from tutorial_lib.survey.criteria import SURVEY_CRITERIA
     from tutorial_lib.survey.histograms import (
         HistogramSpec,
@@ -34,41 +40,18 @@ def _histograms(n_rows: int):
         partition_histograms,
     )
 
-    area = n_rows / 146_000 * 1.05  # rows per deg^2 measured in data_fetch.survey's default sky
-    boxes = survey.tract_boxes(area)
-    # Partition pixels (order 6) of the footprint, from a grid of points over each tract.
-    ra, dec = [], []
-    for (ra_lo, ra_hi), (dec_lo, dec_hi) in boxes:
-        grid_ra, grid_dec = np.meshgrid(np.linspace(ra_lo, ra_hi, 60), np.linspace(dec_lo, dec_hi, 60))
-        ra.append(grid_ra.ravel())
-        dec.append(grid_dec.ravel())
-    order6 = np.unique(radec2pix(survey.PARTITION_ORDER, np.concatenate(ra), np.concatenate(dec)))
-
-    class _Pixel:
-        def __init__(self, pixel):
-            self.order, self.pixel = survey.PARTITION_ORDER, int(pixel)
-
-    class _Footprint:  # what HistogramSpec.for_catalog reads of a catalog
-        all_columns = ["truth_type"]
-
-        @staticmethod
-        def get_healpix_pixels():
-            return [_Pixel(p) for p in order6]
-
-    spec = HistogramSpec.for_catalog(_Footprint, tuple(SURVEY_CRITERIA))
-    total, n, strips = None, 0, 0
-    for tract, box in enumerate(boxes):
-        for strip in range(survey.PATCHES_PER_SIDE):
-            frame = survey._strip_rows(survey.DEFAULT_SEED, tract, strip, box)
-            part = partition_histograms(frame, spec)
-            total = part if total is None else _sum_many([total, part])
-            n += len(frame)
-            strips += 1
-            if n >= n_rows:
-                break
-        if n >= n_rows:
-            break
-    return SurveyHistograms(spec, _cumulate(total), strips), n
+    path = survey_path(area)
+    catalog = lsdb.open_catalog(path)
+    spec = HistogramSpec.for_catalog(catalog, tuple(SURVEY_CRITERIA))
+    columns = [*spec.columns(), "_healpix_29"]
+    total, n = None, 0
+    for pixel in catalog.get_healpix_pixels():
+        file = pixel_catalog_file(catalog.hc_structure.catalog_base_dir, pixel)
+        frame = pq.read_table(file, columns=columns).to_pandas(types_mapper=pd.ArrowDtype).set_index("_healpix_29")
+        part = partition_histograms(frame, spec)
+        total = part if total is None else _sum_many([total, part])
+        n += len(frame)
+    return SurveyHistograms(spec, _cumulate(total), catalog.npartitions), n
 
 
 def _percentiles(times):
@@ -78,13 +61,13 @@ def _percentiles(times):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=float, default=1e7, help="rows to histogram (default 1e7)")
+    parser.add_argument("--area", type=float, default=70.0, help="survey area, deg^2 (default 70: about 10^7 rows)")
     parser.add_argument("--toggles", type=int, default=200)
     args = parser.parse_args(argv)
     from tutorial_lib.survey import SurveyExplorer, SurveyExplorerState
 
     start = time.perf_counter()
-    histograms, n = _histograms(int(args.rows))
+    histograms, n = _histograms(args.area)
     build = time.perf_counter() - start
     state = SurveyExplorerState(histograms)
     rng = np.random.default_rng(1)
@@ -109,7 +92,11 @@ def main(argv=None) -> int:
         state_times.append(time.perf_counter() - t)
 
     explorer = SurveyExplorer(state)
-    explorer.figure.canvas.draw()  # the first full draw saves the background, as in the browser
+    canvas = explorer.figure.canvas
+    canvas.draw()  # the first full draw saves the background, as in the browser
+    # What JupyterLab's ipympl front-end says once it shows the figure: from then on ipympl sends only the
+    # changed pixels, and stops re-encoding the whole figure as a PNG data URL for the saved notebook.
+    canvas._handle_message(canvas, {"type": "initialized"}, [])
     view_times = []
     for change in changes:
         t = time.perf_counter()
@@ -119,8 +106,8 @@ def main(argv=None) -> int:
 
     load = os.getloadavg()
     print(
-        f"Survey explorer toggles on the histograms of {n:,} rows ({histograms.n_partitions} strips, one pass "
-        f"in {build:.0f} s); histograms {histograms.nbytes / 1e6:.1f} MB; load average {load[0]:.1f} on "
+        f"Survey explorer toggles on the histograms of {n:,} rows ({histograms.n_partitions} HATS partitions, "
+        f"one pass in {build:.0f} s); histograms {histograms.nbytes / 1e6:.1f} MB; load average {load[0]:.1f} on "
         f"{os.cpu_count()} cores"
     )
     print(f"{'toggle':44s} {'median ms':>10s} {'p95 ms':>8s} {'max ms':>8s} {'goal':>10s}")

@@ -19,8 +19,11 @@ from tutorial_lib.survey import (
     count_rows,
     pack_bitmask,
     passing_bitmasks,
+    select,
     selection_expression,
 )
+from tutorial_lib.survey.histograms import map_and_sum
+from tutorial_lib.survey.view import density_rgba
 
 AREA = 0.04  # deg^2: four tracts of 0.01 deg^2, about 6,000 rows
 
@@ -151,6 +154,20 @@ def test_bitmask_packs_one_bit_per_criterion():
     assert selection_expression(["primary"], 24.5) == "(detect_isPrimary) and (i_psfMag <= 24.5)"
 
 
+@pytest.mark.parametrize("ticked, faint", [(("primary", "point_source", "good_psf_flux"), 24.0), ((), 21.5)])
+def test_select_keeps_the_rows_of_lsdb_query(catalog, ticked, faint):
+    expression = selection_expression(ticked, faint)
+    by_query = catalog.query(expression).compute(progress_bar=False)
+    by_select = select(catalog, ticked, faint).compute(progress_bar=False)
+    assert 0 < len(by_select) < count_rows(catalog)
+    pd.testing.assert_frame_equal(pd.DataFrame(by_select), pd.DataFrame(by_query))
+
+
+def test_map_and_sum_adds_every_partition(catalog):
+    (total,) = dask.compute(map_and_sum(catalog, lambda frame: np.array([len(frame), 1])))
+    assert total.tolist() == [len(catalog.compute(progress_bar=False)), catalog.npartitions]
+
+
 # --------------------------------------------------------------------------------------------------------
 # The explorer's state
 # --------------------------------------------------------------------------------------------------------
@@ -227,6 +244,20 @@ def test_funnel_counts_fall_cut_by_cut(state, catalog):
     assert funnel[-1][1] == state.n_selected
 
 
+def test_density_colours_are_logarithmic_and_empty_bins_transparent():
+    from matplotlib import colormaps
+
+    from tutorial_lib.plots import DENSITY_CMAP
+
+    lut = colormaps[DENSITY_CMAP](np.linspace(0, 1, 256), bytes=True)
+    rgba = density_rgba(np.array([[0, 1, 10, 100]]))
+    assert rgba.dtype == np.uint8 and rgba.shape == (1, 4, 4)
+    assert rgba[0, 0, 3] == 0 and (rgba[0, 1:, 3] == 255).all()
+    np.testing.assert_array_equal(rgba[0, 1], lut[0])  # 1 count: the bottom of the scale
+    np.testing.assert_array_equal(rgba[0, 2], lut[127])  # 10 of 100: half way on a log scale
+    np.testing.assert_array_equal(rgba[0, 3], lut[255])
+
+
 def test_the_lesson_explorer_view_draws_the_survey_state_as_a_density_image(state):
     from tutorial_lib.survey import SurveyExplorer
 
@@ -237,7 +268,8 @@ def test_the_lesson_explorer_view_draws_the_survey_state_as_a_density_image(stat
         view = explorer._view
         assert f"<b>{state.n_selected:,}</b> of {state.n_total:,} rows selected" in view.count.value
         assert not view.checkboxes["point_source"].value and view.checkboxes["primary"].value
-        assert view._image is not None and view._image.get_array().sum() == state.cmd_image().sum()
+        assert view._image is not None
+        np.testing.assert_array_equal(view._image.get_array(), density_rgba(state.cmd_image().T))
         assert "Point source (refExtendedness 0) off" in view.explain.value
         assert repr(explorer) == repr(state)
     finally:

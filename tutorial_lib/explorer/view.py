@@ -377,6 +377,7 @@ class ExplorerView:
                 cmap=plots.DENSITY_CMAP,
                 norm=LogNorm(1.0, vmax),
                 interpolation="nearest",
+                interpolation_stage="rgba",  # colour the histogram's bins, then resample: not the reverse
                 animated=True,
                 zorder=1,
             )

@@ -12,6 +12,7 @@ from .criteria import (
     SurveyCriterion,
     pack_bitmask,
     passing_bitmasks,
+    select,
     selection_expression,
 )
 from .histograms import HistogramSpec, SurveyHistograms, compute_survey_histograms, count_rows, partition_histograms
@@ -31,5 +32,6 @@ __all__ = [
     "pack_bitmask",
     "partition_histograms",
     "passing_bitmasks",
+    "select",
     "selection_expression",
 ]

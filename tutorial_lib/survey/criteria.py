@@ -27,6 +27,7 @@ __all__ = [
     "faint_expression",
     "pack_bitmask",
     "passing_bitmasks",
+    "select",
     "selection_expression",
 ]
 
@@ -135,14 +136,53 @@ def selection_expression(criteria: Iterable[str], faint: float | None = None, ba
     return " and ".join(parts)
 
 
+def expression_mask(frame: pd.DataFrame, expression: str) -> np.ndarray:
+    """Evaluate a boolean expression on a DataFrame as a numpy bool array; a null result fails.
+
+    pandas' own ``DataFrame.eval``, on a plain ``DataFrame`` view of the frame: on a nested-pandas
+    ``NestedFrame`` (an LSDB partition) ``eval`` and ``query`` look every name up through the nested
+    machinery, which cost 10 to 30 times the evaluation itself on a partition of 10^5 rows
+    (``benchmarks/survey_speed.py``). The survey has no nested columns.
+    """
+    plain = pd.DataFrame(frame) if type(frame) is not pd.DataFrame else frame
+    return pd.Series(pd.DataFrame.eval(plain, expression)).to_numpy(dtype=bool, na_value=False)
+
+
+def _rows_passing(frame: pd.DataFrame, expression: str) -> pd.DataFrame:
+    return frame[expression_mask(frame, expression)]
+
+
+def select(catalog, criteria: Iterable[str], faint: float | None = None, band: str = "i"):
+    """The rows of an LSDB catalog that pass the named criteria and the faint limit, lazily.
+
+    The same rows as ``catalog.query(selection_expression(criteria, faint, band))``, with the expression
+    evaluated by pandas on each partition (see :func:`expression_mask`): the lesson's selection at survey
+    scale costs about as much as reading its columns.
+
+    Parameters
+    ----------
+    catalog : lsdb.Catalog
+        Opened with at least the criteria's columns and ``{band}_psfMag``.
+    criteria : iterable of str
+        Names from :data:`SURVEY_CRITERIA`.
+    faint : float or None
+        Faint limit in AB mag on ``{band}_psfMag``.
+    band : str
+        Band of the faint limit.
+
+    Returns
+    -------
+    lsdb.Catalog
+        Lazy, with the same partitions (and margin) as ``catalog``; nothing is read until it is computed.
+    """
+    expression = selection_expression(criteria, faint, band)
+    # The rows keep the catalog's columns and types, so LSDB's check of each result against meta is skipped.
+    return catalog.map_partitions(_rows_passing, expression, meta=catalog.meta, verify_meta=False)
+
+
 def criterion_masks(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
     """Evaluate each criterion on a DataFrame: ``{name: bool array}``; a null result fails the cut."""
-    masks = {}
-    for name in names:
-        # pandas' own eval (a NestedFrame's override warns about a deprecated keyword on every call).
-        result = pd.DataFrame.eval(frame, _criterion(name).expression)
-        masks[name] = pd.Series(result).to_numpy(dtype=bool, na_value=False)
-    return masks
+    return {name: expression_mask(frame, _criterion(name).expression) for name in names}
 
 
 def pack_bitmask(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:

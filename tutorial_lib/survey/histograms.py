@@ -34,6 +34,7 @@ __all__ = [
     "compute_survey_histograms",
     "count_rows",
     "boxed",
+    "map_and_sum",
     "partition_histograms",
     "sum_partition_results",
 ]
@@ -201,13 +202,34 @@ def sum_partition_results(per_partition, *, split_every: int = 8):
     import dask
 
     parts = per_partition.to_delayed() if hasattr(per_partition, "to_delayed") else list(per_partition)
-    # A Series partition is a one-element pandas Series holding the function's result.
-    level = [dask.delayed(_unwrap)(p) for p in parts]
-    if not level:
+    if not parts:
         raise ValueError("the catalog has no partitions to sum (is the selection empty of pixels?)")
+    # The first level unwraps the partitions' results as it sums them: no task per partition just to unwrap.
+    level = [dask.delayed(_sum_many)(parts[i : i + split_every], True) for i in range(0, len(parts), split_every)]
     while len(level) > 1:
         level = [dask.delayed(_sum_many)(level[i : i + split_every]) for i in range(0, len(level), split_every)]
     return level[0]
+
+
+def map_and_sum(catalog, function, *args, split_every: int = 8, **kwargs):
+    """``function(partition, *args, **kwargs)`` on every partition of an LSDB catalog, summed on the cluster.
+
+    Parameters
+    ----------
+    catalog : lsdb.Catalog
+    function : callable
+        Returns an array, or a dict of arrays, of the same shapes for every partition.
+    split_every : int
+        Partitions summed per task.
+
+    Returns
+    -------
+    dask.delayed.Delayed
+        Compute it (``dask.compute(result)``) to get the total on the client; no row leaves the workers.
+    """
+    # The result of `boxed` is not a frame, so LSDB's check of each result against its meta only costs time.
+    per_partition = catalog.map_partitions(boxed, function, *args, verify_meta=False, **kwargs)
+    return sum_partition_results(per_partition, split_every=split_every)
 
 
 def boxed(frame, function, *args, **kwargs) -> np.ndarray:
@@ -227,7 +249,10 @@ def _unwrap(part):
     return value
 
 
-def _sum_many(results):
+def _sum_many(results, unwrap: bool = False):
+    """Sum of results (arrays or dicts of arrays); of partitions of ``map_partitions``'s output if ``unwrap``."""
+    if unwrap:  # a Series partition is a one-element pandas Series holding the function's result
+        results = [_unwrap(part) for part in results]
     total = results[0]
     for result in results[1:]:
         total = _add(total, result) if isinstance(total, Mapping) else total + result
@@ -238,8 +263,7 @@ def count_rows(catalog) -> int:
     """Number of rows of an LSDB catalog (or of a query of one), counted on the cluster without collecting them."""
     import dask
 
-    per_partition = catalog.map_partitions(boxed, len)
-    (total,) = dask.compute(sum_partition_results(per_partition))
+    (total,) = dask.compute(map_and_sum(catalog, len))
     return int(np.sum(total))
 
 
@@ -304,8 +328,7 @@ def compute_survey_histograms(catalog, criteria: Sequence[str], *, truth: bool |
             f"the catalog was opened without the columns {missing}; open it with "
             f"lsdb.open_catalog(path, columns=HistogramSpec.columns()) or columns='all'"
         )
-    per_partition = catalog.map_partitions(boxed, partition_histograms, spec)
-    (total,) = dask.compute(sum_partition_results(per_partition))
+    (total,) = dask.compute(map_and_sum(catalog, partition_histograms, spec))
     return SurveyHistograms(spec, _cumulate(total), catalog.npartitions)
 
 
