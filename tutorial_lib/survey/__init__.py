@@ -6,6 +6,8 @@
 - :mod:`.view`: the widget that draws the state as density images.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .criteria import (
     LESSON_SURVEY_CRITERIA,
     SURVEY_CRITERIA,
@@ -16,8 +18,10 @@ from .criteria import (
     selection_expression,
 )
 from .histograms import HistogramSpec, SurveyHistograms, compute_survey_histograms, count_rows, partition_histograms
-from .state import SurveyExplorerState
-from .view import SurveyExplorer
+
+if TYPE_CHECKING:
+    from .state import SurveyExplorerState
+    from .view import SurveyExplorer
 
 __all__ = [
     "LESSON_SURVEY_CRITERIA",
@@ -35,3 +39,18 @@ __all__ = [
     "select",
     "selection_expression",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the explorer's state and view only when asked for: the criteria, histograms and the lesson's
+    self-check need neither ipywidgets nor pyplot (the state shares the patch explorer's package, which loads both).
+    """
+    if name == "SurveyExplorerState":
+        from .state import SurveyExplorerState
+
+        return SurveyExplorerState
+    if name == "SurveyExplorer":
+        from .view import SurveyExplorer
+
+        return SurveyExplorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

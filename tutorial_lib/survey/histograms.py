@@ -123,12 +123,12 @@ def _sky_index(frame: pd.DataFrame, spec: HistogramSpec) -> np.ndarray:
     from hats.pixel_math.spatial_index import spatial_index_to_healpix
 
     if frame.index.name == "_healpix_29":
-        index = np.asarray(frame.index.to_numpy(), dtype=np.int64)
-        pixels = spatial_index_to_healpix(index, spec.sky_order)
+        spatial_index = np.asarray(frame.index.to_numpy(), dtype=np.int64)
+        pixels: np.ndarray = spatial_index_to_healpix(spatial_index, spec.sky_order)
     else:  # a plain DataFrame (tests): from the coordinates
         from hats.pixel_math.healpix_shim import radec2pix
 
-        pixels = radec2pix(spec.sky_order, _float(frame, "coord_ra"), _float(frame, "coord_dec"))
+        pixels = np.asarray(radec2pix(spec.sky_order, _float(frame, "coord_ra"), _float(frame, "coord_dec")))
     index = np.searchsorted(spec.sky_pixels, pixels)
     if len(index) and (index.max() >= len(spec.sky_pixels) or np.any(spec.sky_pixels[index] != pixels)):
         raise ValueError("a row lies outside the sky pixels of the histogram spec; build the spec from this catalog")

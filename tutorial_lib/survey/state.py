@@ -57,8 +57,9 @@ class SurveyExplorerState:
         self._colour = "r-i"
         self._last: tuple[str, bool] | None = None
         self._frame: Frame | None = None
-        self._initial = {"criteria": tuple(criteria), FAINT: faint, "colour": colour}
-        self.set(**dict.fromkeys(self._initial["criteria"], True), faint=faint, colour=colour)
+        self._initial_criteria = tuple(criteria)
+        self._initial: dict[str, float | str | None] = {FAINT: faint, "colour": colour}
+        self.set(**dict.fromkeys(self._initial_criteria, True), faint=faint, colour=colour)
         self._last = None
 
     @classmethod
@@ -124,7 +125,7 @@ class SurveyExplorerState:
         """Back to the initial criteria, faint limit and colour."""
         self._last = None
         self.set(
-            **{name: name in self._initial["criteria"] for name in self._ticked},
+            **{name: name in self._initial_criteria for name in self._ticked},
             faint=self._initial[FAINT],
             colour=self._initial["colour"],
         )
