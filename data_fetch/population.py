@@ -60,27 +60,21 @@ HALO_LOCAL_FRACTION = 0.0051  # f_H, J08 Table 10 (also galfast's halo config)
 HALO_FLATTENING = 0.64  # q_H = c/a
 HALO_POWER_LAW = 2.77  # n_H
 
-#: Local luminosity function of main-sequence stars, log10(stars / pc^3 / mag) against M_r. The shape follows
-#: J08 (their Fig. 23) and Bochanski et al. (2010, AJ 139, 2679, Fig. 14): rising from the turn-off to a broad
-#: peak near M_r = 11 among M dwarfs. Values are rounded readings of those figures, good to about 0.2 dex,
-#: which is as well as the lessons need (they never show absolute star counts).
-LF_ABS_MAG_R = np.array([4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 13.5])
-LF_LOG10_DENSITY = np.array([-3.3, -3.0, -2.8, -2.65, -2.5, -2.35, -2.25, -2.2, -2.25, -2.4, -2.5])
-
-#: The J08 luminosity function in r - i, phi(r - i) per unit r - i (relative units), as the J08 authors tabulate
-#: it for their Milky Way simulator galfast: github.com/mjuric/galfast ``workspace/lumfun.txt`` (commit 9221b74),
-#: read every 0.1 mag from 0.01 to 1.5. Its columns are named ``ri`` and ``phi``; read per unit r - i, dividing by
-#: dM_r/d(r - i) gives the rise of about 0.8 dex of the M_r luminosity function from M_r = 5 to 12 (J08 Fig. 23).
-#: It rises fourfold from r - i = 0.4 (K dwarfs) to 1.5 (M3), where the M_r table above, a rough reading of the
-#: M_r luminosity function, rises only 1.5-fold: with the M_r table alone the simulation had about half the M
-#: dwarfs (r - i > 1 at 18 < r < 22.5) of real HSC data of this field. Used for r - i <= 1.5, normalised to the
-#: M_r table on the K dwarfs (0.35 < r - i < 0.55); redder, the M_r table's shape continues from its value at 1.5.
-J08_LF_R_I = np.array([0.01, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5])
-J08_LF_PHI = np.array(
-    [0.02882, 0.03668, 0.03079, 0.02289, 0.02199, 0.02359, 0.02589, 0.0285, 0.03166, 0.03572, 0.04101, 0.04774]
-    + [0.05601, 0.06572, 0.07652, 0.08768]
+#: Local luminosity function of main-sequence stars, log10(stars / pc^3 / mag) against M_r, every 0.5 mag: the
+#: table the J08 authors ship with their Milky Way simulator, github.com/mjuric/galfast
+#: ``tests/demo/MrLF.MSandRGB_v1.0.dat`` (commit b9900900657c9709dc8130285819b3bce6a3b2c1; Z. Ivezic, Oct 2009),
+#: read at these M_r. Its header: the J08 luminosity function for 4.9 < M_r < 12, the M/L dwarf luminosity
+#: function of Covey et al. (2008, AJ 136, 1778) for M_r > 15 and a spline between. It replaces rounded readings
+#: of J08 Fig. 23 and Bochanski et al. (2010) Fig. 14 used before simulator 1.4.
+LF_ABS_MAG_R = np.arange(3.0, 16.01, 0.5)
+LF_LOG10_DENSITY = np.array(
+    [-3.142, -2.977, -2.812, -2.647, -2.444, -2.596, -2.655, -2.632, -2.672, -2.706, -2.649, -2.538, -2.409]
+    + [-2.288, -2.190, -2.125, -2.096, -2.108, -2.175, -2.250, -2.302, -2.344, -2.391, -2.457, -2.555, -2.700]
+    + [-2.891]
 )
-J08_LF_NORMALISATION_R_I = (0.35, 0.55)
+
+#: Not used: galfast's ``workspace/lumfun.txt`` (phi against r - i), which simulator 1.3 took for the J08
+#: luminosity function, is "a rough approximation of Kroupa's function" (its commit 9221b74's message), not J08's.
 
 #: Reddest r - i of the locus polynomial used: M_r(x) rises monotonically up to x = 2.1 (M_r = 13.5);
 #: the polynomial is a fit to the main sequence at r - i < ~2 (J08 Sect. 2.2) and turns over beyond.
@@ -282,19 +276,13 @@ def _draw_in_milky_way(rng, ra_range, dec_range, faint_limit_r, edges, abs_mag_o
 def main_sequence_density_per_bin(x_edges):
     """Main-sequence stars per pc^3 near the Sun in each r - i bin of ``x_edges`` (SDSS colours).
 
-    The J08 luminosity function in r - i (:data:`J08_LF_PHI`) up to r - i = 1.5, normalised to the M_r table
-    (:data:`LF_LOG10_DENSITY`) on the K dwarfs; the M_r table's shape beyond.
+    The luminosity function in M_r (:data:`LF_LOG10_DENSITY`) carried to r - i through the photometric parallax
+    relation: phi(r - i) = Phi(M_r) dM_r/d(r - i).
     """
     x_mid = 0.5 * (x_edges[1:] + x_edges[:-1])
     abs_mag = stellar_locus_abs_mag_r(x_mid)
     lf = 10 ** np.interp(abs_mag, LF_ABS_MAG_R, LF_LOG10_DENSITY)  # stars / pc^3 / mag, per unit local density
-    per_x = lf * np.gradient(abs_mag, x_mid) * np.diff(x_edges)  # stars / pc^3 in each colour bin
-    j08 = np.interp(x_mid, J08_LF_R_I, J08_LF_PHI) * np.diff(x_edges)
-    k_dwarfs = (x_mid > J08_LF_NORMALISATION_R_I[0]) & (x_mid < J08_LF_NORMALISATION_R_I[1])
-    j08 *= per_x[k_dwarfs].sum() / j08[k_dwarfs].sum()
-    beyond = x_mid > J08_LF_R_I[-1]
-    join = np.flatnonzero(~beyond)[-1]
-    return np.where(beyond, per_x * j08[join] / per_x[join], j08)
+    return lf * np.gradient(abs_mag, x_mid) * np.diff(x_edges)
 
 
 def _make_stars(rng, ra_range, dec_range, faint_limit_r):
