@@ -256,9 +256,9 @@ def compute(repo: Path) -> list[Metric]:
             0.58,
             None,
             "",
-            "HSC-SSP Wide: 58% of objects are blended (members of a parent with more than one peak), Bosch et al."
-            " 2018 (PASJ 70, S5); at Wide depth (i ~ 26), a magnitude deeper than these coadds (i ~ 25), so not a "
-            "target here: no published fraction at this depth",
+            "HSC-SSP Wide: 58% of objects blended, as remembered from Bosch et al. 2018 (PASJ 70, S5; the sentence"
+            " was not found in the stored copies of the paper here: unverified); at Wide depth (i ~ 26), a magnitude"
+            " deeper than these coadds (i ~ 25), so not a target: no published fraction at this depth",
             False,
         )
     )

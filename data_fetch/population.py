@@ -26,6 +26,16 @@ Galaxies
 Blends
     A fraction of objects is put into close groups: 2 to 5 objects within a few arcsec (deblended into a parent
     and its children) or a pair closer than the PSF (never deblended: one row measures both).
+
+Verification status (simulator 1.4)
+    Checked against a public file: the main-sequence luminosity function (galfast MrLF.MSandRGB_v1.0.dat), the
+    J08 Table 10 structure, the colour terms (obs_subaru). Checked against the paper's abstract only: the Harris
+    et al. (2006) white-dwarf luminosity function's shape (rising nearly monotonically over 7 < M_bol < 16 to a
+    peak at M_bol = 15.3, then dropping abruptly) and the Strateva et al. (2001) galaxy-colour bimodality. NOT
+    verified here, entered from memory of the papers and marked so where they are defined: the galaxy colour
+    tracks (Fukugita et al. 1995 Table 3; Eisenstein et al. 2001), the quasar counts and colours, the
+    white-dwarf luminosity-function values, space density and cooling track, the BHB density and Deason et al.
+    (2011) eq. 7 coefficients, and Bosch et al. (2018)'s 58% blended.
 """
 
 from __future__ import annotations
@@ -93,21 +103,26 @@ LOCUS_WIDTH_G_R = 0.025
 #: 2360), 34 to g = 20.85 (2QZ to b_J = 20.85, Croom et al. 2004, MNRAS 349, 1397), 78 to g = 21.85 (2SLAQ,
 #: Richards et al. 2005, MNRAS 360, 839) and 120 to g = 22.5 (the g-band counts of Palanque-Delabrouille et al.
 #: 2016, A&A 587, A41). Rounded; good to about 20%.
+#: NOT VERIFIED HERE (entered from memory of the papers cited above; simulator 1.4).
 QSO_COUNTS_G = np.array([16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0])
 QSO_LOG10_COUNTS = np.array([-0.9, -0.35, 0.2, 0.75, 1.2, 1.55, 1.8, 1.95, 2.05, 2.15, 2.2])
 #: Quasar colours at z < 2.2 (SDSS; Richards et al. 2001, AJ 121, 2308: quasars at these redshifts lie at
 #: g - r and r - i of about 0.1-0.2, with a spread of about 0.15 from the emission lines moving through the
 #: bands). Mean and spread of each colour; modelling choice within those values.
+#: NOT VERIFIED HERE (from memory of Richards et al. 2001).
 QSO_G_R, QSO_R_I = (0.15, 0.15), (0.12, 0.13)
 #: White-dwarf luminosity function (Harris et al. 2006, AJ 131, 571, Table 2 in M_bol, here taken as M_r, which
 #: is within 0.3 mag of M_bol for the 6000-12,000 K white dwarfs that dominate): log10 of the relative number
 #: per mag, rising to the peak at M ~ 15.3 and falling off sharply; scaled to their total space density of
 #: 4.6e-3 white dwarfs per pc^3. Rounded readings, good to about 0.2 dex.
+#: Shape checked against the Harris et al. (2006) abstract (peak at M_bol = 15.3, abrupt drop beyond); the
+#: values and the density 4.6e-3 pc^-3 are NOT VERIFIED HERE.
 WD_ABS_MAG_R = np.array([9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 15.5, 16.0, 16.5])
 WD_LOG10_LF_SHAPE = np.array([-2.6, -2.2, -1.8, -1.5, -1.2, -0.8, -0.4, -0.3, -0.8, -1.8])
 WD_LOCAL_DENSITY_PC3 = 4.6e-3
 #: DA white-dwarf cooling track (log g = 8) in SDSS colours against M_r: hot white dwarfs at g - r ~ -0.4,
 #: r - i ~ -0.3, reddening as they cool (Holberg & Bergeron 2006, AJ 132, 1221, Table 1, rounded to 0.05 mag).
+#: NOT VERIFIED HERE (from memory of Holberg & Bergeron 2006).
 WD_TRACK_G_R = np.array([-0.45, -0.40, -0.30, -0.15, 0.05, 0.30, 0.55, 0.65, 0.75, 0.85])
 WD_TRACK_R_I = np.array([-0.35, -0.30, -0.25, -0.15, -0.05, 0.08, 0.17, 0.22, 0.27, 0.32])
 #: Blue horizontal-branch stars: SDSS colours -0.25 < g - r < 0 (Deason et al. 2011, MNRAS 416, 2903,
@@ -115,6 +130,7 @@ WD_TRACK_R_I = np.array([-0.35, -0.30, -0.25, -0.15, -0.05, 0.08, 0.17, 0.22, 0.
 #: magnitude M_g(g - r) of Deason et al. 2011 eq. 7, and the J08 halo with BHB_LOCAL_DENSITY_PC3 stars per pc^3
 #: near the Sun: about 5 per kpc^3 (Deason et al. 2011, Sect. 4, normalisation of the BHB density profile at
 #: 8 kpc), i.e. about one per deg^2 at 17 < g < 21 at high latitude.
+#: NOT VERIFIED HERE: the density and the eq. 7 coefficients (from memory of Deason et al. 2011).
 BHB_G_R_RANGE = (-0.25, 0.0)
 BHB_R_I = (-0.15, 0.05)
 BHB_LOCAL_DENSITY_PC3 = 5e-9
@@ -140,6 +156,7 @@ GALAXY_MEDIAN_Z_MIN = 0.1
 #: while g - r stays near 1.9). The blue cloud follows an Sbc-Scd star-forming spectrum (Fukugita et al. 1995,
 #: Table 3 at z = 0: g - r about 0.5, r - i about 0.25). Values rounded to 0.05 mag; the lessons need the
 #: populations' shapes, not per-galaxy accuracy.
+#: NOT VERIFIED HERE: the track values (from memory of Fukugita et al. 1995 and Eisenstein et al. 2001).
 GALAXY_TRACK_Z = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.6])
 RED_SEQUENCE_G_R = np.array([0.77, 0.95, 1.20, 1.50, 1.70, 1.80, 1.85, 1.90, 1.90, 1.95, 1.95, 1.90])
 RED_SEQUENCE_R_I = np.array([0.40, 0.42, 0.48, 0.55, 0.65, 0.90, 1.10, 1.25, 1.35, 1.45, 1.45, 1.40])
@@ -159,8 +176,9 @@ GALAXY_SIZE_SLOPE = -0.12
 GALAXY_SIZE_SCATTER_DEX = 0.3
 
 # --- blends (modelling choices, tuned so that about 10% of rows are blend parents or children) ------------
-#: Published: 58% of HSC-SSP Wide objects are blended (Bosch et al. 2018, PASJ 70, S5), at the Wide depth of
-#: i ~ 26, a magnitude deeper than these coadds; no fraction is published for i ~ 25, so these are not tuned to it
+#: Bosch et al. (2018, PASJ 70, S5; arXiv:1705.06766) are remembered to give 58% of HSC-SSP Wide objects as
+#: blended, at i ~ 26, a magnitude deeper than these coadds; that sentence was not found in the stored copies of
+#: the paper here (NOT VERIFIED), and no fraction is published for i ~ 25, so these are not tuned to it
 #: (benchmarks/fidelity.py prints both).
 BLEND_GROUP_FRACTION = 0.06  #: fraction of objects that seed a group of 2-5 blended objects
 BLEND_GROUP_RADIUS_ARCSEC = 2.5  #: members lie within this radius of the seed (overlapping footprints)
