@@ -105,15 +105,22 @@ def test_main_sequence_density_is_the_galfast_j08_luminosity_function():
     assert np.all(per_bin > 0)
 
 
-def test_point_source_r_i_histogram_of_the_j08_model(metrics):
-    # The J08 model at this sightline (l = 52, b = -33), 18 < r < 22.5: one peak, at the halo and thick-disc
-    # turn-off; M dwarfs (r - i > 1) are a fifth of the point sources, and the measured catalogue keeps that share.
-    assert metrics["r - i histogram: main peak (bin centre)"].value == pytest.approx(0.1)
-    assert np.isnan(metrics["r - i histogram: peak at 1-2 (bin centre; nan if none)"].value)
+def test_point_source_r_i_histogram_against_the_lessons_real_cmd(metrics):
+    # Real data of this field (the 2018 lesson's CMD, digitised): 193 point sources at 18 < r < 22.5, 49 of them
+    # with r - i > 1, one broad peak at r - i = 0.8-1.0.
+    assert fidelity.REAL_R_I_COUNTS.sum() == 193
+    assert fidelity.REAL_R_I_COUNTS[fidelity.R_I_BINS[:-1] >= 0.99].sum() == 49
     red = metrics["point sources 18 < r < 22.5 with r - i > 1, fraction"]
+    assert red.target == pytest.approx(49 / 193) and red.tolerance == pytest.approx(0.062)
     assert red.value == pytest.approx(0.21, abs=0.03) and red.ok
-    shares = [m.value for name, m in metrics.items() if name.startswith("point sources 18 < r < 22.5: share")]
-    assert len(shares) == 15 and sum(shares) == pytest.approx(1.0, abs=0.01)
+    main_peak = metrics["r - i histogram: main peak (bin centre)"]
+    assert main_peak.target == pytest.approx(0.9)
+    # The J08 model's histogram peaks at the halo and thick-disc turn-off (r - i = 0.1), with no second peak.
+    assert main_peak.value == pytest.approx(0.1)
+    assert np.isnan(metrics["r - i histogram: peak at 1-2 (bin centre; nan if none)"].value)
+    shares = [m for name, m in metrics.items() if name.startswith("point sources 18 < r < 22.5: share")]
+    assert len(shares) == 15 and sum(m.value for m in shares) == pytest.approx(1.0, abs=0.01)
+    assert sum(m.target for m in shares) == pytest.approx(1.0)
 
 
 def test_histogram_peaks_finds_a_second_peak():
