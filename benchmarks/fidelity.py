@@ -88,6 +88,16 @@ R_I_SOURCE = (
 )
 
 
+#: Blending in real data of this field: HSC-I visit 903986, detector 31 of ci_hsc (30 s, meas_deblender), the src
+#: catalogue in lsst/faro tests/data (commit 836da846): 62 parents among 771 rows, 144 children among the 709 others.
+REAL_PARENT_FRACTION = 62 / 771
+REAL_CHILD_FRACTION = 144 / 709
+REAL_BLEND_SOURCE = (
+    "lsst/faro tests/data/src_HSC_i_HSC-I_903986_0_31_HSC_runs_ci_hsc_20210407T021858Z.fits (836da846): "
+    "62 of 771 rows are parents, 144 of the other 709 are children"
+)
+
+
 def point_source_r_i(forced_r, forced_i, r_range=(18.0, 22.5)):
     """Measured HSC r - i of the point sources (i-band extendedness 0) with PSF magnitude r in ``r_range``."""
     from data_fetch.measure import ZERO_POINT
@@ -269,7 +279,7 @@ def compute(repo: Path) -> list[Metric]:
             None,
             None,
             "",
-            "quasars (Palanque-Delabrouille et al. 2016, A&A 587, A41), white dwarfs (Harris et al. 2006, AJ 131, "
+            "quasars (Palanque-Delabrouille et al. 2013, A&A 551, A29), white dwarfs (Harris et al. 2006, AJ 131, "
             "571), BHB stars (Deason et al. 2011, MNRAS 416, 2903), and thin-disc turn-off stars",
             False,
         )
@@ -280,12 +290,11 @@ def compute(repo: Path) -> list[Metric]:
         Metric(
             "primary objects that are deblended children, fraction",
             float(np.mean(from_blend)),
-            0.58,
+            REAL_CHILD_FRACTION,
             None,
             "",
-            "HSC-SSP Wide: 58% of objects blended, as remembered from Bosch et al. 2018 (PASJ 70, S5; the sentence"
-            " was not found in the stored copies of the paper here: unverified); at Wide depth (i ~ 26), a magnitude"
-            " deeper than these coadds (i ~ 25), so not a target: no published fraction at this depth",
+            "real, one 30-s visit of this field (lower bound for the deeper coadd): " + REAL_BLEND_SOURCE + "; "
+            "HSC-SSP Wide at i ~ 26: 58% blended as remembered from Bosch et al. 2018 (PASJ 70, S5), not verified here",
             False,
         )
     )
@@ -293,12 +302,12 @@ def compute(repo: Path) -> list[Metric]:
         Metric(
             "rows that are blend parents, fraction (all rows)",
             float(parent_fraction),
-            None,
-            None,
+            REAL_PARENT_FRACTION,
+            0.02,  # two Poisson sigma of the 62 real parents
             "",
-            "modelling choice (population.BLEND_GROUP_FRACTION); kept, as Bosch et al. 2018 (PASJ 70, S5) give "
-            "blend fractions only at HSC-SSP depths",
-            False,
+            "real, one 30-s visit of this field (the coadd, a magnitude deeper, blends at least as much): "
+            + REAL_BLEND_SOURCE,
+            True,
         )
     )
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -13,8 +13,8 @@ Stars
     high-latitude CMD. The stars' SDSS magnitudes are then moved to the HSC system with the colour terms of
     lsst/obs_subaru ``config/colorterms.py`` (``tutorial_lib.photometry.sdss_to_hsc``).
 The blue end
-    Point sources bluer than the turn-off: quasars at the g-band counts of Palanque-Delabrouille et al. (2016,
-    A&A 587, A41), white dwarfs in the J08 discs with the luminosity function and space density of Harris et
+    Point sources bluer than the turn-off: quasars at the g-band counts of Palanque-Delabrouille et al. (2013,
+    A&A 551, A29), white dwarfs in the J08 discs with the luminosity function and space density of Harris et
     al. (2006, AJ 131, 571), and halo blue horizontal-branch stars with the absolute magnitudes of Deason et
     al. (2011, MNRAS 416, 2903).
 Galaxies
@@ -33,7 +33,7 @@ Verification status (simulator 1.4)
     et al. (2006) white-dwarf luminosity function's shape (rising nearly monotonically over 7 < M_bol < 16 to a
     peak at M_bol = 15.3, then dropping abruptly) and the Strateva et al. (2001) galaxy-colour bimodality. NOT
     verified here, entered from memory of the papers and marked so where they are defined: the galaxy colour
-    tracks (Fukugita et al. 1995 Table 3; Eisenstein et al. 2001), the quasar counts and colours, the
+    tracks (Fukugita et al. 1995 Table 3; Eisenstein et al. 2001), the quasar colours and bright counts, the
     white-dwarf luminosity-function values, space density and cooling track, the BHB density and Deason et al.
     (2011) eq. 7 coefficients, and Bosch et al. (2018)'s 58% blended.
 """
@@ -98,14 +98,14 @@ LOCUS_WIDTH_G_R = 0.025
 
 # --- the blue end -----------------------------------------------------------------------------------------
 #: Differential g-band counts of quasars (all redshifts), log10(N / deg^2 / mag) at the g of QSO_COUNTS_G,
-#: steep to g ~ 20 and flattening beyond. Integrated, the table gives the published cumulative densities: about 6
-#: per deg^2 to g = 19.3 (SDSS DR7 quasars to i = 19.1: 105,783 over 9380 deg^2, Schneider et al. 2010, AJ 139,
-#: 2360), 34 to g = 20.85 (2QZ to b_J = 20.85, Croom et al. 2004, MNRAS 349, 1397), 78 to g = 21.85 (2SLAQ,
-#: Richards et al. 2005, MNRAS 360, 839) and 120 to g = 22.5 (the g-band counts of Palanque-Delabrouille et al.
-#: 2016, A&A 587, A41). Rounded; good to about 20%.
-#: NOT VERIFIED HERE (entered from memory of the papers cited above; simulator 1.4).
+#: steep to g ~ 20 and flattening beyond. Verified here: the cumulative density to g = 22.5, 176 per deg^2 (30 at
+#: 0.68 < z < 1, 99 at 1 < z < 2.15 and 47 at z > 2.15 to extinction-corrected g = 22.5; Palanque-Delabrouille et al.
+#: 2013, A&A 551, A29, abstract), which the table integrates to (simulator 1.4; 1.3 had 120). NOT VERIFIED HERE
+#: (from memory): the brighter anchors it also integrates to, about 6 per deg^2 to g = 19.3 (SDSS DR7 quasars,
+#: Schneider et al. 2010, AJ 139, 2360) and 36 to g = 20.85 (2QZ, Croom et al. 2004, MNRAS 349, 1397). Between
+#: g = 20 and 22 the 1.3 table (which had 34 there) is raised smoothly by up to 0.24 dex to reach the verified 176.
 QSO_COUNTS_G = np.array([16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0])
-QSO_LOG10_COUNTS = np.array([-0.9, -0.35, 0.2, 0.75, 1.2, 1.55, 1.8, 1.95, 2.05, 2.15, 2.2])
+QSO_LOG10_COUNTS = np.array([-0.9, -0.35, 0.2, 0.75, 1.2, 1.67, 2.04, 2.19, 2.29, 2.39, 2.44])
 #: Quasar colours at z < 2.2 (SDSS; Richards et al. 2001, AJ 121, 2308: quasars at these redshifts lie at
 #: g - r and r - i of about 0.1-0.2, with a spread of about 0.15 from the emission lines moving through the
 #: bands). Mean and spread of each colour; modelling choice within those values.
@@ -175,12 +175,15 @@ GALAXY_SIZE_AT_20_ARCSEC = 0.8
 GALAXY_SIZE_SLOPE = -0.12
 GALAXY_SIZE_SCATTER_DEX = 0.3
 
-# --- blends (modelling choices, tuned so that about 10% of rows are blend parents or children) ------------
-#: Bosch et al. (2018, PASJ 70, S5; arXiv:1705.06766) are remembered to give 58% of HSC-SSP Wide objects as
-#: blended, at i ~ 26, a magnitude deeper than these coadds; that sentence was not found in the stored copies of
-#: the paper here (NOT VERIFIED), and no fraction is published for i ~ 25, so these are not tuned to it
-#: (benchmarks/fidelity.py prints both).
-BLEND_GROUP_FRACTION = 0.06  #: fraction of objects that seed a group of 2-5 blended objects
+# --- blends -------------------------------------------------------------------------------------------------
+#: Real data of this field: in the lesson's own HSC-I visit 903986 (ci_hsc, detector 31, 30 s; the single-visit
+#: src catalogue lsst/faro tests/data/src_HSC_i_HSC-I_903986_0_31_HSC_runs_ci_hsc_20210407T021858Z.fits, commit
+#: 836da846, meas_deblender), 62 of 771 rows (8.0%) are blend parents and 144 of the 709 other rows (20%) are
+#: their children. The coadds reach about a magnitude deeper than one visit, so they blend at least as much;
+#: simulator 1.4 seeds groups so that about 8% of rows are parents (1.3 had 5.5%). Bosch et al. (2018, PASJ 70,
+#: S5; arXiv:1705.06766) are remembered to give 58% of HSC-SSP Wide objects as blended, at i ~ 26; that sentence
+#: was not found in the stored copies of the paper here (NOT VERIFIED). Group sizes and radii: modelling choices.
+BLEND_GROUP_FRACTION = 0.09  #: fraction of objects that seed a group of 2-5 blended objects
 BLEND_GROUP_RADIUS_ARCSEC = 2.5  #: members lie within this radius of the seed (overlapping footprints)
 BLEND_MIN_SEPARATION_ARCSEC = 0.8  #: deblended members are at least this far apart (> PSF FWHM)
 UNRESOLVED_PAIR_FRACTION = 0.01  #: fraction of objects with a companion closer than the PSF
