@@ -69,9 +69,129 @@ def _load(repo: Path):
     return (*stacked, area, n_parents / n_rows)
 
 
+#: r - i bins (HSC, mag) of the point-source colour histogram at 18 < r < 22.5.
+R_I_BINS = np.arange(-0.4, 2.61, 0.2)
+#: Real HSC data of this field: the point sources of the 2018 lesson's own colour-magnitude diagram (ci_hsc,
+#: tract 0, patch 1,1; isPrimary, i-band extendedness < 1, good PSF flux; r - i against i), the figure
+#: github.com/lsst/pipelines_lsst_io ``getting-started/multiband-analysis-stars.png`` (added in commit 6c693dc,
+#: 2017-06-28, removed in f427230, 2021; CC BY-SA 4.0). Digitised here: 2030 dots, each at its centroid (a blob of
+#: overlapping dots counted as its area over a single dot's), r = i + (r - i), the 193 dots with 18 < r < 22.5
+#: counted in R_I_BINS. Poisson errors: the red fraction 49/193 = 0.254 +- 0.031.
+REAL_R_I_COUNTS = np.array([0, 1, 13, 22, 28, 36, 44, 32, 16, 1, 0, 0, 0, 0, 0])
+REAL_SOURCE = (
+    "real HSC data of this field, digitised from the 2018 lesson's CMD (lsst/pipelines_lsst_io "
+    "getting-started/multiband-analysis-stars.png, commit 6c693dc): 193 point sources at 18 < r < 22.5"
+)
+R_I_SOURCE = (
+    "simulation: J08 Milky Way (Table 10) with the J08 + Covey et al. 2008 luminosity function of "
+    "github.com/mjuric/galfast tests/demo/MrLF.MSandRGB_v1.0.dat (b990090); target: " + REAL_SOURCE
+)
+
+
+#: Blending in real data of this field: HSC-I visit 903986, detector 31 of ci_hsc (30 s, meas_deblender), the src
+#: catalogue in lsst/faro tests/data (commit 836da846): 62 parents among 771 rows, 144 children among the 709 others.
+REAL_PARENT_FRACTION = 62 / 771
+REAL_CHILD_FRACTION = 144 / 709
+REAL_BLEND_SOURCE = (
+    "lsst/faro tests/data/src_HSC_i_HSC-I_903986_0_31_HSC_runs_ci_hsc_20210407T021858Z.fits (836da846): "
+    "62 of 771 rows are parents, 144 of the other 709 are children"
+)
+
+
+def point_source_r_i(forced_r, forced_i, r_range=(18.0, 22.5)):
+    """Measured HSC r - i of the point sources (i-band extendedness 0) with PSF magnitude r in ``r_range``."""
+    from data_fetch.measure import ZERO_POINT
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag_r, mag_i = (
+            ZERO_POINT - 2.5 * np.log10(np.asarray(f["base_PsfFlux_instFlux"], dtype=float))
+            for f in (forced_r, forced_i)
+        )
+        point = np.asarray(forced_i["base_ClassificationExtendedness_value"]) == 0
+        window = point & (mag_r > r_range[0]) & (mag_r < r_range[1]) & np.isfinite(mag_i)
+    return (mag_r - mag_i)[window]
+
+
+def histogram_peaks(counts, edges):
+    """Centres of the local maxima of a histogram (a bin higher than both neighbours), highest first."""
+    padded = np.concatenate([[-1], counts, [-1]])
+    is_peak = (padded[1:-1] > padded[:-2]) & (padded[1:-1] >= padded[2:]) & (counts > 0)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    return centres[is_peak][np.argsort(-counts[is_peak])]
+
+
+def _red_star_metrics(forced_r, forced_i) -> list[Metric]:
+    """The r - i histogram of point sources at 18 < r < 22.5, its peaks and red fraction, against real data."""
+    r_i = point_source_r_i(forced_r, forced_i)
+    counts, _ = np.histogram(r_i, bins=R_I_BINS)
+    real_share = REAL_R_I_COUNTS / REAL_R_I_COUNTS.sum()
+    metrics = [
+        Metric(
+            f"point sources 18 < r < 22.5: share with {lo:+.1f} <= r - i < {hi:+.1f}",
+            n / max(len(r_i), 1),
+            float(real),
+            None,
+            "",
+            R_I_SOURCE,
+            False,
+        )
+        for lo, hi, n, real in zip(R_I_BINS[:-1], R_I_BINS[1:], counts, real_share, strict=True)
+    ]
+    peaks, real_peaks = histogram_peaks(counts, R_I_BINS), histogram_peaks(REAL_R_I_COUNTS, R_I_BINS)
+    metrics.append(
+        Metric(
+            "r - i histogram: main peak (bin centre)",
+            float(peaks[0]),
+            float(real_peaks[0]),
+            None,
+            "mag",
+            R_I_SOURCE,
+            False,
+        )
+    )
+    second = peaks[(peaks > 0.9) & (peaks < 2.1)]
+    metrics.append(
+        Metric(
+            "r - i histogram: peak at 1-2 (bin centre; nan if none)",
+            float(second[0]) if len(second) else float("nan"),
+            None,
+            None,
+            "mag",
+            "none in the real data of this field (" + REAL_SOURCE + "): its one broad peak is at 0.8-1.0",
+            False,
+        )
+    )
+    blue = R_I_BINS[1:] <= 0.4 + 1e-9
+    metrics.append(
+        Metric(
+            "point sources 18 < r < 22.5 with r - i < 0.4, fraction",
+            float(np.mean(r_i < 0.4)),
+            float(real_share[blue].sum()),
+            None,
+            "",
+            "not met: the J08 halo and thick-disc turn-off stars are about four times too many relative to the "
+            "M dwarfs of the real data (" + REAL_SOURCE + ")",
+            False,
+        )
+    )
+    red_real = REAL_R_I_COUNTS[R_I_BINS[:-1] >= 1.0 - 1e-9].sum() / REAL_R_I_COUNTS.sum()
+    metrics.append(
+        Metric(
+            "point sources 18 < r < 22.5 with r - i > 1, fraction",
+            float(np.mean(r_i > 1.0)),
+            float(red_real),
+            0.062,  # two Poisson sigma of the 193 real point sources
+            "",
+            R_I_SOURCE,
+            True,
+        )
+    )
+    return metrics
+
+
 def compute(repo: Path) -> list[Metric]:
     """Measure every row of the table on the repository at ``repo``."""
-    from data_fetch.measure import DEPTH_5SIGMA, ZERO_POINT
+    from data_fetch.measure import DEPTH_5SIGMA
     from data_fetch.population import GALAXY_COUNTS_AT_22, GALAXY_COUNTS_SLOPE
     from tutorial_lib.photometry import stellar_locus_g_r_hsc
 
@@ -159,42 +279,22 @@ def compute(repo: Path) -> list[Metric]:
             None,
             None,
             "",
-            "quasars (Palanque-Delabrouille et al. 2016, A&A 587, A41), white dwarfs (Harris et al. 2006, AJ 131, "
+            "quasars (Palanque-Delabrouille et al. 2013, A&A 551, A29), white dwarfs (Harris et al. 2006, AJ 131, "
             "571), BHB stars (Deason et al. 2011, MNRAS 416, 2903), and thin-disc turn-off stars",
             False,
         )
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mag = {
-            b: ZERO_POINT - 2.5 * np.log10(np.asarray(f["base_PsfFlux_instFlux"], dtype=float))
-            for b, f in (("g", forced_g), ("r", forced_r), ("i", forced_i))
-        }
-        point = np.asarray(forced_i["base_ClassificationExtendedness_value"]) == 0
-        window = point & (mag["r"] > 18) & (mag["r"] < 22.5)
-        red = np.count_nonzero(window & (mag["r"] - mag["i"] > 1.0))
-    metrics.append(
-        Metric(
-            "point sources 18 < r < 22.5 with r - i > 1, fraction",
-            red / max(np.count_nonzero(window), 1),
-            None,
-            None,
-            "",
-            "no published number for this field; real HSC data of it have about twice v1.2's 0.21 (issue 11); "
-            "J08 luminosity function in r - i (github.com/mjuric/galfast workspace/lumfun.txt)",
-            False,
-        )
-    )
+    metrics.extend(_red_star_metrics(forced_r, forced_i))
     from_blend = np.asarray(ref["detect_fromBlend"])
     metrics.append(
         Metric(
             "primary objects that are deblended children, fraction",
             float(np.mean(from_blend)),
-            0.58,
+            REAL_CHILD_FRACTION,
             None,
             "",
-            "HSC-SSP Wide: 58% of objects are blended (members of a parent with more than one peak), Bosch et al."
-            " 2018 (PASJ 70, S5); at Wide depth (i ~ 26), a magnitude deeper than these coadds (i ~ 25), so not a "
-            "target here: no published fraction at this depth",
+            "real, one 30-s visit of this field (lower bound for the deeper coadd): " + REAL_BLEND_SOURCE + "; "
+            "HSC-SSP Wide at i ~ 26: 58% blended as remembered from Bosch et al. 2018 (PASJ 70, S5), not verified here",
             False,
         )
     )
@@ -202,12 +302,12 @@ def compute(repo: Path) -> list[Metric]:
         Metric(
             "rows that are blend parents, fraction (all rows)",
             float(parent_fraction),
-            None,
-            None,
+            REAL_PARENT_FRACTION,
+            0.02,  # two Poisson sigma of the 62 real parents
             "",
-            "modelling choice (population.BLEND_GROUP_FRACTION); kept, as Bosch et al. 2018 (PASJ 70, S5) give "
-            "blend fractions only at HSC-SSP depths",
-            False,
+            "real, one 30-s visit of this field (the coadd, a magnitude deeper, blends at least as much): "
+            + REAL_BLEND_SOURCE,
+            True,
         )
     )
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -13,8 +13,8 @@ Stars
     high-latitude CMD. The stars' SDSS magnitudes are then moved to the HSC system with the colour terms of
     lsst/obs_subaru ``config/colorterms.py`` (``tutorial_lib.photometry.sdss_to_hsc``).
 The blue end
-    Point sources bluer than the turn-off: quasars at the g-band counts of Palanque-Delabrouille et al. (2016,
-    A&A 587, A41), white dwarfs in the J08 discs with the luminosity function and space density of Harris et
+    Point sources bluer than the turn-off: quasars at the g-band counts of Palanque-Delabrouille et al. (2013,
+    A&A 551, A29), white dwarfs in the J08 discs with the luminosity function and space density of Harris et
     al. (2006, AJ 131, 571), and halo blue horizontal-branch stars with the absolute magnitudes of Deason et
     al. (2011, MNRAS 416, 2903).
 Galaxies
@@ -26,6 +26,16 @@ Galaxies
 Blends
     A fraction of objects is put into close groups: 2 to 5 objects within a few arcsec (deblended into a parent
     and its children) or a pair closer than the PSF (never deblended: one row measures both).
+
+Verification status (simulator 1.4)
+    Checked against a public file: the main-sequence luminosity function (galfast MrLF.MSandRGB_v1.0.dat), the
+    J08 Table 10 structure, the colour terms (obs_subaru). Checked against the paper's abstract only: the Harris
+    et al. (2006) white-dwarf luminosity function's shape (rising nearly monotonically over 7 < M_bol < 16 to a
+    peak at M_bol = 15.3, then dropping abruptly) and the Strateva et al. (2001) galaxy-colour bimodality. NOT
+    verified here, entered from memory of the papers and marked so where they are defined: the galaxy colour
+    tracks (Fukugita et al. 1995 Table 3; Eisenstein et al. 2001), the quasar colours and bright counts, the
+    white-dwarf luminosity-function values, space density and cooling track, the BHB density and Deason et al.
+    (2011) eq. 7 coefficients, and Bosch et al. (2018)'s 58% blended.
 """
 
 from __future__ import annotations
@@ -60,27 +70,21 @@ HALO_LOCAL_FRACTION = 0.0051  # f_H, J08 Table 10 (also galfast's halo config)
 HALO_FLATTENING = 0.64  # q_H = c/a
 HALO_POWER_LAW = 2.77  # n_H
 
-#: Local luminosity function of main-sequence stars, log10(stars / pc^3 / mag) against M_r. The shape follows
-#: J08 (their Fig. 23) and Bochanski et al. (2010, AJ 139, 2679, Fig. 14): rising from the turn-off to a broad
-#: peak near M_r = 11 among M dwarfs. Values are rounded readings of those figures, good to about 0.2 dex,
-#: which is as well as the lessons need (they never show absolute star counts).
-LF_ABS_MAG_R = np.array([4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 13.5])
-LF_LOG10_DENSITY = np.array([-3.3, -3.0, -2.8, -2.65, -2.5, -2.35, -2.25, -2.2, -2.25, -2.4, -2.5])
-
-#: The J08 luminosity function in r - i, phi(r - i) per unit r - i (relative units), as the J08 authors tabulate
-#: it for their Milky Way simulator galfast: github.com/mjuric/galfast ``workspace/lumfun.txt`` (commit 9221b74),
-#: read every 0.1 mag from 0.01 to 1.5. Its columns are named ``ri`` and ``phi``; read per unit r - i, dividing by
-#: dM_r/d(r - i) gives the rise of about 0.8 dex of the M_r luminosity function from M_r = 5 to 12 (J08 Fig. 23).
-#: It rises fourfold from r - i = 0.4 (K dwarfs) to 1.5 (M3), where the M_r table above, a rough reading of the
-#: M_r luminosity function, rises only 1.5-fold: with the M_r table alone the simulation had about half the M
-#: dwarfs (r - i > 1 at 18 < r < 22.5) of real HSC data of this field. Used for r - i <= 1.5, normalised to the
-#: M_r table on the K dwarfs (0.35 < r - i < 0.55); redder, the M_r table's shape continues from its value at 1.5.
-J08_LF_R_I = np.array([0.01, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5])
-J08_LF_PHI = np.array(
-    [0.02882, 0.03668, 0.03079, 0.02289, 0.02199, 0.02359, 0.02589, 0.0285, 0.03166, 0.03572, 0.04101, 0.04774]
-    + [0.05601, 0.06572, 0.07652, 0.08768]
+#: Local luminosity function of main-sequence stars, log10(stars / pc^3 / mag) against M_r, every 0.5 mag: the
+#: table the J08 authors ship with their Milky Way simulator, github.com/mjuric/galfast
+#: ``tests/demo/MrLF.MSandRGB_v1.0.dat`` (commit b9900900657c9709dc8130285819b3bce6a3b2c1; Z. Ivezic, Oct 2009),
+#: read at these M_r. Its header: the J08 luminosity function for 4.9 < M_r < 12, the M/L dwarf luminosity
+#: function of Covey et al. (2008, AJ 136, 1778) for M_r > 15 and a spline between. It replaces rounded readings
+#: of J08 Fig. 23 and Bochanski et al. (2010) Fig. 14 used before simulator 1.4.
+LF_ABS_MAG_R = np.arange(3.0, 16.01, 0.5)
+LF_LOG10_DENSITY = np.array(
+    [-3.142, -2.977, -2.812, -2.647, -2.444, -2.596, -2.655, -2.632, -2.672, -2.706, -2.649, -2.538, -2.409]
+    + [-2.288, -2.190, -2.125, -2.096, -2.108, -2.175, -2.250, -2.302, -2.344, -2.391, -2.457, -2.555, -2.700]
+    + [-2.891]
 )
-J08_LF_NORMALISATION_R_I = (0.35, 0.55)
+
+#: Not used: galfast's ``workspace/lumfun.txt`` (phi against r - i), which simulator 1.3 took for the J08
+#: luminosity function, is "a rough approximation of Kroupa's function" (its commit 9221b74's message), not J08's.
 
 #: Reddest r - i of the locus polynomial used: M_r(x) rises monotonically up to x = 2.1 (M_r = 13.5);
 #: the polynomial is a fit to the main sequence at r - i < ~2 (J08 Sect. 2.2) and turns over beyond.
@@ -94,26 +98,31 @@ LOCUS_WIDTH_G_R = 0.025
 
 # --- the blue end -----------------------------------------------------------------------------------------
 #: Differential g-band counts of quasars (all redshifts), log10(N / deg^2 / mag) at the g of QSO_COUNTS_G,
-#: steep to g ~ 20 and flattening beyond. Integrated, the table gives the published cumulative densities: about 6
-#: per deg^2 to g = 19.3 (SDSS DR7 quasars to i = 19.1: 105,783 over 9380 deg^2, Schneider et al. 2010, AJ 139,
-#: 2360), 34 to g = 20.85 (2QZ to b_J = 20.85, Croom et al. 2004, MNRAS 349, 1397), 78 to g = 21.85 (2SLAQ,
-#: Richards et al. 2005, MNRAS 360, 839) and 120 to g = 22.5 (the g-band counts of Palanque-Delabrouille et al.
-#: 2016, A&A 587, A41). Rounded; good to about 20%.
+#: steep to g ~ 20 and flattening beyond. Verified here: the cumulative density to g = 22.5, 176 per deg^2 (30 at
+#: 0.68 < z < 1, 99 at 1 < z < 2.15 and 47 at z > 2.15 to extinction-corrected g = 22.5; Palanque-Delabrouille et al.
+#: 2013, A&A 551, A29, abstract), which the table integrates to (simulator 1.4; 1.3 had 120). NOT VERIFIED HERE
+#: (from memory): the brighter anchors it also integrates to, about 6 per deg^2 to g = 19.3 (SDSS DR7 quasars,
+#: Schneider et al. 2010, AJ 139, 2360) and 36 to g = 20.85 (2QZ, Croom et al. 2004, MNRAS 349, 1397). Between
+#: g = 20 and 22 the 1.3 table (which had 34 there) is raised smoothly by up to 0.24 dex to reach the verified 176.
 QSO_COUNTS_G = np.array([16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0])
-QSO_LOG10_COUNTS = np.array([-0.9, -0.35, 0.2, 0.75, 1.2, 1.55, 1.8, 1.95, 2.05, 2.15, 2.2])
+QSO_LOG10_COUNTS = np.array([-0.9, -0.35, 0.2, 0.75, 1.2, 1.67, 2.04, 2.19, 2.29, 2.39, 2.44])
 #: Quasar colours at z < 2.2 (SDSS; Richards et al. 2001, AJ 121, 2308: quasars at these redshifts lie at
 #: g - r and r - i of about 0.1-0.2, with a spread of about 0.15 from the emission lines moving through the
 #: bands). Mean and spread of each colour; modelling choice within those values.
+#: NOT VERIFIED HERE (from memory of Richards et al. 2001).
 QSO_G_R, QSO_R_I = (0.15, 0.15), (0.12, 0.13)
 #: White-dwarf luminosity function (Harris et al. 2006, AJ 131, 571, Table 2 in M_bol, here taken as M_r, which
 #: is within 0.3 mag of M_bol for the 6000-12,000 K white dwarfs that dominate): log10 of the relative number
 #: per mag, rising to the peak at M ~ 15.3 and falling off sharply; scaled to their total space density of
 #: 4.6e-3 white dwarfs per pc^3. Rounded readings, good to about 0.2 dex.
+#: Shape checked against the Harris et al. (2006) abstract (peak at M_bol = 15.3, abrupt drop beyond); the
+#: values and the density 4.6e-3 pc^-3 are NOT VERIFIED HERE.
 WD_ABS_MAG_R = np.array([9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 15.5, 16.0, 16.5])
 WD_LOG10_LF_SHAPE = np.array([-2.6, -2.2, -1.8, -1.5, -1.2, -0.8, -0.4, -0.3, -0.8, -1.8])
 WD_LOCAL_DENSITY_PC3 = 4.6e-3
 #: DA white-dwarf cooling track (log g = 8) in SDSS colours against M_r: hot white dwarfs at g - r ~ -0.4,
 #: r - i ~ -0.3, reddening as they cool (Holberg & Bergeron 2006, AJ 132, 1221, Table 1, rounded to 0.05 mag).
+#: NOT VERIFIED HERE (from memory of Holberg & Bergeron 2006).
 WD_TRACK_G_R = np.array([-0.45, -0.40, -0.30, -0.15, 0.05, 0.30, 0.55, 0.65, 0.75, 0.85])
 WD_TRACK_R_I = np.array([-0.35, -0.30, -0.25, -0.15, -0.05, 0.08, 0.17, 0.22, 0.27, 0.32])
 #: Blue horizontal-branch stars: SDSS colours -0.25 < g - r < 0 (Deason et al. 2011, MNRAS 416, 2903,
@@ -121,6 +130,7 @@ WD_TRACK_R_I = np.array([-0.35, -0.30, -0.25, -0.15, -0.05, 0.08, 0.17, 0.22, 0.
 #: magnitude M_g(g - r) of Deason et al. 2011 eq. 7, and the J08 halo with BHB_LOCAL_DENSITY_PC3 stars per pc^3
 #: near the Sun: about 5 per kpc^3 (Deason et al. 2011, Sect. 4, normalisation of the BHB density profile at
 #: 8 kpc), i.e. about one per deg^2 at 17 < g < 21 at high latitude.
+#: NOT VERIFIED HERE: the density and the eq. 7 coefficients (from memory of Deason et al. 2011).
 BHB_G_R_RANGE = (-0.25, 0.0)
 BHB_R_I = (-0.15, 0.05)
 BHB_LOCAL_DENSITY_PC3 = 5e-9
@@ -146,6 +156,7 @@ GALAXY_MEDIAN_Z_MIN = 0.1
 #: while g - r stays near 1.9). The blue cloud follows an Sbc-Scd star-forming spectrum (Fukugita et al. 1995,
 #: Table 3 at z = 0: g - r about 0.5, r - i about 0.25). Values rounded to 0.05 mag; the lessons need the
 #: populations' shapes, not per-galaxy accuracy.
+#: NOT VERIFIED HERE: the track values (from memory of Fukugita et al. 1995 and Eisenstein et al. 2001).
 GALAXY_TRACK_Z = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.6])
 RED_SEQUENCE_G_R = np.array([0.77, 0.95, 1.20, 1.50, 1.70, 1.80, 1.85, 1.90, 1.90, 1.95, 1.95, 1.90])
 RED_SEQUENCE_R_I = np.array([0.40, 0.42, 0.48, 0.55, 0.65, 0.90, 1.10, 1.25, 1.35, 1.45, 1.45, 1.40])
@@ -164,11 +175,15 @@ GALAXY_SIZE_AT_20_ARCSEC = 0.8
 GALAXY_SIZE_SLOPE = -0.12
 GALAXY_SIZE_SCATTER_DEX = 0.3
 
-# --- blends (modelling choices, tuned so that about 10% of rows are blend parents or children) ------------
-#: Published: 58% of HSC-SSP Wide objects are blended (Bosch et al. 2018, PASJ 70, S5), at the Wide depth of
-#: i ~ 26, a magnitude deeper than these coadds; no fraction is published for i ~ 25, so these are not tuned to it
-#: (benchmarks/fidelity.py prints both).
-BLEND_GROUP_FRACTION = 0.06  #: fraction of objects that seed a group of 2-5 blended objects
+# --- blends -------------------------------------------------------------------------------------------------
+#: Real data of this field: in the lesson's own HSC-I visit 903986 (ci_hsc, detector 31, 30 s; the single-visit
+#: src catalogue lsst/faro tests/data/src_HSC_i_HSC-I_903986_0_31_HSC_runs_ci_hsc_20210407T021858Z.fits, commit
+#: 836da846, meas_deblender), 62 of 771 rows (8.0%) are blend parents and 144 of the 709 other rows (20%) are
+#: their children. The coadds reach about a magnitude deeper than one visit, so they blend at least as much;
+#: simulator 1.4 seeds groups so that about 8% of rows are parents (1.3 had 5.5%). Bosch et al. (2018, PASJ 70,
+#: S5; arXiv:1705.06766) are remembered to give 58% of HSC-SSP Wide objects as blended, at i ~ 26; that sentence
+#: was not found in the stored copies of the paper here (NOT VERIFIED). Group sizes and radii: modelling choices.
+BLEND_GROUP_FRACTION = 0.09  #: fraction of objects that seed a group of 2-5 blended objects
 BLEND_GROUP_RADIUS_ARCSEC = 2.5  #: members lie within this radius of the seed (overlapping footprints)
 BLEND_MIN_SEPARATION_ARCSEC = 0.8  #: deblended members are at least this far apart (> PSF FWHM)
 UNRESOLVED_PAIR_FRACTION = 0.01  #: fraction of objects with a companion closer than the PSF
@@ -282,19 +297,13 @@ def _draw_in_milky_way(rng, ra_range, dec_range, faint_limit_r, edges, abs_mag_o
 def main_sequence_density_per_bin(x_edges):
     """Main-sequence stars per pc^3 near the Sun in each r - i bin of ``x_edges`` (SDSS colours).
 
-    The J08 luminosity function in r - i (:data:`J08_LF_PHI`) up to r - i = 1.5, normalised to the M_r table
-    (:data:`LF_LOG10_DENSITY`) on the K dwarfs; the M_r table's shape beyond.
+    The luminosity function in M_r (:data:`LF_LOG10_DENSITY`) carried to r - i through the photometric parallax
+    relation: phi(r - i) = Phi(M_r) dM_r/d(r - i).
     """
     x_mid = 0.5 * (x_edges[1:] + x_edges[:-1])
     abs_mag = stellar_locus_abs_mag_r(x_mid)
     lf = 10 ** np.interp(abs_mag, LF_ABS_MAG_R, LF_LOG10_DENSITY)  # stars / pc^3 / mag, per unit local density
-    per_x = lf * np.gradient(abs_mag, x_mid) * np.diff(x_edges)  # stars / pc^3 in each colour bin
-    j08 = np.interp(x_mid, J08_LF_R_I, J08_LF_PHI) * np.diff(x_edges)
-    k_dwarfs = (x_mid > J08_LF_NORMALISATION_R_I[0]) & (x_mid < J08_LF_NORMALISATION_R_I[1])
-    j08 *= per_x[k_dwarfs].sum() / j08[k_dwarfs].sum()
-    beyond = x_mid > J08_LF_R_I[-1]
-    join = np.flatnonzero(~beyond)[-1]
-    return np.where(beyond, per_x * j08[join] / per_x[join], j08)
+    return lf * np.gradient(abs_mag, x_mid) * np.diff(x_edges)
 
 
 def _make_stars(rng, ra_range, dec_range, faint_limit_r):
