@@ -91,6 +91,26 @@ def with_lsdb(path: Path, client) -> np.ndarray:
     return client.compute(map_and_sum(selected, cmd_histogram)).result()
 
 
+def local_clusters() -> tuple[dict, dict]:
+    """A 1-worker and a 2-worker ``LocalCluster`` (one thread per worker process, on 127.0.0.1) and their clients,
+    keyed by the number of workers; the caller closes both."""
+    from dask.distributed import Client, LocalCluster
+
+    clusters = {
+        workers: LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        for workers in (1, 2)
+    }
+    clients = {workers: Client(cluster, set_as_default=False) for workers, cluster in clusters.items()}
+    return clusters, clients
+
+
 def _peak_worker_mb(client) -> list[float]:
     """Peak resident memory of each worker process, MB (Linux reports ru_maxrss in KiB)."""
     return sorted(v / 1024 for v in client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).values())
@@ -108,26 +128,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     logging.getLogger("distributed").setLevel(logging.ERROR)  # no INFO lines from closing the clusters
-    from dask.distributed import Client, LocalCluster
-
     from benchmarks._survey_catalog import read_record
 
     paths = [survey_path(a) for a in args.areas]
     n_rows = [read_record(p)["n_rows"] for p in paths]
     n_partitions = [read_record(p)["n_partitions"] for p in paths]
     print(f"Before: {_load()}")
-    clusters = {
-        workers: LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        for workers in (1, 2)
-    }
-    clients = {workers: Client(cluster, set_as_default=False) for workers, cluster in clusters.items()}
+    clusters, clients = local_clusters()
     routes = {
         "pyarrow, one process": with_pyarrow,
         "lsdb 1 worker": lambda p: with_lsdb(p, clients[1]),
