@@ -14,7 +14,7 @@ shared, so the routes are interleaved (each repeat runs every route on every siz
 is kept; the load average is printed before and after.
 
 The catalogs (10^6 to 10^7 rows) are written once into ``benchmarks/results/`` by
-:mod:`benchmarks._survey_catalog`: the simulator's rows, the builder's partitions, written directly as HATS.
+:mod:`benchmarks._survey_catalog`: ``data_fetch survey``'s own catalogs, without a margin.
 
 Run: ``python -m benchmarks.survey_speed [--areas 7 21 70] [--repeat 3]``.
 """
@@ -159,8 +159,8 @@ def main(argv=None) -> int:
 
     print(
         f"Lesson selection + density CMD, best of {args.repeat} interleaved runs; after: {_load()}\n"
-        "Catalogs: the simulator's rows (data_fetch.survey, default seed) written directly as HATS by "
-        "benchmarks._survey_catalog (the builder's order-6 partitions, no margin)"
+        "Catalogs: data_fetch.survey.build_survey (default seed, order-6 partitions, no margin), "
+        "kept in benchmarks/results by benchmarks._survey_catalog"
     )
     print(f"{'route':22s} {'rows':>11s} {'partitions':>10s} {'seconds':>8s} {'M rows/s':>9s} {'x baseline':>10s}")
     for k in range(len(paths)):

@@ -53,13 +53,33 @@ def simulated_repo(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def lesson_survey(tmp_path_factory) -> Path:
-    """Lesson 10's survey catalog: ``SURVEY/`` when it is current (``make data`` builds it), else a fresh build."""
+    """Lesson 10's survey catalog: ``SURVEY/`` when it is current (``make survey`` builds it), else a fresh build."""
     from data_fetch import survey
 
     options = {"area_deg2": 0.25, "seed": survey.DEFAULT_SEED, "margin_arcsec": survey.MARGIN_ARCSEC}
     if survey.is_up_to_date(REPO_ROOT / "SURVEY", **options):
         return REPO_ROOT / "SURVEY"
     return survey.build_survey(tmp_path_factory.mktemp("survey") / "SURVEY", progress=False, **options).path
+
+
+#: Area of the small test survey, deg^2: four tracts of 0.01 deg^2, about 6,000 rows, in two HEALPix partitions.
+SMALL_SURVEY_AREA = 0.04
+
+
+@pytest.fixture(scope="session")
+def small_survey(tmp_path_factory) -> Path:
+    """A small survey spooled in many chunks (2,500 rows each), with a 5 arcsec margin; built once per session."""
+    import warnings
+
+    from data_fetch import survey
+
+    path = tmp_path_factory.mktemp("survey") / "SURVEY"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        survey.build_survey(
+            path, area_deg2=SMALL_SURVEY_AREA, seed=7, progress=False, chunk_rows=2500, margin_arcsec=5.0
+        )
+    return path
 
 
 @pytest.fixture(scope="session")

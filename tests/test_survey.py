@@ -9,6 +9,7 @@ import lsdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SMALL_SURVEY_AREA
 
 from data_fetch import survey as builder
 from data_fetch.dp1_layout import dp1_columns
@@ -25,7 +26,7 @@ from tutorial_lib.survey import (
 from tutorial_lib.survey.histograms import map_and_sum
 from tutorial_lib.survey.view import density_rgba
 
-AREA = 0.04  # deg^2: four tracts of 0.01 deg^2, about 6,000 rows
+AREA = SMALL_SURVEY_AREA  # the small survey of conftest: four tracts of 0.01 deg^2
 
 
 @pytest.fixture(autouse=True)
@@ -37,13 +38,9 @@ def _quiet():
 
 
 @pytest.fixture(scope="session")
-def survey_path(tmp_path_factory):
-    """A small survey written in several chunks (so the chunk catalogs are concatenated), with a margin."""
-    path = tmp_path_factory.mktemp("survey") / "SURVEY"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        builder.build_survey(path, area_deg2=AREA, seed=7, progress=False, chunk_rows=2500, margin_arcsec=5.0)
-    return path
+def survey_path(small_survey):
+    """The session's small survey (conftest), with its margin."""
+    return small_survey
 
 
 @pytest.fixture(scope="session")

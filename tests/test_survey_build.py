@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import SMALL_SURVEY_AREA
 
 from data_fetch import safety
 from data_fetch import survey as builder
 from data_fetch.__main__ import main as cli
 
-AREA = 0.04  # deg^2: four tracts of 0.01 deg^2, about 6,000 rows, in two HEALPix partitions
+AREA = SMALL_SURVEY_AREA  # the small survey of conftest: four tracts of 0.01 deg^2
 
 
 @pytest.fixture(autouse=True)
@@ -24,14 +25,6 @@ def _quiet():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*inplace keyword.*")
         yield
-
-
-@pytest.fixture(scope="module")
-def small_survey(tmp_path_factory):
-    """A small survey spooled in many chunks (2,500 rows each), with a 5 arcsec margin."""
-    path = tmp_path_factory.mktemp("build") / "SURVEY"
-    builder.build_survey(path, area_deg2=AREA, seed=7, progress=False, chunk_rows=2500, margin_arcsec=5.0)
-    return path
 
 
 @pytest.fixture(scope="module")
