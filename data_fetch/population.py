@@ -446,8 +446,12 @@ def _make_galaxies(rng, ra_range, dec_range):
 def _offset(rng, ra, dec, n, min_arcsec, max_arcsec):
     """Positions at a random angle and a separation uniform in area between the two radii."""
     sep = np.sqrt(rng.uniform(min_arcsec**2, max_arcsec**2, n)) / 3600.0
-    angle = rng.uniform(0, 2 * np.pi, n)
-    return ra + sep * np.cos(angle) / np.cos(np.radians(dec)), dec + sep * np.sin(angle)
+    return _offset_by(ra, dec, sep, rng.uniform(0, 2 * np.pi, n))
+
+
+def _offset_by(ra, dec, sep_deg, angle):
+    """Positions ``sep_deg`` away at position angle ``angle`` (radians), in the flat-sky approximation."""
+    return ra + sep_deg * np.cos(angle) / np.cos(np.radians(dec)), dec + sep_deg * np.sin(angle)
 
 
 def _make_blends(rng, sky_ra, sky_dec, mag_i):
@@ -456,31 +460,37 @@ def _make_blends(rng, sky_ra, sky_dec, mag_i):
     group = np.full(n, -1)
     pair = np.full(n, -1)
     order = rng.permutation(n)
-    n_groups = int(BLEND_GROUP_FRACTION * n)
+    # The loop only draws the random numbers, in the order that fixes the seed's sky (a group's size, then its
+    # members' squared separations and angles); the positions are computed once, after it. A group's seed is
+    # never moved, so every offset is from the seed's original position.
+    seeds, moved, sep2, angles = [], [], [], []
     cursor = 0
-    for g in range(n_groups):
+    for g in range(int(BLEND_GROUP_FRACTION * n)):
         size = int(rng.integers(2, 6))
         members = order[cursor : cursor + size]
         cursor += size
         if len(members) < size:
             break
-        seed = members[0]
         group[members] = g
-        # Place members on a ring around the seed, with a minimum separation from the seed; members placed
-        # at random angles may still lie close to each other, as in real blends.
-        ra_m, dec_m = _offset(
-            rng, sky_ra[seed], sky_dec[seed], size - 1, BLEND_MIN_SEPARATION_ARCSEC, BLEND_GROUP_RADIUS_ARCSEC
-        )
-        sky_ra[members[1:]] = ra_m
-        sky_dec[members[1:]] = dec_m
-    n_pairs = int(UNRESOLVED_PAIR_FRACTION * n)
-    for _ in range(n_pairs):
+        # Members on a ring around the seed, with a minimum separation from it; members placed at random
+        # angles may still lie close to each other, as in real blends.
+        seeds.append(np.full(size - 1, members[0]))
+        moved.append(members[1:])
+        sep2.append(rng.uniform(BLEND_MIN_SEPARATION_ARCSEC**2, BLEND_GROUP_RADIUS_ARCSEC**2, size - 1))
+        angles.append(rng.uniform(0, 2 * np.pi, size - 1))
+    for _ in range(int(UNRESOLVED_PAIR_FRACTION * n)):
         a, b = order[cursor : cursor + 2]
         cursor += 2
-        ra_b, dec_b = _offset(rng, sky_ra[a], sky_dec[a], 1, 0.05, UNRESOLVED_PAIR_MAX_SEPARATION_ARCSEC)
-        sky_ra[b], sky_dec[b] = ra_b[0], dec_b[0]
-        brighter = a if mag_i[a] <= mag_i[b] else b
-        pair[[a, b]] = brighter
+        seeds.append(np.array([a]))
+        moved.append(np.array([b]))
+        sep2.append(rng.uniform(0.05**2, UNRESOLVED_PAIR_MAX_SEPARATION_ARCSEC**2, 1))
+        angles.append(rng.uniform(0, 2 * np.pi, 1))
+        pair[[a, b]] = a if mag_i[a] <= mag_i[b] else b
+    if moved:
+        seed, target = np.concatenate(seeds), np.concatenate(moved)
+        sky_ra[target], sky_dec[target] = _offset_by(
+            sky_ra[seed], sky_dec[seed], np.sqrt(np.concatenate(sep2)) / 3600.0, np.concatenate(angles)
+        )
     return group, pair
 
 
