@@ -71,16 +71,22 @@ def _load(repo: Path):
 
 #: r - i bins (HSC, mag) of the point-source colour histogram at 18 < r < 22.5.
 R_I_BINS = np.arange(-0.4, 2.61, 0.2)
-#: Real HSC data of this field: the point sources of the 2018 lesson's own colour-magnitude diagram (ci_hsc,
-#: tract 0, patch 1,1; isPrimary, i-band extendedness < 1, good PSF flux; r - i against i), the figure
-#: github.com/lsst/pipelines_lsst_io ``getting-started/multiband-analysis-stars.png`` (added in commit 6c693dc,
-#: 2017-06-28, removed in f427230, 2021; CC BY-SA 4.0). Digitised here: 2030 dots, each at its centroid (a blob of
-#: overlapping dots counted as its area over a single dot's), r = i + (r - i), the 193 dots with 18 < r < 22.5
-#: counted in R_I_BINS. Poisson errors: the red fraction 49/193 = 0.254 +- 0.031.
-REAL_R_I_COUNTS = np.array([0, 1, 13, 22, 28, 36, 44, 32, 16, 1, 0, 0, 0, 0, 0])
+#: Real HSC data of this field: the ci_hsc single-visit catalogues (the 2018 lesson's own data) matched across
+#: visits in r and in i, kept by lsst/faro as test data (``tests/data/matchedCatalogTract_0_{r,i}.fits.gz``,
+#: commit a57cd29, 0.047 deg^2 around RA 320.78, Dec -0.34); ``benchmarks/real_field_colours.py`` derives these
+#: numbers from them (the files are not copied here). Point sources: mean i-band extendedness < 0.5 over the
+#: visits; 524 of them at 18 < r < 22.5 in R_I_BINS (2 more outside). Two peaks: the turn-off at r - i = 0.1-0.3
+#: and the M dwarfs at 1.3. Red fraction (r - i > 1) 171/524 = 0.326 +- 0.020.
+#: (Simulator 1.4 was compared with the 2018 lesson's CMD figure, digitised; that figure's dots overlap where the
+#: turn-off stars crowd and it shows no point redder than r - i = 1.6, so these catalogues replace it.)
+REAL_R_I_COUNTS = np.array([2, 3, 95, 100, 57, 45, 51, 50, 63, 35, 19, 4, 0, 0, 0])
+#: The same catalogues' i-band point sources per deg^2 per mag (N / area: 245 at 18 <= i < 20 and 385 at
+#: 20 <= i < 22 in 0.0469 deg^2); single 150-200 s visits, so some compact galaxies count as point sources at i > 21.
+REAL_POINT_SOURCE_COUNTS = {(18, 20): 2612.0, (20, 22): 4104.0}
 REAL_SOURCE = (
-    "real HSC data of this field, digitised from the 2018 lesson's CMD (lsst/pipelines_lsst_io "
-    "getting-started/multiband-analysis-stars.png, commit 6c693dc): 193 point sources at 18 < r < 22.5"
+    "real HSC data of this field: ci_hsc single-visit catalogues matched across visits, lsst/faro "
+    "tests/data/matchedCatalogTract_0_{r,i}.fits.gz (a57cd29), 524 point sources at 18 < r < 22.5 "
+    "(benchmarks/real_field_colours.py)"
 )
 R_I_SOURCE = (
     "simulation: J08 Milky Way (Table 10) with the J08 + Covey et al. 2008 luminosity function of "
@@ -149,15 +155,16 @@ def _red_star_metrics(forced_r, forced_i) -> list[Metric]:
             False,
         )
     )
-    second = peaks[(peaks > 0.9) & (peaks < 2.1)]
+    second, real_second = (p[(p > 0.9) & (p < 2.1)] for p in (peaks, real_peaks))
     metrics.append(
         Metric(
             "r - i histogram: peak at 1-2 (bin centre; nan if none)",
             float(second[0]) if len(second) else float("nan"),
-            None,
+            float(real_second[0]),
             None,
             "mag",
-            "none in the real data of this field (" + REAL_SOURCE + "): its one broad peak is at 0.8-1.0",
+            "not met: the M dwarfs of the real data (" + REAL_SOURCE + ") make a second peak, the simulation's "
+            "r - i distribution falls steadily beyond 0.4",
             False,
         )
     )
@@ -169,8 +176,8 @@ def _red_star_metrics(forced_r, forced_i) -> list[Metric]:
             float(real_share[blue].sum()),
             None,
             "",
-            "not met: the J08 halo and thick-disc turn-off stars are about four times too many relative to the "
-            "M dwarfs of the real data (" + REAL_SOURCE + ")",
+            "not met: the simulation has too many faint turn-off stars (halo) for its M dwarfs, against the real "
+            "data (" + REAL_SOURCE + ")",
             False,
         )
     )
@@ -180,7 +187,7 @@ def _red_star_metrics(forced_r, forced_i) -> list[Metric]:
             "point sources 18 < r < 22.5 with r - i > 1, fraction",
             float(np.mean(r_i > 1.0)),
             float(red_real),
-            0.062,  # two Poisson sigma of the 193 real point sources
+            0.041,  # two binomial sigma of the 524 real point sources
             "",
             R_I_SOURCE,
             True,
@@ -252,7 +259,24 @@ def compute(repo: Path) -> list[Metric]:
                 None,
                 None,
                 "",
-                "Juric et al. 2008 model (ApJ 673, 864) as simulated; no real counts of this field stored here",
+                "true stars of the Juric et al. 2008 model (ApJ 673, 864) as simulated",
+                False,
+            )
+        )
+    from data_fetch.measure import ZERO_POINT
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        psf_i = ZERO_POINT - 2.5 * np.log10(np.asarray(forced_i["base_PsfFlux_instFlux"], dtype=float))
+    point = np.asarray(forced_i["base_ClassificationExtendedness_value"]) == 0
+    for (lo, hi), real in REAL_POINT_SOURCE_COUNTS.items():
+        metrics.append(
+            Metric(
+                f"point sources (i extendedness 0), {lo} <= i < {hi}, N/deg2/mag",
+                np.count_nonzero(point & (psf_i >= lo) & (psf_i < hi)) / area / (hi - lo),
+                real,
+                None,
+                "",
+                REAL_SOURCE.replace("524 point sources at 18 < r < 22.5", "i-band point sources in 0.047 deg2"),
                 False,
             )
         )

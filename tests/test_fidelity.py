@@ -20,10 +20,11 @@ def metrics(simulated_repo):
     return {m.name: m for m in fidelity.compute(simulated_repo)}
 
 
-def test_every_stable_goal_is_met(metrics):
+def test_every_stable_goal_but_the_red_fraction_is_met(metrics):
     stable = [m for m in metrics.values() if m.stable]
     assert len(stable) == 7
-    assert all(m.ok for m in stable), [(m.name, m.value, m.target) for m in stable if not m.ok]
+    missed = [m.name for m in stable if not m.ok]
+    assert missed == ["point sources 18 < r < 22.5 with r - i > 1, fraction"]  # issue 11, open
 
 
 def test_stable_numbers_with_their_tolerances(metrics):
@@ -108,22 +109,32 @@ def test_main_sequence_density_is_the_galfast_j08_luminosity_function():
     assert np.all(per_bin > 0)
 
 
-def test_point_source_r_i_histogram_against_the_lessons_real_cmd(metrics):
-    # Real data of this field (the 2018 lesson's CMD, digitised): 193 point sources at 18 < r < 22.5, 49 of them
-    # with r - i > 1, one broad peak at r - i = 0.8-1.0.
-    assert fidelity.REAL_R_I_COUNTS.sum() == 193
-    assert fidelity.REAL_R_I_COUNTS[fidelity.R_I_BINS[:-1] >= 0.99].sum() == 49
+def test_point_source_r_i_histogram_against_the_real_field(metrics):
+    # Real data of this field (ci_hsc visits matched in r and i, lsst/faro test data; derived by
+    # benchmarks/real_field_colours.py): 524 point sources at 18 < r < 22.5, 171 with r - i > 1, two peaks.
+    assert fidelity.REAL_R_I_COUNTS.sum() == 524
+    assert fidelity.REAL_R_I_COUNTS[fidelity.R_I_BINS[:-1] >= 0.99].sum() == 171
     red = metrics["point sources 18 < r < 22.5 with r - i > 1, fraction"]
-    assert red.target == pytest.approx(49 / 193) and red.tolerance == pytest.approx(0.062)
-    assert red.value == pytest.approx(0.21, abs=0.03) and red.ok
+    assert red.target == pytest.approx(171 / 524) and red.tolerance == pytest.approx(0.041)
+    # Simulator 1.4 misses it (issue 11, open): the J08 halo gives too many faint turn-off stars and the thin
+    # disc too few M dwarfs. The benchmark says so (test_main_reports_the_missed_goal).
+    assert red.value == pytest.approx(0.21, abs=0.03) and not red.ok
     main_peak = metrics["r - i histogram: main peak (bin centre)"]
-    assert main_peak.target == pytest.approx(0.9)
-    # The J08 model's histogram peaks at the halo and thick-disc turn-off (r - i = 0.1), with no second peak.
-    assert main_peak.value == pytest.approx(0.1)
-    assert np.isnan(metrics["r - i histogram: peak at 1-2 (bin centre; nan if none)"].value)
+    assert main_peak.target == pytest.approx(0.3) and main_peak.value == pytest.approx(0.1)
+    second = metrics["r - i histogram: peak at 1-2 (bin centre; nan if none)"]
+    assert second.target == pytest.approx(1.3) and np.isnan(second.value)
     shares = [m for name, m in metrics.items() if name.startswith("point sources 18 < r < 22.5: share")]
     assert len(shares) == 15 and sum(m.value for m in shares) == pytest.approx(1.0, abs=0.01)
     assert sum(m.target for m in shares) == pytest.approx(1.0)
+
+
+def test_bright_point_source_counts_match_the_real_field(metrics):
+    # 18 <= i < 20: 245 real point sources in 0.0469 deg^2; the simulation within 10 %. Fainter, the simulation
+    # has about 1.4 times the real counts (the halo turn-off excess above).
+    bright = metrics["point sources (i extendedness 0), 18 <= i < 20, N/deg2/mag"]
+    assert bright.target == pytest.approx(2612) and bright.value == pytest.approx(2612, rel=0.1)
+    faint = metrics["point sources (i extendedness 0), 20 <= i < 22, N/deg2/mag"]
+    assert faint.value / faint.target == pytest.approx(1.4, abs=0.1)
 
 
 def test_histogram_peaks_finds_a_second_peak():
@@ -146,7 +157,9 @@ def test_hsc_locus_of_an_m_dwarf_is_bluer_in_g_minus_r():
     assert np.isnan(stellar_locus_g_r_hsc(5.0))
 
 
-def test_main_returns_zero_when_goals_are_met(simulated_repo, capsys):
-    assert fidelity.main(["--repo", str(simulated_repo)]) == 0
+def test_main_reports_the_missed_goal(simulated_repo, capsys):
+    assert fidelity.main(["--repo", str(simulated_repo)]) == 1
     out = capsys.readouterr().out
-    assert "Every stable goal met." in out and "Capak et al. 2004" in out
+    assert "1 stable goal(s) missed." in out and "Capak et al. 2004" in out
+    missed = [line for line in out.splitlines() if " MISSED " in line]
+    assert len(missed) == 1 and missed[0].startswith("point sources 18 < r < 22.5 with r - i > 1, fraction")
