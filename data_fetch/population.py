@@ -37,8 +37,8 @@ Verification status (simulator 1.4; checked December 2026, each source named whe
     luminosity-function shape and the Strateva et al. (2001) galaxy-colour bimodality. Where the check found our
     values off (white-dwarf luminosity function below M = 13.5 and past the peak; the cooling track fainter than
     M_r = 14.5) the comment says by how much; the values are unchanged. NOT verified here (no stored copy
-    found): the galaxy colour tracks (Fukugita et al. 1995 Table 3; Eisenstein et al. 2001) and Bosch et al.
-    (2018)'s 58% blended.
+    found): the galaxy colour tracks (Fukugita et al. 1995 Table 3; Eisenstein et al. 2001; only cross-checked
+    against CWW templates, which shows the blue track bluer than Sbc-Scd) and Bosch et al. (2018)'s 58% blended.
 """
 
 from __future__ import annotations
@@ -180,6 +180,15 @@ GALAXY_MEDIAN_Z_MIN = 0.1
 #: NOT VERIFIED HERE: the track values (entered from memory of Fukugita et al. 1995 and Eisenstein et al. 2001).
 #: No stored copy of either paper's tables or of a repository quoting them was found (searched: the code and
 #: documentation indexes for the papers' names and values, kcorrect, the SDSS SkyServer DR13 pages).
+#: Cross-checked instead (not the papers' numbers) with synthetic AB colours of the Coleman, Wu & Weedman (1980)
+#: templates and the SDSS g, r, i curves (Doi & Annis 2000) of github.com/ACTCollaboration/zCluster
+#: (zCluster/SED/CWW/*.sed, zCluster/passbands/*_SDSS.res, commit ce6311ad): the CWW E template gives g - r,
+#: r - i = 0.80, 0.35 at z = 0, 1.38, 0.49 at 0.2, 1.82, 0.67 at 0.4, 1.68, 1.26 at 0.6 and 2.44, 1.09 at 1.0,
+#: with c_perp = (r - i) - (g - r)/4 - 0.18 within 0.04 of 0 below z = 0.4; the red track is within 0.2 mag of it
+#: to z = 0.7, bluer in g - r (by 0.2-0.5) and redder in r - i (up to 0.36) at z = 0.8-1 (a non-evolving
+#: template). The blue track is NOT an Sbc-Scd spectrum beyond z = 0.2: CWW Sbc has g - r 1.27-1.36 and CWW Scd
+#: 1.02-1.04 at z = 0.4-0.5 against our 0.80; ours lies between the Scd and Im templates (Im: 0.66 at z = 0.4),
+#: as a mix of late types would.
 GALAXY_TRACK_Z = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.6])
 RED_SEQUENCE_G_R = np.array([0.77, 0.95, 1.20, 1.50, 1.70, 1.80, 1.85, 1.90, 1.90, 1.95, 1.95, 1.90])
 RED_SEQUENCE_R_I = np.array([0.40, 0.42, 0.48, 0.55, 0.65, 0.90, 1.10, 1.25, 1.35, 1.45, 1.45, 1.40])
