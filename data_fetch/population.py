@@ -27,15 +27,18 @@ Blends
     A fraction of objects is put into close groups: 2 to 5 objects within a few arcsec (deblended into a parent
     and its children) or a pair closer than the PSF (never deblended: one row measures both).
 
-Verification status (simulator 1.4)
+Verification status (simulator 1.4; checked December 2026, each source named where the value is defined)
     Checked against a public file: the main-sequence luminosity function (galfast MrLF.MSandRGB_v1.0.dat), the
-    J08 Table 10 structure, the colour terms (obs_subaru). Checked against the paper's abstract only: the Harris
-    et al. (2006) white-dwarf luminosity function's shape (rising nearly monotonically over 7 < M_bol < 16 to a
-    peak at M_bol = 15.3, then dropping abruptly) and the Strateva et al. (2001) galaxy-colour bimodality. NOT
-    verified here, entered from memory of the papers and marked so where they are defined: the galaxy colour
-    tracks (Fukugita et al. 1995 Table 3; Eisenstein et al. 2001), the quasar colours and bright counts, the
-    white-dwarf luminosity-function values, space density and cooling track, the BHB density and Deason et al.
-    (2011) eq. 7 coefficients, and Bosch et al. (2018)'s 58% blended.
+    J08 Table 10 structure, the colour terms (obs_subaru), the quasar colours (a copy of Richards et al. 2001's
+    median-colour table), the white-dwarf luminosity function and space density (a copy of Harris et al. 2006's
+    luminosity function), the DA cooling track (the Montreal group's DA photometry table) and the BHB absolute
+    magnitude relation of Deason et al. (2011). Checked against abstracts: the quasar counts to g = 19.3 and
+    20.85, the BHB density near the Sun (Brown et al. 2008, not Deason et al. 2011), the Harris et al. (2006)
+    luminosity-function shape and the Strateva et al. (2001) galaxy-colour bimodality. Where the check found our
+    values off (white-dwarf luminosity function below M = 13.5 and past the peak; the cooling track fainter than
+    M_r = 14.5) the comment says by how much; the values are unchanged. NOT verified here (no stored copy
+    found): the galaxy colour tracks (Fukugita et al. 1995 Table 3; Eisenstein et al. 2001; only cross-checked
+    against CWW templates, which shows the blue track bluer than Sbc-Scd) and Bosch et al. (2018)'s 58% blended.
 """
 
 from __future__ import annotations
@@ -100,37 +103,55 @@ LOCUS_WIDTH_G_R = 0.025
 #: Differential g-band counts of quasars (all redshifts), log10(N / deg^2 / mag) at the g of QSO_COUNTS_G,
 #: steep to g ~ 20 and flattening beyond. Verified here: the cumulative density to g = 22.5, 176 per deg^2 (30 at
 #: 0.68 < z < 1, 99 at 1 < z < 2.15 and 47 at z > 2.15 to extinction-corrected g = 22.5; Palanque-Delabrouille et al.
-#: 2013, A&A 551, A29, abstract), which the table integrates to (simulator 1.4; 1.3 had 120). NOT VERIFIED HERE
-#: (from memory): the brighter anchors it also integrates to, about 6 per deg^2 to g = 19.3 (SDSS DR7 quasars,
-#: Schneider et al. 2010, AJ 139, 2360) and 36 to g = 20.85 (2QZ, Croom et al. 2004, MNRAS 349, 1397). Between
-#: g = 20 and 22 the 1.3 table (which had 34 there) is raised smoothly by up to 0.24 dex to reach the verified 176.
+#: 2013, A&A 551, A29, abstract), which the table integrates to (simulator 1.4; 1.3 had 120). The brighter
+#: anchors, checked against the abstracts: the table gives 34.7 per deg^2 at 18.25 < g < 20.85 and 36.3 to
+#: g = 20.85, against the 2QZ's "35 QSOs deg^-2" at 18.25 < b_J < 20.85 (Croom et al. 2004, MNRAS 349, 1397,
+#: abstract; b_J taken as g); and 6.3 to g = 19.3, against the SDSS DR7 quasar catalogue's 105,783 quasars over
+#: ~9380 deg^2, "slightly over half" with i < 19 (Schneider et al. 2010, AJ 139, 2360, abstract), i.e. at least
+#: 5.6 per deg^2 to i = 19, which is g ~ 19.25 for quasar g - i ~ 0.25 (the colours below). Between g = 20 and 22
+#: the 1.3 table (which had 34 there) is raised smoothly by up to 0.24 dex to reach the verified 176.
 QSO_COUNTS_G = np.array([16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0])
 QSO_LOG10_COUNTS = np.array([-0.9, -0.35, 0.2, 0.75, 1.2, 1.67, 2.04, 2.19, 2.29, 2.39, 2.44])
-#: Quasar colours at z < 2.2 (SDSS; Richards et al. 2001, AJ 121, 2308: quasars at these redshifts lie at
-#: g - r and r - i of about 0.1-0.2, with a spread of about 0.15 from the emission lines moving through the
-#: bands). Mean and spread of each colour; modelling choice within those values.
-#: NOT VERIFIED HERE (from memory of Richards et al. 2001).
+#: Quasar colours at z < 2.2 (SDSS; Richards et al. 2001, AJ 121, 2308): mean and spread of each colour, a
+#: modelling choice within the paper's median colours against redshift, as copied (with the journal's \ldots for
+#: empty bins) in github.com/rahulporuri/quasar_colors original_data/median_color.txt (commit e849c5b4): over its
+#: 44 bins at z < 2.2 (2228 quasars) the N-weighted mean of the median g - r is 0.13 and of r - i 0.12; the
+#: medians range over -0.08 to 0.40 (g - r) and -0.07 to 0.45 (r - i) as emission lines cross the bands, with a
+#: scatter of 0.12 in each, and each bin's own bounds are wider (half-widths 0.27 and 0.19 on average).
 QSO_G_R, QSO_R_I = (0.15, 0.15), (0.12, 0.13)
-#: White-dwarf luminosity function (Harris et al. 2006, AJ 131, 571, Table 2 in M_bol, here taken as M_r, which
-#: is within 0.3 mag of M_bol for the 6000-12,000 K white dwarfs that dominate): log10 of the relative number
-#: per mag, rising to the peak at M ~ 15.3 and falling off sharply; scaled to their total space density of
-#: 4.6e-3 white dwarfs per pc^3. Rounded readings, good to about 0.2 dex.
-#: Shape checked against the Harris et al. (2006) abstract (peak at M_bol = 15.3, abrupt drop beyond); the
-#: values and the density 4.6e-3 pc^-3 are NOT VERIFIED HERE.
+#: White-dwarf luminosity function (Harris et al. 2006, AJ 131, 571, in M_bol, here taken as M_r): log10 of the
+#: relative number per mag, scaled to a total space density of 4.6e-3 white dwarfs per pc^3. Checked against
+#: Harris et al.'s luminosity function (v_t > 30 km/s, 0.5-mag bins at M_bol = 7.25 ... 16.25) as copied in
+#: github.com/NickRowell/astronomy src/resources/wd/wdlf/Harris2006_Vmax_vt30 (commit 6949bdb9): its density,
+#: pc^-3 per mag, integrates to 4.55e-3 pc^-3 (4.49e-3 over 9 < M_bol < 16.5), which confirms 4.6e-3; it peaks
+#: in the 15.0-15.5 bin (log10 = -2.64) and drops by 0.97 dex into the next. This table is NOT as good as the
+#: 0.2 dex it was written for: once normalised, it is 0.6, 0.5 and 0.3 dex below Harris et al. at M = 9, 10 and
+#: 11-13, within 0.07 dex at 14-15, and 0.8 dex above them in the 15.5-16.0 bin (the drop is put 0.25-0.5 mag
+#: too faint). M_r = M_bol only holds for cool white dwarfs: in the Montreal DA table cited below (log g = 8)
+#: M_r - M_bol is -0.04 at 6000 K, +0.19 at 8000 K, +0.43 at 10,000 K and +0.78 at 12,000 K.
 WD_ABS_MAG_R = np.array([9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 15.5, 16.0, 16.5])
 WD_LOG10_LF_SHAPE = np.array([-2.6, -2.2, -1.8, -1.5, -1.2, -0.8, -0.4, -0.3, -0.8, -1.8])
 WD_LOCAL_DENSITY_PC3 = 4.6e-3
 #: DA white-dwarf cooling track (log g = 8) in SDSS colours against M_r: hot white dwarfs at g - r ~ -0.4,
-#: r - i ~ -0.3, reddening as they cool (Holberg & Bergeron 2006, AJ 132, 1221, Table 1, rounded to 0.05 mag).
-#: NOT VERIFIED HERE (from memory of Holberg & Bergeron 2006).
+#: r - i ~ -0.3, reddening as they cool (Holberg & Bergeron 2006, AJ 132, 1221). Checked against the Montreal
+#: group's pure-hydrogen photometry table (colours computed as in Holberg & Bergeron 2006), Table_DA of
+#: 13 January 2021 as shipped in github.com/cylammarco/WDPhotTools src/WDPhotTools/wd_photometry/
+#: Table_DA_13012021.txt (commit 0a8c24c1), read at log g = 8 at these M_r: g - r = -0.56, -0.49, -0.36, -0.12,
+#: 0.09, 0.39, 0.79, 1.02, 1.27, 1.52 and r - i = -0.39, -0.37, -0.31, -0.18, -0.04, 0.12, 0.28, 0.37, 0.43, 0.30.
+#: Ours are within 0.11 mag of it for M_r <= 14 (0.06-0.11 too red at M_r <= 11) but too blue beyond: g - r by
+#: 0.24 at M_r = 15, 0.37 at 15.5, 0.52 at 16 and 0.67 at 16.5, r - i by 0.11-0.16 at 15-16.
 WD_TRACK_G_R = np.array([-0.45, -0.40, -0.30, -0.15, 0.05, 0.30, 0.55, 0.65, 0.75, 0.85])
 WD_TRACK_R_I = np.array([-0.35, -0.30, -0.25, -0.15, -0.05, 0.08, 0.17, 0.22, 0.27, 0.32])
 #: Blue horizontal-branch stars: SDSS colours -0.25 < g - r < 0 (Deason et al. 2011, MNRAS 416, 2903,
 #: Sect. 2; drawn uniform), r - i = -0.15 +- 0.05 (A-type colours, Yanny et al. 2000, ApJ 540, 825), absolute
-#: magnitude M_g(g - r) of Deason et al. 2011 eq. 7, and the J08 halo with BHB_LOCAL_DENSITY_PC3 stars per pc^3
-#: near the Sun: about 5 per kpc^3 (Deason et al. 2011, Sect. 4, normalisation of the BHB density profile at
-#: 8 kpc), i.e. about one per deg^2 at 17 < g < 21 at high latitude.
-#: NOT VERIFIED HERE: the density and the eq. 7 coefficients (from memory of Deason et al. 2011).
+#: magnitude M_g(g - r) of Deason et al. 2011 (``bhb_abs_mag_g``), and the J08 halo with BHB_LOCAL_DENSITY_PC3
+#: stars per pc^3 near the Sun, about 5 per kpc^3, i.e. about one per deg^2 at 17 < g < 21 at high latitude.
+#: The M_g relation's five coefficients are those of Deason et al. 2011 (bibcode 2011MNRAS.416.2903D) as quoted
+#: in github.com/HyperLEDA/db-app postgres/drafts/15_distance.sql (commit 7e74bca6); its equation number is not
+#: checked. The density is not from Deason et al. (no stored copy checked): Brown et al. (2008, AJ 135, 564,
+#: abstract) find 104 +- 37 BHB stars per kpc^3 of halo and thick disc near the Sun with the halo 4 +- 1% of
+#: the thick disc's, i.e. 4.0 +- 1.7 halo BHB stars per kpc^3, which our 5 matches within 1 sigma. Their
+#: metal-weak thick-disc BHB stars (scale height 1.26 kpc) are not simulated: at g > 17 they are few.
 BHB_G_R_RANGE = (-0.25, 0.0)
 BHB_R_I = (-0.15, 0.05)
 BHB_LOCAL_DENSITY_PC3 = 5e-9
@@ -156,7 +177,18 @@ GALAXY_MEDIAN_Z_MIN = 0.1
 #: while g - r stays near 1.9). The blue cloud follows an Sbc-Scd star-forming spectrum (Fukugita et al. 1995,
 #: Table 3 at z = 0: g - r about 0.5, r - i about 0.25). Values rounded to 0.05 mag; the lessons need the
 #: populations' shapes, not per-galaxy accuracy.
-#: NOT VERIFIED HERE: the track values (from memory of Fukugita et al. 1995 and Eisenstein et al. 2001).
+#: NOT VERIFIED HERE: the track values (entered from memory of Fukugita et al. 1995 and Eisenstein et al. 2001).
+#: No stored copy of either paper's tables or of a repository quoting them was found (searched: the code and
+#: documentation indexes for the papers' names and values, kcorrect, the SDSS SkyServer DR13 pages).
+#: Cross-checked instead (not the papers' numbers) with synthetic AB colours of the Coleman, Wu & Weedman (1980)
+#: templates and the SDSS g, r, i curves (Doi & Annis 2000) of github.com/ACTCollaboration/zCluster
+#: (zCluster/SED/CWW/*.sed, zCluster/passbands/*_SDSS.res, commit ce6311ad): the CWW E template gives g - r,
+#: r - i = 0.80, 0.35 at z = 0, 1.38, 0.49 at 0.2, 1.82, 0.67 at 0.4, 1.68, 1.26 at 0.6 and 2.44, 1.09 at 1.0,
+#: with c_perp = (r - i) - (g - r)/4 - 0.18 within 0.04 of 0 below z = 0.4; the red track is within 0.2 mag of it
+#: to z = 0.7, bluer in g - r (by 0.2-0.5) and redder in r - i (up to 0.36) at z = 0.8-1 (a non-evolving
+#: template). The blue track is NOT an Sbc-Scd spectrum beyond z = 0.2: CWW Sbc has g - r 1.27-1.36 and CWW Scd
+#: 1.02-1.04 at z = 0.4-0.5 against our 0.80; ours lies between the Scd and Im templates (Im: 0.66 at z = 0.4),
+#: as a mix of late types would.
 GALAXY_TRACK_Z = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.6])
 RED_SEQUENCE_G_R = np.array([0.77, 0.95, 1.20, 1.50, 1.70, 1.80, 1.85, 1.90, 1.90, 1.95, 1.95, 1.90])
 RED_SEQUENCE_R_I = np.array([0.40, 0.42, 0.48, 0.55, 0.65, 0.90, 1.10, 1.25, 1.35, 1.45, 1.45, 1.40])
@@ -182,7 +214,9 @@ GALAXY_SIZE_SCATTER_DEX = 0.3
 #: their children. The coadds reach about a magnitude deeper than one visit, so they blend at least as much;
 #: simulator 1.4 seeds groups so that about 8% of rows are parents (1.3 had 5.5%). Bosch et al. (2018, PASJ 70,
 #: S5; arXiv:1705.06766) are remembered to give 58% of HSC-SSP Wide objects as blended, at i ~ 26; that sentence
-#: was not found in the stored copies of the paper here (NOT VERIFIED). Group sizes and radii: modelling choices.
+#: was not found in the stored copies of the paper here, nor in those of Melchior et al. 2018 (scarlet,
+#: arXiv:1802.10157) that would quote it; only their openings are searchable (NOT VERIFIED). Group sizes and
+#: radii: modelling choices.
 BLEND_GROUP_FRACTION = 0.09  #: fraction of objects that seed a group of 2-5 blended objects
 BLEND_GROUP_RADIUS_ARCSEC = 2.5  #: members lie within this radius of the seed (overlapping footprints)
 BLEND_MIN_SEPARATION_ARCSEC = 0.8  #: deblended members are at least this far apart (> PSF FWHM)
