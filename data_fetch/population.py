@@ -27,17 +27,14 @@ Blends
     A fraction of objects is put into close groups: 2 to 5 objects within a few arcsec (deblended into a parent
     and its children) or a pair closer than the PSF (never deblended: one row measures both).
 
-Verification status (simulator 1.4; checked December 2026, each source named where the value is defined)
+Verification status (simulator 1.5; checked December 2026, each source named where the value is defined)
     Checked against a public file: the main-sequence luminosity function (galfast MrLF.MSandRGB_v1.0.dat), the
     J08 Table 10 structure, the colour terms (obs_subaru), the quasar colours (a copy of Richards et al. 2001's
-    median-colour table), the white-dwarf luminosity function and space density (a copy of Harris et al. 2006's
-    luminosity function), the DA cooling track (the Montreal group's DA photometry table) and the BHB absolute
-    magnitude relation of Deason et al. (2011). Checked against abstracts: the quasar counts to g = 19.3 and
-    20.85, the BHB density near the Sun (Brown et al. 2008, not Deason et al. 2011), the Harris et al. (2006)
-    luminosity-function shape and the Strateva et al. (2001) galaxy-colour bimodality. Where the check found our
-    values off (white-dwarf luminosity function below M = 13.5 and past the peak; the cooling track fainter than
-    M_r = 14.5) the comment says by how much; the values are unchanged. NOT verified here (no stored copy
-    found): the galaxy colour tracks (Fukugita et al. 1995 Table 3; Eisenstein et al. 2001; only cross-checked
+    median-colour table), the white-dwarf luminosity function (a copy of Harris et al. 2006's, used as it is since
+    simulator 1.5), the DA cooling sequence (the Montreal group's DA photometry table, used since 1.5) and the BHB
+    absolute magnitude relation of Deason et al. (2011). Checked against abstracts: the quasar counts to g = 19.3
+    and 20.85, the BHB density near the Sun (Brown et al. 2008, not Deason et al. 2011) and the Strateva et al.
+    (2001) galaxy-colour bimodality. NOT verified here (no stored copy found): the galaxy colour tracks (Fukugita et al. 1995 Table 3; Eisenstein et al. 2001; only cross-checked
     against CWW templates, which shows the blue track bluer than Sbc-Scd) and Bosch et al. (2018)'s 58% blended.
 """
 
@@ -119,29 +116,33 @@ QSO_LOG10_COUNTS = np.array([-0.9, -0.35, 0.2, 0.75, 1.2, 1.67, 2.04, 2.19, 2.29
 #: medians range over -0.08 to 0.40 (g - r) and -0.07 to 0.45 (r - i) as emission lines cross the bands, with a
 #: scatter of 0.12 in each, and each bin's own bounds are wider (half-widths 0.27 and 0.19 on average).
 QSO_G_R, QSO_R_I = (0.15, 0.15), (0.12, 0.13)
-#: White-dwarf luminosity function (Harris et al. 2006, AJ 131, 571, in M_bol, here taken as M_r): log10 of the
-#: relative number per mag, scaled to a total space density of 4.6e-3 white dwarfs per pc^3. Checked against
-#: Harris et al.'s luminosity function (v_t > 30 km/s, 0.5-mag bins at M_bol = 7.25 ... 16.25) as copied in
-#: github.com/NickRowell/astronomy src/resources/wd/wdlf/Harris2006_Vmax_vt30 (commit 6949bdb9): its density,
-#: pc^-3 per mag, integrates to 4.55e-3 pc^-3 (4.49e-3 over 9 < M_bol < 16.5), which confirms 4.6e-3; it peaks
-#: in the 15.0-15.5 bin (log10 = -2.64) and drops by 0.97 dex into the next. This table is NOT as good as the
-#: 0.2 dex it was written for: once normalised, it is 0.6, 0.5 and 0.3 dex below Harris et al. at M = 9, 10 and
-#: 11-13, within 0.07 dex at 14-15, and 0.8 dex above them in the 15.5-16.0 bin (the drop is put 0.25-0.5 mag
-#: too faint). M_r = M_bol only holds for cool white dwarfs: in the Montreal DA table cited below (log g = 8)
-#: M_r - M_bol is -0.04 at 6000 K, +0.19 at 8000 K, +0.43 at 10,000 K and +0.78 at 12,000 K.
-WD_ABS_MAG_R = np.array([9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 15.5, 16.0, 16.5])
-WD_LOG10_LF_SHAPE = np.array([-2.6, -2.2, -1.8, -1.5, -1.2, -0.8, -0.4, -0.3, -0.8, -1.8])
-WD_LOCAL_DENSITY_PC3 = 4.6e-3
-#: DA white-dwarf cooling track (log g = 8) in SDSS colours against M_r: hot white dwarfs at g - r ~ -0.4,
-#: r - i ~ -0.3, reddening as they cool (Holberg & Bergeron 2006, AJ 132, 1221). Checked against the Montreal
-#: group's pure-hydrogen photometry table (colours computed as in Holberg & Bergeron 2006), Table_DA of
-#: 13 January 2021 as shipped in github.com/cylammarco/WDPhotTools src/WDPhotTools/wd_photometry/
-#: Table_DA_13012021.txt (commit 0a8c24c1), read at log g = 8 at these M_r: g - r = -0.56, -0.49, -0.36, -0.12,
-#: 0.09, 0.39, 0.79, 1.02, 1.27, 1.52 and r - i = -0.39, -0.37, -0.31, -0.18, -0.04, 0.12, 0.28, 0.37, 0.43, 0.30.
-#: Ours are within 0.11 mag of it for M_r <= 14 (0.06-0.11 too red at M_r <= 11) but too blue beyond: g - r by
-#: 0.24 at M_r = 15, 0.37 at 15.5, 0.52 at 16 and 0.67 at 16.5, r - i by 0.11-0.16 at 15-16.
-WD_TRACK_G_R = np.array([-0.45, -0.40, -0.30, -0.15, 0.05, 0.30, 0.55, 0.65, 0.75, 0.85])
-WD_TRACK_R_I = np.array([-0.35, -0.30, -0.25, -0.15, -0.05, 0.08, 0.17, 0.22, 0.27, 0.32])
+#: White-dwarf luminosity function of the discs near the Sun, in M_bol (Harris et al. 2006, AJ 131, 571, Fig. 4,
+#: tangential velocity above 30 km/s): bin centres (0.5 mag wide) and white dwarfs per pc^3 per mag, as copied in
+#: github.com/NickRowell/astronomy src/resources/wd/wdlf/Harris2006_Vmax_vt30 (commit 6949bdb9). It integrates to
+#: 4.55e-3 pc^-3 and peaks at M_bol = 15.25 before dropping by 0.97 dex (simulator 1.5; 1.4 had a shape from
+#: memory, 0.3-0.6 dex low at M_bol < 13 and 0.8 dex high past the peak).
+WD_MBOL = np.arange(7.25, 16.26, 0.5)
+WD_DENSITY_PER_MAG = np.array(
+    [1.18e-5, 2.40e-5, 3.12e-5, 5.15e-5, 6.89e-5, 1.07e-4, 1.28e-4, 1.35e-4, 1.93e-4, 2.83e-4]
+    + [3.99e-4, 6.07e-4, 7.40e-4, 9.44e-4, 1.10e-3, 1.63e-3, 2.28e-3, 2.45e-4, 1.21e-4]
+)
+#: The DA white-dwarf cooling sequence at log g = 8 (pure-hydrogen atmospheres; the Montreal group's photometry
+#: table, colours computed as in Holberg & Bergeron 2006, AJ 132, 1221): M_r and SDSS g - r, r - i against M_bol,
+#: interpolated every 0.5 mag from Table_DA_13012021.txt as shipped in github.com/cylammarco/WDPhotTools
+#: src/WDPhotTools/wd_photometry/ (commit af81bbe8). Teff runs from 29,800 K at M_bol = 7 to 3400 K at 16.5.
+WD_TRACK_MBOL = np.arange(7.0, 16.51, 0.5)
+WD_TRACK_ABS_MAG_R = np.array(
+    [10.21, 10.44, 10.66, 10.86, 11.06, 11.25, 11.44, 11.63, 11.79, 12.04]
+    + [12.38, 12.76, 13.15, 13.55, 13.97, 14.44, 14.99, 15.51, 15.92, 16.25]
+)
+WD_TRACK_G_R = np.array(
+    [-0.47, -0.44, -0.41, -0.38, -0.35, -0.32, -0.28, -0.22, -0.17, -0.11]
+    + [-0.04, 0.04, 0.12, 0.23, 0.38, 0.56, 0.78, 1.02, 1.23, 1.40]
+)
+WD_TRACK_R_I = np.array(
+    [-0.36, -0.35, -0.34, -0.32, -0.31, -0.29, -0.27, -0.25, -0.22, -0.17]
+    + [-0.12, -0.07, -0.01, 0.04, 0.11, 0.19, 0.28, 0.37, 0.42, 0.42]
+)
 #: Blue horizontal-branch stars: SDSS colours -0.25 < g - r < 0 (Deason et al. 2011, MNRAS 416, 2903,
 #: Sect. 2; drawn uniform), r - i = -0.15 +- 0.05 (A-type colours, Yanny et al. 2000, ApJ 540, 825), absolute
 #: magnitude M_g(g - r) of Deason et al. 2011 (``bhb_abs_mag_g``), and the J08 halo with BHB_LOCAL_DENSITY_PC3
@@ -356,16 +357,21 @@ def _make_stars(rng, ra_range, dec_range, faint_limit_r):
 
 
 def _make_white_dwarfs(rng, ra_range, dec_range, faint_limit_r):
-    """White dwarfs of the J08 discs: ra, dec, SDSS r, g - r, r - i (Harris et al. 2006 luminosity function)."""
-    edges = np.arange(WD_ABS_MAG_R[0], WD_ABS_MAG_R[-1] + 0.01, 0.1)
-    shape = 10 ** np.interp(0.5 * (edges[1:] + edges[:-1]), WD_ABS_MAG_R, WD_LOG10_LF_SHAPE) * np.diff(edges)
-    per_bin = WD_LOCAL_DENSITY_PC3 * shape / shape.sum()
-    ra, dec, r, abs_mag = _draw_in_milky_way(
-        rng, ra_range, dec_range, faint_limit_r, edges, lambda m: m, per_bin, {"thin": 0.0, "thick": 0.0}
+    """White dwarfs of the J08 discs: ra, dec, SDSS r, g - r, r - i (Harris et al. 2006 luminosity function, on
+    the log g = 8 DA cooling sequence)."""
+    edges = np.arange(WD_MBOL[0] - 0.25, WD_MBOL[-1] + 0.26, 0.1)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    per_bin = 10 ** np.interp(mid, WD_MBOL, np.log10(WD_DENSITY_PER_MAG)) * np.diff(edges)
+
+    def abs_mag_r(m_bol):
+        return np.interp(m_bol, WD_TRACK_MBOL, WD_TRACK_ABS_MAG_R)
+
+    ra, dec, r, m_bol = _draw_in_milky_way(
+        rng, ra_range, dec_range, faint_limit_r, edges, abs_mag_r, per_bin, {"thin": edges[0], "thick": edges[0]}
     )
     spread = LOCUS_WIDTH_G_R * rng.standard_normal((2, len(r)))
-    g_r = np.interp(abs_mag, WD_ABS_MAG_R, WD_TRACK_G_R) + spread[0]
-    r_i = np.interp(abs_mag, WD_ABS_MAG_R, WD_TRACK_R_I) + spread[1]
+    g_r = np.interp(m_bol, WD_TRACK_MBOL, WD_TRACK_G_R) + spread[0]
+    r_i = np.interp(m_bol, WD_TRACK_MBOL, WD_TRACK_R_I) + spread[1]
     return ra, dec, r, g_r, r_i
 
 
