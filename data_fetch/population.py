@@ -34,8 +34,9 @@ Verification status (simulator 1.5; checked December 2026, each source named whe
     simulator 1.5), the DA cooling sequence (the Montreal group's DA photometry table, used since 1.5) and the BHB
     absolute magnitude relation of Deason et al. (2011). Checked against abstracts: the quasar counts to g = 19.3
     and 20.85, the BHB density near the Sun (Brown et al. 2008, not Deason et al. 2011) and the Strateva et al.
-    (2001) galaxy-colour bimodality. NOT verified here (no stored copy found): the galaxy colour tracks (Fukugita et al. 1995 Table 3; Eisenstein et al. 2001; only cross-checked
-    against CWW templates, which shows the blue track bluer than Sbc-Scd) and Bosch et al. (2018)'s 58% blended.
+    (2001) galaxy-colour bimodality. NOT verified here (no stored copy found): the galaxy colour tracks (Fukugita
+    et al. 1995 Table 3; Eisenstein et al. 2001; only cross-checked against CWW templates, which shows the blue
+    track bluer than Sbc-Scd) and Bosch et al. (2018)'s 58% blended.
 """
 
 from __future__ import annotations
