@@ -119,25 +119,28 @@ def test_point_source_r_i_histogram_against_the_real_field(metrics):
     assert fidelity.REAL_R_I_COUNTS[fidelity.R_I_BINS[:-1] >= 0.99].sum() == 171
     red = metrics["point sources 18 < r < 22.5 with r - i > 1, fraction"]
     assert red.target == pytest.approx(171 / 524) and red.tolerance == pytest.approx(0.041)
-    # Simulator 1.5 misses it (issue 11, open): the J08 halo gives too many faint turn-off stars and the thin
-    # disc too few M dwarfs. The benchmark says so (test_main_reports_the_missed_goal).
-    assert red.value == pytest.approx(0.21, abs=0.03) and not red.ok
+    # Simulator 1.6 (the de Jong et al. 2010 halo) still misses it (issue 11, open): it has about half the real M
+    # dwarfs at 18 < r < 20. The benchmark says so (test_main_reports_the_missed_goal).
+    assert red.value == pytest.approx(0.267, abs=0.02) and not red.ok
     main_peak = metrics["r - i histogram: main peak (bin centre)"]
     assert main_peak.target == pytest.approx(0.3) and main_peak.value == pytest.approx(0.1)
+    # The second peak, the M dwarfs, is there since 1.6, at 1.1 against the real 1.3.
     second = metrics["r - i histogram: peak at 1-2 (bin centre; nan if none)"]
-    assert second.target == pytest.approx(1.3) and np.isnan(second.value)
+    assert second.target == pytest.approx(1.3) and second.value == pytest.approx(1.1)
+    blue = metrics["point sources 18 < r < 22.5 with r - i < 0.4, fraction"]
+    assert blue.target == pytest.approx(200 / 524) and blue.value == pytest.approx(blue.target, abs=0.03)
     shares = [m for name, m in metrics.items() if name.startswith("point sources 18 < r < 22.5: share")]
     assert len(shares) == 15 and sum(m.value for m in shares) == pytest.approx(1.0, abs=0.01)
     assert sum(m.target for m in shares) == pytest.approx(1.0)
 
 
-def test_bright_point_source_counts_match_the_real_field(metrics):
-    # 18 <= i < 20: 245 real point sources in 0.0469 deg^2; the simulation within 10 %. Fainter, the simulation
-    # has about 1.4 times the real counts (the halo turn-off excess above).
+def test_point_source_counts_against_the_real_field(metrics):
+    # 245 real point sources at 18 <= i < 20 and 385 at 20 <= i < 22 in 0.0469 deg^2: the simulation has 0.81 and
+    # 1.08 times as many (the missing bright M dwarfs; simulator 1.5, with J08's halo, had 0.95 and 1.40).
     bright = metrics["point sources (i extendedness 0), 18 <= i < 20, N/deg2/mag"]
-    assert bright.target == pytest.approx(2612) and bright.value == pytest.approx(2612, rel=0.1)
+    assert bright.target == pytest.approx(2612) and bright.value / bright.target == pytest.approx(0.81, abs=0.05)
     faint = metrics["point sources (i extendedness 0), 20 <= i < 22, N/deg2/mag"]
-    assert faint.value / faint.target == pytest.approx(1.4, abs=0.1)
+    assert faint.value / faint.target == pytest.approx(1.08, abs=0.05)
 
 
 def test_histogram_peaks_finds_a_second_peak():
