@@ -51,7 +51,7 @@ def per_object(path: Path) -> dict[str, np.ndarray]:
 
 def covered_area_deg2(ra, dec, cell=0.01) -> float:
     """Area of the 0.01-degree cells holding at least one position (the catalogue's footprint is one detector)."""
-    edges = [np.arange(ra.min(), ra.max() + cell, cell), np.arange(dec.min(), dec.max() + cell, cell)]
+    edges = [v.min() + cell * np.arange(int((v.max() - v.min()) // cell) + 2) for v in (ra, dec)]
     counts, _, _ = np.histogram2d(ra, dec, bins=edges)
     return float(np.count_nonzero(counts) * cell**2)
 
