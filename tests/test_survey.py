@@ -172,6 +172,16 @@ def test_map_and_sum_adds_every_partition(catalog):
     assert total.tolist() == [len(catalog.compute(progress_bar=False)), catalog.npartitions]
 
 
+def test_map_and_sum_reads_and_maps_each_partition_in_one_task(catalog):
+    # Reading, selecting and the function are fused: each partition is one task of the cluster, not three.
+    selected = select(catalog, ["primary"])
+    graph = dict(map_and_sum(selected, len).__dask_graph__())
+    names = [key[0] if isinstance(key, tuple) else key for key in graph]
+    fused = [name for name in names if name.startswith("read_pixel-rows_passing-boxed-")]
+    assert len(fused) == catalog.npartitions
+    assert not any(name.startswith(("read_pixel-", "_rows_passing-")) for name in set(names) - set(fused))
+
+
 # --------------------------------------------------------------------------------------------------------
 # The explorer's state
 # --------------------------------------------------------------------------------------------------------

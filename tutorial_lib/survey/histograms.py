@@ -187,9 +187,13 @@ def _add(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, 
 def sum_partition_results(per_partition, *, split_every: int = 8):
     """Sum per-partition results (dicts of arrays, or arrays) on the cluster, as a tree of sums.
 
+    Each partition's chain of tasks (read, select, the function) is fused into one task (Dask's
+    ``optimization.fuse.delayed``): a task costs a round trip to the scheduler and a size estimate of its
+    result, which on a small cluster cost as much as the work (``benchmarks/survey_speed.py``).
+
     Parameters
     ----------
-    per_partition : dask Series or list of dask.delayed
+    per_partition : lsdb.Catalog, dask Series or list of dask.delayed
         What ``Catalog.map_partitions(f)`` returns when ``f`` returns arrays or dicts of arrays.
     split_every : int
         Partitions summed per task.
@@ -205,10 +209,13 @@ def sum_partition_results(per_partition, *, split_every: int = 8):
     if not parts:
         raise ValueError("the catalog has no partitions to sum (is the selection empty of pixels?)")
     # The first level unwraps the partitions' results as it sums them: no task per partition just to unwrap.
-    level = [dask.delayed(_sum_many)(parts[i : i + split_every], True) for i in range(0, len(parts), split_every)]
+    # The parts are passed as separate arguments: Dask's fusion cannot handle a list of tasks as one argument.
+    level = [dask.delayed(_sum_unwrapped)(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
     while len(level) > 1:
-        level = [dask.delayed(_sum_many)(level[i : i + split_every]) for i in range(0, len(level), split_every)]
-    return level[0]
+        level = [dask.delayed(_sum_results)(*level[i : i + split_every]) for i in range(0, len(level), split_every)]
+    with dask.config.set({"optimization.fuse.delayed": True}):
+        (total,) = dask.optimize(level[0])
+    return total
 
 
 def map_and_sum(catalog, function, *args, split_every: int = 8, **kwargs):
@@ -227,9 +234,15 @@ def map_and_sum(catalog, function, *args, split_every: int = 8, **kwargs):
     dask.delayed.Delayed
         Compute it (``dask.compute(result)``) to get the total on the client; no row leaves the workers.
     """
-    # The result of `boxed` is not a frame, so LSDB's check of each result against its meta only costs time.
-    per_partition = catalog.map_partitions(boxed, function, *args, verify_meta=False, **kwargs)
+    # A one-column frame meta keeps the result an LSDB catalog, whose partitions `to_delayed` hands over
+    # directly (a Series would add two conversion tasks per partition); the result of `boxed` is not the
+    # rows, so LSDB's check of each result against its meta only costs time.
+    per_partition = catalog.map_partitions(boxed, function, *args, meta=_BOXED_META, verify_meta=False, **kwargs)
     return sum_partition_results(per_partition, split_every=split_every)
+
+
+#: Meta of ``map_partitions(boxed, ...)``: one object column holding each partition's result.
+_BOXED_META = pd.DataFrame({"result": pd.Series(dtype=object)})
 
 
 def boxed(frame, function, *args, **kwargs) -> np.ndarray:
@@ -247,6 +260,15 @@ def _unwrap(part):
     if isinstance(value, np.ndarray) and value.dtype == object and value.size == 1:
         value = value[0]  # the box of `boxed`
     return value
+
+
+def _sum_unwrapped(*parts):
+    """Sum of the function's results held in partitions of ``map_partitions``'s output."""
+    return _sum_many(parts, unwrap=True)
+
+
+def _sum_results(*results):
+    return _sum_many(results)
 
 
 def _sum_many(results, unwrap: bool = False):

@@ -1,0 +1,119 @@
+"""Where LSDB's time goes against the pyarrow baseline: the lesson's route taken apart, on the same files.
+
+Issue 12 asks LSDB with 1 worker to stay within 1.5x of pyarrow + pandas in one process. This benchmark adds
+LSDB's costs one at a time, each row doing the same selection and histogram as
+:mod:`benchmarks.survey_speed` on the same files:
+
+1. pyarrow, the needed columns (the baseline);
+2. pyarrow reading LSDB's columns too: LSDB always reads ``coord_ra``, ``coord_dec`` and ``_healpix_29``;
+3. LSDB in this process (Dask's synchronous scheduler, no cluster): LSDB's reader (index, ``NestedFrame``,
+   its check of each partition against the catalog's meta), the selection and the histogram as Dask tasks;
+4. the same without LSDB's check of each read partition (information only: lsdb 0.11 passes unknown keywords
+   of ``open_catalog`` to its reading operation, so ``verify_meta=False`` reaches it; not a documented option);
+5. LSDB on a 1-worker ``LocalCluster`` (scheduler and client in other processes), then on 2 workers.
+
+Each layout of :mod:`benchmarks.survey_partition_size` can be measured (the builder's order 6, and hats'
+adaptive partitions). Rows are interleaved, the best of ``--repeat`` kept, with the range, and the load average
+before and after each repeat.
+
+Run: ``python -m benchmarks.survey_overhead [--area 70] [--orders 6] [--thresholds 600000] [--repeat 3]``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import dask
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from benchmarks.survey_partition_size import parse_layout_arguments, uptime
+from benchmarks.survey_speed import (
+    COLOUR_EDGES,
+    COLUMNS,
+    FAINT,
+    MAG_EDGES,
+    cmd_histogram,
+    local_clusters,
+    with_lsdb,
+    with_pyarrow,
+)
+
+#: Columns LSDB reads besides the ones asked for (the catalog's ra, dec and spatial index columns).
+LSDB_COLUMNS = ["coord_ra", "coord_dec", "_healpix_29"]
+
+
+def with_pyarrow_lsdb_columns(path: Path) -> np.ndarray:
+    """The baseline, reading LSDB's extra columns as well."""
+    from benchmarks.survey_speed import _expression
+    from tutorial_lib.survey.criteria import expression_mask
+
+    expression = _expression()
+    total = np.zeros((len(COLOUR_EDGES) - 1, len(MAG_EDGES) - 1))
+    for file in sorted((path / "survey" / "dataset").glob("Norder=*/Dir=*/Npix=*.parquet")):
+        frame = pq.read_table(file, columns=COLUMNS + LSDB_COLUMNS).to_pandas(types_mapper=pd.ArrowDtype)
+        total += cmd_histogram(frame[expression_mask(frame, expression)])
+    return total
+
+
+def with_lsdb_in_process(path: Path, **open_kwargs) -> np.ndarray:
+    """The lesson's LSDB route, computed by Dask's synchronous scheduler in this process."""
+    import lsdb
+
+    from tutorial_lib.survey import LESSON_SURVEY_CRITERIA, select
+    from tutorial_lib.survey.histograms import map_and_sum
+
+    catalog = lsdb.open_catalog(path, columns=COLUMNS, **open_kwargs)
+    selected = select(catalog, LESSON_SURVEY_CRITERIA, faint=FAINT)
+    (total,) = dask.compute(map_and_sum(selected, cmd_histogram), scheduler="sync")
+    return total
+
+
+def main(argv=None) -> int:
+    args, catalogs = parse_layout_arguments(__doc__.splitlines()[0], argv, [6], [600_000])
+    print(f"Before: {uptime()}")
+    clusters, clients = local_clusters()
+    steps = {
+        "1 pyarrow, needed columns (baseline)": with_pyarrow,
+        "2 pyarrow, + coord_ra, coord_dec, _healpix_29": with_pyarrow_lsdb_columns,
+        "3 LSDB, one process (sync scheduler)": with_lsdb_in_process,
+        "4 LSDB, one process, no meta check of reads": lambda p: with_lsdb_in_process(p, verify_meta=False),
+        "5 LSDB, 1-worker LocalCluster": lambda p: with_lsdb(p, clients[1]),
+        "6 LSDB, 2-worker LocalCluster": lambda p: with_lsdb(p, clients[2]),
+    }
+    seconds: dict[tuple[str, int], list[float]] = {(s, k): [] for s in steps for k in range(len(catalogs))}
+    same = True
+    try:
+        for workers in (1, 2):  # warm the workers (imports) outside the timing
+            with_lsdb(catalogs[0][1], clients[workers])
+        for repeat in range(args.repeat):
+            for k, (_, path, _, _, _) in enumerate(catalogs):
+                reference = None
+                for step, run in steps.items():
+                    start = time.perf_counter()
+                    counts = run(path)
+                    seconds[(step, k)].append(time.perf_counter() - start)
+                    reference = counts if reference is None else reference
+                    same &= bool(np.array_equal(counts, reference))
+            print(f"After repeat {repeat + 1}: {uptime()}")
+    finally:
+        for workers in clients:
+            clients[workers].close()
+            clusters[workers].close()
+
+    for k, (label, _, n_rows, n_partitions, _) in enumerate(catalogs):
+        base = min(seconds[(next(iter(steps)), k)])
+        print(f"\n{label}: {n_rows:,} rows in {n_partitions} partitions; best of {args.repeat} [slowest]")
+        print(f"{'step':48s} {'seconds':>8s} {'slowest':>8s} {'x baseline':>10s}")
+        for step in steps:
+            best, worst = min(seconds[(step, k)]), max(seconds[(step, k)])
+            print(f"{step:48s} {best:8.2f} {worst:8.2f} {best / base:10.2f}")
+    print(f"\nevery step gives the same CMD counts: {same}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
