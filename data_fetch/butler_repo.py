@@ -7,8 +7,12 @@ so the same build gives the same refs and the refs printed in the lessons do not
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
-from concurrent.futures import Future, ThreadPoolExecutor
+import multiprocessing
+import signal
+import sys
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 from lsst.daf.butler import (
@@ -152,9 +156,13 @@ class BatchWriter:
     are already inside the datastore root). Dataset UUIDs are ``DATAID_TYPE_RUN``, as in
     :func:`put_deterministic`.
 
-    Files are serialised in one background thread, so that the Parquet encoding (which releases the GIL) runs on
-    the second core while the caller simulates the next patch. Use it as a context manager: leaving the block
-    waits for that thread, so no file is written after it (an interrupted build removes its staging folder).
+    Files are serialised by two worker processes while the caller simulates the next patch (astropy's table
+    metadata and the Parquet encoding hold the GIL for most of their time, so a thread would not use the second
+    core). Make the writer before the caller starts any thread: on Linux the workers are forked, so they start
+    with the parent's modules and Butler configuration instead of importing them again; elsewhere (macOS and
+    Windows, where fork is unsafe or missing) one background thread writes. Use it as a context manager: leaving
+    the block waits for the workers, so no file is written after it (an interrupted build removes its staging
+    folder).
 
     Parameters
     ----------
@@ -174,7 +182,7 @@ class BatchWriter:
         self._dataset_types: dict[str, DatasetType] = {}
         self._pending: list[FileDataset] = []
         self._writes: list[Future] = []
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="BatchWriter")
+        self._executor = _start_writers()
 
     def __enter__(self) -> BatchWriter:
         return self
@@ -209,6 +217,25 @@ class BatchWriter:
         self._butler.ingest(*self._pending, transfer=None)
         self._pending.clear()
         return n_datasets
+
+
+def _start_writers() -> Executor:
+    """Two forked writer processes on Linux, else one thread (see :class:`BatchWriter`)."""
+    if sys.platform != "linux":
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="BatchWriter")
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"), initializer=_as_writer)
+    pool.submit(int).result()  # fork both workers now, from this thread, before the caller starts others
+    return pool
+
+
+def _as_writer() -> None:
+    """Set up a forked writer: the parent alone handles Ctrl-C and the termination signals (it waits for the
+    writers and removes the staging folder), and the kernel kills the writer if the parent dies (``kill -9``),
+    so that no orphan goes on writing into a folder the next run recovers."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def make_chain(butler: Butler, chain: str, runs: list[str]) -> None:

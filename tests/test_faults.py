@@ -223,6 +223,27 @@ def test_a_failing_disk_in_simulate_is_one_line_and_leaves_nothing(tmp_path, cap
 # ---------------------------------------------------------------------------------------------------------
 # Kills and signals
 # ---------------------------------------------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    """PIDs of the running child processes of ``pid`` (from /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _process_state(pid: int) -> str:
+    """The /proc state letter of ``pid`` (R, S, Z, ...), or "gone"."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
 def _wait_for(predicate, seconds=120.0):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -275,8 +296,12 @@ def test_kill_before_writing_and_mid_write_leave_staging_that_the_next_run_remov
     assert before.returncode == -signal.SIGKILL
     mid = _simulate_subprocess(target)
     assert _wait_for(lambda: any((p / "repo" / "HSC").is_dir() for p in tmp_path.glob(".D.building-*")))
+    writers = _children(mid.pid)
+    assert len(writers) == (2 if sys.platform == "linux" else 0)  # BatchWriter's forked writer processes
     mid.kill()
     mid.communicate(timeout=60)
+    # The kernel kills the writers with their parent (PR_SET_PDEATHSIG): none goes on writing into the staging.
+    assert _wait_for(lambda: all(_process_state(pid) in ("gone", "Z") for pid in writers), seconds=10)
     left = sorted(p.name for p in tmp_path.glob(".D.building-*"))  # the second run removed the first one's
     assert len(left) == 1 and not target.exists()
     # The next run, even one that then refuses to build, removes the staging of the dead process.
