@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,15 @@ def lesson_survey(tmp_path_factory) -> Path:
 
 #: Area of the small test survey, deg^2: four tracts of 0.01 deg^2, about 6,000 rows, in two HEALPix partitions.
 SMALL_SURVEY_AREA = 0.04
+
+
+@pytest.fixture
+def quiet_lsdb_warnings():
+    """Silence the deprecation warnings that LSDB, hats and nested-pandas raise inside the survey tests."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+        yield
 
 
 @pytest.fixture(scope="session")

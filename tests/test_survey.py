@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import dask
 import lsdb
 import numpy as np
@@ -29,12 +27,7 @@ from tutorial_lib.survey.view import density_rgba
 AREA = SMALL_SURVEY_AREA  # the small survey of conftest: four tracts of 0.01 deg^2
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_lsdb_warnings")
 
 
 @pytest.fixture(scope="session")

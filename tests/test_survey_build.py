@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import lsdb
 import numpy as np
@@ -19,12 +18,7 @@ from data_fetch.__main__ import main as cli
 AREA = SMALL_SURVEY_AREA  # the small survey of conftest: four tracts of 0.01 deg^2
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_lsdb_warnings")
 
 
 @pytest.fixture(scope="module")
