@@ -83,11 +83,11 @@ REAL_R_I_COUNTS = np.array([2, 3, 95, 100, 57, 45, 51, 50, 63, 35, 19, 4, 0, 0, 
 #: The same catalogues' i-band point sources per deg^2 per mag (N / area: 245 at 18 <= i < 20 and 385 at
 #: 20 <= i < 22 in 0.0469 deg^2); single 150-200 s visits, so some compact galaxies count as point sources at i > 21.
 REAL_POINT_SOURCE_COUNTS = {(18, 20): 2612.0, (20, 22): 4104.0}
-REAL_SOURCE = (
+REAL_FIELD = (
     "real HSC data of this field: ci_hsc single-visit catalogues matched across visits, lsst/faro "
-    "tests/data/matchedCatalogTract_0_{r,i}.fits.gz (a57cd29), 524 point sources at 18 < r < 22.5 "
-    "(benchmarks/real_field_colours.py)"
+    "tests/data/matchedCatalogTract_0_{r,i}.fits.gz (a57cd29), "
 )
+REAL_SOURCE = REAL_FIELD + "524 point sources at 18 < r < 22.5 (benchmarks/real_field_colours.py)"
 R_I_SOURCE = (
     "simulation: J08 Milky Way (Table 10) with the J08 + Covey et al. 2008 luminosity function of "
     "github.com/mjuric/galfast tests/demo/MrLF.MSandRGB_v1.0.dat (b990090); target: " + REAL_SOURCE
@@ -104,15 +104,18 @@ REAL_BLEND_SOURCE = (
 )
 
 
-def point_source_r_i(forced_r, forced_i, r_range=(18.0, 22.5)):
-    """Measured HSC r - i of the point sources (i-band extendedness 0) with PSF magnitude r in ``r_range``."""
+def psf_magnitude(forced):
+    """PSF magnitudes of a forced table of the simulation (zero point 27); NaN where the flux is not positive."""
     from data_fetch.measure import ZERO_POINT
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        mag_r, mag_i = (
-            ZERO_POINT - 2.5 * np.log10(np.asarray(f["base_PsfFlux_instFlux"], dtype=float))
-            for f in (forced_r, forced_i)
-        )
+        return ZERO_POINT - 2.5 * np.log10(np.asarray(forced["base_PsfFlux_instFlux"], dtype=float))
+
+
+def point_source_r_i(forced_r, forced_i, r_range=(18.0, 22.5)):
+    """Measured HSC r - i of the point sources (i-band extendedness 0) with PSF magnitude r in ``r_range``."""
+    mag_r, mag_i = psf_magnitude(forced_r), psf_magnitude(forced_i)
+    with np.errstate(invalid="ignore"):
         point = np.asarray(forced_i["base_ClassificationExtendedness_value"]) == 0
         window = point & (mag_r > r_range[0]) & (mag_r < r_range[1]) & np.isfinite(mag_i)
     return (mag_r - mag_i)[window]
@@ -262,10 +265,7 @@ def compute(repo: Path) -> list[Metric]:
                 False,
             )
         )
-    from data_fetch.measure import ZERO_POINT
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        psf_i = ZERO_POINT - 2.5 * np.log10(np.asarray(forced_i["base_PsfFlux_instFlux"], dtype=float))
+    psf_i = psf_magnitude(forced_i)
     point = np.asarray(forced_i["base_ClassificationExtendedness_value"]) == 0
     for (lo, hi), real in REAL_POINT_SOURCE_COUNTS.items():
         metrics.append(
@@ -275,7 +275,7 @@ def compute(repo: Path) -> list[Metric]:
                 real,
                 None,
                 "",
-                REAL_SOURCE.replace("524 point sources at 18 < r < 22.5", "i-band point sources in 0.047 deg2"),
+                REAL_FIELD + "i-band point sources in 0.047 deg2 (benchmarks/real_field_colours.py)",
                 False,
             )
         )

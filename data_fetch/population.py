@@ -28,7 +28,7 @@ Blends
     A fraction of objects is put into close groups: 2 to 5 objects within a few arcsec (deblended into a parent
     and its children) or a pair closer than the PSF (never deblended: one row measures both).
 
-Verification status (simulator 1.5; checked December 2026, each source named where the value is defined)
+Verification status (simulator 1.6; checked December 2026, each source named where the value is defined)
     Checked against a public file: the main-sequence luminosity function (galfast MrLF.MSandRGB_v1.0.dat), the
     J08 Table 10 structure, the colour terms (obs_subaru), the quasar colours (a copy of Richards et al. 2001's
     median-colour table), the white-dwarf luminosity function (a copy of Harris et al. 2006's, used as it is since
