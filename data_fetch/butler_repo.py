@@ -23,6 +23,7 @@ from lsst.daf.butler import (
     DatasetIdGenEnum,
     DatasetRef,
     DatasetType,
+    DimensionUniverse,
     FileDataset,
     FileDescriptor,
     FormatterFactory,
@@ -36,6 +37,8 @@ from tqdm.auto import tqdm
 from tutorial_lib.butler_formatters import STORAGE_CLASS_CONFIG
 from tutorial_lib.skymap import SkyMap
 
+from .schema import make_table
+
 __all__ = [
     "BANDS",
     "DATASET_TYPES",
@@ -45,6 +48,7 @@ __all__ = [
     "make_chain",
     "put_deterministic",
     "register_skymap",
+    "start_writers",
 ]
 
 #: HSC broad-band filters and their bands (lsst/obs_subaru python/lsst/obs/hsc/hscFilters.py,
@@ -172,7 +176,7 @@ class BatchWriter:
         The repository's folder (its datastore root).
     """
 
-    def __init__(self, butler: Butler, root: Path) -> None:
+    def __init__(self, butler: Butler, root: Path, writers: Executor | None = None) -> None:
         datastore_config = ButlerConfig(str(root))["datastore"]
         self._butler = butler
         self._root = ResourcePath(str(root), forceDirectory=True)
@@ -182,7 +186,7 @@ class BatchWriter:
         self._dataset_types: dict[str, DatasetType] = {}
         self._pending: list[FileDataset] = []
         self._writes: list[Future] = []
-        self._executor = _start_writers()
+        self._executor = writers if writers is not None else start_writers()
 
     def __enter__(self) -> BatchWriter:
         return self
@@ -202,10 +206,18 @@ class BatchWriter:
         location = Location(self._root, template.format(ref))
         descriptor = FileDescriptor(location, storageClass=dtype.storageClass)
         formatter = self._formatters.getFormatter(ref, descriptor, dataId=ref.dataId, ref=ref)
-        self._writes.append(self._executor.submit(formatter.write, obj))
+        self._writes.append(self._executor.submit(_write_file, formatter, obj))
         path = formatter.make_updated_location(location).pathInStore.path
         self._pending.append(FileDataset(path, ref, formatter=type(formatter)))
         return ref
+
+    def put_table(self, columns, values: dict, dataset_type: str, run: str, **data_id) -> DatasetRef:
+        """Queue a table built by the writer from ``columns`` and ``values`` (as
+        :func:`data_fetch.schema.make_table` builds it): the caller's process only sends the arrays, which is
+        much cheaper than sending an astropy Table with its column metadata."""
+        return self.put(
+            _TableToMake(columns, {name: values[name] for name, *_ in columns}), dataset_type, run, **data_id
+        )
 
     def ingest(self, progress: bool = False) -> int:
         """Wait for every queued file (a progress bar if ``progress``), then register all their datasets in one
@@ -219,10 +231,30 @@ class BatchWriter:
         return n_datasets
 
 
-def _start_writers() -> Executor:
-    """Two forked writer processes on Linux, else one thread (see :class:`BatchWriter`)."""
+class _TableToMake:
+    """A table's column definitions and arrays, made into an astropy Table by the writer (``put_table``)."""
+
+    def __init__(self, columns, values: dict) -> None:
+        self.columns = columns
+        self.values = values
+
+
+def _write_file(formatter, obj) -> None:
+    if isinstance(obj, _TableToMake):
+        obj = make_table(obj.columns, obj.values)
+    formatter.write(obj)
+
+
+def start_writers() -> Executor:
+    """Two forked writer processes on Linux, else one thread (see :class:`BatchWriter`).
+
+    Give them to :class:`BatchWriter` (which shuts them down); until then they can run other work.
+    """
     if sys.platform != "linux":
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="BatchWriter")
+    # The writers unpickle DatasetRefs, which needs the repositories' (default) dimension universe to exist in
+    # their process already: make it before forking.
+    DimensionUniverse()
     pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"), initializer=_as_writer)
     pool.submit(int).result()  # fork both workers now, from this thread, before the caller starts others
     return pool

@@ -35,13 +35,18 @@ def _repository_files(repo: Path) -> list[Path]:
     return sorted(p for p in repo.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
 
 
-def write_manifest(repo: Path) -> dict:
-    """Write ``MANIFEST.json`` into ``repo``: sizes and SHA-256 of its files, and its dataset counts."""
-    from lsst.daf.butler import Butler
+def write_manifest(repo: Path, datasets: dict[str, int] | None = None) -> dict:
+    """Write ``MANIFEST.json`` into ``repo``: sizes and SHA-256 of its files, and its dataset counts.
 
-    butler = Butler.from_config(str(repo), writeable=False)
-    datasets = dataset_counts(butler)
-    del butler
+    ``datasets`` are the counts (:func:`tutorial_lib.repository.dataset_counts`) if the caller already has them
+    from its own Butler on ``repo``; by default they are counted with a new read-only Butler.
+    """
+    if datasets is None:
+        from lsst.daf.butler import Butler
+
+        butler = Butler.from_config(str(repo), writeable=False)
+        datasets = dataset_counts(butler)
+        del butler
     files = {
         str(path.relative_to(repo)): {"size": path.stat().st_size, "sha256": sha256_file(path)}
         for path in _repository_files(repo)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,29 +21,36 @@ from tqdm.auto import tqdm
 
 from tutorial_lib.exposure import CoaddExposure
 from tutorial_lib.photocalib import PhotoCalib
-from tutorial_lib.repository import MARKER_NAME, check_repository, describe
+from tutorial_lib.repository import MARKER_NAME, check_repository, dataset_counts, describe
 from tutorial_lib.skymap import SkyMap, make_lesson_skymap
 
 from . import SIMULATOR_VERSION, safety
-from .butler_repo import PHYSICAL_FILTERS, BatchWriter, create_repository, make_chain, register_skymap
+from .butler_repo import (
+    PHYSICAL_FILTERS,
+    BatchWriter,
+    create_repository,
+    make_chain,
+    register_skymap,
+    start_writers,
+)
 from .manifest import write_manifest
 from .measure import (
     BANDS,
     ZERO_POINT,
+    Sources,
     TractSources,
     detect_and_deblend,
     dp1_object_rows,
     measure_patch,
     scarlet_era_patch,
 )
-from .population import make_true_sky
+from .population import TrueSky, make_true_sky
 from .schema import (
     DP1_TRUTH_COLUMNS,
     FORCED_COLUMNS,
     REF_COLUMNS,
     SCARLET_REF_COLUMNS,
     TRUTH_COLUMNS,
-    make_table,
 )
 
 __all__ = [
@@ -92,6 +99,8 @@ class BuildSummary:
     n_true_objects: int
     n_ref_rows: int
     n_datasets: int
+    #: Datasets per type, for the manifest (empty when up to date).
+    datasets: dict[str, int] = field(default_factory=dict)
     up_to_date: bool = False
     replaced: bool = False
 
@@ -112,22 +121,34 @@ def read_stamp(repo: Path) -> str | None:
     return words[0] if words else None
 
 
+def _simulate_sky(population_seed, detection_seed, ra_range, dec_range) -> tuple[TrueSky, Sources]:
+    sky = make_true_sky(np.random.default_rng(population_seed), ra_range, dec_range)
+    return sky, detect_and_deblend(np.random.default_rng(detection_seed), sky)
+
+
 def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progress: bool) -> BuildSummary:
     skymap = make_lesson_skymap(num_patches)
     root = np.random.SeedSequence(seed)
     population_seed, detection_seed, patch_seed = root.spawn(3)
     ra_range, dec_range = _sky_box(skymap)
-    sky = make_true_sky(np.random.default_rng(population_seed), ra_range, dec_range)
-    sources = detect_and_deblend(np.random.default_rng(detection_seed), sky)
-
-    butler = create_repository(path)
-    register_skymap(butler, skymap)
-    butler.registry.registerRun(RUN)
-    butler.registry.registerRun(SCARLET_RUN)
-    butler.registry.registerRun(DP1_RUN)
-    for name, (dimensions, storage_class) in _EXTRA_DATASET_TYPES.items():
-        butler.registry.registerDatasetType(DatasetType(name, dimensions, storage_class, universe=butler.dimensions))
-    with BatchWriter(butler, path) as writer:
+    writers = start_writers()
+    try:
+        # A writer simulates the sky while this process creates the registry; the writers are idle until then.
+        simulated = writers.submit(_simulate_sky, population_seed, detection_seed, ra_range, dec_range)
+        butler = create_repository(path)
+        register_skymap(butler, skymap)
+        butler.registry.registerRun(RUN)
+        butler.registry.registerRun(SCARLET_RUN)
+        butler.registry.registerRun(DP1_RUN)
+        for name, (dimensions, storage_class) in _EXTRA_DATASET_TYPES.items():
+            butler.registry.registerDatasetType(
+                DatasetType(name, dimensions, storage_class, universe=butler.dimensions)
+            )
+        sky, sources = simulated.result()
+    except BaseException:
+        writers.shutdown(wait=True, cancel_futures=True)
+        raise
+    with BatchWriter(butler, path, writers) as writer:
         writer.put(skymap, "skyMap", RUN, skymap=skymap.name)
         photo_calib = PhotoCalib.from_zero_point(ZERO_POINT)
         metadata_base = {"BUNIT": "count", "FLUXMAG0": round(photo_calib.getInstFluxAtZeroMagnitude(), 3)}
@@ -140,12 +161,8 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
         def write_objects(tract_id):
             objects, object_truth = dp1_object_rows(tract_tables, tract_id, photo_calib)
             writer.put(objects, "object", DP1_RUN, skymap=skymap.name, tract=tract_id)
-            writer.put(
-                make_table(DP1_TRUTH_COLUMNS, object_truth),
-                "object_truth",
-                DP1_RUN,
-                skymap=skymap.name,
-                tract=tract_id,
+            writer.put_table(
+                DP1_TRUTH_COLUMNS, object_truth, "object_truth", DP1_RUN, skymap=skymap.name, tract=tract_id
             )
             tract_tables.clear()
 
@@ -157,16 +174,15 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
             rng = np.random.default_rng(np.random.SeedSequence(patch_seed.entropy, spawn_key=(tract.getId(), patch_id)))
             ref, forced, truth = measure_patch(rng, sources, skymap, tract, patch_id, by_tract[tract.getId()])
             data_id = {"skymap": skymap.name, "tract": tract.getId(), "patch": patch_id}
-            writer.put(make_table(REF_COLUMNS, ref), "deepCoadd_ref", RUN, **data_id)
-            writer.put(make_table(TRUTH_COLUMNS, truth), "truth_match", RUN, **data_id)
+            writer.put_table(REF_COLUMNS, ref, "deepCoadd_ref", RUN, **data_id)
+            writer.put_table(TRUTH_COLUMNS, truth, "truth_match", RUN, **data_id)
             scarlet_ref, scarlet_truth = scarlet_era_patch(ref, truth)
-            writer.put(make_table(SCARLET_REF_COLUMNS, scarlet_ref), "deepCoadd_ref", SCARLET_RUN, **data_id)
-            writer.put(make_table(TRUTH_COLUMNS, scarlet_truth), "truth_match", SCARLET_RUN, **data_id)
+            writer.put_table(SCARLET_REF_COLUMNS, scarlet_ref, "deepCoadd_ref", SCARLET_RUN, **data_id)
+            writer.put_table(TRUTH_COLUMNS, scarlet_truth, "truth_match", SCARLET_RUN, **data_id)
             tract_tables.append((patch_id, ref, forced, truth))
             for band in BANDS:
                 filter_name = next(name for name, b in PHYSICAL_FILTERS.items() if b == band)
-                table = make_table(FORCED_COLUMNS, forced[band])
-                writer.put(table, "deepCoadd_forced_src", RUN, band=band, **data_id)
+                writer.put_table(FORCED_COLUMNS, forced[band], "deepCoadd_forced_src", RUN, band=band, **data_id)
                 exposure = CoaddExposure(photo_calib, {**metadata_base, "FILTER": filter_name})
                 writer.put(exposure, "deepCoadd_calexp", RUN, band=band, **data_id)
             n_rows += len(ref["id"])
@@ -177,7 +193,7 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
     make_chain(butler, SCARLET_CHAIN, [SCARLET_RUN])
     make_chain(butler, DP1_CHAIN, [DP1_RUN])
     (path / STAMP_FILE).write_text(f"{SIMULATOR_VERSION}\nseed {seed}\npatches {num_patches[0]}x{num_patches[1]}\n")
-    return BuildSummary(path, seed, num_patches, len(sky), n_rows, n_datasets)
+    return BuildSummary(path, seed, num_patches, len(sky), n_rows, n_datasets, dataset_counts(butler))
 
 
 #: Disk and memory a build needs, measured on the project's 2-core test machine with ``/usr/bin/time -v``:
@@ -321,7 +337,7 @@ def build(
             safety.fault_point("before-write")
             summary = _write_repository(staging / "repo", seed, num_patches, progress)
             safety.write_marker(staging / "repo", "simulated")
-            write_manifest(staging / "repo")
+            write_manifest(staging / "repo", summary.datasets)
             safety.swap_into_place(staging / "repo", target, staging, replace=replacing)
             summary.replaced = replacing
         except OSError as error:
