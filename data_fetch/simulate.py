@@ -44,7 +44,7 @@ from .measure import (
     measure_patch,
     scarlet_era_patch,
 )
-from .population import TrueSky, make_true_sky
+from .population import make_true_sky
 from .schema import (
     DP1_TRUTH_COLUMNS,
     FORCED_COLUMNS,
@@ -121,9 +121,10 @@ def read_stamp(repo: Path) -> str | None:
     return words[0] if words else None
 
 
-def _simulate_sky(population_seed, detection_seed, ra_range, dec_range) -> tuple[TrueSky, Sources]:
+def _simulate_sky(population_seed, detection_seed, ra_range, dec_range) -> tuple[int, Sources]:
+    """The number of true objects and the detected sources (all that the build needs of the true sky)."""
     sky = make_true_sky(np.random.default_rng(population_seed), ra_range, dec_range)
-    return sky, detect_and_deblend(np.random.default_rng(detection_seed), sky)
+    return len(sky), detect_and_deblend(np.random.default_rng(detection_seed), sky)
 
 
 def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progress: bool) -> BuildSummary:
@@ -144,7 +145,7 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
             butler.registry.registerDatasetType(
                 DatasetType(name, dimensions, storage_class, universe=butler.dimensions)
             )
-        sky, sources = simulated.result()
+        n_true_objects, sources = simulated.result()
     except BaseException:
         writers.shutdown(wait=True, cancel_futures=True)
         raise
@@ -193,7 +194,7 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
     make_chain(butler, SCARLET_CHAIN, [SCARLET_RUN])
     make_chain(butler, DP1_CHAIN, [DP1_RUN])
     (path / STAMP_FILE).write_text(f"{SIMULATOR_VERSION}\nseed {seed}\npatches {num_patches[0]}x{num_patches[1]}\n")
-    return BuildSummary(path, seed, num_patches, len(sky), n_rows, n_datasets, dataset_counts(butler))
+    return BuildSummary(path, seed, num_patches, n_true_objects, n_rows, n_datasets, dataset_counts(butler))
 
 
 #: Disk and memory a build needs, measured on the project's 2-core test machine with ``/usr/bin/time -v``:
