@@ -10,6 +10,7 @@ Every failure ends in one line on stderr and a non-zero exit (2: refused or fail
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -381,4 +382,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Everything is written and closed. Spare the interpreter's exit its garbage-collector passes over the Butler's
+    # 180,000 objects (about 0.5 s of a 7 s `make data`); they are still freed, and every finalizer still runs.
+    gc.freeze()
+    sys.exit(status)
