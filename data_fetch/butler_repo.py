@@ -162,11 +162,11 @@ class BatchWriter:
 
     Files are serialised by two worker processes while the caller simulates the next patch (astropy's table
     metadata and the Parquet encoding hold the GIL for most of their time, so a thread would not use the second
-    core). Make the writer before the caller starts any thread: on Linux the workers are forked, so they start
-    with the parent's modules and Butler configuration instead of importing them again; elsewhere (macOS and
-    Windows, where fork is unsafe or missing) one background thread writes. Use it as a context manager: leaving
-    the block waits for the workers, so no file is written after it (an interrupted build removes its staging
-    folder).
+    core). Start the workers (:func:`start_writers`, or let the writer start them) before the caller starts any
+    thread: on Linux they are forked, so they start with the parent's modules instead of importing them again;
+    elsewhere (macOS and Windows, where fork is unsafe or missing) one background thread writes. Use it as a
+    context manager: leaving the block shuts the workers down after their last file, so no file is written after
+    it (an interrupted build removes its staging folder).
 
     Parameters
     ----------
@@ -174,6 +174,8 @@ class BatchWriter:
         A writeable Butler on a local repository.
     root : `pathlib.Path`
         The repository's folder (its datastore root).
+    writers : `concurrent.futures.Executor`, optional
+        Workers from :func:`start_writers` (which may have done other work meanwhile); by default new ones.
     """
 
     def __init__(self, butler: Butler, root: Path, writers: Executor | None = None) -> None:
