@@ -247,12 +247,16 @@ def _write_file(formatter, obj) -> None:
     formatter.write(obj)
 
 
+#: Whether :func:`start_writers` forks writer processes (Linux) or starts one thread (elsewhere).
+FORK_WRITERS = sys.platform == "linux"
+
+
 def start_writers() -> Executor:
     """Two forked writer processes on Linux, else one thread (see :class:`BatchWriter`).
 
     Give them to :class:`BatchWriter` (which shuts them down); until then they can run other work.
     """
-    if sys.platform != "linux":
+    if not FORK_WRITERS:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="BatchWriter")
     # The writers unpickle DatasetRefs, which needs the repositories' (default) dimension universe to exist in
     # their process already: make it before forking.
