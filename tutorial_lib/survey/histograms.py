@@ -16,7 +16,6 @@ A faint limit on an edge gives exactly the count of ``i_psfMag <= faint``, as LS
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -352,8 +351,3 @@ def compute_survey_histograms(catalog, criteria: Sequence[str], *, truth: bool |
         )
     (total,) = dask.compute(map_and_sum(catalog, partition_histograms, spec))
     return SurveyHistograms(spec, _cumulate(total), catalog.npartitions)
-
-
-def sky_order_area_deg2(order: int) -> float:
-    """Area of one HEALPix pixel of ``order``, deg^2 (the sphere's 41,253 deg^2 over 12 * 4**order pixels)."""
-    return 4 * math.pi * (180 / math.pi) ** 2 / (12 * 4**order)
