@@ -13,6 +13,7 @@ import multiprocessing
 import signal
 import sys
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from lsst.daf.butler import (
@@ -233,12 +234,12 @@ class BatchWriter:
         return n_datasets
 
 
+@dataclass
 class _TableToMake:
     """A table's column definitions and arrays, made into an astropy Table by the writer (``put_table``)."""
 
-    def __init__(self, columns, values: dict) -> None:
-        self.columns = columns
-        self.values = values
+    columns: list
+    values: dict
 
 
 def _write_file(formatter, obj) -> None:
