@@ -11,8 +11,10 @@ Stars
     ``M_r = 4.0 + 11.86x - 10.74x^2 + 5.99x^3 - 1.20x^4`` and
     ``g - r = 1.39 (1 - exp(-4.9x^3 - 2.45x^2 - 1.68x - 0.050))`` (J08 eq. 1 and A7). The old halo and
     thick disc have no main-sequence stars bluer than their turn-off, which makes the blue turn-off edge of a
-    high-latitude CMD. The stars' SDSS magnitudes are then moved to the HSC system with the colour terms of
-    lsst/obs_subaru ``config/colorterms.py`` (``tutorial_lib.photometry.sdss_to_hsc``).
+    high-latitude CMD. 35% of the main-sequence systems are unresolved binaries (since simulator 1.7: the
+    binary fraction for which J08 bias-correct their disc scales; see :data:`BINARY_FRACTION`). The stars' SDSS
+    magnitudes are then moved to the HSC system with the colour terms of lsst/obs_subaru ``config/colorterms.py``
+    (``tutorial_lib.photometry.sdss_to_hsc``).
 The blue end
     Point sources bluer than the turn-off: quasars at the g-band counts of Palanque-Delabrouille et al. (2013,
     A&A 551, A29), white dwarfs in the J08 discs with the luminosity function and space density of Harris et
@@ -28,9 +30,10 @@ Blends
     A fraction of objects is put into close groups: 2 to 5 objects within a few arcsec (deblended into a parent
     and its children) or a pair closer than the PSF (never deblended: one row measures both).
 
-Verification status (simulator 1.6; checked December 2026, each source named where the value is defined)
+Verification status (simulator 1.7; checked December 2026, each source named where the value is defined)
     Checked against a public file: the main-sequence luminosity function (galfast MrLF.MSandRGB_v1.0.dat), the
-    J08 Table 10 structure, the colour terms (obs_subaru), the quasar colours (a copy of Richards et al. 2001's
+    J08 Table 10 structure (galfast's ``tests/demo/model.*.conf`` hold its other, "biased" column), the 35% binary
+    fraction (J08 abstract), the colour terms (obs_subaru), the quasar colours (a copy of Richards et al. 2001's
     median-colour table), the white-dwarf luminosity function (a copy of Harris et al. 2006's, used as it is since
     simulator 1.5), the DA cooling sequence (the Montreal group's DA photometry table, used since 1.5) and the BHB
     absolute magnitude relation of Deason et al. (2011). Checked against abstracts: the quasar counts to g = 19.3
@@ -96,6 +99,17 @@ LF_LOG10_DENSITY = np.array(
 
 #: Not used: galfast's ``workspace/lumfun.txt`` (phi against r - i), which simulator 1.3 took for the J08
 #: luminosity function, is "a rough approximation of Kroupa's function" (its commit 9221b74's message), not J08's.
+
+#: Fraction of main-sequence systems that are unresolved binaries: the "assumed 35% binary fraction" for which
+#: Juric et al. (2008, ApJ 673, 864, abstract) bias-correct the disc scales used above. Those scales describe the
+#: true discs only if the simulated sky has such binaries: a binary is brighter than a single star of its colour,
+#: so it is seen farther. (The J08 authors' own simulator, galfast, has no binaries and so takes Table 10's
+#: "biased" scales instead: github.com/mjuric/galfast tests/demo/model.thindisk.conf, b9900900; with our
+#: luminosity function those gave 0.6 times the real point sources at 18 < i < 20.) The companion of each binary
+#: is drawn from the same luminosity function, no brighter than its primary (random pairing; a modelling choice,
+#: ``_add_unresolved_companions``). Simulator 1.7 added them: point sources redder than r - i = 1 at
+#: 18 < r < 22.5 went from 26.7% to 29.2% (real data of this field: 32.6 +- 2.0%; benchmarks/fidelity.py).
+BINARY_FRACTION = 0.35
 
 #: Reddest r - i of the locus polynomial used: M_r(x) rises monotonically up to x = 2.1 (M_r = 13.5);
 #: the polynomial is a fit to the main sequence at r - i < ~2 (J08 Sect. 2.2) and turns over beyond.
@@ -353,9 +367,13 @@ def main_sequence_density_per_bin(x_edges):
 
 
 def _make_stars(rng, ra_range, dec_range, faint_limit_r):
-    """Draw main-sequence stars from the J08 model in the RA/Dec box: returns ra, dec, SDSS r and r - i."""
+    """Draw main-sequence systems of the J08 model in the RA/Dec box, :data:`BINARY_FRACTION` of them binaries.
+
+    Returns ra, dec (degrees) and a dict of apparent SDSS ``"g"``, ``"r"``, ``"i"``, ``"z"`` magnitudes, with
+    the locus's intrinsic width (:data:`LOCUS_WIDTH_G_R`) in g.
+    """
     x_edges = np.linspace(0.0, LOCUS_MAX_R_I, 211)
-    return _draw_in_milky_way(
+    ra, dec, r, r_i = _draw_in_milky_way(
         rng,
         ra_range,
         dec_range,
@@ -365,6 +383,52 @@ def _make_stars(rng, ra_range, dec_range, faint_limit_r):
         main_sequence_density_per_bin(x_edges),
         TURN_OFF_R_I,
     )
+    mags = _add_unresolved_companions(rng, r, r_i)
+    mags["g"] = mags["g"] + LOCUS_WIDTH_G_R * rng.standard_normal(len(r))
+    return ra, dec, mags
+
+
+def _add_unresolved_companions(rng, r, r_i):
+    """Make :data:`BINARY_FRACTION` of the main-sequence stars unresolved binaries: SDSS g, r, i, z of each system.
+
+    Each binary's companion is drawn from the same luminosity function (:data:`LF_LOG10_DENSITY`) at or below the
+    primary's luminosity, and both stars lie on the stellar locus; their fluxes add in every band. Companions
+    fainter than the reddest main-sequence star simulated (M_r of r - i = :data:`LOCUS_MAX_R_I`) add no light.
+
+    Parameters
+    ----------
+    r, r_i : numpy.ndarray
+        Apparent SDSS r and r - i of the primaries (single stars).
+
+    Returns
+    -------
+    dict of {str: numpy.ndarray}
+        Apparent SDSS ``"g"``, ``"r"``, ``"i"``, ``"z"`` of each system; ``"g"`` without the locus scatter.
+    """
+    x_grid = np.linspace(0.0, LOCUS_MAX_R_I, 2101)
+    m_grid = stellar_locus_abs_mag_r(x_grid)  # monotonic on this range
+    m_faintest = LF_ABS_MAG_R[-1]
+    m_fine = np.linspace(LF_ABS_MAG_R[0], m_faintest, 2601)
+    cumulative = np.cumsum(10 ** np.interp(m_fine, LF_ABS_MAG_R, LF_LOG10_DENSITY))
+
+    def bands(apparent_r, x):
+        i = apparent_r - x
+        r_copy = np.array(apparent_r, dtype=float)  # the caller's array is not changed
+        return {"g": r_copy + stellar_locus_g_r(x), "r": r_copy, "i": i, "z": i - sdss_i_z_of_main_sequence(x)}
+
+    primary_abs = stellar_locus_abs_mag_r(r_i)
+    is_binary = rng.random(len(r)) < BINARY_FRACTION
+    # Inverse-CDF draw of the companion's M_r from the luminosity function, restricted to M_r >= the primary's.
+    lo = np.interp(primary_abs[is_binary], m_fine, cumulative)
+    companion_abs = np.interp(lo + rng.random(len(lo)) * (cumulative[-1] - lo), cumulative, m_fine)
+    shines = companion_abs <= m_grid[-1]
+    companion_x = np.interp(companion_abs, m_grid, x_grid)
+    primary = bands(r, r_i)
+    companion = bands(r[is_binary] + companion_abs - primary_abs[is_binary], companion_x)
+    for band, mag in primary.items():
+        combined = -2.5 * np.log10(10 ** (-0.4 * mag[is_binary]) + 10 ** (-0.4 * companion[band]))
+        mag[is_binary] = np.where(shines, combined, mag[is_binary])
+    return primary
 
 
 def _make_white_dwarfs(rng, ra_range, dec_range, faint_limit_r):
@@ -547,18 +611,19 @@ def _make_blends(rng, sky_ra, sky_dec, mag_i):
 
 def make_true_sky(rng: np.random.Generator, ra_range, dec_range, faint_limit_r: float = 27.5) -> TrueSky:
     """Draw every true object in the RA/Dec box (degrees), stars first, then galaxies, then blends."""
-    s_ra, s_dec, s_r, s_x = _make_stars(rng, ra_range, dec_range, faint_limit_r)
-    s_g_r = stellar_locus_g_r(s_x) + LOCUS_WIDTH_G_R * rng.standard_normal(len(s_r))
+    s_ra, s_dec, stars = _make_stars(rng, ra_range, dec_range, faint_limit_r)
+    s_r, s_x, s_g_r, s_i_z = stars["r"], stars["r"] - stars["i"], stars["g"] - stars["r"], stars["i"] - stars["z"]
     # The blue end: white dwarfs, blue horizontal-branch stars and quasars, all point sources ("star" in the
     # truth table, which records morphology).
     for make in (_make_white_dwarfs, _make_bhb_stars, _make_quasars):
         b_ra, b_dec, b_r, b_g_r, b_r_i = make(rng, ra_range, dec_range, faint_limit_r)
         s_ra, s_dec, s_r = np.concatenate([s_ra, b_ra]), np.concatenate([s_dec, b_dec]), np.concatenate([s_r, b_r])
         s_x, s_g_r = np.concatenate([s_x, b_r_i]), np.concatenate([s_g_r, b_g_r])
+        s_i_z = np.concatenate([s_i_z, sdss_i_z_of_main_sequence(b_r_i)])
     # The locus and the luminosity functions are SDSS's; the coadds are HSC's: move the stars to the HSC system
     # with obs_subaru's colour terms (tutorial_lib.photometry.sdss_to_hsc).
     sdss_i = s_r - s_x
-    hsc = sdss_to_hsc({"g": s_r + s_g_r, "r": s_r, "i": sdss_i, "z": sdss_i - sdss_i_z_of_main_sequence(s_x)})
+    hsc = sdss_to_hsc({"g": s_r + s_g_r, "r": s_r, "i": sdss_i, "z": sdss_i - s_i_z})
     s_r, s_x, s_g_r = hsc["r"], hsc["r"] - hsc["i"], hsc["g"] - hsc["r"]
     g_ra, g_dec, g_i, g_g_r, g_r_i, g_size = _make_galaxies(rng, ra_range, dec_range)
     ra = np.concatenate([s_ra, g_ra])

@@ -53,7 +53,7 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 from tqdm import tqdm  # text bars on stderr, also in a notebook (no widget in its stored outputs)
 
-from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY, stellar_locus_g_r
+from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
 
 from . import SIMULATOR_VERSION
 from .dp1_layout import DP1_SCHEMA, dp1_columns
@@ -71,7 +71,7 @@ from .measure import (
     SATURATION_MAG,
     _psf_ratio,
 )
-from .population import LOCUS_WIDTH_G_R, _make_galaxies, _make_stars, _offset
+from .population import _make_galaxies, _make_stars, _offset
 
 __all__ = [
     "BANDS",
@@ -254,8 +254,8 @@ def _strip_box(box, strip: int):
 # --------------------------------------------------------------------------------------------------------
 def _true_objects(rng: np.random.Generator, ra_range, dec_range):
     """True stars then galaxies of the box: ra, dec, type, size (arcsec), {band: true mag}."""
-    s_ra, s_dec, s_r, s_r_i = _make_stars(rng, ra_range, dec_range, faint_limit_r=27.5)
-    s_g_r = stellar_locus_g_r(s_r_i) + LOCUS_WIDTH_G_R * rng.standard_normal(len(s_r))
+    s_ra, s_dec, stars = _make_stars(rng, ra_range, dec_range, faint_limit_r=27.5)
+    s_r, s_r_i, s_g_r = stars["r"], stars["r"] - stars["i"], stars["g"] - stars["r"]
     g_ra, g_dec, g_i, g_g_r, g_r_i, g_size = _make_galaxies(rng, ra_range, dec_range)
     mag_r = np.concatenate([s_r, g_i + g_r_i])
     mag = {"r": mag_r, "g": mag_r + np.concatenate([s_g_r, g_g_r]), "i": mag_r - np.concatenate([s_r_i, g_r_i])}

@@ -20,11 +20,10 @@ def metrics(simulated_repo):
     return {m.name: m for m in fidelity.compute(simulated_repo)}
 
 
-def test_every_stable_goal_but_the_red_fraction_is_met(metrics):
+def test_every_stable_goal_is_met(metrics):
     stable = [m for m in metrics.values() if m.stable]
     assert len(stable) == 7
-    missed = [m.name for m in stable if not m.ok]
-    assert missed == ["point sources 18 < r < 22.5 with r - i > 1, fraction"]  # issue 11, open
+    assert [m.name for m in stable if not m.ok] == []
 
 
 def test_stable_numbers_with_their_tolerances(metrics):
@@ -119,11 +118,10 @@ def test_point_source_r_i_histogram_against_the_real_field(metrics):
     assert fidelity.REAL_R_I_COUNTS[fidelity.R_I_BINS[:-1] >= 0.99].sum() == 171
     red = metrics["point sources 18 < r < 22.5 with r - i > 1, fraction"]
     assert red.target == pytest.approx(171 / 524) and red.tolerance == pytest.approx(0.041)
-    # Simulator 1.6 (the de Jong et al. 2010 halo) still misses it (issue 11, open): it has about half the real M
-    # dwarfs at 18 < r < 20. The benchmark says so (test_main_reports_the_missed_goal).
-    assert red.value == pytest.approx(0.267, abs=0.02) and not red.ok
+    # Simulator 1.6 had 0.267; 1.7's unresolved binaries (J08's 35%) bring it within two sigma of the real data.
+    assert red.value == pytest.approx(0.292, abs=0.01) and red.ok
     main_peak = metrics["r - i histogram: main peak (bin centre)"]
-    assert main_peak.target == pytest.approx(0.3) and main_peak.value == pytest.approx(0.1)
+    assert main_peak.target == pytest.approx(0.3) and main_peak.value == pytest.approx(0.3)
     # The second peak, the M dwarfs, is there since 1.6, at 1.1 against the real 1.3.
     second = metrics["r - i histogram: peak at 1-2 (bin centre; nan if none)"]
     assert second.target == pytest.approx(1.3) and second.value == pytest.approx(1.1)
@@ -135,12 +133,13 @@ def test_point_source_r_i_histogram_against_the_real_field(metrics):
 
 
 def test_point_source_counts_against_the_real_field(metrics):
-    # 245 real point sources at 18 <= i < 20 and 385 at 20 <= i < 22 in 0.0469 deg^2: the simulation has 0.81 and
-    # 1.08 times as many (the missing bright M dwarfs; simulator 1.5, with J08's halo, had 0.95 and 1.40).
+    # 245 real point sources at 18 <= i < 20 and 385 at 20 <= i < 22 in 0.0469 deg^2: the simulation has 0.84 and
+    # 1.11 times as many (the missing bright M dwarfs; 1.6, without binaries, had 0.81 and 1.08; 1.5, with J08's
+    # halo, 0.95 and 1.40).
     bright = metrics["point sources (i extendedness 0), 18 <= i < 20, N/deg2/mag"]
-    assert bright.target == pytest.approx(2612) and bright.value / bright.target == pytest.approx(0.81, abs=0.05)
+    assert bright.target == pytest.approx(2612) and bright.value / bright.target == pytest.approx(0.84, abs=0.03)
     faint = metrics["point sources (i extendedness 0), 20 <= i < 22, N/deg2/mag"]
-    assert faint.value / faint.target == pytest.approx(1.08, abs=0.05)
+    assert faint.value / faint.target == pytest.approx(1.11, abs=0.03)
 
 
 def test_histogram_peaks_finds_a_second_peak():
@@ -163,7 +162,32 @@ def test_hsc_locus_of_an_m_dwarf_is_bluer_in_g_minus_r():
     assert np.isnan(stellar_locus_g_r_hsc(5.0))
 
 
-def test_main_reports_the_missed_goal(simulated_repo, capsys):
+def test_unresolved_binaries_are_brighter_and_redder_by_at_most_an_equal_twin():
+    rng = np.random.default_rng(11)
+    r_i = rng.uniform(0.0, 2.0, 20000)
+    r = np.full(20000, 20.0)
+    systems = population._add_unresolved_companions(rng, r, r_i)
+    brighter = r - systems["r"]
+    # 35% are binaries. The companions of primaries bluer than r - i = 0.3 (M_r < 7.1) shine unless drawn fainter
+    # than M_r = 13.5 (the locus's reddest star): 80% of the luminosity function between M_r 7 and 16 is brighter.
+    m, phi = population.LF_ABS_MAG_R, 10**population.LF_LOG10_DENSITY
+    shines = np.trapezoid(phi[(m >= 7) & (m <= 13.5)], dx=0.5) / np.trapezoid(phi[m >= 7], dx=0.5)
+    assert shines == pytest.approx(0.80, abs=0.02)
+    blue = r_i < 0.3
+    assert np.mean(brighter[blue] > 0) == pytest.approx(0.35 * shines, abs=0.03)
+    # A companion is never brighter than its primary, so a system gains at most 2.5 log10(2).
+    assert brighter.min() == 0.0 and brighter.max() <= 2.5 * np.log10(2) + 1e-9
+    # Companions are redder: a binary's r - i is never bluer than its primary's.
+    assert np.all(systems["r"] - systems["i"] >= r_i - 1e-9)
+    single = brighter == 0.0
+    assert np.allclose(systems["i"][single], (r - r_i)[single])
+
+
+def test_main_reports_the_missed_goal(simulated_repo, capsys, monkeypatch):
+    # Real data with twice the red stars: the simulation's red fraction misses it, and main says so.
+    counts = fidelity.REAL_R_I_COUNTS.copy()
+    counts[fidelity.R_I_BINS[:-1] >= 0.99] *= 3
+    monkeypatch.setitem(fidelity.main.__globals__, "REAL_R_I_COUNTS", counts)
     assert fidelity.main(["--repo", str(simulated_repo)]) == 1
     out = capsys.readouterr().out
     assert "1 stable goal(s) missed." in out and "Capak et al. 2004" in out
