@@ -407,8 +407,7 @@ def _add_unresolved_companions(rng, r, r_i):
     """
     x_grid = np.linspace(0.0, LOCUS_MAX_R_I, 2101)
     m_grid = stellar_locus_abs_mag_r(x_grid)  # monotonic on this range
-    m_faintest = LF_ABS_MAG_R[-1]
-    m_fine = np.linspace(LF_ABS_MAG_R[0], m_faintest, 2601)
+    m_fine = np.linspace(LF_ABS_MAG_R[0], LF_ABS_MAG_R[-1], 2601)
     cumulative = np.cumsum(10 ** np.interp(m_fine, LF_ABS_MAG_R, LF_LOG10_DENSITY))
 
     def bands(apparent_r, x):

@@ -168,8 +168,8 @@ def test_unresolved_binaries_are_brighter_and_redder_by_at_most_an_equal_twin():
     r = np.full(20000, 20.0)
     systems = population._add_unresolved_companions(rng, r, r_i)
     brighter = r - systems["r"]
-    # 35% are binaries. The companions of primaries bluer than r - i = 0.3 (M_r < 7.1) shine unless drawn fainter
-    # than M_r = 13.5 (the locus's reddest star): 80% of the luminosity function between M_r 7 and 16 is brighter.
+    # 35% are binaries. The companions of primaries bluer than r - i = 0.3 (M_r < 6.8) shine unless drawn fainter
+    # than M_r = 13.5 (the locus's reddest star): about 80% of the luminosity function fainter than M_r = 7 is not.
     m, phi = population.LF_ABS_MAG_R, 10**population.LF_LOG10_DENSITY
     shines = np.trapezoid(phi[(m >= 7) & (m <= 13.5)], dx=0.5) / np.trapezoid(phi[m >= 7], dx=0.5)
     assert shines == pytest.approx(0.80, abs=0.02)
@@ -184,7 +184,7 @@ def test_unresolved_binaries_are_brighter_and_redder_by_at_most_an_equal_twin():
 
 
 def test_main_reports_the_missed_goal(simulated_repo, capsys, monkeypatch):
-    # Real data with twice the red stars: the simulation's red fraction misses it, and main says so.
+    # Real data with three times the red stars: the simulation's red fraction misses it, and main says so.
     counts = fidelity.REAL_R_I_COUNTS.copy()
     counts[fidelity.R_I_BINS[:-1] >= 0.99] *= 3
     monkeypatch.setitem(fidelity.main.__globals__, "REAL_R_I_COUNTS", counts)
