@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SMALL_SURVEY_AREA
+from dask._task_spec import Alias
 
 from data_fetch import survey as builder
 from data_fetch.dp1_layout import dp1_columns
@@ -166,13 +167,16 @@ def test_map_and_sum_adds_every_partition(catalog):
 
 
 def test_map_and_sum_reads_and_maps_each_partition_in_one_task(catalog):
-    # Reading, selecting and the function are fused: each partition is one task of the cluster, not three.
+    # Reading, selecting and the function are fused: each partition is one task of the cluster, not three, and
+    # no alias is left for the scheduler to run as a task of its own.
     selected = select(catalog, ["primary"])
     graph = dict(map_and_sum(selected, len).__dask_graph__())
-    names = [key[0] if isinstance(key, tuple) else key for key in graph]
-    fused = [name for name in names if name.startswith("read_pixel-rows_passing-boxed-")]
-    assert len(fused) == catalog.npartitions
-    assert not any(name.startswith(("read_pixel-", "_rows_passing-")) for name in set(names) - set(fused))
+    sums = [key for key in graph if str(key[0] if isinstance(key, tuple) else key).startswith("_sum_")]
+    partitions = [key for key in graph if key not in sums]
+    assert len(partitions) == catalog.npartitions and len(graph) == len(partitions) + len(sums)
+    assert not any(isinstance(task, Alias) for task in graph.values())
+    # A partition's task depends on nothing: the read is inside it.
+    assert all(graph[key].dependencies == frozenset() for key in partitions)
 
 
 # --------------------------------------------------------------------------------------------------------

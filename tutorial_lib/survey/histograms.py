@@ -188,7 +188,9 @@ def sum_partition_results(per_partition, *, split_every: int = 8):
 
     Each partition's chain of tasks (read, select, the function) is fused into one task (Dask's
     ``optimization.fuse.delayed``): a task costs a round trip to the scheduler and a size estimate of its
-    result, which on a small cluster cost as much as the work (``benchmarks/survey_speed.py``).
+    result, which on a small cluster cost as much as the work (``benchmarks/survey_speed.py``). Fusing
+    renames each chain and leaves an alias under its old key, which the distributed scheduler would run as
+    one more task per partition; the aliases are collapsed, so a partition is exactly one task.
 
     Parameters
     ----------
@@ -214,7 +216,23 @@ def sum_partition_results(per_partition, *, split_every: int = 8):
         level = [dask.delayed(_sum_results)(*level[i : i + split_every]) for i in range(0, len(level), split_every)]
     with dask.config.set({"optimization.fuse.delayed": True}):
         (total,) = dask.optimize(level[0])
-    return total
+    return _without_aliases(total)
+
+
+def _without_aliases(total):
+    """``total`` with each alias replaced by the task it names (one round trip fewer per partition).
+
+    On the 70 deg^2 benchmark catalogue (118 partitions) this took the graph from 254 tasks to 136, and the
+    lesson's selection plus CMD from 6.05 to 5.42 s on 1 worker and from 4.09 to 3.58 s on 2 (medians of 4
+    interleaved runs).
+    """
+    # dask (2026.8) has no public API for this; the lock pins dask, and `make test-latest` tries newer ones.
+    from dask._task_spec import DependenciesMapping, resolve_aliases
+    from dask.core import reverse_dict
+    from dask.delayed import Delayed
+
+    graph = dict(total.__dask_graph__())
+    return Delayed(total.key, resolve_aliases(graph, {total.key}, reverse_dict(DependenciesMapping(graph))))
 
 
 def map_and_sum(catalog, function, *args, split_every: int = 8, **kwargs):
