@@ -5,9 +5,9 @@ Both routes do the same work: the same columns, the same selection (``selection_
 criteria and faint limit, evaluated by pandas), the same histogram function, on the same files. The LSDB route is
 the lesson's (notebook 10): ``lsdb.open_catalog(columns=...)``, :func:`tutorial_lib.survey.select`, then
 ``map_partitions`` of the histogram and a tree of sums on the cluster
-(:func:`tutorial_lib.survey.histograms.map_and_sum`, which fuses each partition's read, selection and histogram
-into one task). LSDB also reads each partition's ``coord_ra``,
-``coord_dec`` and ``_healpix_29`` (it always does); that is part of its cost.
+(:func:`tutorial_lib.survey.histograms.map_and_sum`, whose every task reads, selects, histograms and adds a batch
+of 8 partitions). LSDB also reads each partition's ``coord_ra``, ``coord_dec`` and ``_healpix_29`` (it always
+does); that is part of its cost.
 
 Goals (issue 12): LSDB with 1 worker within 1.5x of the baseline's time; 2 workers at least 1.6x faster than 1;
 the cost per row the same at the three sizes (linear, within 1.5x), for every route. The machine's cores are

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SMALL_SURVEY_AREA
-from dask._task_spec import Alias
 
 from data_fetch import survey as builder
 from data_fetch.dp1_layout import dp1_columns
@@ -166,17 +165,19 @@ def test_map_and_sum_adds_every_partition(catalog):
     assert total.tolist() == [len(catalog.compute(progress_bar=False)), catalog.npartitions]
 
 
-def test_map_and_sum_reads_and_maps_each_partition_in_one_task(catalog):
-    # Reading, selecting and the function are fused: each partition is one task of the cluster, not three, and
-    # no alias is left for the scheduler to run as a task of its own.
+def test_map_and_sum_gives_each_task_of_the_cluster_a_batch_of_partitions(catalog):
+    # Each task reads, selects, maps and adds `split_every` partitions itself: the cluster's graph has one task
+    # per batch (with no dependency: the reads are inside it) and a tree of sums, not a task per partition.
     selected = select(catalog, ["primary"])
-    graph = dict(map_and_sum(selected, len).__dask_graph__())
-    sums = [key for key in graph if str(key[0] if isinstance(key, tuple) else key).startswith("_sum_")]
-    partitions = [key for key in graph if key not in sums]
-    assert len(partitions) == catalog.npartitions and len(graph) == len(partitions) + len(sums)
-    assert not any(isinstance(task, Alias) for task in graph.values())
-    # A partition's task depends on nothing: the read is inside it.
-    assert all(graph[key].dependencies == frozenset() for key in partitions)
+    assert catalog.npartitions == 2
+    expected = len(selected.compute(progress_bar=False))
+    for split_every, n_batches, n_tasks in ((2, 1, 1), (1, 2, 3)):
+        result = map_and_sum(selected, len, split_every=split_every)
+        graph = dict(result.__dask_graph__())
+        assert len([key for key, task in graph.items() if not task.dependencies]) == n_batches
+        assert len(graph) == n_tasks
+        (total,) = dask.compute(result)
+        assert int(np.sum(total)) == expected
 
 
 # --------------------------------------------------------------------------------------------------------

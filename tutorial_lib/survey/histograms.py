@@ -186,18 +186,19 @@ def _add(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, 
 def sum_partition_results(per_partition, *, split_every: int = 8):
     """Sum per-partition results (dicts of arrays, or arrays) on the cluster, as a tree of sums.
 
-    Each partition's chain of tasks (read, select, the function) is fused into one task (Dask's
-    ``optimization.fuse.delayed``): a task costs a round trip to the scheduler and a size estimate of its
-    result, which on a small cluster cost as much as the work (``benchmarks/survey_speed.py``). Fusing
-    renames each chain and leaves an alias under its old key, which the distributed scheduler would run as
-    one more task per partition; the aliases are collapsed, so a partition is exactly one task.
+    Each task of the cluster takes ``split_every`` partitions: it runs their tasks (read, select, the
+    function) one partition after the other, with Dask's synchronous scheduler inside the task, and sums
+    their results; the tasks' sums are then summed in a tree. A task of the cluster costs a round trip to the
+    scheduler, which for one partition of 10^5 rows costs about as much as the work
+    (``benchmarks/survey_speed.py``: on 118 partitions, 1 worker 4.05 s with a task per partition, 3.33 s with
+    8 partitions per task; 2 workers 3.33 s and 2.30 s). Memory still holds one partition at a time.
 
     Parameters
     ----------
     per_partition : lsdb.Catalog, dask Series or list of dask.delayed
         What ``Catalog.map_partitions(f)`` returns when ``f`` returns arrays or dicts of arrays.
     split_every : int
-        Partitions summed per task.
+        Partitions per task, and results summed per task of the tree (at least 2).
 
     Returns
     -------
@@ -209,30 +210,35 @@ def sum_partition_results(per_partition, *, split_every: int = 8):
     parts = per_partition.to_delayed() if hasattr(per_partition, "to_delayed") else list(per_partition)
     if not parts:
         raise ValueError("the catalog has no partitions to sum (is the selection empty of pixels?)")
-    # The first level unwraps the partitions' results as it sums them: no task per partition just to unwrap.
-    # The parts are passed as separate arguments: Dask's fusion cannot handle a list of tasks as one argument.
-    level = [dask.delayed(_sum_unwrapped)(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
+    level = [_summed_in_one_task(parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
+    width = max(split_every, 2)  # each sum of the tree adds at least two results, so the tree ends
     while len(level) > 1:
-        level = [dask.delayed(_sum_results)(*level[i : i + split_every]) for i in range(0, len(level), split_every)]
-    with dask.config.set({"optimization.fuse.delayed": True}):
-        (total,) = dask.optimize(level[0])
-    return _without_aliases(total)
+        level = [dask.delayed(_sum_results)(*level[i : i + width]) for i in range(0, len(level), width)]
+    return level[0]
 
 
-def _without_aliases(total):
-    """``total`` with each alias replaced by the task it names (one round trip fewer per partition).
+class _Graph:
+    """A Dask graph carried whole as one task's argument (Dask does not look inside an object of a class)."""
 
-    On the 70 deg^2 benchmark catalogue (118 partitions) this took the graph from 254 tasks to 136, and the
-    lesson's selection plus CMD from 6.05 to 5.42 s on 1 worker and from 4.09 to 3.58 s on 2 (medians of 4
-    interleaved runs).
-    """
-    # dask (2026.8) has no public API for this; the lock pins dask, and `make test-latest` tries newer ones.
-    from dask._task_spec import DependenciesMapping, resolve_aliases
-    from dask.core import reverse_dict
-    from dask.delayed import Delayed
+    def __init__(self, graph: Mapping, key):
+        self.graph, self.key = dict(graph), key
 
-    graph = dict(total.__dask_graph__())
-    return Delayed(total.key, resolve_aliases(graph, {total.key}, reverse_dict(DependenciesMapping(graph))))
+
+def _summed_in_one_task(parts):
+    """One task that computes ``parts`` (delayed partitions of ``map_partitions``'s output) and sums them."""
+    import dask
+    from dask.optimization import cull
+
+    total = dask.delayed(_sum_unwrapped)(*parts)
+    graph, _ = cull(dict(total.__dask_graph__()), [total.key])
+    return dask.delayed(_compute_here)(_Graph(graph, total.key))
+
+
+def _compute_here(graph: _Graph):
+    """Compute a graph with Dask's synchronous scheduler, in the task that calls it (on a worker)."""
+    import dask
+
+    return dask.get(graph.graph, graph.key)
 
 
 def map_and_sum(catalog, function, *args, split_every: int = 8, **kwargs):
@@ -244,7 +250,7 @@ def map_and_sum(catalog, function, *args, split_every: int = 8, **kwargs):
     function : callable
         Returns an array, or a dict of arrays, of the same shapes for every partition.
     split_every : int
-        Partitions summed per task.
+        Partitions per task (each is read, selected, mapped and added in the task), and results per sum.
 
     Returns
     -------
