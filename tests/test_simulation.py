@@ -353,3 +353,25 @@ def _write_digests():  # pragma: no cover - maintenance helper
 
 if __name__ == "__main__":  # pragma: no cover
     _write_digests()
+
+
+@pytest.mark.parametrize(
+    "layout", ["REF_COLUMNS", "FORCED_COLUMNS", "SCARLET_REF_COLUMNS", "TRUTH_COLUMNS", "DP1_TRUTH_COLUMNS"]
+)
+def test_the_writers_arrow_tables_equal_the_butlers_own_conversion(layout):
+    # The writers make each layout's Arrow schema once with the Butler's conversion and reuse it; every table
+    # must still equal, metadata included (row count, astropy's YAML, units, descriptions), what the Butler's
+    # Parquet formatter would make of the astropy Table.
+    from lsst.daf.butler.formatters.parquet import astropy_to_arrow
+
+    from data_fetch import schema
+    from data_fetch.butler_repo import _arrow_table, _TableToMake
+
+    columns = getattr(schema, layout)
+    rng = np.random.default_rng(3)
+    for n_rows in (7, 3, 0):  # the first table makes the schema; the others reuse it
+        values = {name: (rng.normal(size=n_rows) * 100).astype(dtype) for name, dtype, *_ in columns}
+        ours = _arrow_table(_TableToMake(columns, values))
+        butlers = astropy_to_arrow(schema.make_table(columns, values))
+        assert ours.equals(butlers, check_metadata=True)
+        assert ours.schema.metadata[b"lsst::arrow::rowcount"] == str(n_rows).encode()
