@@ -267,8 +267,6 @@ def _arrow_table(table: _TableToMake) -> pa.Table:
     the tables are equal, metadata included). The files are written by the Butler's formatter as before.
     """
     arrays = [np.asarray(table.values[name], dtype=dtype) for name, dtype, *_ in table.columns]
-    if any(array.ndim != 1 for array in arrays):
-        return astropy_to_arrow(make_table(table.columns, table.values))
     layout = (tuple((name, str(unit), description) for name, _, unit, description in table.columns),)
     layout += tuple(array.dtype.str for array in arrays)
     schema = _ARROW_SCHEMAS.get(layout)

@@ -178,6 +178,8 @@ def test_map_and_sum_gives_each_task_of_the_cluster_a_batch_of_partitions(catalo
         assert len(graph) == n_tasks
         (total,) = dask.compute(result)
         assert int(np.sum(total)) == expected
+    with pytest.raises(ValueError, match="split_every must be .* not 0"):
+        map_and_sum(selected, len, split_every=0)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -207,6 +207,8 @@ def sum_partition_results(per_partition, *, split_every: int = 8):
     """
     import dask
 
+    if split_every < 1:
+        raise ValueError(f"split_every must be a whole number of partitions per task, 1 or more, not {split_every}")
     parts = per_partition.to_delayed() if hasattr(per_partition, "to_delayed") else list(per_partition)
     if not parts:
         raise ValueError("the catalog has no partitions to sum (is the selection empty of pixels?)")
