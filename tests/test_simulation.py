@@ -342,19 +342,6 @@ def test_extendedness_follows_the_hsc_rule_in_every_band(patches):
         np.testing.assert_array_equal(value[~flagged], rule[~flagged])
 
 
-def _write_digests():  # pragma: no cover - maintenance helper
-    from lsst.daf.butler import Butler
-
-    butler = Butler(str(REPO_ROOT / "DATA"), collections="tutorial")
-    DIGESTS.parent.mkdir(exist_ok=True)
-    DIGESTS.write_text(json.dumps(_all_digests(butler), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {DIGESTS}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _write_digests()
-
-
 @pytest.mark.parametrize(
     "layout", ["REF_COLUMNS", "FORCED_COLUMNS", "SCARLET_REF_COLUMNS", "TRUTH_COLUMNS", "DP1_TRUTH_COLUMNS"]
 )
@@ -375,3 +362,16 @@ def test_the_writers_arrow_tables_equal_the_butlers_own_conversion(layout):
         butlers = astropy_to_arrow(schema.make_table(columns, values))
         assert ours.equals(butlers, check_metadata=True)
         assert ours.schema.metadata[b"lsst::arrow::rowcount"] == str(n_rows).encode()
+
+
+def _write_digests():  # pragma: no cover - maintenance helper
+    from lsst.daf.butler import Butler
+
+    butler = Butler(str(REPO_ROOT / "DATA"), collections="tutorial")
+    DIGESTS.parent.mkdir(exist_ok=True)
+    DIGESTS.write_text(json.dumps(_all_digests(butler), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {DIGESTS}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _write_digests()
