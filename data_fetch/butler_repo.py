@@ -7,12 +7,8 @@ so the same build gives the same refs and the refs printed in the lessons do not
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
-import multiprocessing
-import signal
-import sys
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +37,7 @@ from tqdm.auto import tqdm
 from tutorial_lib.butler_formatters import STORAGE_CLASS_CONFIG
 from tutorial_lib.skymap import SkyMap
 
+from . import workers
 from .schema import make_table
 
 __all__ = [
@@ -164,13 +161,12 @@ class BatchWriter:
     are already inside the datastore root). Dataset UUIDs are ``DATAID_TYPE_RUN``, as in
     :func:`put_deterministic`.
 
-    Files are serialised by two worker processes while the caller simulates the next patch (astropy's table
+    Files are serialised by two writer processes while the caller simulates the next patch (astropy's table
     metadata and the Parquet encoding hold the GIL for most of their time, so a thread would not use the second
-    core). Start the workers (:func:`start_writers`, or let the writer start them) before the caller starts any
-    thread: on Linux they are forked, so they start with the parent's modules instead of importing them again;
-    elsewhere (macOS and Windows, where fork is unsafe or missing) one background thread writes. Use it as a
-    context manager: leaving the block shuts the workers down after their last file, so no file is written after
-    it (an interrupted build removes its staging folder).
+    core). Create the writer before the caller starts any thread: on Linux the writers are forked
+    (:func:`start_writers`), so they start with the parent's modules instead of importing them again; elsewhere
+    one background thread writes. Use it as a context manager: leaving the block shuts the writers down after
+    their last file, so no file is written after it (an interrupted build removes its staging folder).
 
     Parameters
     ----------
@@ -178,11 +174,9 @@ class BatchWriter:
         A writeable Butler on a local repository.
     root : `pathlib.Path`
         The repository's folder (its datastore root).
-    writers : `concurrent.futures.Executor`, optional
-        Workers from :func:`start_writers` (which may have done other work meanwhile); by default new ones.
     """
 
-    def __init__(self, butler: Butler, root: Path, writers: Executor | None = None) -> None:
+    def __init__(self, butler: Butler, root: Path) -> None:
         datastore_config = ButlerConfig(str(root))["datastore"]
         self._butler = butler
         self._root = ResourcePath(str(root), forceDirectory=True)
@@ -192,7 +186,7 @@ class BatchWriter:
         self._dataset_types: dict[str, DatasetType] = {}
         self._pending: list[FileDataset] = []
         self._writes: list[Future] = []
-        self._executor = writers if writers is not None else start_writers()
+        self._executor = start_writers()
 
     def __enter__(self) -> BatchWriter:
         return self
@@ -277,33 +271,16 @@ def _arrow_table(table: _TableToMake) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema.with_metadata(metadata))
 
 
-#: Whether :func:`start_writers` forks writer processes (Linux) or starts one thread (elsewhere).
-FORK_WRITERS = sys.platform == "linux"
-
-
 def start_writers() -> Executor:
-    """Two forked writer processes on Linux, else one thread (see :class:`BatchWriter`).
+    """Two forked writer processes on Linux, else one thread (:func:`data_fetch.workers.start`).
 
-    Give them to :class:`BatchWriter` (which shuts them down); until then they can run other work.
+    :class:`BatchWriter` starts them and shuts them down.
     """
-    if not FORK_WRITERS:
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="BatchWriter")
-    # The writers unpickle DatasetRefs, which needs the repositories' (default) dimension universe to exist in
-    # their process already: make it before forking.
-    DimensionUniverse()
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"), initializer=_as_writer)
-    pool.submit(int).result()  # fork both workers now, from this thread, before the caller starts others
-    return pool
-
-
-def _as_writer() -> None:
-    """Set up a forked writer: the parent alone handles Ctrl-C and the termination signals (it waits for the
-    writers and removes the staging folder), and the kernel kills the writer if the parent dies (``kill -9``),
-    so that no orphan goes on writing into a folder the next run recovers."""
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_IGN)
-    pr_set_pdeathsig = 1  # <linux/prctl.h>
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if workers.FORK:
+        # The writers unpickle DatasetRefs, which needs the repositories' (default) dimension universe to exist
+        # in their process already: make it before forking.
+        DimensionUniverse()
+    return workers.start(2, "BatchWriter")
 
 
 def make_chain(butler: Butler, chain: str, runs: list[str]) -> None:

@@ -334,15 +334,19 @@ def measure_patch(
     # Sky objects: random positions in the outer box, at least a sky-object radius from every source.
     n_sky = SKY_OBJECTS_PER_PATCH
     sx, sy = [], []
-    near_x, near_y = x_all[in_patch], y_all[in_patch]  # every source inside, whatever its family
-    grid = {}
-    for xi, yi in zip(np.floor(near_x / 16).astype(int), np.floor(near_y / 16).astype(int), strict=True):
-        grid[(xi, yi)] = True
     x0, y0, x1, y1 = outer.float_corners()
+    # Cells of 16 pixels next to (or holding) a source inside, whatever its family; the border of one cell
+    # around the box keeps every neighbour of a candidate's cell inside the array.
+    first_x, first_y = int(x0 // 16) - 1, int(y0 // 16) - 1
+    occupied = np.zeros((int(x1 // 16) - first_x + 2, int(y1 // 16) - first_y + 2), dtype=bool)
+    occupied[(x_all[in_patch] // 16).astype(int) - first_x, (y_all[in_patch] // 16).astype(int) - first_y] = True
+    near = np.zeros_like(occupied)
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            near[1:-1, 1:-1] |= occupied[1 + dx : occupied.shape[0] - 1 + dx, 1 + dy : occupied.shape[1] - 1 + dy]
     while len(sx) < n_sky:
         cx, cy = rng.uniform(x0 + 10, x1 - 10), rng.uniform(y0 + 10, y1 - 10)
-        cell = (int(cx // 16), int(cy // 16))
-        if any((cell[0] + dx, cell[1] + dy) in grid for dx in (-1, 0, 1) for dy in (-1, 0, 1)):
+        if near[int(cx // 16) - first_x, int(cy // 16) - first_y]:
             continue
         sx.append(cx)
         sy.append(cy)
@@ -361,10 +365,11 @@ def measure_patch(
 
     px, py = patch.getIndex()
     ids = _packed_id(tract.getId(), px, py, np.arange(1, n_rows + 1))
-    row_of_source = {s: k for k, s in enumerate(rows) if s >= 0}
+    row_of_source = np.empty(len(sources), dtype=np.int64)
+    row_of_source[rows[~is_sky]] = np.flatnonzero(~is_sky)
     parent = np.zeros(n_rows, dtype=np.int64)
     has_parent = ~is_sky & (sources.parent_index[src] >= 0)
-    parent[has_parent] = ids[[row_of_source[p] for p in sources.parent_index[src[has_parent]]]]
+    parent[has_parent] = ids[row_of_source[sources.parent_index[src[has_parent]]]]
     n_child = np.where(is_sky, 0, sources.n_child[src]).astype(np.int32)
 
     patch_inner = inner.contains(x, y)
@@ -544,34 +549,28 @@ def scarlet_era_patch(ref: dict, truth: dict) -> tuple[dict, dict]:
     is_sky = np.asarray(ref["merge_peak_sky"])
     top = np.flatnonzero(parent == 0)  # parents, isolated sources and sky objects, in row order
     isolated = (parent == 0) & (n_child == 0) & ~is_sky
-    row_of_id = {int(i): k for k, i in enumerate(ids)}
     # Children, parent by parent: a blend's children (in their order), or one model of an isolated source.
-    child_rows, child_parent_rows = [], []
-    children_of = {}
-    for k in np.flatnonzero(parent != 0):
-        children_of.setdefault(row_of_id[int(parent[k])], []).append(k)
-    for p in top:
-        if isolated[p]:
-            child_rows.append(p)  # the model copies its parent's measurements
-            child_parent_rows.append(p)
-        for k in children_of.get(p, ()):
-            child_rows.append(k)
-            child_parent_rows.append(p)
-    source_rows = np.concatenate([top, np.asarray(child_rows, dtype=np.int64)]).astype(np.int64)
-    parent_rows = np.concatenate([np.full(len(top), -1), np.asarray(child_parent_rows, dtype=np.int64)])
+    blend_children = np.flatnonzero(parent != 0)
+    blend_parents = np.searchsorted(ids, parent[blend_children])  # ids increase with the row; parents are in top
+    models = top[isolated[top]]  # the model copies its parent's measurements
+    child_rows = np.concatenate([models, blend_children])
+    child_parent_rows = np.concatenate([models, blend_parents])
+    order = np.lexsort((child_rows, np.arange(len(child_rows)) >= len(models), child_parent_rows))
+    child_rows, child_parent_rows = child_rows[order], child_parent_rows[order]
+    source_rows = np.concatenate([top, child_rows]).astype(np.int64)
+    parent_rows = np.concatenate([np.full(len(top), -1), child_parent_rows])
     is_child = parent_rows >= 0
     base = (ids[0] >> _ROW_NUMBER_BITS) << _ROW_NUMBER_BITS
     new_ids = ids[source_rows].copy()
     new_ids[is_child] = base | (len(top) + 1 + np.arange(np.count_nonzero(is_child), dtype=np.int64))
-    new_row_of_old_parent = {int(old): new for new, old in enumerate(top)}
+    parent_index = np.searchsorted(top, parent_rows[is_child])  # a child's parent's new row
     new_parent = np.zeros(len(source_rows), dtype=np.int64)
-    new_parent[is_child] = new_ids[[new_row_of_old_parent[int(p)] for p in parent_rows[is_child]]]
+    new_parent[is_child] = new_ids[parent_index]
     top_n_child = np.where(isolated[top], 1, n_child[top])
     n_peaks = np.concatenate([np.where(isolated[top] | is_sky[top], 1, n_child[top]), np.ones(len(child_rows))])
     new_n_child = np.concatenate([top_n_child, np.zeros(len(child_rows), dtype=np.int32)]).astype(np.int32)
     parent_n_peaks = np.zeros(len(source_rows), dtype=np.int32)
     parent_n_child = np.zeros(len(source_rows), dtype=np.int32)
-    parent_index = np.searchsorted(top, parent_rows[is_child])
     parent_n_peaks[is_child] = n_peaks[parent_index]
     parent_n_child[is_child] = top_n_child[parent_index]
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from lsst.daf.butler import DatasetType
 from tqdm.auto import tqdm
 
 from tutorial_lib.exposure import CoaddExposure
@@ -24,15 +23,7 @@ from tutorial_lib.photocalib import PhotoCalib
 from tutorial_lib.repository import MARKER_NAME, check_repository, dataset_counts, describe
 from tutorial_lib.skymap import SkyMap, make_lesson_skymap
 
-from . import SIMULATOR_VERSION, safety
-from .butler_repo import (
-    PHYSICAL_FILTERS,
-    BatchWriter,
-    create_repository,
-    make_chain,
-    register_skymap,
-    start_writers,
-)
+from . import SIMULATOR_VERSION, safety, workers
 from .manifest import write_manifest
 from .measure import (
     BANDS,
@@ -132,10 +123,15 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
     root = np.random.SeedSequence(seed)
     population_seed, detection_seed, patch_seed = root.spawn(3)
     ra_range, dec_range = _sky_box(skymap)
-    writers = start_writers()
+    # The sky is simulated in a helper process while this one imports the Butler (1.5 s, which is why this
+    # module imports it only here) and creates the registry.
+    sky_simulator = workers.start(1, "SkySimulator")
     try:
-        # A writer simulates the sky while this process creates the registry; the writers are idle until then.
-        simulated = writers.submit(_simulate_sky, population_seed, detection_seed, ra_range, dec_range)
+        simulated = sky_simulator.submit(_simulate_sky, population_seed, detection_seed, ra_range, dec_range)
+        from lsst.daf.butler import DatasetType
+
+        from .butler_repo import PHYSICAL_FILTERS, BatchWriter, create_repository, make_chain, register_skymap
+
         butler = create_repository(path)
         register_skymap(butler, skymap)
         butler.registry.registerRun(RUN)
@@ -146,10 +142,11 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
                 DatasetType(name, dimensions, storage_class, universe=butler.dimensions)
             )
         n_true_objects, sources = simulated.result()
-    except BaseException:
-        writers.shutdown(wait=True, cancel_futures=True)
-        raise
-    with BatchWriter(butler, path, writers) as writer:
+    finally:
+        sky_simulator.shutdown(wait=True, cancel_futures=True)
+    # The writers are forked now that the sky process's thread in this one has ended: a fork copies only the
+    # calling thread.
+    with BatchWriter(butler, path) as writer:
         writer.put(skymap, "skyMap", RUN, skymap=skymap.name)
         photo_calib = PhotoCalib.from_zero_point(ZERO_POINT)
         metadata_base = {"BUNIT": "count", "FLUXMAG0": round(photo_calib.getInstFluxAtZeroMagnitude(), 3)}

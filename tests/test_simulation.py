@@ -142,14 +142,14 @@ def test_same_seed_gives_the_same_tables_and_another_seed_does_not(tmp_path, but
 
 
 def test_the_thread_writer_of_macos_and_windows_builds_the_same_tables(tmp_path, butler, monkeypatch):
-    """Where fork is unsafe, one thread simulates the sky and writes the files: the same repository."""
+    """Where fork is unsafe, one thread simulates the sky and another writes the files: the same repository."""
     from lsst.daf.butler import Butler
 
-    from data_fetch import butler_repo
+    from data_fetch import butler_repo, workers
     from data_fetch.manifest import verify
     from data_fetch.simulate import build
 
-    monkeypatch.setattr(butler_repo, "FORK_WRITERS", False)
+    monkeypatch.setattr(workers, "FORK", False)
     writers = butler_repo.start_writers()
     assert type(writers).__name__ == "ThreadPoolExecutor"
     writers.shutdown()
