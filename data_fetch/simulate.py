@@ -123,8 +123,8 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
     root = np.random.SeedSequence(seed)
     population_seed, detection_seed, patch_seed = root.spawn(3)
     ra_range, dec_range = _sky_box(skymap)
-    # The sky is simulated in a helper process while this one imports the Butler (1.5 s, which is why this
-    # module imports it only here) and creates the registry.
+    # The sky is simulated in a helper process while this one imports the Butler (about 1 s, which is why this
+    # module imports it only here; tests/test_simulation.py checks) and creates the registry.
     sky_simulator = workers.start(1, "SkySimulator")
     try:
         simulated = sky_simulator.submit(_simulate_sky, population_seed, detection_seed, ra_range, dec_range)

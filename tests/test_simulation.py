@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -139,6 +141,14 @@ def test_same_seed_gives_the_same_tables_and_another_seed_does_not(tmp_path, but
     other = build(tmp_path / "other", seed=1, progress=False)
     other_butler = Butler(str(other.path), collections="tutorial")
     assert table_digest(other_butler.get("deepCoadd_ref", LESSON)) != table_digest(butler.get("deepCoadd_ref", LESSON))
+
+
+def test_the_simulator_imports_the_butler_only_after_forking_the_sky_process():
+    """The sky is simulated while the Butler is imported (data_fetch.simulate._write_repository): a Butler import
+    at the top of the module, or of a module it imports, would undo that overlap."""
+    code = "import sys, data_fetch.simulate; print(sorted(m for m in sys.modules if m.startswith('lsst.daf')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_the_thread_writer_of_macos_and_windows_builds_the_same_tables(tmp_path, butler, monkeypatch):
