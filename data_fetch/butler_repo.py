@@ -8,6 +8,7 @@ so the same build gives the same refs and the refs printed in the lessons do not
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,16 +220,16 @@ class BatchWriter:
             _TableToMake(columns, {name: values[name] for name, *_ in columns}), dataset_type, run, **data_id
         )
 
-    def ingest(self, progress: bool = False) -> int:
+    def ingest(self, progress: bool = False) -> dict[str, int]:
         """Wait for every queued file (a progress bar if ``progress``), then register all their datasets in one
-        call; returns how many."""
+        call; returns how many of each dataset type."""
         for write in tqdm(self._writes, desc="Writing files", unit="file", disable=not progress, leave=False):
             write.result()  # re-raises a formatter's error here
         self._writes.clear()
-        n_datasets = len(self._pending)
+        counts = Counter(ref.datasetType.name for dataset in self._pending for ref in dataset.refs)
         self._butler.ingest(*self._pending, transfer=None)
         self._pending.clear()
-        return n_datasets
+        return dict(counts)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from tutorial_lib.exposure import CoaddExposure
 from tutorial_lib.photocalib import PhotoCalib
-from tutorial_lib.repository import MARKER_NAME, check_repository, dataset_counts, describe
+from tutorial_lib.repository import MARKER_NAME, check_repository, describe
 from tutorial_lib.skymap import SkyMap, make_lesson_skymap
 
 from . import SIMULATOR_VERSION, safety, workers
@@ -112,22 +112,66 @@ def read_stamp(repo: Path) -> str | None:
     return words[0] if words else None
 
 
-def _simulate_sky(population_seed, detection_seed, ra_range, dec_range) -> tuple[int, Sources]:
-    """The number of true objects and the detected sources (all that the build needs of the true sky)."""
+#: Patches queued for the sky process to measure after the sky: it finishes the sky about a second before this
+#: process has imported the Butler and created the registry (a patch takes about 55 ms), and whatever it has not
+#: started by then this process measures itself.
+EARLY_PATCHES = 48
+
+
+class _PatchMeasurer:
+    """Measures the patches of one simulated sky: each patch's tables, the same in whichever process.
+
+    A patch draws from its own ``SeedSequence(entropy, spawn_key=(tract, patch))``, so its tables do not depend
+    on which process measures it or in what order.
+    """
+
+    def __init__(self, sources: Sources, skymap: SkyMap, patch_seed: np.random.SeedSequence) -> None:
+        self._sources, self._skymap, self._entropy = sources, skymap, patch_seed.entropy
+        self._tracts = {tract.getId(): tract for tract in skymap}
+        self._buckets: dict[int, TractSources] = {}
+
+    def __call__(self, tract_id: int, patch_id: int) -> tuple:
+        """``(ref, forced, truth, scarlet_ref, scarlet_truth)`` of one patch."""
+        tract = self._tracts[tract_id]
+        if tract_id not in self._buckets:
+            self._buckets = {tract_id: TractSources(self._sources, tract)}  # one tract's buckets at a time
+        rng = np.random.default_rng(np.random.SeedSequence(self._entropy, spawn_key=(tract_id, patch_id)))
+        ref, forced, truth = measure_patch(rng, self._sources, self._skymap, tract, patch_id, self._buckets[tract_id])
+        return (ref, forced, truth, *scarlet_era_patch(ref, truth))
+
+
+#: In the sky process: the measurer of the sky it simulated (:func:`_simulate_sky` sets it).
+_sky_process_measurer: _PatchMeasurer | None = None
+
+
+def _simulate_sky(population_seed, detection_seed, patch_seed, skymap: SkyMap) -> tuple[int, Sources]:
+    """The number of true objects and the detected sources (all that the build needs of the true sky); the
+    process keeps them to measure patches (:func:`_measure_in_sky_process`)."""
+    global _sky_process_measurer
+    ra_range, dec_range = _sky_box(skymap)
     sky = make_true_sky(np.random.default_rng(population_seed), ra_range, dec_range)
-    return len(sky), detect_and_deblend(np.random.default_rng(detection_seed), sky)
+    sources = detect_and_deblend(np.random.default_rng(detection_seed), sky)
+    _sky_process_measurer = _PatchMeasurer(sources, skymap, patch_seed)
+    return len(sky), sources
+
+
+def _measure_in_sky_process(tract_id: int, patch_id: int) -> tuple:
+    assert _sky_process_measurer is not None, "_simulate_sky runs first in the same process"
+    return _sky_process_measurer(tract_id, patch_id)
 
 
 def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progress: bool) -> BuildSummary:
     skymap = make_lesson_skymap(num_patches)
     root = np.random.SeedSequence(seed)
     population_seed, detection_seed, patch_seed = root.spawn(3)
-    ra_range, dec_range = _sky_box(skymap)
-    # The sky is simulated in a helper process while this one imports the Butler (about 1 s, which is why this
-    # module imports it only here; tests/test_simulation.py checks) and creates the registry.
-    sky_simulator = workers.start(1, "SkySimulator")
+    patches = [(tract.getId(), patch.getSequentialIndex()) for tract in skymap for patch in tract]
+    # The sky is simulated in a helper process, which then measures the first patches, while this one imports
+    # the Butler (about 1 s, which is why this module imports it only here; tests/test_simulation.py checks) and
+    # creates the registry.
+    sky_process = workers.start(1, "SkySimulator")
     try:
-        simulated = sky_simulator.submit(_simulate_sky, population_seed, detection_seed, ra_range, dec_range)
+        simulated = sky_process.submit(_simulate_sky, population_seed, detection_seed, patch_seed, skymap)
+        early = {key: sky_process.submit(_measure_in_sky_process, *key) for key in patches[:EARLY_PATCHES]}
         from lsst.daf.butler import DatasetType
 
         from .butler_repo import PHYSICAL_FILTERS, BatchWriter, create_repository, make_chain, register_skymap
@@ -142,19 +186,20 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
                 DatasetType(name, dimensions, storage_class, universe=butler.dimensions)
             )
         n_true_objects, sources = simulated.result()
+        started = [key for key, future in early.items() if not future.cancel()]
+        measured = {key: early[key].result() for key in started}
     finally:
-        sky_simulator.shutdown(wait=True, cancel_futures=True)
+        sky_process.shutdown(wait=True, cancel_futures=True)
+    measure_here = _PatchMeasurer(sources, skymap, patch_seed)
     # The writers are forked now that the sky process's thread in this one has ended: a fork copies only the
     # calling thread.
     with BatchWriter(butler, path) as writer:
         writer.put(skymap, "skyMap", RUN, skymap=skymap.name)
         photo_calib = PhotoCalib.from_zero_point(ZERO_POINT)
         metadata_base = {"BUNIT": "count", "FLUXMAG0": round(photo_calib.getInstFluxAtZeroMagnitude(), 3)}
-
-        patches = [(tract, patch.getSequentialIndex()) for tract in skymap for patch in tract]
         n_rows = 0
-        by_tract = {}
-        tract_tables: list = []
+        tract_tables: list = []  # (patch, ref, forced, truth) of the patches of tract `tables_tract`
+        tables_tract = None
 
         def write_objects(tract_id):
             objects, object_truth = dp1_object_rows(tract_tables, tract_id, photo_calib)
@@ -164,17 +209,16 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
             )
             tract_tables.clear()
 
-        for tract, patch_id in tqdm(patches, desc="Simulating patches", unit="patch", disable=not progress):
-            if tract.getId() not in by_tract:
-                if by_tract:
-                    write_objects(next(iter(by_tract)))
-                by_tract = {tract.getId(): TractSources(sources, tract)}  # one tract's buckets at a time
-            rng = np.random.default_rng(np.random.SeedSequence(patch_seed.entropy, spawn_key=(tract.getId(), patch_id)))
-            ref, forced, truth = measure_patch(rng, sources, skymap, tract, patch_id, by_tract[tract.getId()])
-            data_id = {"skymap": skymap.name, "tract": tract.getId(), "patch": patch_id}
+        for tract_id, patch_id in tqdm(patches, desc="Simulating patches", unit="patch", disable=not progress):
+            if tract_tables and tables_tract != tract_id:
+                write_objects(tables_tract)
+            tables_tract = tract_id
+            key = (tract_id, patch_id)
+            tables = measured.pop(key) if key in measured else measure_here(*key)
+            ref, forced, truth, scarlet_ref, scarlet_truth = tables
+            data_id = {"skymap": skymap.name, "tract": tract_id, "patch": patch_id}
             writer.put_table(REF_COLUMNS, ref, "deepCoadd_ref", RUN, **data_id)
             writer.put_table(TRUTH_COLUMNS, truth, "truth_match", RUN, **data_id)
-            scarlet_ref, scarlet_truth = scarlet_era_patch(ref, truth)
             writer.put_table(SCARLET_REF_COLUMNS, scarlet_ref, "deepCoadd_ref", SCARLET_RUN, **data_id)
             writer.put_table(TRUTH_COLUMNS, scarlet_truth, "truth_match", SCARLET_RUN, **data_id)
             tract_tables.append((patch_id, ref, forced, truth))
@@ -184,14 +228,19 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
                 exposure = CoaddExposure(photo_calib, {**metadata_base, "FILTER": filter_name})
                 writer.put(exposure, "deepCoadd_calexp", RUN, band=band, **data_id)
             n_rows += len(ref["id"])
-        if by_tract:
-            write_objects(next(iter(by_tract)))
-        n_datasets = writer.ingest(progress)
+        if tract_tables:
+            write_objects(tables_tract)
+        ingested = writer.ingest(progress)
     make_chain(butler, CHAIN, [RUN])
     make_chain(butler, SCARLET_CHAIN, [SCARLET_RUN])
     make_chain(butler, DP1_CHAIN, [DP1_RUN])
     (path / STAMP_FILE).write_text(f"{SIMULATOR_VERSION}\nseed {seed}\npatches {num_patches[0]}x{num_patches[1]}\n")
-    return BuildSummary(path, seed, num_patches, n_true_objects, n_rows, n_datasets, dataset_counts(butler))
+    # Every dataset went through the writer, so its counts are the registry's (tests/test_simulation.py compares
+    # them with tutorial_lib.repository.dataset_counts); the other registered types have none.
+    datasets = {dataset_type.name: 0 for dataset_type in butler.registry.queryDatasetTypes()} | ingested
+    return BuildSummary(
+        path, seed, num_patches, n_true_objects, n_rows, sum(ingested.values()), dict(sorted(datasets.items()))
+    )
 
 
 #: Disk and memory a build needs, measured on the project's 2-core test machine with ``/usr/bin/time -v``:

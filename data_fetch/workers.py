@@ -1,9 +1,9 @@
 """Helper processes of a build: forked on Linux, so that they start with the parent's modules in memory.
 
-A build has two kinds: one process that simulates the true sky while the main process imports the Butler and
-creates the registry (:mod:`data_fetch.simulate`), and two writers that serialise files while the main process
-measures the next patch (:class:`data_fetch.butler_repo.BatchWriter`). Elsewhere (macOS and Windows, where fork
-is unsafe or missing) one background thread does the same work.
+A build has two kinds: one process that simulates the true sky, then measures the first patches, while the main
+process imports the Butler and creates the registry (:mod:`data_fetch.simulate`), and two writers that serialise
+files while the main process measures the remaining patches (:class:`data_fetch.butler_repo.BatchWriter`).
+Elsewhere (macOS and Windows, where fork is unsafe or missing) one background thread does the same work.
 """
 
 from __future__ import annotations

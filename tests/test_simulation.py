@@ -168,6 +168,18 @@ def test_the_thread_writer_of_macos_and_windows_builds_the_same_tables(tmp_path,
     assert verify(built.path) == []  # the manifest's counts and hashes match what was written
 
 
+def test_the_manifest_counts_what_the_registry_holds(simulated_repo):
+    """The build counts the datasets its writer ingested (data_fetch.simulate); the registry must agree."""
+    from lsst.daf.butler import Butler
+
+    from tutorial_lib.repository import dataset_counts, read_manifest
+
+    counts = read_manifest(simulated_repo)["datasets"]
+    assert counts == dataset_counts(Butler(str(simulated_repo)))
+    # 18 patches x (2018 and scarlet-era ref and truth, 3 forced tables, 3 calexps), a skymap, 2 tracts x 2 tables
+    assert sum(counts.values()) == 18 * (4 + 3 + 3) + 1 + 2 * 2
+
+
 # --- row-for-row tables ------------------------------------------------------------------------------------
 def test_forced_and_truth_tables_are_row_for_row_with_ref(patches):
     for tables in patches.values():
