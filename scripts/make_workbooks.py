@@ -23,8 +23,10 @@ import copy
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 SOLUTION_TAG = "solution"
 EXERCISE_TAG = "exercise"
@@ -146,6 +148,8 @@ def solution_of(details: str) -> str:
 
 def make_workbook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A learner's workbook made from a lesson (the lesson itself is not changed)."""
+    import nbformat
+
     workbook = copy.deepcopy(notebook)
     workbook.metadata.pop("widgets", None)  # saved widget state belongs to the outputs we drop
     code_sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
@@ -173,6 +177,8 @@ def make_workbook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def _write(notebook: nbformat.NotebookNode, path: Path) -> None:
+    import nbformat
+
     tmp = path.with_name(f".{path.name}.tmp")
     nbformat.write(notebook, tmp)
     tmp.replace(path)
@@ -214,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         if target.exists() and not args.reset:
             kept += 1
             continue
+        # Imported only when a workbook is made: its import takes 2 to 3 s (jsonschema's format checkers load
+        # rfc3987-syntax, which builds a parser), which every `make lab` after the first would otherwise pay.
+        import nbformat
+
         _write(make_workbook(nbformat.read(lesson, as_version=4)), target)
         created += 1
     print(f"{args.dest}/: {created} workbook(s) created, {kept} kept")

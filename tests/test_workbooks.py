@@ -12,6 +12,7 @@ import importlib.util
 import io
 import os
 import re
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stdout
@@ -236,6 +237,29 @@ def test_command_line_never_overwrites_and_resets_only_when_asked(tmp_path):
     assert "[y/N]" not in said and said.endswith("2 workbook(s) created, 0 kept\n")
     assert "= 42" not in edited.read_text()
     assert not list(dest.glob(".*.tmp"))
+
+
+def test_a_rerun_with_every_workbook_there_skips_the_slow_import(tmp_path):
+    # `make lab` runs the script every time; once every workbook exists it has nothing to read or write, so it
+    # must not pay nbformat's 2 to 3 s import (nor make anything).
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    (source / LESSONS[0].name).write_bytes(LESSONS[0].read_bytes())
+    dest = tmp_path / "workbooks"
+    dest.mkdir()
+    (dest / LESSONS[0].name).write_text("mine")
+    script = REPO_ROOT / "scripts" / "make_workbooks.py"
+    code = (
+        "import runpy, sys; sys.argv = [sys.argv[0], *sys.argv[1:]];"
+        f"runpy.run_path({str(script)!r}, run_name='__main__')"
+    )
+    check = "import atexit, sys; atexit.register(lambda: print('nbformat' in sys.modules));"
+    run = subprocess.run(
+        [sys.executable, "-c", check + code, str(source), str(dest)], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == f"{dest}/: 0 workbook(s) created, 1 kept\nFalse\n"
+    assert (dest / LESSONS[0].name).read_text() == "mine"
 
 
 def test_a_function_answer_gets_its_signature():
