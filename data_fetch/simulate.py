@@ -156,8 +156,16 @@ def _simulate_sky(population_seed, detection_seed, patch_seed, skymap: SkyMap) -
 
 
 def _measure_in_sky_process(tract_id: int, patch_id: int) -> tuple:
-    assert _sky_process_measurer is not None, "_simulate_sky runs first in the same process"
+    if _sky_process_measurer is None:
+        raise RuntimeError("_simulate_sky must run first, in the same process")
     return _sky_process_measurer(tract_id, patch_id)
+
+
+def _forget_sky() -> None:
+    """Drop the sky's sources kept for measuring: where the helper is a thread (``workers.FORK`` false), they are
+    this process's, and would otherwise stay in memory after the build."""
+    global _sky_process_measurer
+    _sky_process_measurer = None
 
 
 def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progress: bool) -> BuildSummary:
@@ -190,6 +198,7 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
         measured = {key: early[key].result() for key in started}
     finally:
         sky_process.shutdown(wait=True, cancel_futures=True)
+        _forget_sky()
     measure_here = _PatchMeasurer(sources, skymap, patch_seed)
     # The writers are forked now that the sky process's thread in this one has ended: a fork copies only the
     # calling thread.

@@ -165,6 +165,9 @@ def test_the_thread_writer_of_macos_and_windows_builds_the_same_tables(tmp_path,
     writers.shutdown()
     built = build(tmp_path / "threaded", progress=False)
     assert _all_digests(Butler(str(built.path), collections="tutorial")) == _all_digests(butler)
+    from data_fetch import simulate
+
+    assert simulate._sky_process_measurer is None  # the thread kept the sky in this process: dropped after the build
     assert verify(built.path) == []  # the manifest's counts and hashes match what was written
 
 
