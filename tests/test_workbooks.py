@@ -249,10 +249,7 @@ def test_a_rerun_with_every_workbook_there_skips_the_slow_import(tmp_path):
     dest.mkdir()
     (dest / LESSONS[0].name).write_text("mine")
     script = REPO_ROOT / "scripts" / "make_workbooks.py"
-    code = (
-        "import runpy, sys; sys.argv = [sys.argv[0], *sys.argv[1:]];"
-        f"runpy.run_path({str(script)!r}, run_name='__main__')"
-    )
+    code = f"import runpy; runpy.run_path({str(script)!r}, run_name='__main__')"
     check = "import atexit, sys; atexit.register(lambda: print('nbformat' in sys.modules));"
     run = subprocess.run(
         [sys.executable, "-c", check + code, str(source), str(dest)], capture_output=True, text=True, check=False
