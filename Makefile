@@ -7,6 +7,8 @@ PIP := "$(PY)" -m pip --disable-pip-version-check
 UV := $(VENV)/bin/uv
 # The installer: uv (bootstrapped into .venv as one wheel, pinned in requirements.lock) installs the lock in
 # seconds; pip is the fallback when uv cannot be installed, or on request (`make lab INSTALLER=pip`).
+# uv does not compile bytecode (pip does); scripts/compile_bytecode.py compiles the data build's packages on
+# every core, so the first `make data` is as fast as the next.
 INSTALLER ?= uv
 ifeq ($(filter uv pip,$(INSTALLER)),)
 $(error INSTALLER must be uv or pip, not '$(INSTALLER)')
@@ -76,7 +78,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@if [ "$(INSTALLER)" = uv ] && $(PIP) install --quiet $(PIP_SOURCE) "$$(grep '^uv==' requirements.lock)"; then \
 		echo "Installing requirements.lock into $(VENV) with uv"; \
 		"$(UV)" pip install --python "$(PY)" --quiet $(UV_SOURCE) -r requirements.lock && \
-		"$(UV)" pip install --python "$(PY)" --quiet $(UV_SOURCE) --no-deps --no-build-isolation -e .; \
+		"$(UV)" pip install --python "$(PY)" --quiet $(UV_SOURCE) --no-deps --no-build-isolation -e . && \
+		"$(PY)" scripts/compile_bytecode.py; \
 	else \
 		echo "Installing requirements.lock into $(VENV) with pip (uv $(if $(filter pip,$(INSTALLER)),not requested,unavailable); this takes a few minutes)"; \
 		$(PIP) install --quiet $(PIP_SOURCE) -r requirements.lock && \
