@@ -113,9 +113,12 @@ def read_stamp(repo: Path) -> str | None:
 
 
 #: Patches queued for the sky process to measure after the sky: it finishes the sky about a second before this
-#: process has imported the Butler and created the registry (a patch takes about 55 ms), and whatever it has not
-#: started by then this process measures itself.
+#: process has imported the Butler and created the registry, and measures and sends a patch in 20 to 140 ms.
 EARLY_PATCHES = 48
+#: When this process is ready, it waits for the sky process's patches if at most this many are unfinished and
+#: there are no others; else it measures the unstarted ones itself. Taking over costs the transfer of the sky's
+#: sources to this process (about 0.6 s), which waiting for a dozen patches does not.
+MAX_PATCHES_TO_WAIT_FOR = 12
 
 
 class _PatchMeasurer:
@@ -126,7 +129,7 @@ class _PatchMeasurer:
     """
 
     def __init__(self, sources: Sources, skymap: SkyMap, patch_seed: np.random.SeedSequence) -> None:
-        self._sources, self._skymap, self._entropy = sources, skymap, patch_seed.entropy
+        self.sources, self._skymap, self._entropy = sources, skymap, patch_seed.entropy
         self._tracts = {tract.getId(): tract for tract in skymap}
         self._buckets: dict[int, TractSources] = {}
 
@@ -134,9 +137,9 @@ class _PatchMeasurer:
         """``(ref, forced, truth, scarlet_ref, scarlet_truth)`` of one patch."""
         tract = self._tracts[tract_id]
         if tract_id not in self._buckets:
-            self._buckets = {tract_id: TractSources(self._sources, tract)}  # one tract's buckets at a time
+            self._buckets = {tract_id: TractSources(self.sources, tract)}  # one tract's buckets at a time
         rng = np.random.default_rng(np.random.SeedSequence(self._entropy, spawn_key=(tract_id, patch_id)))
-        ref, forced, truth = measure_patch(rng, self._sources, self._skymap, tract, patch_id, self._buckets[tract_id])
+        ref, forced, truth = measure_patch(rng, self.sources, self._skymap, tract, patch_id, self._buckets[tract_id])
         return (ref, forced, truth, *scarlet_era_patch(ref, truth))
 
 
@@ -144,21 +147,30 @@ class _PatchMeasurer:
 _sky_process_measurer: _PatchMeasurer | None = None
 
 
-def _simulate_sky(population_seed, detection_seed, patch_seed, skymap: SkyMap) -> tuple[int, Sources]:
-    """The number of true objects and the detected sources (all that the build needs of the true sky); the
-    process keeps them to measure patches (:func:`_measure_in_sky_process`)."""
+def _simulate_sky(population_seed, detection_seed, patch_seed, skymap: SkyMap) -> int:
+    """Simulate the true sky and detect its sources; returns the number of true objects. The process keeps the
+    detected sources (all that the build needs of the true sky) to measure patches
+    (:func:`_measure_in_sky_process`) and sends them only if asked (:func:`_sources_in_sky_process`)."""
     global _sky_process_measurer
     ra_range, dec_range = _sky_box(skymap)
     sky = make_true_sky(np.random.default_rng(population_seed), ra_range, dec_range)
     sources = detect_and_deblend(np.random.default_rng(detection_seed), sky)
     _sky_process_measurer = _PatchMeasurer(sources, skymap, patch_seed)
-    return len(sky), sources
+    return len(sky)
+
+
+def _sky_process_measurer_or_fail() -> _PatchMeasurer:
+    if _sky_process_measurer is None:
+        raise RuntimeError("_simulate_sky must run first, in the same process")
+    return _sky_process_measurer
 
 
 def _measure_in_sky_process(tract_id: int, patch_id: int) -> tuple:
-    if _sky_process_measurer is None:
-        raise RuntimeError("_simulate_sky must run first, in the same process")
-    return _sky_process_measurer(tract_id, patch_id)
+    return _sky_process_measurer_or_fail()(tract_id, patch_id)
+
+
+def _sources_in_sky_process() -> Sources:
+    return _sky_process_measurer_or_fail().sources
 
 
 def _forget_sky() -> None:
@@ -193,13 +205,18 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
             butler.registry.registerDatasetType(
                 DatasetType(name, dimensions, storage_class, universe=butler.dimensions)
             )
-        n_true_objects, sources = simulated.result()
-        started = [key for key, future in early.items() if not future.cancel()]
-        measured = {key: early[key].result() for key in started}
+        n_true_objects = simulated.result()
+        unfinished = [future for future in early.values() if not future.done()]
+        if len(patches) > len(early) or len(unfinished) > MAX_PATCHES_TO_WAIT_FOR:
+            for future in unfinished:
+                future.cancel()  # only if not started
+        measured = {key: future.result() for key, future in early.items() if not future.cancelled()}
+        # The sources (tens of MB) cross to this process only if it has patches left to measure.
+        sources = sky_process.submit(_sources_in_sky_process).result() if len(measured) < len(patches) else None
     finally:
         sky_process.shutdown(wait=True, cancel_futures=True)
         _forget_sky()
-    measure_here = _PatchMeasurer(sources, skymap, patch_seed)
+    measure_here = _PatchMeasurer(sources, skymap, patch_seed) if sources is not None else None
     # The writers are forked now that the sky process's thread in this one has ended: a fork copies only the
     # calling thread.
     with BatchWriter(butler, path) as writer:
@@ -223,7 +240,11 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
                 write_objects(tables_tract)
             tables_tract = tract_id
             key = (tract_id, patch_id)
-            tables = measured.pop(key) if key in measured else measure_here(*key)
+            if key in measured:
+                tables = measured.pop(key)
+            else:
+                assert measure_here is not None  # the sources came because patches were left to measure
+                tables = measure_here(*key)
             ref, forced, truth, scarlet_ref, scarlet_truth = tables
             data_id = {"skymap": skymap.name, "tract": tract_id, "patch": patch_id}
             writer.put_table(REF_COLUMNS, ref, "deepCoadd_ref", RUN, **data_id)
