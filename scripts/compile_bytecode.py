@@ -5,7 +5,7 @@ first ``make data`` compiles about 900 modules one after the other as it imports
 which made the first build take twice as long as every later one (``benchmarks/setup_time.py``). Compiling
 them here, in parallel, takes a few seconds of the install step instead. Compiling all 12,000 modules of the
 lock (``uv pip install --compile-bytecode``) took 39 s here, so only the build's packages are compiled.
-``tests/test_learner_path.py`` checks that :data:`PACKAGES` still covers what the build imports.
+``tests/test_compile_bytecode.py`` checks that :data:`PACKAGES` still covers what the build imports.
 
 Run ``python scripts/compile_bytecode.py`` (``make venv`` does it). A module that is already compiled is
 skipped, so a rerun, or a run after a pip install, takes well under a second.
