@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import dask
 import lsdb
 import numpy as np
@@ -22,6 +29,7 @@ from tutorial_lib.survey import (
     selection_expression,
 )
 from tutorial_lib.survey.histograms import map_and_sum
+from tutorial_lib.survey.jit_cache import HATS_JIT_MODULES
 from tutorial_lib.survey.view import density_rgba
 
 AREA = SMALL_SURVEY_AREA  # the small survey of conftest: four tracts of 0.01 deg^2
@@ -289,3 +297,43 @@ def test_the_lesson_explorer_view_draws_the_survey_state_as_a_density_image(stat
     finally:
         explorer.close()
         state.reset()
+
+
+def test_every_hats_module_that_numba_compiles_is_cached():
+    """keep_compiled_code covers every module of the installed hats that uses numba's JIT."""
+    import hats
+
+    root = Path(hats.__file__).parent
+    jitted = {
+        ".".join(("hats", *path.relative_to(root).with_suffix("").parts))
+        for path in root.rglob("*.py")
+        if re.search(r"^\s*@(numba\.)?n?jit\b", path.read_text(encoding="utf-8"), re.MULTILINE)
+    }
+    assert jitted == set(HATS_JIT_MODULES)
+
+
+_FILTER_ONCE = """
+import json
+import numpy as np
+from tutorial_lib.survey.jit_cache import keep_compiled_code
+cached = keep_compiled_code()
+from hats.pixel_tree.moc_filter import perform_filter_by_moc as f
+mask = f(np.array([[0, 4], [8, 12]], dtype=np.int64), np.array([[2, 3]], dtype=np.uint64))
+print(json.dumps([cached, mask.tolist(), sum(f.stats.cache_hits.values()), sum(f.stats.cache_misses.values())]))
+"""
+
+
+def test_a_second_process_loads_the_compiled_code_instead_of_compiling(tmp_path):
+    """The first process compiles hats' function and saves it (a cache miss); the next one loads it (a hit)."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def run() -> list:
+        done = subprocess.run([sys.executable, "-c", _FILTER_ONCE], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.splitlines()[-1])
+
+    n_functions = len(HATS_JIT_MODULES)
+    first = run()
+    assert first[0] >= n_functions and first[1:] == [[True, False], 0, 1]
+    assert any(tmp_path.rglob("*perform_filter_by_moc*.nbi"))
+    assert run()[1:] == [[True, False], 1, 0]

@@ -14,6 +14,7 @@ from conftest import SMALL_SURVEY_AREA
 from data_fetch import safety
 from data_fetch import survey as builder
 from data_fetch.__main__ import main as cli
+from tutorial_lib.survey import keep_compiled_code
 
 AREA = SMALL_SURVEY_AREA  # the small survey of conftest: four tracts of 0.01 deg^2
 
@@ -59,6 +60,7 @@ def test_each_partition_holds_its_own_pixel_sorted_by_spatial_index(small_survey
 
 def test_margin_equals_the_margin_lsdb_itself_makes(small_catalog):
     """The same rows given to lsdb.from_dataframe with a 5 arcsec margin give the same margin, pixel by pixel."""
+    keep_compiled_code()  # the functions hats compiles here are also lesson 10's, which then loads them
     rows = small_catalog.compute(progress_bar=False).reset_index(drop=True)
     reference = lsdb.from_dataframe(
         rows,

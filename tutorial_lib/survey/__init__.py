@@ -3,7 +3,8 @@
 - :mod:`.criteria`: the cuts as query expressions on the DP1 ``Object`` layout, and the bitmask packing;
 - :mod:`.histograms`: per-bitmask counts, CMD and sky histograms in one pass (``map_partitions``);
 - :mod:`.state`: the explorer's headless state (a toggle sums histograms);
-- :mod:`.view`: the widget that draws the state as density images.
+- :mod:`.view`: the widget that draws the state as density images;
+- :mod:`.jit_cache`: keeps the machine code that numba compiles for hats on disk, for the next process.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from .criteria import (
     selection_expression,
 )
 from .histograms import HistogramSpec, SurveyHistograms, compute_survey_histograms, count_rows, partition_histograms
+from .jit_cache import keep_compiled_code
 
 if TYPE_CHECKING:
     from .state import SurveyExplorerState
@@ -33,6 +35,7 @@ __all__ = [
     "SurveyHistograms",
     "compute_survey_histograms",
     "count_rows",
+    "keep_compiled_code",
     "pack_bitmask",
     "partition_histograms",
     "passing_bitmasks",
