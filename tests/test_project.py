@@ -60,3 +60,39 @@ def test_ci_runs_make_test():
     run = (REPO_ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", run, flags=re.M)
     assert "MULTIBAND_TUTORIAL_SHARED" in run
+
+
+def _readme_section(title: str) -> str:
+    text = (REPO_ROOT / "README.md").read_text()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_the_readme_names_every_module_of_the_library_and_its_layer():
+    """The README section on how the code is organised names every module; library_shape's layers hold them all."""
+    import importlib.util
+
+    section = _readme_section("How the code is organised")
+    library = REPO_ROOT / "tutorial_lib"
+    missing = []
+    for path in sorted(library.rglob("*.py")):
+        if path.name == "__init__.py" or "__pycache__" in path.parts:
+            continue
+        parts = path.relative_to(library).with_suffix("").parts
+        named = f"`tutorial_lib/{path.name}`" if len(parts) == 1 else f"`{parts[-1]}.py`"
+        if len(parts) > 1 and parts[0] == "checks":
+            named = f"`{parts[-1]}`" if not parts[-1].startswith("_") else f"`{path.name}`"
+        if named not in section and f"`{path.name}`" not in section:
+            missing.append(str(path.relative_to(REPO_ROOT)))
+    assert not missing, f"README's 'How the code is organised' does not name {missing}"
+
+    spec = importlib.util.spec_from_file_location("library_shape", REPO_ROOT / "benchmarks" / "library_shape.py")
+    shape = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shape)
+    in_layers = set().union(*shape.LAYERS)
+    top_level = {p.stem for p in library.glob("*.py") if p.name != "__init__.py"}
+    top_level |= {p.name for p in library.iterdir() if (p / "__init__.py").is_file()}
+    assert top_level == in_layers
+    diagram = section.split("```")[1]
+    assert not [name for name in sorted(top_level) if not re.search(rf"\b{name}\b", diagram)]
