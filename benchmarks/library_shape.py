@@ -3,7 +3,9 @@
 Counts lines of code with docstrings, comments and blank lines excluded, in every module of ``tutorial_lib`` (the
 afw FITS reader, which only ingestion uses, lives in ``data_fetch``). Goals (issue 10): at most 2,600 such
 lines, no class over 400 lines and no function over 60 lines of code, no import cycle inside ``tutorial_lib``,
-and nothing importing :mod:`tutorial_lib.checks` or a layer above it. Exits 1 on a miss.
+and nothing importing :mod:`tutorial_lib.checks` or a layer above it; importing any ``tutorial_lib.checks`` module
+in a new Python process takes under 0.5 s (best of 3, the interpreter's own start-up not counted; the machine's
+speed varies, so the time of a fixed pure-Python loop is printed beside it). Exits 1 on a miss.
 
 Run: ``python benchmarks/library_shape.py``.
 """
@@ -12,11 +14,17 @@ from __future__ import annotations
 
 import ast
 import io
+import os
+import subprocess
+import sys
+import time
 import tokenize
 from pathlib import Path
 
 LIBRARY = Path(__file__).resolve().parents[1] / "tutorial_lib"
 GOAL_LINES, GOAL_CLASS, GOAL_FUNCTION = 2600, 400, 60
+GOAL_CHECKS_IMPORT_S, IMPORT_REPEATS = 0.5, 3
+_TIME_IMPORT = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
 #: Layers, lowest first: a module may import only from its own layer or below (checks: from anything but checks).
 LAYERS = [
     {"_arrays", "lesson", "photometry", "eras"},
@@ -120,8 +128,46 @@ def main(argv: list[str] | None = None) -> int:
         and not wrong_way
         and not cycles
     )
+    slowest_import = _report_checks_import_times()
+    ok = ok and slowest_import < GOAL_CHECKS_IMPORT_S
     print(f"goals: {'met' if ok else 'MISSED'}")
     return 0 if ok else 1
+
+
+def _import_seconds(module: str) -> float:
+    """Best of :data:`IMPORT_REPEATS` times to import ``module`` in a new interpreter (bytecode cached)."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    times = []
+    for _ in range(IMPORT_REPEATS):
+        done = subprocess.run(
+            [sys.executable, "-c", _TIME_IMPORT.format(module)],
+            env=env,
+            cwd=LIBRARY.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        times.append(float(done.stdout.split()[-1]))
+    return min(times)
+
+
+def _report_checks_import_times() -> float:
+    """Print the import time of each self-check module; returns the slowest."""
+    start = time.perf_counter()
+    sum(i * i for i in range(5_000_000))
+    loop = time.perf_counter() - start
+    print(f"import time of each self-check module, best of {IMPORT_REPEATS} (a fixed loop took {loop:.2f} s):")
+    modules = sorted(
+        f"tutorial_lib.checks.{path.stem}"
+        for path in (LIBRARY / "checks").glob("*.py")
+        if not path.stem.startswith("_")
+    )
+    _import_seconds(modules[0])  # writes the bytecode of what a first import compiles
+    seconds = {module: _import_seconds(module) for module in modules}
+    for module, value in seconds.items():
+        over = "" if value < GOAL_CHECKS_IMPORT_S else f"   over {GOAL_CHECKS_IMPORT_S}"
+        print(f"  {module:<40} {value:5.2f} s{over}")
+    return max(seconds.values())
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:

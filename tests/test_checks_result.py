@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 
 from tutorial_lib.checks._result import (
@@ -66,3 +69,17 @@ def test_as_count_rejects_fractions_and_flags():
     assert as_count(np.int64(7), "n") == 7
     assert "whole number" in as_count(2.5, "n").message
     assert "a number" in as_count(True, "n").message
+
+
+def test_the_array_helper_takes_quantities_without_importing_astropy_itself():
+    """_arrays (under every self-check) leaves astropy unimported, and still strips a Quantity's unit."""
+    script = (
+        "import sys, numpy as np\n"
+        "from tutorial_lib._arrays import as_array\n"
+        "assert not any(name.startswith('astropy') for name in sys.modules), 'astropy imported'\n"
+        "import astropy.units as u\n"
+        "values = as_array(np.array([1.0, 2.0]) * u.mag)\n"
+        "assert type(values) is np.ndarray and values.tolist() == [1.0, 2.0], values\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-1000:]

@@ -12,12 +12,19 @@ once:
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-import astropy.units as u
 import numpy as np
 
 __all__ = ["as_array", "as_float_array"]
+
+
+def _is_quantity(values: Any) -> bool:
+    # A Quantity exists only once astropy.units is imported: importing it here would cost every self-check
+    # module 0.4 s of start-up (tutorial_lib.checks imports this module).
+    units = sys.modules.get("astropy.units")
+    return units is not None and isinstance(values, units.Quantity)
 
 
 def _data_and_mask(values: Any) -> tuple[np.ndarray, np.ndarray | None]:
@@ -32,7 +39,7 @@ def _data_and_mask(values: Any) -> tuple[np.ndarray, np.ndarray | None]:
         return array, None
     else:
         data, mask = values, None
-    data = np.asarray(data.value if isinstance(data, u.Quantity) else data)
+    data = np.asarray(data.value if _is_quantity(data) else data)
     return data, (mask if mask is not None and mask.any() else None)
 
 
