@@ -36,6 +36,7 @@ from benchmarks.survey_speed import (
     COLUMNS,
     FAINT,
     MAG_EDGES,
+    close_clusters,
     cmd_histogram,
     local_clusters,
     with_lsdb,
@@ -100,9 +101,7 @@ def main(argv=None) -> int:
                     same &= bool(np.array_equal(counts, reference))
             print(f"After repeat {repeat + 1}: {uptime()}")
     finally:
-        for workers in clients:
-            clients[workers].close()
-            clusters[workers].close()
+        close_clusters(clusters, clients)
 
     for k, (label, _, n_rows, n_partitions, _) in enumerate(catalogs):
         base = min(seconds[(next(iter(steps)), k)])

@@ -37,6 +37,7 @@ from benchmarks._survey_catalog import MARKER_FILE, read_record
 from benchmarks.survey_speed import (
     GOAL_ONE_WORKER,
     GOAL_TWO_WORKERS,
+    close_clusters,
     local_clusters,
     survey_path,
     with_lsdb,
@@ -176,9 +177,7 @@ def main(argv=None) -> int:
                     seconds[(route, k)].append(time.perf_counter() - start)
             print(f"After repeat {repeat + 1}: {uptime()}")
     finally:
-        for workers in clients:
-            clients[workers].close()
-            clusters[workers].close()
+        close_clusters(clusters, clients)
 
     print(
         f"Best of {args.repeat} (range in brackets)\n"

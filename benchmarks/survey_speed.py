@@ -112,6 +112,22 @@ def local_clusters() -> tuple[dict, dict]:
     return clusters, clients
 
 
+def close_clusters(clusters: dict, clients: dict) -> None:
+    """Close the clients and clusters of :func:`local_clusters` without their INFO log lines.
+
+    Each ``LocalCluster`` lowers the level of distributed's log handlers for its life (``silence_logs``) and
+    gives them back their INFO level when it closes, so the second cluster's closing lines would be printed
+    amid the benchmark's table.
+    """
+    logging.disable(logging.INFO)
+    try:
+        for workers in clients:
+            clients[workers].close()
+            clusters[workers].close()
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 def _peak_worker_mb(client) -> list[float]:
     """Peak resident memory of each worker process, MB (Linux reports ru_maxrss in KiB)."""
     return sorted(v / 1024 for v in client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).values())
@@ -158,9 +174,7 @@ def main(argv=None) -> int:
             print(f"After a repeat: {_load()}")
         peaks = {workers: _peak_worker_mb(client) for workers, client in clients.items()}
     finally:
-        for workers in clients:
-            clients[workers].close()
-            clusters[workers].close()
+        close_clusters(clusters, clients)
 
     print(
         f"Lesson selection + density CMD, best of {args.repeat} interleaved runs; after: {_load()}\n"
