@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -83,3 +84,23 @@ def test_the_array_helper_takes_quantities_without_importing_astropy_itself():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-1000:]
+
+
+def test_importing_a_self_check_imports_none_of_the_heavy_libraries():
+    """Each self-check module imports astropy, pandas, LSDB, Dask, matplotlib and ipywidgets only when a check runs
+    (each costs 0.4 s or more to import; issue 10's goal is 0.5 s for the whole import)."""
+    heavy = ("astropy", "pandas", "lsdb", "dask", "matplotlib", "ipywidgets", "lsst")
+    script = (
+        "import importlib, json, pkgutil, sys\n"
+        "import tutorial_lib.checks as checks\n"
+        "names = [m.name for m in pkgutil.iter_modules(checks.__path__) if not m.name.startswith('_')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(f'tutorial_lib.checks.{name}')\n"
+        f"heavy = {heavy!r}\n"
+        "print(json.dumps([names, sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in heavy})]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-1000:]
+    names, imported = json.loads(done.stdout.splitlines()[-1])
+    assert len(names) >= 8 and "survey" in names and "calibration" in names
+    assert imported == []

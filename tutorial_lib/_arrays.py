@@ -13,17 +13,19 @@ once:
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
-__all__ = ["as_array", "as_float_array"]
+if TYPE_CHECKING:
+    from astropy.units import Quantity
+
+__all__ = ["as_array", "as_float_array", "is_quantity"]
 
 
-def _is_quantity(values: Any) -> bool:
-    # A Quantity exists only once astropy.units is imported: importing it here would cost every self-check
-    # module 0.4 s of start-up (tutorial_lib.checks imports this module).
-    units = sys.modules.get("astropy.units")
+def is_quantity(values: Any) -> TypeGuard[Quantity]:
+    """Whether ``values`` is an astropy Quantity, without importing astropy (0.4 s) when nothing has."""
+    units = sys.modules.get("astropy.units")  # a Quantity exists only once astropy.units is imported
     return units is not None and isinstance(values, units.Quantity)
 
 
@@ -39,7 +41,7 @@ def _data_and_mask(values: Any) -> tuple[np.ndarray, np.ndarray | None]:
         return array, None
     else:
         data, mask = values, None
-    data = np.asarray(data.value if _is_quantity(data) else data)
+    data = np.asarray(data.value if is_quantity(data) else data)
     return data, (mask if mask is not None and mask.any() else None)
 
 

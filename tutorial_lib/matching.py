@@ -13,12 +13,14 @@ strings empty.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from astropy.table import Table
 
 from ._arrays import as_array
+
+if TYPE_CHECKING:
+    from astropy.table import Table
 
 __all__ = ["Match", "MatchError", "fill_value", "match_rows", "take_rows", "take_table"]
 

@@ -1,6 +1,8 @@
 """Photometric constants and relations shared by the lessons, the checks and the simulator.
 
-Each number lives here once, with its source. Nothing here depends on any other module of the project.
+Each number lives here once, with its source. Nothing here depends on any other module of the project but
+:mod:`tutorial_lib._arrays`. astropy is imported only to parse a unit given as text, so that the self-checks
+that import this module start quickly.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import astropy.units as u
 import numpy as np
 from numpy.typing import ArrayLike
+
+from ._arrays import is_quantity
 
 __all__ = [
     "AB_MAGNITUDE_OF_ONE_NANOJANSKY",
@@ -45,6 +48,8 @@ def is_magnitude_unit(unit: Any, dimensionless: bool = True) -> bool:
     """
     if "mag" in str(unit):
         return True
+    import astropy.units as u
+
     try:
         return dimensionless and u.Unit(unit) == u.dimensionless_unscaled
     except (TypeError, ValueError, u.UnitsError):
@@ -77,7 +82,7 @@ def stellar_locus_g_r(r_i: ArrayLike) -> float | np.ndarray:
         g - r in mag; a float for a scalar input.
     """
     unit = getattr(r_i, "unit", None)
-    if isinstance(r_i, u.Quantity):
+    if is_quantity(r_i):
         r_i = r_i.value
     elif unit is not None:
         r_i = np.asarray(r_i)

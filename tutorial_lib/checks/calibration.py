@@ -12,10 +12,8 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import astropy.units as u
 import numpy as np
 
-from ..photocalib import PhotoCalib
 from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY as _AB_NJY
 from ..photometry import is_magnitude_unit
 from ._result import (
@@ -36,6 +34,8 @@ from ._result import (
 if TYPE_CHECKING:
     from astropy.table import Table
     from numpy.typing import ArrayLike
+
+    from ..photocalib import PhotoCalib
 
 
 __all__ = ["check_band_magnitudes", "check_magnitudes", "check_mean_flux", "check_negative_count"]
@@ -432,7 +432,7 @@ def check_band_magnitudes(
     if not verdict.correct:
         return wrong(f"your function's result: {verdict.message}")
     probe = {
-        other: PhotoCalib(calib.getCalibrationMean() * 10 ** (0.04 * (k + 1)), calib.getCalibrationErr())
+        other: type(calib)(calib.getCalibrationMean() * 10 ** (0.04 * (k + 1)), calib.getCalibrationErr())
         for k, (other, calib) in enumerate(sorted(photo_calib.items()))
     }
     try:
@@ -488,6 +488,8 @@ def check_mean_flux(
     if unit is not None:
         if is_magnitude_unit(unit, dimensionless=False):
             return wrong("that is a magnitude; give the mean flux in nJy (magnitudes cannot average negative fluxes).")
+        import astropy.units as u  # already imported: the answer carries a unit
+
         try:
             answer = u.Quantity(answer).to_value(u.nJy)
         except u.UnitsError:

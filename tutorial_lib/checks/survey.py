@@ -10,13 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from ..survey.criteria import LESSON_SURVEY_CRITERIA, criterion_masks
-from ..survey.histograms import boxed, sum_partition_results
 from ._result import NO_ANSWER, CheckResult, is_missing, right, wrong
 
 if TYPE_CHECKING:
+    import pandas as pd
     from lsdb import Catalog
 
 __all__ = ["check_survey_galaxies", "expected_survey_galaxies"]
@@ -26,6 +24,11 @@ GALAXY = 1  # truth_type of a galaxy (data_fetch.survey.TRUTH_TYPES)
 
 def _galaxies_kept(frame: pd.DataFrame, faint: float) -> np.ndarray:
     """True galaxies and rows of one partition that the lesson's selection keeps at ``i_psfMag <= faint``."""
+    # Imported here, where the check runs, so that importing the self-checks does not import pandas (0.5 s).
+    import pandas as pd
+
+    from ..survey.criteria import LESSON_SURVEY_CRITERIA, criterion_masks
+
     masks = criterion_masks(frame, LESSON_SURVEY_CRITERIA)
     keep = np.logical_and.reduce(list(masks.values())) if len(frame) else np.zeros(0, bool)
     mag = pd.Series(frame["i_psfMag"]).to_numpy(dtype=float, na_value=np.nan)
@@ -51,6 +54,8 @@ def expected_survey_galaxies(catalog: Catalog, faint: float) -> tuple[int, int]:
         The number of true galaxies selected, and the number of rows selected.
     """
     import dask
+
+    from ..survey.histograms import boxed, sum_partition_results
 
     per_partition = catalog.map_partitions(boxed, _galaxies_kept, faint)
     (total,) = dask.compute(sum_partition_results(per_partition))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import dp1, eras
+from .. import eras
 from ._result import CheckResult, Mistakes, as_mask, judge, self_check
 
 if TYPE_CHECKING:
@@ -85,6 +85,8 @@ def check_dp1_selection(answer: Any, objects: Table, faint: float = 25.0) -> Che
     -------
     CheckResult
     """
+    from .. import dp1  # here, not at the top: it imports astropy (0.5 s), which importing a self-check need not
+
     expected = dp1.lesson_selection(objects, flag_bands="i", faint=faint)
     mistakes = {
         f"the faint limit is missing: keep only i_psfMag <= {faint:g}.": lambda: dp1.lesson_selection(
