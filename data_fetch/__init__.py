@@ -2,4 +2,4 @@
 
 #: Version of the simulator. Bump it whenever a change alters the simulated data: ``make lab`` and
 #: ``make test`` rebuild a ``DATA/`` whose stamp differs.
-SIMULATOR_VERSION = "1.7"
+SIMULATOR_VERSION = "1.8"

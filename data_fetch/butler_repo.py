@@ -8,13 +8,15 @@ so the same build gives the same refs and the refs printed in the lessons do not
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from astropy.table import Table
+from astropy.table.meta import get_yaml_from_header
 from lsst.daf.butler import (
     Butler,
     ButlerConfig,
@@ -157,9 +159,10 @@ class BatchWriter:
 
     ``Butler.put`` pays a registry round trip (about 20 SQL statements) per dataset. Here each file is written by
     the formatter and at the path that the repository's own configuration gives (``datastore.formatters`` and
-    ``datastore.templates``, as ``FileDatastore`` reads them), so the files are byte for byte those of a put;
-    :meth:`ingest` then registers every dataset and its file record in one call (``transfer=None``: the files
-    are already inside the datastore root). Dataset UUIDs are ``DATAID_TYPE_RUN``, as in
+    ``datastore.templates``, as ``FileDatastore`` reads them), so the files are byte for byte those of a put,
+    the provenance that a put adds to a table included (tests/test_simulation.py checks it); :meth:`ingest`
+    then registers every dataset and its file record in one call (``transfer=None``: the files are already
+    inside the datastore root). Dataset UUIDs are ``DATAID_TYPE_RUN``, as in
     :func:`put_deterministic`.
 
     Files are serialised by two writer processes while the caller simulates the next patch (astropy's table
@@ -242,24 +245,37 @@ class _TableToMake:
 
 def _write_file(formatter, obj) -> None:
     if isinstance(obj, _TableToMake):
-        obj = _arrow_table(obj) if isinstance(formatter, ParquetFormatter) else make_table(obj.columns, obj.values)
+        if isinstance(formatter, ParquetFormatter):
+            obj = _arrow_table(obj, _provenance(formatter))
+        else:
+            obj = make_table(obj.columns, obj.values)
     formatter.write(obj)
+
+
+def _provenance(formatter: ParquetFormatter) -> dict:
+    """The provenance that ``formatter.write`` would add to an astropy Table (``LSST.BUTLER.ID``, run, dataset
+    type, data ID, no inputs), as the Butler's own code makes it; it adds none to an Arrow table."""
+    return dict(formatter.add_provenance(Table()).meta)
 
 
 #: Arrow schema of each table layout, made once per writer process by the Butler's own conversion.
 _ARROW_SCHEMAS: dict = {}
 _ROW_COUNT_KEY = b"lsst::arrow::rowcount"
+_YAML_KEY = b"table_meta_yaml"
 
 
-def _arrow_table(table: _TableToMake) -> pa.Table:
-    """The Arrow table that the Butler's Parquet formatter writes for ``make_table(table.columns, table.values)``.
+def _arrow_table(table: _TableToMake, meta: dict) -> pa.Table:
+    """The Arrow table that the Butler's Parquet formatter writes for ``make_table(table.columns, table.values)``
+    with ``meta`` as the table's ``meta``.
 
     The formatter's conversion (``lsst.daf.butler.formatters.parquet.astropy_to_arrow``) makes for each file a
     schema that holds astropy's YAML description of the columns. That schema is the same for every table of
     one layout, and making it took 4.3 of the build's 10 CPU seconds (cProfile, lsst-daf-butler 30.2026.4300:
     2.3 s of YAML, 1.3 s of ``Table.dtype`` looked up per column). So the Butler's conversion makes each
-    layout's schema once; each table then gets it with its own row count (tests/test_simulation.py checks that
-    the tables are equal, metadata included). The files are written by the Butler's formatter as before.
+    layout's schema once; each table then gets it with its own row count and its own ``meta`` (the provenance),
+    which astropy writes last in the YAML (keys sorted: ``datatype``, then ``meta``). tests/test_simulation.py
+    checks that the files are byte for byte those of ``Butler.put``. The files are written by the Butler's
+    formatter as before.
     """
     arrays = [np.asarray(table.values[name], dtype=dtype) for name, dtype, *_ in table.columns]
     layout = (tuple((name, str(unit), description) for name, _, unit, description in table.columns),)
@@ -268,6 +284,9 @@ def _arrow_table(table: _TableToMake) -> pa.Table:
     if schema is None:
         schema = _ARROW_SCHEMAS[layout] = astropy_to_arrow(make_table(table.columns, table.values)).schema
     metadata = {**schema.metadata, _ROW_COUNT_KEY: str(len(arrays[0])).encode()}
+    if meta:
+        meta_lines = get_yaml_from_header({"cols": [], "meta": OrderedDict(meta)})[1:]  # after "datatype: []"
+        metadata[_YAML_KEY] = "\n".join([metadata[_YAML_KEY].decode(), *meta_lines]).encode()
     columns = [pa.array(array, type=field.type) for array, field in zip(arrays, schema, strict=True)]
     return pa.Table.from_arrays(columns, schema=schema.with_metadata(metadata))
 

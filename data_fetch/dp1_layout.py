@@ -14,10 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import astropy.units as u
-import numpy as np
-from astropy.table import Table
 
-__all__ = ["DP1_SCHEMA", "DP1Column", "dp1_columns", "empty_object_table"]
+__all__ = ["DP1_SCHEMA", "DP1Column", "dp1_columns", "object_table_columns"]
 
 #: Version of the schema the layout was copied from.
 DP1_SCHEMA = "lsst/sdm_schemas python/lsst/sdm/schemas/dp1.yaml @ bbb8cfd (2026-08-21), table Object"
@@ -143,24 +141,21 @@ def dp1_columns(bands: Sequence[str] = ("g", "r", "i")) -> tuple[DP1Column, ...]
     return tuple(columns)
 
 
-def empty_object_table(n_rows: int, bands: Sequence[str] = ("g", "r", "i")) -> Table:
-    """An astropy Table with the DP1 layout, ``n_rows`` rows of zeros (False, ""), units and descriptions set.
+def object_table_columns(bands: Sequence[str] = ("g", "r", "i")) -> list[tuple]:
+    """The layout as ``(name, dtype, unit, description)`` definitions for :func:`data_fetch.schema.make_table`.
+
+    Text columns are one character (``refBand``); a column without a unit has ``None``, not dimensionless.
 
     Parameters
     ----------
-    n_rows : int
-        Number of rows.
     bands : sequence of str
         Bands to include.
 
     Returns
     -------
-    astropy.table.Table
+    list of tuple
     """
-    table = Table()
-    for column in dp1_columns(bands):
-        dtype = "U1" if column.dtype == "str" else column.dtype
-        table[column.name] = np.zeros(n_rows, dtype=dtype)
-        table[column.name].unit = u.Unit(column.unit) if column.unit else None
-        table[column.name].description = column.description
-    return table
+    return [
+        (c.name, "U1" if c.dtype == "str" else c.dtype, u.Unit(c.unit) if c.unit else None, c.description)
+        for c in dp1_columns(bands)
+    ]

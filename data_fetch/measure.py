@@ -608,15 +608,14 @@ def dp1_object_rows(patch_tables: list[tuple[int, dict, dict, dict]], tract: int
 
     Returns
     -------
-    objects : astropy.table.Table
-        The DP1 layout of :mod:`data_fetch.dp1_layout`: fluxes in nJy, positions in degrees, the per-band
-        extendedness of the forced table and the reference band's as ``refExtendedness`` (``refBand`` is i
-        for every object, the first band of HSC's merge priority list); ``footprintArea`` is not simulated (0).
+    objects : dict of arrays
+        The columns of the DP1 layout (:func:`data_fetch.dp1_layout.object_table_columns`): fluxes in nJy,
+        positions in degrees, the per-band extendedness of the forced table and the reference band's as
+        ``refExtendedness`` (``refBand`` is i for every object, the first band of HSC's merge priority list);
+        ``footprintArea`` is not simulated (0).
     truth : dict of arrays
         ``objectId`` and the truth columns, row for row with ``objects``.
     """
-    from .dp1_layout import empty_object_table
-
     pieces = []
     for patch_id, ref, forced, truth in patch_tables:
         keep = np.asarray(ref["detect_isPrimary"])
@@ -628,26 +627,26 @@ def dp1_object_rows(patch_tables: list[tuple[int, dict, dict, dict]], tract: int
                 {k: np.asarray(v)[keep] for k, v in truth.items()},
             )
         )
-    n = sum(len(p[1]["id"]) for p in pieces)
-    table = empty_object_table(n, BANDS)
+    table: dict[str, np.ndarray] = {}
 
     def stack(getter):
         return np.concatenate([getter(p) for p in pieces]) if pieces else np.zeros(0)
 
-    table["objectId"][:] = stack(lambda p: p[1]["id"])
-    table["coord_ra"][:] = np.degrees(stack(lambda p: p[1]["coord_ra"]))
-    table["coord_dec"][:] = np.degrees(stack(lambda p: p[1]["coord_dec"]))
-    table["tract"][:] = tract
-    table["patch"][:] = stack(lambda p: np.full(len(p[1]["id"]), p[0]))
-    table["x"][:] = stack(lambda p: p[1]["base_SdssCentroid_x"])
-    table["y"][:] = stack(lambda p: p[1]["base_SdssCentroid_y"])
-    table["refBand"][:] = "i"
-    table["refExtendedness"][:] = stack(lambda p: p[1]["base_ClassificationExtendedness_value"])
-    table["parentObjectId"][:] = stack(lambda p: p[1]["parent"])
-    table["deblend_nChild"][:] = stack(lambda p: p[1]["deblend_nChild"])
-    table["detect_isIsolated"][:] = stack(lambda p: p[1]["detect_isIsolated"])
-    table["detect_fromBlend"][:] = stack(lambda p: p[1]["detect_fromBlend"])
-    table["shape_flag"][:] = stack(lambda p: p[1]["base_ClassificationExtendedness_flag"])
+    table["objectId"] = stack(lambda p: p[1]["id"])
+    table["coord_ra"] = np.degrees(stack(lambda p: p[1]["coord_ra"]))
+    table["coord_dec"] = np.degrees(stack(lambda p: p[1]["coord_dec"]))
+    table["tract"] = np.full(len(table["objectId"]), tract)
+    table["patch"] = stack(lambda p: np.full(len(p[1]["id"]), p[0]))
+    table["x"] = stack(lambda p: p[1]["base_SdssCentroid_x"])
+    table["y"] = stack(lambda p: p[1]["base_SdssCentroid_y"])
+    table["refBand"] = np.full(len(table["objectId"]), "i")
+    table["refExtendedness"] = stack(lambda p: p[1]["base_ClassificationExtendedness_value"])
+    table["parentObjectId"] = stack(lambda p: p[1]["parent"])
+    table["deblend_nChild"] = stack(lambda p: p[1]["deblend_nChild"])
+    table["detect_isIsolated"] = stack(lambda p: p[1]["detect_isIsolated"])
+    table["detect_fromBlend"] = stack(lambda p: p[1]["detect_fromBlend"])
+    table["shape_flag"] = stack(lambda p: p[1]["base_ClassificationExtendedness_flag"])
+    table["footprintArea"] = np.zeros(len(table["objectId"]), dtype=np.int32)
     mean = photo_calib.getCalibrationMean()
     for b in BANDS:
 
@@ -655,19 +654,19 @@ def dp1_object_rows(patch_tables: list[tuple[int, dict, dict, dict]], tract: int
             return stack(lambda p: p[2][b][name])
 
         psf, psf_err = band("base_PsfFlux_instFlux") * mean, band("base_PsfFlux_instFluxErr") * mean
-        table[f"{b}_psfFlux"][:] = psf
-        table[f"{b}_psfFluxErr"][:] = psf_err
-        table[f"{b}_psfFlux_flag"][:] = band("base_PsfFlux_flag")
+        table[f"{b}_psfFlux"] = psf
+        table[f"{b}_psfFluxErr"] = psf_err
+        table[f"{b}_psfFlux_flag"] = band("base_PsfFlux_flag")
         with np.errstate(divide="ignore", invalid="ignore"):
-            table[f"{b}_psfMag"][:] = np.where(psf > 0, AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * np.log10(psf), np.nan)
-            table[f"{b}_psfMagErr"][:] = 2.5 / np.log(10) * np.abs(psf_err / psf)
-        table[f"{b}_cModelFlux"][:] = band("modelfit_CModel_instFlux") * mean
-        table[f"{b}_cModelFluxErr"][:] = band("modelfit_CModel_instFluxErr") * mean
-        table[f"{b}_cModel_flag"][:] = band("modelfit_CModel_flag")
-        table[f"{b}_extendedness"][:] = band("base_ClassificationExtendedness_value")
-        table[f"{b}_extendedness_flag"][:] = band("base_ClassificationExtendedness_flag")
-        table[f"{b}_pixelFlags_saturatedCenter"][:] = band("base_PixelFlags_flag_saturatedCenter")
-    truth_rows = {"objectId": np.asarray(table["objectId"])}
+            table[f"{b}_psfMag"] = np.where(psf > 0, AB_MAGNITUDE_OF_ONE_NANOJANSKY - 2.5 * np.log10(psf), np.nan)
+            table[f"{b}_psfMagErr"] = 2.5 / np.log(10) * np.abs(psf_err / psf)
+        table[f"{b}_cModelFlux"] = band("modelfit_CModel_instFlux") * mean
+        table[f"{b}_cModelFluxErr"] = band("modelfit_CModel_instFluxErr") * mean
+        table[f"{b}_cModel_flag"] = band("modelfit_CModel_flag")
+        table[f"{b}_extendedness"] = band("base_ClassificationExtendedness_value")
+        table[f"{b}_extendedness_flag"] = band("base_ClassificationExtendedness_flag")
+        table[f"{b}_pixelFlags_saturatedCenter"] = band("base_PixelFlags_flag_saturatedCenter")
+    truth_rows = {"objectId": table["objectId"]}
     for name in ("truth_id", "truth_type", "truth_n_objects", *(f"truth_mag_{b}" for b in BANDS)):
         truth_rows[name] = stack(lambda p, name=name: p[3][name])
     return table, truth_rows

@@ -12,7 +12,17 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-__all__ = ["DP1_TRUTH_COLUMNS", "FORCED_COLUMNS", "REF_COLUMNS", "SCARLET_REF_COLUMNS", "TRUTH_COLUMNS", "make_table"]
+from .dp1_layout import object_table_columns
+
+__all__ = [
+    "DP1_OBJECT_COLUMNS",
+    "DP1_TRUTH_COLUMNS",
+    "FORCED_COLUMNS",
+    "REF_COLUMNS",
+    "SCARLET_REF_COLUMNS",
+    "TRUTH_COLUMNS",
+    "make_table",
+]
 
 _PSF = "instFlux derived from linear least-squares fit of PSF model"
 _SIGMA = "1-sigma instFlux uncertainty"
@@ -151,6 +161,9 @@ SCARLET_REF_COLUMNS = [
         ),
     ),
 ]
+
+#: The DP1-style ``object`` table (:mod:`data_fetch.dp1_layout`) in the lesson's three bands.
+DP1_OBJECT_COLUMNS = object_table_columns(("g", "r", "i"))
 
 #: Truth of the DP1-style ``object`` table, row for row with it (matched by ``objectId``).
 DP1_TRUTH_COLUMNS = [

@@ -37,6 +37,7 @@ from .measure import (
 )
 from .population import make_true_sky
 from .schema import (
+    DP1_OBJECT_COLUMNS,
     DP1_TRUTH_COLUMNS,
     FORCED_COLUMNS,
     REF_COLUMNS,
@@ -229,7 +230,7 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
 
         def write_objects(tract_id):
             objects, object_truth = dp1_object_rows(tract_tables, tract_id, photo_calib)
-            writer.put(objects, "object", DP1_RUN, skymap=skymap.name, tract=tract_id)
+            writer.put_table(DP1_OBJECT_COLUMNS, objects, "object", DP1_RUN, skymap=skymap.name, tract=tract_id)
             writer.put_table(
                 DP1_TRUTH_COLUMNS, object_truth, "object_truth", DP1_RUN, skymap=skymap.name, tract=tract_id
             )

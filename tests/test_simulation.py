@@ -399,12 +399,20 @@ def test_extendedness_follows_the_hsc_rule_in_every_band(patches):
 
 
 @pytest.mark.parametrize(
-    "layout", ["REF_COLUMNS", "FORCED_COLUMNS", "SCARLET_REF_COLUMNS", "TRUTH_COLUMNS", "DP1_TRUTH_COLUMNS"]
+    "layout",
+    [
+        "REF_COLUMNS",
+        "FORCED_COLUMNS",
+        "SCARLET_REF_COLUMNS",
+        "TRUTH_COLUMNS",
+        "DP1_TRUTH_COLUMNS",
+        "DP1_OBJECT_COLUMNS",
+    ],
 )
 def test_the_writers_arrow_tables_equal_the_butlers_own_conversion(layout):
     # The writers make each layout's Arrow schema once with the Butler's conversion and reuse it; every table
-    # must still equal, metadata included (row count, astropy's YAML, units, descriptions), what the Butler's
-    # Parquet formatter would make of the astropy Table.
+    # must still equal, metadata included (row count, astropy's YAML with the table's meta, units,
+    # descriptions), what the Butler's Parquet formatter would make of the astropy Table.
     from lsst.daf.butler.formatters.parquet import astropy_to_arrow
 
     from data_fetch import schema
@@ -412,12 +420,62 @@ def test_the_writers_arrow_tables_equal_the_butlers_own_conversion(layout):
 
     columns = getattr(schema, layout)
     rng = np.random.default_rng(3)
-    for n_rows in (7, 3, 0):  # the first table makes the schema; the others reuse it
+    for n_rows, meta in ((7, {"LSST.BUTLER.ID": "0f1e", "LSST.BUTLER.N_INPUTS": 0}), (3, {}), (0, {"A": "b/c"})):
         values = {name: (rng.normal(size=n_rows) * 100).astype(dtype) for name, dtype, *_ in columns}
-        ours = _arrow_table(_TableToMake(columns, values))
-        butlers = astropy_to_arrow(schema.make_table(columns, values))
+        ours = _arrow_table(_TableToMake(columns, values), meta)
+        table = schema.make_table(columns, values)
+        table.meta.update(meta)
+        butlers = astropy_to_arrow(table)
         assert ours.equals(butlers, check_metadata=True)
         assert ours.schema.metadata[b"lsst::arrow::rowcount"] == str(n_rows).encode()
+
+
+def test_the_batch_writer_writes_the_files_of_butler_put(tmp_path):
+    # BatchWriter writes with the repository's formatters and registers by ingest; a learner's files must be
+    # those that Butler.put writes, byte for byte: the table's provenance (LSST.BUTLER.ID, run, data ID) included.
+    from data_fetch import schema
+    from data_fetch.butler_repo import BatchWriter, create_repository, put_deterministic, register_skymap
+    from tutorial_lib.exposure import CoaddExposure
+    from tutorial_lib.skymap import make_lesson_skymap
+
+    skymap = make_lesson_skymap((1, 1))
+    rng = np.random.default_rng(5)
+    tables = {
+        "deepCoadd_ref": (schema.REF_COLUMNS, {}),
+        "deepCoadd_forced_src": (schema.FORCED_COLUMNS, {"band": "r"}),
+    }
+    values = {
+        name: {column: (rng.normal(size=20) * 100).astype(dtype) for column, dtype, *_ in columns}
+        for name, (columns, _) in tables.items()
+    }
+    exposure = CoaddExposure(PhotoCalib.from_zero_point(27.0), {"BUNIT": "count", "FILTER": "HSC-R"})
+    written = {}
+    for how in ("put", "batch"):
+        root = tmp_path / how
+        butler = create_repository(root)
+        register_skymap(butler, skymap)
+        butler.registry.registerRun("run")
+        data_id = {"skymap": skymap.name, "tract": 0, "patch": 0}
+        if how == "put":
+            for name, (columns, extra) in tables.items():
+                put_deterministic(butler, schema.make_table(columns, values[name]), name, "run", **data_id, **extra)
+            put_deterministic(butler, exposure, "deepCoadd_calexp", "run", band="r", **data_id)
+        else:
+            with BatchWriter(butler, root) as writer:
+                for name, (columns, extra) in tables.items():
+                    writer.put_table(columns, values[name], name, "run", **data_id, **extra)
+                writer.put(exposure, "deepCoadd_calexp", "run", band="r", **data_id)
+                writer.ingest()
+        written[how] = {
+            name: butler.getURI(name, collections="run", **data_id, **extra).ospath
+            for name, extra in (*((n, e) for n, (_, e) in tables.items()), ("deepCoadd_calexp", {"band": "r"}))
+        }
+    assert sorted(written["put"]) == ["deepCoadd_calexp", "deepCoadd_forced_src", "deepCoadd_ref"]
+    for name, path in written["put"].items():
+        batch = Path(written["batch"][name])
+        assert batch.relative_to(tmp_path / "batch") == Path(path).relative_to(tmp_path / "put"), name
+        assert batch.read_bytes() == Path(path).read_bytes(), name
+    assert b"LSST.BUTLER.ID" in Path(written["batch"]["deepCoadd_ref"]).read_bytes()
 
 
 def _write_digests():  # pragma: no cover - maintenance helper
