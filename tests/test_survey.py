@@ -18,6 +18,7 @@ from conftest import SMALL_SURVEY_AREA
 
 from data_fetch import survey as builder
 from data_fetch.dp1_layout import dp1_columns
+from tutorial_lib.explorer.view import density_rgba
 from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
 from tutorial_lib.survey import (
     SURVEY_CRITERIA,
@@ -30,7 +31,6 @@ from tutorial_lib.survey import (
 )
 from tutorial_lib.survey.histograms import map_and_sum
 from tutorial_lib.survey.jit_cache import HATS_JIT_MODULES
-from tutorial_lib.survey.view import density_rgba
 
 AREA = SMALL_SURVEY_AREA  # the small survey of conftest: four tracts of 0.01 deg^2
 

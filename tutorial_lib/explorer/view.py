@@ -27,9 +27,9 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.artist import Artist
 from matplotlib.backend_bases import DrawEvent
-from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.legend import Legend
@@ -112,6 +112,21 @@ class _ExplorerBox(widgets.VBox):
         data = super()._repr_mimebundle_(**kwargs)
         data["text/plain"] = self._describe()  # whole, not cut at 110 characters
         return data
+
+
+def density_rgba(counts: np.ndarray, cmap: str = plots.DENSITY_CMAP) -> np.ndarray:
+    """Counts as RGBA bytes on a logarithmic scale from 1 to the maximum; bins under 1 are transparent.
+
+    The colours of ``LogNorm(1, max)`` and the colour map, looked up once per bin of the histogram: matplotlib
+    then only resamples the bytes to the screen, instead of normalising and colouring every screen pixel.
+    """
+    lut = colormaps[cmap](np.linspace(0.0, 1.0, 256), bytes=True)
+    top = np.log(max(float(counts.max()) if counts.size else 1.0, 2.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = np.clip(np.log(counts) / top, 0.0, 1.0)
+    rgba = lut[np.nan_to_num(level * 255.0).astype(np.uint8)]
+    rgba[~(counts >= 1), 3] = 0
+    return rgba
 
 
 class ExplorerView:
@@ -365,26 +380,17 @@ class ExplorerView:
         self.removed.set_offsets(removed)
 
     def _show_image(self, counts: np.ndarray, extent: tuple[float, float, float, float]) -> None:
-        """The density image of a histogram-backed state (made on first use, then updated in place)."""
-        masked = np.ma.masked_less(counts, 1)
-        vmax = max(float(masked.max()) if masked.count() else 1.0, 2.0)
+        """The density image of a histogram-backed state (made on first use, then updated in place), coloured
+        once per histogram bin (:func:`density_rgba`)."""
+        rgba = density_rgba(counts)
         if self._image is None:
             self._image = self.ax.imshow(
-                masked,
-                extent=extent,
-                origin="upper",
-                aspect="auto",
-                cmap=plots.DENSITY_CMAP,
-                norm=LogNorm(1.0, vmax),
-                interpolation="nearest",
-                interpolation_stage="rgba",  # colour the histogram's bins, then resample: not the reverse
-                animated=True,
-                zorder=1,
+                rgba, extent=extent, origin="upper", aspect="auto", interpolation="nearest", animated=True, zorder=1
             )
         else:
-            self._image.set_data(masked)
-            self._image.set_extent(extent)
-            self._image.set_clim(1.0, vmax)
+            self._image.set_data(rgba)
+            if tuple(self._image.get_extent()) != tuple(extent):
+                self._image.set_extent(extent)
         self._image.set_visible(True)
 
     def _draw(self, frame: Frame) -> None:

@@ -6,46 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from .. import plots
 from ..explorer.view import ExplorerView
 from .state import SurveyExplorerState
 
 __all__ = ["SurveyExplorer"]
-
-
-def density_rgba(counts: np.ndarray, cmap: str = plots.DENSITY_CMAP) -> np.ndarray:
-    """Counts as RGBA bytes on a logarithmic scale from 1 to the maximum; bins under 1 are transparent.
-
-    The colours of ``LogNorm(1, max)`` and the colour map, looked up once per bin of the histogram: matplotlib
-    then only resamples the bytes to the screen, instead of normalising and colouring every screen pixel.
-    """
-    from matplotlib import colormaps
-
-    lut = colormaps[cmap](np.linspace(0.0, 1.0, 256), bytes=True)
-    top = np.log(max(float(counts.max()) if counts.size else 1.0, 2.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        level = np.clip(np.log(counts) / top, 0.0, 1.0)
-    rgba = lut[np.nan_to_num(level * 255.0).astype(np.uint8)]
-    rgba[~(counts >= 1), 3] = 0
-    return rgba
-
-
-class _DensityView(ExplorerView):
-    """The lesson explorer's view, with the density image coloured per histogram bin (:func:`density_rgba`)."""
-
-    def _show_image(self, counts: np.ndarray, extent: tuple[float, float, float, float]) -> None:
-        rgba = density_rgba(counts)
-        if self._image is None:
-            self._image = self.ax.imshow(
-                rgba, extent=extent, origin="upper", aspect="auto", interpolation="nearest", animated=True, zorder=1
-            )
-        else:
-            self._image.set_data(rgba)
-            if tuple(self._image.get_extent()) != tuple(extent):
-                self._image.set_extent(extent)
-        self._image.set_visible(True)
 
 
 class SurveyExplorer:
@@ -63,7 +27,7 @@ class SurveyExplorer:
 
     def __init__(self, state: SurveyExplorerState) -> None:
         self.state = state
-        self._view = _DensityView(state)
+        self._view = ExplorerView(state)
 
     @classmethod
     def from_catalog(cls, catalog, **kwargs: Any) -> SurveyExplorer:
