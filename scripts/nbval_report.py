@@ -389,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
 # ----- pytest plugin: the same report after a strict nbval run, from the outputs nbval computed -----
 
 _ITEMS = pytest.StashKey[list]()
+#: Outputs that pytest-xdist's workers computed: {notebook path: {code cell number: outputs}}.
+_FROM_WORKERS = pytest.StashKey[dict]()
+_WORKER_KEY = "nbval_report_outputs"
 
 
 def pytest_addoption(parser):
@@ -405,23 +408,46 @@ def pytest_collection_finish(session):
     session.config.stash[_ITEMS] = [item for item in session.items if isinstance(item, IPyNbCell)]
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """After nbval's failures: the readable report, built from the outputs nbval computed in this run."""
-    items = config.stash.get(_ITEMS, [])
-    if not items:
-        return
-    by_notebook = defaultdict(list)
+def _computed_outputs(items) -> dict[str, dict[int, list]]:
+    """The outputs nbval computed for ``items``: {notebook path: {code cell number: outputs}}."""
+    outputs: dict[str, dict[int, list]] = defaultdict(dict)
     for item in items:
-        by_notebook[item.parent].append(item)
+        if getattr(item, "test_outputs", None) is not None:
+            outputs[str(item.parent.path)][item.cell_num] = [dict(o) for o in item.test_outputs]
+    return dict(outputs)
+
+
+def pytest_sessionfinish(session):
+    """In a pytest-xdist worker: send the outputs it computed to the controller, which writes the report."""
+    if hasattr(session.config, "workeroutput"):
+        items = session.config.stash.get(_ITEMS, [])
+        session.config.workeroutput[_WORKER_KEY] = json.dumps(_computed_outputs(items))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """In pytest-xdist's controller: gather a finished worker's outputs."""
+    sent = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if sent:
+        gathered = node.config.stash.setdefault(_FROM_WORKERS, {})
+        for path, cells in json.loads(sent).items():
+            gathered.setdefault(path, {}).update({int(number): outputs for number, outputs in cells.items()})
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """After nbval's failures: the readable report, built from the outputs nbval computed in this run (in this
+    process, or in pytest-xdist's workers)."""
+    computed = config.stash.get(_FROM_WORKERS, None) or _computed_outputs(config.stash.get(_ITEMS, []))
+    if not computed:
+        return
     pairs = []
-    for notebook_node, cells in by_notebook.items():
-        stored = nbformat.read(str(notebook_node.path), as_version=4)
+    for path, cells in sorted(computed.items()):
+        stored = nbformat.read(path, as_version=4)
         new = copy.deepcopy(stored)
         code_cells = [c for c in new.cells if c.cell_type == "code"]
-        for item in cells:
-            if getattr(item, "test_outputs", None) is not None:
-                code_cells[item.cell_num].outputs = [nbformat.from_dict(dict(o)) for o in item.test_outputs]
-        name = os.path.relpath(notebook_node.path, config.rootpath)
+        for number, outputs in cells.items():
+            code_cells[number].outputs = [nbformat.from_dict(o) for o in outputs]
+        name = os.path.relpath(path, config.rootpath)
         pairs.append((name, stored, f"{name} (this run)", new))
     out = io.StringIO()
     report(pairs, Path(config.option.nbval_report_dir), load_sanitize_patterns(config.option.nbval_sanitize_with), out)

@@ -154,24 +154,29 @@ def test_the_lock_keeps_its_header_and_pins_the_butler():
     assert Requirement("lsst-daf-butler>=30.2026.4000,<30.2027").specifier.contains(pins["lsst-daf-butler"])
 
 
-def test_nbval_plugin_reports_the_cell_nbval_fails(tmp_path):
-    """Strict nbval with ``-p nbval_report``: the readable report follows nbval's own failure, from the same run."""
+@pytest.mark.parametrize("workers", [[], ["-n", "2", "--dist", "loadfile"]], ids=["one process", "two xdist workers"])
+def test_nbval_plugin_reports_the_cell_nbval_fails(tmp_path, workers):
+    """Strict nbval with ``-p nbval_report``: the readable report follows nbval's own failure, from the same run,
+    also when pytest-xdist's workers ran the notebooks (as `make nbval` does)."""
     import os
     import subprocess
 
-    notebook = _notebook([("print(6 * 7)", [{"output_type": "stream", "name": "stdout", "text": "41\n"}])])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "answer.ipynb"
-    nbformat.write(notebook, path)
+    for name, answer in (("answer", 7), ("other", 8)):
+        notebook = _notebook([(f"print(6 * {answer})", [{"output_type": "stream", "name": "stdout", "text": "41\n"}])])
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(notebook, tmp_path / f"{name}.ipynb")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "scripts")}
-    command = [sys.executable, "-m", "pytest", "-p", "nbval_report", "--nbval", str(path), "-p", "no:cacheprovider"]
-    command += ["--nbval-report-dir", str(tmp_path / "report"), "--rootdir", str(tmp_path)]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    command = [sys.executable, "-m", "pytest", "-p", "nbval_report", "--nbval", "answer.ipynb", "other.ipynb"]
+    command += ["-p", "no:cacheprovider", "--nbval-report-dir", str(tmp_path / "report"), "--rootdir", str(tmp_path)]
+    result = subprocess.run(command + workers, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
 
     assert result.returncode == 1, result.stdout[-2000:]
     report = result.stdout[result.stdout.index("nbval_report: stored against new outputs") :]
     assert "answer.ipynb, Cell 0 (cell 1 of the notebook): print(6 * 7)" in report
     assert "    -41\n    +42\n" in report
+    assert "other.ipynb, Cell 0 (cell 1 of the notebook): print(6 * 8)" in report
+    assert "    -41\n    +48\n" in report
+    assert "2 cell(s) with changed output and 0 changed figure(s), in 2 notebook(s)" in report
     assert (tmp_path / "report" / "report.txt").exists()
 
 
