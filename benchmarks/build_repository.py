@@ -9,7 +9,7 @@ median of 5 s or less on the project's 2-core machine.
 Then each tract size is built in its own process so its peak memory (max RSS) is its own. Goal: a cost that grows
 linearly with area (at most 1.5 times as much per unit area as the default 2 tracts of 3 x 3 patches).
 
-Exits 1 when a goal is missed. Run: ``python benchmarks/build_repository.py [--repeat 5] [--sizes 3 6 9]``.
+Exits 1 when a goal is missed. Run: ``python -m benchmarks.build_repository [--repeat 5] [--sizes 3 6 9]``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks._machine import load_average, machine_line
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,10 +58,6 @@ def time_make_data() -> tuple[float, float]:
     return wall, cpu
 
 
-def _load() -> str:
-    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
 def measure(size: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
@@ -77,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[3, 6, 9], help="patches per tract side")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of make data's command (default: 5)")
     args = parser.parse_args(argv)
-    print(f"make data's command ({os.cpu_count()} cores; load average 1, 5, 15 min: {_load()})")
+    print(f"make data's command; the machine: {machine_line()}")
     first_wall, first_cpu = time_make_data()
     print(f"  first run (writes the bytecode cache): {first_wall:.1f} s wall, {first_cpu:.1f} s CPU")
     runs = [time_make_data() for _ in range(args.repeat)]
@@ -85,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     median = statistics.median(walls)
     print(
         f"  {args.repeat} runs: wall min {walls[0]:.1f} s, median {median:.1f} s (goal <= {GOAL_MAKE_DATA:.0f} s); "
-        f"CPU median {statistics.median(cpu for _, cpu in runs):.1f} s; load average after: {_load()}"
+        f"CPU median {statistics.median(cpu for _, cpu in runs):.1f} s; after: {load_average()}"
     )
     ok = median <= GOAL_MAKE_DATA
     print("Building the simulated repository (2 tracts; reference rows; forced tables have 3x as many)")

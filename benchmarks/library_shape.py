@@ -7,7 +7,7 @@ and nothing importing :mod:`tutorial_lib.checks` or a layer above it; importing 
 in a new Python process takes under 0.5 s (best of 3, the interpreter's own start-up not counted; the machine's
 speed varies, so the time of a fixed pure-Python loop is printed beside it). Exits 1 on a miss.
 
-Run: ``python benchmarks/library_shape.py``.
+Run: ``python -m benchmarks.library_shape``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import io
 import os
 import subprocess
 import sys
-import time
 import tokenize
 from pathlib import Path
 
@@ -153,10 +152,9 @@ def _import_seconds(module: str) -> float:
 
 def _report_checks_import_times() -> float:
     """Print the import time of each self-check module; returns the slowest."""
-    start = time.perf_counter()
-    sum(i * i for i in range(5_000_000))
-    loop = time.perf_counter() - start
-    print(f"import time of each self-check module, best of {IMPORT_REPEATS} (a fixed loop took {loop:.2f} s):")
+    from benchmarks._machine import machine_line
+
+    print(f"import time of each self-check module, best of {IMPORT_REPEATS} ({machine_line()}):")
     modules = sorted(
         f"tutorial_lib.checks.{path.stem}"
         for path in (LIBRARY / "checks").glob("*.py")

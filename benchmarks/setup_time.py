@@ -13,13 +13,13 @@ LAB_BROWSER=no`` runs there on a free port with a known token. The clock stops w
 - ``JupyterLab``: from its start until it answers.
 
 Goals on the project's 2-core machine: 60 s in all, and the data build 5 s or less. Exits 1 when either is missed,
-2 when `make lab` fails. The load average is printed at the start and the end: other work on the machine slows
-every step.
+2 when `make lab` fails. The load average and the time of a fixed loop (:mod:`benchmarks._machine`) are
+printed at the start and the end: other work on the machine, and a slower core, slow every step.
 
 ``PYTHONDONTWRITEBYTECODE`` is removed from make's environment, as on a learner's machine: with it, every Python
 process (the data build, JupyterLab) would compile every module it imports from source, every time.
 
-Run: ``python benchmarks/setup_time.py [--installer uv|pip] [--source PATH] [--keep]``.
+Run: ``python -m benchmarks.setup_time [--installer uv|pip] [--source PATH] [--keep]``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from benchmarks._machine import machine_line
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GOAL_TOTAL = 60.0  # s, from `make lab` until JupyterLab answers
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="setup-time-"))
     try:
         print(f"make lab in a fresh clone of {args.source}, cold pip and uv caches, INSTALLER={args.installer}")
-        load_before = os.getloadavg()
+        machine_before = machine_line()
         times, _, status = measure(args.source, args.installer, workdir)
     finally:
         if args.keep:
@@ -167,11 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         goal = f"<= {GOAL_DATA:.0f}" if name == "data" else ""
         print(f"{name:<12} {times[name]:>8.1f} {goal:>8}")
     print(f"{'total':<12} {times.get('total', float('nan')):>8.1f} {'<= ' + str(int(GOAL_TOTAL)):>8}")
-    load_after = os.getloadavg()
-    print(
-        f"({os.cpu_count()} cores; load average (1, 5, 15 min) {', '.join(f'{x:.1f}' for x in load_before)} at the "
-        f"start, {', '.join(f'{x:.1f}' for x in load_after)} at the end: other work on the machine slows every step)"
-    )
+    print(f"the machine at the start: {machine_before}\nat the end: {machine_line()}")
+    print("(other work on the machine, and a slower core, slow every step)")
     if status:
         print(f"make lab failed (status {status}); see its output above")
         return 2
