@@ -1,7 +1,8 @@
 """How fast and how busy the machine is while a benchmark runs, printed beside its figures.
 
-The project's 2-core machine is shared: on 1 and 2 December 2026 the same data build took 5.9 s and 3.9 s (9.1 and
-6.0 CPU seconds) a day apart, with the same code and a quiet load average both times. A benchmark's figures can
+The project's 2-core machine is shared: on 2 December 2026 the same data build took a median of 5.9 s (9.1 CPU
+seconds) in the afternoon and 3.7 s (5.7 CPU seconds) in the evening, with the same code and a quiet load
+average both times. A benchmark's figures can
 only be compared with another day's next to a measure of the machine itself: the load average (other work) and
 the time of a fixed pure-Python loop (the speed of one core, which the load average does not show).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-#: Squares summed by :func:`reference_loop_seconds` (about 0.6 s on the project's machine on a fast day).
+#: Squares summed by :func:`reference_loop_seconds` (0.3 to 0.6 s on the project's machine on 2 December 2026).
 REFERENCE_LOOP_SIZE = 5_000_000
 
 

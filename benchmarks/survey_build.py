@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._machine import load_average
+
 GOAL_PEAK_MB = 1024
 LINEARITY_FACTOR = 1.5
 GOAL_DEFAULT_SECONDS = 90.0
@@ -74,11 +76,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="survey-build-") as tmp:
         build(0.01, Path(tmp) / "warm-up", args.margin)  # fills __pycache__, as any first run does
         results = [build(area, Path(tmp) / f"s{area:g}", args.margin) for area in areas]
-    load = os.getloadavg()
-    print(
-        f"Survey build{' with margin' if args.margin else ''}; load average {load[0]:.1f} / {load[1]:.1f} / "
-        f"{load[2]:.1f} on {os.cpu_count()} cores"
-    )
+    print(f"Survey build{' with margin' if args.margin else ''}; {load_average()}")
     print(
         f"{'area deg2':>10s} {'rows':>12s} {'wall s':>8s} {'rows/s (wall)':>14s} {'CPU s':>8s} "
         f"{'rows/CPU s':>11s} {'peak MB':>8s}"

@@ -13,11 +13,12 @@ Run: ``python -m benchmarks.survey_explorer [--area DEG2]``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
 import numpy as np
+
+from benchmarks._machine import load_average
 
 GOAL_P95_MS = 50.0
 
@@ -104,11 +105,9 @@ def main(argv=None) -> int:
         view_times.append(time.perf_counter() - t)
     explorer.close()
 
-    load = os.getloadavg()
     print(
         f"Survey explorer toggles on the histograms of {n:,} rows ({histograms.n_partitions} HATS partitions, "
-        f"one pass in {build:.0f} s); histograms {histograms.nbytes / 1e6:.1f} MB; load average {load[0]:.1f} on "
-        f"{os.cpu_count()} cores"
+        f"one pass in {build:.0f} s); histograms {histograms.nbytes / 1e6:.1f} MB; {load_average()}"
     )
     print(f"{'toggle':44s} {'median ms':>10s} {'p95 ms':>8s} {'max ms':>8s} {'goal':>10s}")
     ok = True
