@@ -12,7 +12,7 @@ then on every patch of the tract, and measures in the page, from the click to:
 Goal (issue 10): a median click-to-count of at most 100 ms for both scopes; exits 1 on a miss (and 2 when
 Chromium, Playwright or DATA/ is missing). Needs ``chromium`` on the PATH (Debian: ``apt-get install chromium``).
 
-Run: ``python benchmarks/explorer_browser.py [--clicks 24]``.
+Run: ``python -m benchmarks.explorer_browser [--clicks 24]``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How faithful is the simulated sky? Each number against the published value it targets, with its source.
 
-Run: ``python benchmarks/fidelity.py [--repo DATA]``. Prints one table; exits non-zero when a *stable* goal is
+Run: ``python -m benchmarks.fidelity [--repo DATA]``. Prints one table; exits non-zero when a *stable* goal is
 missed (a goal the simulation is built to meet and that does not depend on data we do not have). The other rows
 are printed for information: they compare with real surveys of different depth or with numbers not measured
 here, and say so.

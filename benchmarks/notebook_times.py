@@ -1,6 +1,6 @@
 """Execution time of each lesson in a fresh kernel (goal: under 30 s each; exits 1 otherwise).
 
-Run: ``python benchmarks/notebook_times.py`` (needs DATA/, made by ``make data``).
+Run: ``python -m benchmarks.notebook_times`` (needs DATA/, made by ``make data``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ processed by the LSST pipelines and matched across visits per band, that lsst/fa
 ``tests/data/matchedCatalogTract_0_i.fits.gz`` (HSC-I visits 903986, 903988, 904010), both as of commit a57cd29
 (2021-01-29; github.com/lsst/faro, GPL-3.0; HSC data from Subaru/NAOJ). They are not copied into this project: run
 
-    git clone https://github.com/lsst/faro && python benchmarks/real_field_colours.py faro/tests/data
+    git clone https://github.com/lsst/faro && python -m benchmarks.real_field_colours faro/tests/data
 
 to print the numbers that ``fidelity.py`` holds as ``REAL_*`` constants.
 

@@ -5,7 +5,7 @@ PhotoCalib, its lesson mask and its calibrated i magnitudes cut by :func:`tutori
 The baseline does the same arithmetic by hand with numpy. Goal: the library within 1.5x of the baseline;
 exits 1 when it is not (or when the two disagree).
 
-Run: ``python benchmarks/selection_speed.py``.
+Run: ``python -m benchmarks.selection_speed``.
 """
 
 from __future__ import annotations

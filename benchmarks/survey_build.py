@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -38,10 +37,6 @@ GOAL_PEAK_MB = 1024
 LINEARITY_FACTOR = 1.5
 GOAL_DEFAULT_SECONDS = 90.0
 DEFAULT_AREA_DEG2 = 20.0  # data_fetch.survey.DEFAULT_AREA_DEG2 (not imported: that would time the import here)
-
-
-def _learner_environment() -> dict:
-    return {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
 def build(area: float, out: Path, margin: bool) -> dict:

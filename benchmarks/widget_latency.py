@@ -2,7 +2,7 @@
 
 Run from the repository root (after ``make data``)::
 
-    .venv/bin/python benchmarks/widget_latency.py [--repo DATA] [--repeat 20]
+    .venv/bin/python -m benchmarks.widget_latency [--repo DATA] [--repeat 20]
 
 For one patch and for every patch of the tract it flips each checkbox of
 :class:`tutorial_lib.widgets.SelectionExplorer` that can be enabled (the ``detect_isPrimary`` shortcut, its four

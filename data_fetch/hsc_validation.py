@@ -321,22 +321,6 @@ def match_forced_to_ref(ref: Table, forced: Table, band: str) -> tuple[Table, Ma
 _COPIED_FROM_REF = {"objectId": "id", "parentObjectId": "parent", "deblend_nChild": "deblend_nChild"}
 
 
-def _fill_missing_rows(table: Table, missing: np.ndarray, ref: Table) -> None:
-    for name in table.colnames:
-        column = table[name]
-        kind = column.dtype.kind
-        if name in _COPIED_FROM_REF and _COPIED_FROM_REF[name] in ref.colnames:
-            column[missing] = np.asarray(ref[_COPIED_FROM_REF[name]])[missing]
-        elif kind == "f":
-            column[missing] = np.nan
-        elif kind == "b":
-            column[missing] = name.endswith("_flag")
-        elif kind in "iu":
-            column[missing] = 0
-        elif kind in "US":
-            column[missing] = ""
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Sky map and calibration from the calexp header
 # ---------------------------------------------------------------------------------------------------------

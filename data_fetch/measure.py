@@ -82,7 +82,6 @@ CMODEL_FAILURE_RATE = 0.01
 PSF_CMODEL_NOISE_CORRELATION = 0.7
 PATCH_NOISE_SHARE = 0.1
 SKY_OBJECTS_PER_PATCH = 100  #: meas_algorithms skyObjects.py default
-SKY_OBJECT_RADIUS_PX = 8.0  #: meas_algorithms skyObjects.py default
 
 
 def _counts(mag):
