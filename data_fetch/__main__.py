@@ -185,7 +185,7 @@ def _add_survey_parser(commands) -> None:
         metavar="DEG2",
         help=f"area in deg^2 (default: {DEFAULT_AREA_DEG2:g})",
     )
-    survey.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
+    survey.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
     survey.add_argument(
         "--margin",
         type=float,

@@ -129,6 +129,15 @@ TRACT_SIDE_DEG = 1.5
 PATCHES_PER_SIDE = 10
 #: Centre of the survey's first tract row: near the Extended Chandra Deep Field South, one of DP1's fields.
 SURVEY_ORIGIN_DEG = (53.0, -36.0)
+#: Largest area this layout can hold: from :data:`SURVEY_ORIGIN_DEG`, its rows of tracts stay below Dec 85 deg
+#: and its RA below 360 deg up to about 11,500 deg^2 (1.5e9 rows, some 170 GB).
+MAX_AREA_DEG2 = 10_000.0
+#: Disk used while building, bytes per deg^2: the partition files and the spool (measured here on 2026-12-03,
+#: simulator 1.8: 163 MB at the peak and 147 MB once written for 11.25 deg^2; 458 and 410 MB for 31.5 deg^2).
+#: The free-space check asks for 1.5 times this.
+BUILD_BYTES_PER_DEG2 = 14.5e6
+#: Seeds accepted, as for ``data_fetch simulate``: a whole number from 0 to 2**63 - 1.
+MAX_SEED = 2**63
 #: truth_type codes.
 TRUTH_TYPES = {0: "star", 1: "galaxy", 2: "blend parent"}
 STAR, GALAXY, PARENT = 0, 1, 2
@@ -218,8 +227,11 @@ def tract_boxes(area_deg2: float) -> list[tuple[tuple[float, float], tuple[float
     tiny survey has four tracts), in rows of constant Dec from :data:`SURVEY_ORIGIN_DEG`, as square a layout
     as possible. Each box covers the same solid angle.
     """
-    if not area_deg2 > 0:
-        raise SurveyError(f"--area must be a positive number of square degrees, got {area_deg2}")
+    if not 0 < area_deg2 <= MAX_AREA_DEG2:  # NaN fails too
+        raise SurveyError(
+            f"--area must be a positive number of square degrees, at most {MAX_AREA_DEG2:,.0f} (this layout's "
+            f"tracts would otherwise reach the pole or wrap around in RA), got {area_deg2}"
+        )
     side = min(TRACT_SIDE_DEG, math.sqrt(area_deg2 / 4))
     n_tracts = max(4, math.ceil(area_deg2 / side**2 - 1e-9))
     n_columns = math.ceil(math.sqrt(n_tracts))
@@ -234,8 +246,6 @@ def tract_boxes(area_deg2: float) -> list[tuple[tuple[float, float], tuple[float
         ra_width = side**2 / (math.degrees(1.0) * sin_width)
         ra_lo = ra0 + column * ra_width
         boxes.append(((ra_lo, ra_lo + ra_width), (dec_lo, dec_hi)))
-    if dec0 + math.ceil(n_tracts / n_columns) * side > 85:
-        raise SurveyError(f"--area {area_deg2} is too large for this simple layout (it would reach the pole)")
     return boxes
 
 
@@ -698,10 +708,14 @@ def build_survey(
         raise SurveyError(f"--margin must be between 0 and 60 arcsec, got {margin_arcsec}")
     if chunk_rows < 1:
         raise SurveyError(f"chunk_rows must be positive, got {chunk_rows}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
+        raise SurveyError(f"--seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
     boxes = tract_boxes(area_deg2)
     try:
         target = safety.check_target(os.fspath(out), "--out", log=_log)
         _check_target(target, force, str(out))
+        needed = int(1.5 * BUILD_BYTES_PER_DEG2 * len(boxes) * _box_area(boxes[0]))
+        safety.require_free_space(target.parent, needed, f"A survey of --area {area_deg2:g}")
         with safety.exclusive_lock(target, "python -m data_fetch survey"):
             safety.recover(target, _log)
             _check_target(target, force, str(out))  # again, under the lock

@@ -138,6 +138,23 @@ def test_tract_layout_covers_the_area():
         builder.tract_boxes(0)
 
 
+def test_the_largest_area_allowed_stays_on_the_sky_without_overlap():
+    boxes = builder.tract_boxes(builder.MAX_AREA_DEG2)
+    assert sum(builder._box_area(b) for b in boxes) >= builder.MAX_AREA_DEG2
+    ra = np.array([b[0] for b in boxes])
+    dec = np.array([b[1] for b in boxes])
+    assert ra.min() >= 0 and ra.max() < 360 and dec.min() >= -90 and dec.max() <= 85
+    for row in np.unique(dec[:, 0]):  # tracts of one row of Dec touch end to end, never overlap
+        edges = np.sort(ra[dec[:, 0] == row], axis=0)
+        assert (edges[1:, 0] >= edges[:-1, 1] - 1e-9).all()
+
+
+@pytest.mark.parametrize("area", [float("inf"), float("nan"), -1.0, builder.MAX_AREA_DEG2 * 1.01, 1e9])
+def test_an_area_off_the_layout_is_refused_at_once(area):
+    with pytest.raises(builder.SurveyError, match="at most 10,000"):
+        builder.tract_boxes(area)
+
+
 # --------------------------------------------------------------------------------------------------------
 # Criteria and bitmasks
 # --------------------------------------------------------------------------------------------------------

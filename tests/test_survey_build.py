@@ -193,3 +193,26 @@ def test_marker_records_what_the_build_made(small_survey):
     record = json.loads((small_survey / builder.MARKER_FILE).read_text())
     assert record["survey_version"] == builder.SURVEY_VERSION
     assert record["n_partitions"] == len(_partition_files(small_survey / builder.CATALOG_NAME))
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, True, 1.5, "7"])
+def test_a_bad_seed_is_refused_before_anything_is_written(tmp_path, seed):
+    with pytest.raises(builder.SurveyError, match="--seed must be a whole number"):
+        builder.build_survey(tmp_path / "S", area_deg2=AREA, seed=seed, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cli_refuses_a_negative_seed(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli(["survey", "--out", str(tmp_path / "S"), "--area", str(AREA), "--seed", "-3", "--quiet"])
+    assert exit_info.value.code == 2
+    assert "--seed: expected a whole number from 0 to 2**63 - 1, got -3" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_survey_the_disk_cannot_hold_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    needed = 1.5 * builder.BUILD_BYTES_PER_DEG2 * 100  # at least this: the area is rounded up to whole tracts
+    monkeypatch.setattr(safety, "free_bytes", lambda folder: int(needed / 2))
+    with pytest.raises(builder.SurveyError, match=r"--area 100 needs about .* free; free some space"):
+        builder.build_survey(tmp_path / "S", area_deg2=100, progress=False)
+    assert list(tmp_path.iterdir()) == []
