@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -183,6 +184,33 @@ def test_select_keeps_the_rows_of_lsdb_query(catalog, ticked, faint):
     by_select = select(catalog, ticked, faint).compute(progress_bar=False)
     assert 0 < len(by_select) < count_rows(catalog)
     pd.testing.assert_frame_equal(pd.DataFrame(by_select), pd.DataFrame(by_query))
+
+
+def test_one_criterion_given_as_a_string_is_that_criterion(catalog):
+    assert selection_expression("primary") == selection_expression(["primary"]) == "(detect_isPrimary)"
+    assert count_rows(select(catalog, "primary")) == count_rows(catalog.query("detect_isPrimary")) > 0
+
+
+@pytest.mark.parametrize(
+    "faint, band, message",
+    [(float("nan"), "i", "finite AB magnitude"), ("faint", "i", "AB magnitude such as"), (24.0, "q", "Rubin's bands")],
+)
+def test_a_bad_faint_limit_or_band_is_refused_when_the_selection_is_written(catalog, faint, band, message):
+    with pytest.raises(ValueError, match=message):
+        select(catalog, ["primary"], faint, band=band)
+
+
+def test_a_catalog_opened_without_the_selection_columns_gets_the_call_that_opens_it_right(survey_path):
+    narrow = lsdb.open_catalog(survey_path, columns=["i_psfMag"])
+    with pytest.raises(ValueError, match=r"opened without detect_isPrimary, refExtendedness\b") as error:
+        select(narrow, ["primary", "point_source"], 24.0)
+    columns = ast.literal_eval(str(error.value).split("columns=")[1][:-1])  # the list the message gives
+    reopened = lsdb.open_catalog(survey_path, columns=columns)
+    assert count_rows(select(reopened, ["primary", "point_source"], 24.0)) == count_rows(
+        reopened.query(selection_expression(["primary", "point_source"], 24.0))
+    )
+    with pytest.raises(ValueError, match="has no column z_psfMag"):
+        select(narrow, [], 24.0, band="z")
 
 
 def test_map_and_sum_adds_every_partition(catalog):

@@ -13,6 +13,7 @@ and has no such flag; the simulated survey keeps blend parents so that the cut r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -107,8 +108,27 @@ def _criterion(name: str) -> SurveyCriterion:
 
 
 def faint_expression(faint: float, band: str = "i") -> str:
-    """The faint limit as an expression: ``{band}_psfMag <= faint`` (AB mag; a null magnitude fails)."""
-    return f"{band}_psfMag <= {float(faint)!r}"
+    """The faint limit as an expression: ``{band}_psfMag <= faint`` (AB mag; a null magnitude fails).
+
+    Raises
+    ------
+    ValueError
+        ``faint`` is not a finite number, or ``band`` is not one of Rubin's bands ``ugrizy``.
+    """
+    try:
+        limit = float(faint)
+    except (TypeError, ValueError):
+        raise ValueError(f"the faint limit must be an AB magnitude such as 24.5, got {faint!r}") from None
+    if not math.isfinite(limit):
+        raise ValueError(f"the faint limit must be a finite AB magnitude such as 24.5, got {faint!r}")
+    if band not in tuple("ugrizy"):
+        raise ValueError(f"band must be one of Rubin's bands u, g, r, i, z, y, got {band!r}")
+    return f"{band}_psfMag <= {limit!r}"
+
+
+def _names(criteria: Iterable[str]) -> list[str]:
+    """The criteria's names as a list; one name given as a string is one criterion, not its letters."""
+    return [criteria] if isinstance(criteria, str) else list(criteria)
 
 
 def selection_expression(criteria: Iterable[str], faint: float | None = None, band: str = "i") -> str:
@@ -128,7 +148,7 @@ def selection_expression(criteria: Iterable[str], faint: float | None = None, ba
     str
         For example ``"(detect_isPrimary) and (refExtendedness < 0.5) and (i_psfMag <= 24.5)"``.
     """
-    parts = [f"({_criterion(name).expression})" for name in criteria]
+    parts = [f"({_criterion(name).expression})" for name in _names(criteria)]
     if faint is not None:
         parts.append(f"({faint_expression(faint, band)})")
     if not parts:
@@ -176,8 +196,28 @@ def select(catalog, criteria: Iterable[str], faint: float | None = None, band: s
         Lazy, with the same partitions (and margin) as ``catalog``; nothing is read until it is computed.
     """
     expression = selection_expression(criteria, faint, band)
+    needed = [column for name in _names(criteria) for column in _criterion(name).columns]
+    needed += [f"{band}_psfMag"] if faint is not None else []
+    _require_columns(catalog, needed)
     # The rows keep the catalog's columns and types, so LSDB's check of each result against meta is skipped.
     return catalog.map_partitions(_rows_passing, expression, meta=catalog.meta, verify_meta=False)
+
+
+def _require_columns(catalog, needed: Sequence[str]) -> None:
+    """ValueError naming the columns the selection needs that the opened catalog lacks, and the fix."""
+    loaded = set(catalog.columns)
+    missing = [column for column in dict.fromkeys(needed) if column not in loaded]
+    if not missing:
+        return
+    on_disk = set(getattr(catalog, "all_columns", loaded))
+    absent = [column for column in missing if column not in on_disk]
+    if absent:
+        raise ValueError(f"the catalog has no column {', '.join(absent)}: choose criteria and a band it has")
+    wanted = ", ".join(repr(c) for c in dict.fromkeys([*(c for c in catalog.columns if c in on_disk), *missing]))
+    raise ValueError(
+        f"the catalog was opened without {', '.join(missing)}, which the selection needs: open it with "
+        f"lsdb.open_catalog(path, columns=[{wanted}])"
+    )
 
 
 def criterion_masks(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
