@@ -24,6 +24,7 @@ from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
 from tutorial_lib.survey import (
     SURVEY_CRITERIA,
     SurveyExplorerState,
+    compute_survey_histograms,
     count_rows,
     pack_bitmask,
     passing_bitmasks,
@@ -211,6 +212,16 @@ def test_a_catalog_opened_without_the_selection_columns_gets_the_call_that_opens
     )
     with pytest.raises(ValueError, match="has no column z_psfMag"):
         select(narrow, [], 24.0, band="z")
+
+
+def test_the_explorer_histograms_refuse_unknown_repeated_or_unread_criteria(survey_path, catalog):
+    with pytest.raises(ValueError, match="unknown survey criterion 'bright'"):
+        compute_survey_histograms(catalog, ["bright"])
+    with pytest.raises(ValueError, match="primary is listed twice"):
+        compute_survey_histograms(catalog, ["primary", "point_source", "primary"])
+    narrow = lsdb.open_catalog(survey_path, columns=["i_psfMag", "r_psfMag"])
+    with pytest.raises(ValueError, match="opened without detect_isPrimary, g_psfMag, truth_type, which the explorer"):
+        compute_survey_histograms(narrow, ["primary"])
 
 
 def test_map_and_sum_adds_every_partition(catalog):

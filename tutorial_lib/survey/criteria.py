@@ -25,9 +25,11 @@ __all__ = [
     "SURVEY_CRITERIA",
     "SurveyCriterion",
     "criterion_masks",
+    "criterion_names",
     "faint_expression",
     "pack_bitmask",
     "passing_bitmasks",
+    "require_columns",
     "select",
     "selection_expression",
 ]
@@ -126,9 +128,21 @@ def faint_expression(faint: float, band: str = "i") -> str:
     return f"{band}_psfMag <= {limit!r}"
 
 
-def _names(criteria: Iterable[str]) -> list[str]:
-    """The criteria's names as a list; one name given as a string is one criterion, not its letters."""
-    return [criteria] if isinstance(criteria, str) else list(criteria)
+def criterion_names(criteria: Iterable[str]) -> list[str]:
+    """The criteria's names as a list, each known and given once; one name given as a string is one criterion.
+
+    Raises
+    ------
+    ValueError
+        A name that is not in :data:`SURVEY_CRITERIA`, or one given twice.
+    """
+    names = [criteria] if isinstance(criteria, str) else list(criteria)
+    for name in names:
+        _criterion(name)
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"survey criterion {', '.join(twice)} is listed twice; give each criterion once")
+    return names
 
 
 def selection_expression(criteria: Iterable[str], faint: float | None = None, band: str = "i") -> str:
@@ -148,7 +162,7 @@ def selection_expression(criteria: Iterable[str], faint: float | None = None, ba
     str
         For example ``"(detect_isPrimary) and (refExtendedness < 0.5) and (i_psfMag <= 24.5)"``.
     """
-    parts = [f"({_criterion(name).expression})" for name in _names(criteria)]
+    parts = [f"({_criterion(name).expression})" for name in criterion_names(criteria)]
     if faint is not None:
         parts.append(f"({faint_expression(faint, band)})")
     if not parts:
@@ -196,15 +210,15 @@ def select(catalog, criteria: Iterable[str], faint: float | None = None, band: s
         Lazy, with the same partitions (and margin) as ``catalog``; nothing is read until it is computed.
     """
     expression = selection_expression(criteria, faint, band)
-    needed = [column for name in _names(criteria) for column in _criterion(name).columns]
+    needed = [column for name in criterion_names(criteria) for column in _criterion(name).columns]
     needed += [f"{band}_psfMag"] if faint is not None else []
-    _require_columns(catalog, needed)
+    require_columns(catalog, needed)
     # The rows keep the catalog's columns and types, so LSDB's check of each result against meta is skipped.
     return catalog.map_partitions(_rows_passing, expression, meta=catalog.meta, verify_meta=False)
 
 
-def _require_columns(catalog, needed: Sequence[str]) -> None:
-    """ValueError naming the columns the selection needs that the opened catalog lacks, and the fix."""
+def require_columns(catalog, needed: Sequence[str], what: str = "the selection") -> None:
+    """ValueError naming the columns ``what`` needs that the opened catalog lacks, and the call that opens it right."""
     loaded = set(catalog.columns)
     missing = [column for column in dict.fromkeys(needed) if column not in loaded]
     if not missing:
@@ -212,10 +226,12 @@ def _require_columns(catalog, needed: Sequence[str]) -> None:
     on_disk = set(getattr(catalog, "all_columns", loaded))
     absent = [column for column in missing if column not in on_disk]
     if absent:
-        raise ValueError(f"the catalog has no column {', '.join(absent)}: choose criteria and a band it has")
+        raise ValueError(
+            f"the catalog has no column {', '.join(absent)}, which {what} needs: choose criteria and a band it has"
+        )
     wanted = ", ".join(repr(c) for c in dict.fromkeys([*(c for c in catalog.columns if c in on_disk), *missing]))
     raise ValueError(
-        f"the catalog was opened without {', '.join(missing)}, which the selection needs: open it with "
+        f"the catalog was opened without {', '.join(missing)}, which {what} needs: open it with "
         f"lsdb.open_catalog(path, columns=[{wanted}])"
     )
 

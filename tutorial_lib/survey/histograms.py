@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..lesson import FAINT_RANGE, REFERENCE_BAND
-from .criteria import SURVEY_CRITERIA, pack_bitmask
+from .criteria import SURVEY_CRITERIA, criterion_names, pack_bitmask, require_columns
 
 __all__ = [
     "COLOURS",
@@ -111,7 +111,10 @@ class HistogramSpec:
         )
         if truth is None:
             truth = "truth_type" in catalog.all_columns
-        return cls(tuple(criteria), order, np.sort(sky), truth=truth)
+        names = criterion_names(criteria)
+        if len(names) > 8:
+            raise ValueError(f"at most 8 criteria fit in the explorer's uint8 bitmask, got {len(names)}")
+        return cls(tuple(names), order, np.sort(sky), truth=truth)
 
 
 def _float(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -369,11 +372,6 @@ def compute_survey_histograms(catalog, criteria: Sequence[str], *, truth: bool |
     import dask
 
     spec = HistogramSpec.for_catalog(catalog, criteria, truth=truth)
-    missing = [c for c in spec.columns() if c not in catalog.columns]
-    if missing:
-        raise ValueError(
-            f"the catalog was opened without the columns {missing}; open it with "
-            f"lsdb.open_catalog(path, columns=HistogramSpec.columns()) or columns='all'"
-        )
+    require_columns(catalog, spec.columns(), "the explorer's histograms")
     (total,) = dask.compute(map_and_sum(catalog, partition_histograms, spec))
     return SurveyHistograms(spec, _cumulate(total), catalog.npartitions)
