@@ -181,6 +181,20 @@ class TestMultibandTable:
         answer["i_psfInstFluxErr"] = forced["i"]["base_PsfFlux_instFluxErr"]
         assert_right(checks_loading.check_multiband_table(answer, ref, forced))
 
+    def test_right_when_a_column_is_kept_as_float32(self, data):
+        ref, forced = data
+        answer = self.right_answer(ref, forced)
+        answer["g_psfInstFlux"] = np.asarray(forced["g"]["base_PsfFlux_instFlux"]).astype(np.float32)
+        assert_right(checks_loading.check_multiband_table(answer, ref, forced))
+
+    def test_a_wrong_column_is_counted_by_the_same_tolerance_that_judges_it(self, data):
+        ref, forced = data
+        answer = self.right_answer(ref, forced)
+        changed = np.asarray(forced["g"]["base_PsfFlux_instFlux"]).copy()
+        changed[:7] *= 1.001
+        answer["g_psfInstFlux"] = changed
+        assert_wrong(checks_loading.check_multiband_table(answer, ref, forced), "in 7 rows")
+
     def test_not_a_table(self, data):
         ref, forced = data
         assert_wrong(checks_loading.check_multiband_table(None, ref, forced), "replace the ...")
@@ -384,6 +398,14 @@ class TestMeanFlux:
         assert "negative" in result.message and "sigma" in result.message
         assert_right(checks_calibration.check_mean_flux(np.nanmean(fluxes) * u.nJy, fluxes))
         assert_right(checks_calibration.check_mean_flux((np.nanmean(fluxes) * u.nJy).to(u.uJy), fluxes))
+
+    def test_the_printed_value_typed_back_is_right_but_a_real_difference_is_not(self, fluxes):
+        finite = fluxes[np.isfinite(fluxes)]
+        mean, sem = float(np.mean(finite)), float(np.std(finite, ddof=1) / np.sqrt(finite.size))
+        printed = float(f"{mean:.1f}")  # as the lesson prints it
+        assert 0 < abs(printed - mean) <= 0.05 < 0.05 * sem  # it differs, by less than 5% of the standard error
+        assert_right(checks_calibration.check_mean_flux(printed, fluxes))
+        assert_wrong(checks_calibration.check_mean_flux(mean + 0.2 * sem, fluxes), "np.nanmean")
 
     def test_typical_mistakes(self, fluxes, photo_calib):
         check = checks_calibration.check_mean_flux

@@ -38,9 +38,13 @@ def _as_dict(answer: Any) -> dict[str, Any] | None:
     return dict(mapping) if isinstance(mapping, Mapping) else None
 
 
+#: Relative tolerance of a copied flux column: a copy kept as float32 (precision 6e-8) is the same column.
+_COPY_RTOL = 1e-6
+
+
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    """Equal values (NaN equal to NaN), with a relative tolerance for float round-off."""
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-9, atol=0.0, equal_nan=True))
+    """Equal values (NaN equal to NaN), to float32 precision (the answer may store the column as float32)."""
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=_COPY_RTOL, atol=0.0, equal_nan=True))
 
 
 def _gen2_filter_to_band(filter_name: str) -> str | None:
@@ -307,7 +311,7 @@ def _flux_column_problem(answer: Table, forced: Mapping[str, Table], band: str, 
         f"the column {column} is {ratio:.4g} times the {flux}_instFlux column: this exercise keeps the "
         "instrumental fluxes in counts (lesson 2 calibrates them)."
     ] = None if np.isclose(ratio, 1.0) else ratio * fluxes
-    n_bad = int(np.count_nonzero(~np.isclose(values, fluxes, rtol=1e-6, atol=0.0, equal_nan=True)))
-    return first_mistake(
-        values, mistakes, lambda a, b: a.shape == b.shape and np.allclose(a, b, rtol=1e-6, equal_nan=True)
-    ) or (f"the column {column} differs from forced['{band}']['{flux}_instFlux'] in {n_bad} rows.")
+    n_bad = int(np.count_nonzero(~np.isclose(values, fluxes, rtol=_COPY_RTOL, atol=0.0, equal_nan=True)))
+    return first_mistake(values, mistakes, _same) or (
+        f"the column {column} differs from forced['{band}']['{flux}_instFlux'] in {n_bad} rows."
+    )
