@@ -94,3 +94,34 @@ def test_magnitude_error_of_a_negative_flux_is_finite_as_in_afw():
     assert mag_err[0] == pytest.approx(2.5 / np.log(10) * 0.5)
     assert mag_err[2] == pytest.approx(mag_err[0])
     assert np.isinf(mag_err[1])
+
+
+def test_a_masked_quantity_from_a_qtable_gives_nan_where_masked():
+    from astropy.table import MaskedColumn, QTable, Table
+
+    calib = PhotoCalib.from_zero_point(27.0)
+    column = QTable(Table({"f": MaskedColumn([100.0, 200.0, 300.0], mask=[False, True, False], unit="ct")}))["f"]
+    mag = calib.instFluxToMagnitude(column)
+    flux = calib.instFluxToNanojansky(column)
+    assert np.isnan(mag[1].value) and np.isnan(flux[1].value)
+    assert mag[0].value == pytest.approx(27.0 - 2.5 * np.log10(100.0))
+    assert flux[2].value == pytest.approx(300.0 * calib.getCalibrationMean())
+
+
+@pytest.mark.parametrize(
+    ("flux", "words"), [(None, "NoneType"), ("12.5", "got str"), (np.array([True, False]), "a flag")]
+)
+def test_what_is_not_a_flux_in_counts_is_refused(flux, words):
+    with pytest.raises(TypeError, match=words):
+        PhotoCalib.from_zero_point(27.0).instFluxToMagnitude(flux)
+
+
+@pytest.mark.parametrize("n_errors", [1, 2, 6])
+def test_errors_of_another_length_than_the_fluxes_are_refused(n_errors):
+    calib = PhotoCalib.from_zero_point(27.0)
+    with pytest.raises(ValueError, match=f"instFluxErr has {n_errors} values for 5 fluxes"):
+        calib.instFluxToMagnitude(np.full(5, 100.0), np.ones(n_errors))
+    with pytest.raises(ValueError, match="one error per flux"):
+        calib.instFluxToNanojansky(np.full(5, 100.0), np.ones(n_errors))
+    _, err = calib.instFluxToMagnitude(np.full(5, 100.0), 5.0)  # one error for every flux is fine
+    assert err == pytest.approx(np.full(5, 2.5 / np.log(10) * 0.05))

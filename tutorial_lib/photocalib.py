@@ -21,6 +21,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from ._arrays import as_array, is_quantity
 from .photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
 
 if TYPE_CHECKING:
@@ -37,8 +38,9 @@ _INSTRUMENTAL_UNITS = (u.ct, u.adu, u.dimensionless_unscaled)
 def _as_counts(values: ArrayLike, name: str) -> tuple[float | np.ndarray, bool]:
     """Return ``values`` as a float ndarray (or float) in counts, and whether the input was a Quantity.
 
-    Accepts scalars, sequences, ndarrays, astropy Table columns and Quantities. A unit other than counts
-    (for example a flux already in nJy) is refused, because calibrating it twice is a silent, costly mistake.
+    Accepts scalars, sequences, ndarrays, astropy Table columns and Quantities, masked or not (masked values
+    become NaN). A unit other than counts (for example a flux already in nJy) is refused, because calibrating it
+    twice is a silent, costly mistake; so are flags and anything that is not numbers.
     """
     unit = getattr(values, "unit", None)
     if unit is not None and u.Unit(unit) not in _INSTRUMENTAL_UNITS:
@@ -46,15 +48,25 @@ def _as_counts(values: ArrayLike, name: str) -> tuple[float | np.ndarray, bool]:
             f"{name} has unit '{unit}', but a PhotoCalib converts instrumental fluxes in counts ('ct'). "
             "Pass the *_instFlux column (counts), not a flux that is already calibrated."
         )
-    is_quantity = isinstance(values, u.Quantity)
-    if isinstance(values, u.Quantity):
-        values = values.value
-    array: np.ndarray
-    if np.ma.isMaskedArray(values):
-        array = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
-    else:
-        array = np.asarray(values, dtype=float)
-    return (float(array) if array.ndim == 0 else array), is_quantity
+    if values is None or isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be instrumental fluxes in counts (numbers), got {type(values).__name__}")
+    data = as_array(values, integer_fill=None)
+    if data.dtype == bool:
+        raise TypeError(f"{name} is a boolean column (a flag), not a flux: pass the *_instFlux column (counts)")
+    try:
+        array = np.asarray(data, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be instrumental fluxes in counts (numbers), got dtype {data.dtype}") from None
+    return (float(array) if array.ndim == 0 else array), is_quantity(values)
+
+
+def _check_errors_match(flux: float | np.ndarray, err: float | np.ndarray) -> None:
+    """ValueError unless ``err`` is one number or has one value per flux."""
+    if np.ndim(err) != 0 and np.shape(err) != np.shape(flux):
+        raise ValueError(
+            f"instFluxErr has {np.size(err):,} values for {np.size(flux):,} fluxes: pass the *_instFluxErr column "
+            "of the same table (one error per flux)."
+        )
 
 
 class PhotoCalib:
@@ -199,6 +211,7 @@ class PhotoCalib:
         if instFluxErr is None:
             return flux * u.nJy if with_unit else flux
         err_counts, _ = _as_counts(instFluxErr, "instFluxErr")
+        _check_errors_match(flux_counts, err_counts)
         err = np.hypot(np.multiply(err_counts, self._mean), np.multiply(flux_counts, self._err))
         if with_unit:
             return flux * u.nJy, err * u.nJy
@@ -249,6 +262,7 @@ class PhotoCalib:
         if instFluxErr is None:
             return result * u.mag if with_unit else result
         err_counts, _ = _as_counts(instFluxErr, "instFluxErr")
+        _check_errors_match(flux_counts, err_counts)
         # afw's toMagnitudeErr (src/image/PhotoCalib.cc): 2.5/ln10 * hypot(instFluxErr/instFlux, err/mean). A
         # negative flux has no magnitude but a finite error, |instFluxErr/instFlux|; a zero flux gives inf.
         with np.errstate(divide="ignore", invalid="ignore"):
