@@ -55,6 +55,20 @@ def test_adapter_drives_selection_magnitudes_and_the_explorer(patch4, objects, o
     assert "0 sky objects, 0 blend parents, 0 duplicate rows" in str(explorer)
 
 
+def test_masked_values_fail_the_cuts_as_they_would_as_nan(patch4):
+    from astropy.table import Table
+
+    masked = Table(patch4, masked=True, copy=True)
+    hidden = np.flatnonzero(np.asarray(patch4["refExtendedness"]) == 0.0)[:40]  # point sources
+    masked["refExtendedness"].mask[hidden] = True
+    masked["i_psfMag"].mask[hidden[:10]] = True
+    as_nan = patch4.copy()
+    as_nan["refExtendedness"][hidden] = np.nan
+    as_nan["i_psfMag"][hidden[:10]] = np.nan
+    assert np.count_nonzero(dp1.point_source(masked)) == np.count_nonzero(dp1.point_source(patch4)) - 40
+    np.testing.assert_array_equal(dp1.lesson_selection(masked), dp1.lesson_selection(as_nan))
+
+
 def test_missing_columns_say_what_table_is_expected(patch4):
     with pytest.raises(KeyError, match="DP1 Object table"):
         dp1.point_source(patch4["objectId", "coord_ra"])

@@ -24,6 +24,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from ._arrays import as_array
 from .lesson import BANDS, DEFAULT_FAINT, REFERENCE_BAND
 from .photocalib import PhotoCalib
 
@@ -39,6 +40,16 @@ __all__ = [
 #: The calibration of a table whose "instrumental" fluxes are already nJy: 1 nJy per unit. The adapter writes
 #: DP1's nJy fluxes in the ``_instFlux`` columns with this calibration, so magnitudes come out right.
 NANOJANSKY_CALIB = PhotoCalib(1.0)
+
+
+def _floats(column) -> np.ndarray:
+    """A column as floats, masked entries NaN (so they fail every cut)."""
+    return np.asarray(as_array(column, integer_fill=None), dtype=float)
+
+
+def _flags(column) -> np.ndarray:
+    """A flag column as booleans, masked entries False (a masked flag is not set), as everywhere in the library."""
+    return np.asarray(as_array(column), dtype=bool)
 
 
 def _need(objects: Table, names: Sequence[str]) -> None:
@@ -65,7 +76,7 @@ def point_source(objects: Table) -> np.ndarray:
     """
     _need(objects, ["refExtendedness"])
     with np.errstate(invalid="ignore"):
-        return np.asarray(objects["refExtendedness"], dtype=float) == 0.0
+        return _floats(objects["refExtendedness"]) == 0.0
 
 
 def good_psf_flux(objects: Table, bands: str | Sequence[str] = REFERENCE_BAND) -> np.ndarray:
@@ -87,7 +98,7 @@ def good_psf_flux(objects: Table, bands: str | Sequence[str] = REFERENCE_BAND) -
     _need(objects, [f"{band}_psfFlux_flag" for band in bands])
     keep = np.ones(len(objects), dtype=bool)
     for band in bands:
-        keep &= ~np.asarray(objects[f"{band}_psfFlux_flag"], dtype=bool)
+        keep &= ~_flags(objects[f"{band}_psfFlux_flag"])
     return keep
 
 
@@ -119,7 +130,7 @@ def lesson_selection(
     if faint is not None:
         _need(objects, [f"{band}_psfMag"])
         with np.errstate(invalid="ignore"):
-            keep &= np.asarray(objects[f"{band}_psfMag"], dtype=float) <= faint
+            keep &= _floats(objects[f"{band}_psfMag"]) <= faint
     return keep
 
 
@@ -148,30 +159,30 @@ def as_lesson_tables(objects: Table, bands: Sequence[str] = BANDS) -> tuple[Tabl
     _need(objects, ["objectId", "coord_ra", "coord_dec", "parentObjectId", "deblend_nChild", "refExtendedness"])
     n = len(objects)
     common = {
-        "id": np.asarray(objects["objectId"]),
-        "coord_ra": np.radians(np.asarray(objects["coord_ra"], dtype=float)) * u.rad,
-        "coord_dec": np.radians(np.asarray(objects["coord_dec"], dtype=float)) * u.rad,
-        "parent": np.asarray(objects["parentObjectId"]),
-        "deblend_nChild": np.asarray(objects["deblend_nChild"]),
+        "id": as_array(objects["objectId"]),
+        "coord_ra": np.radians(_floats(objects["coord_ra"])) * u.rad,
+        "coord_dec": np.radians(_floats(objects["coord_dec"])) * u.rad,
+        "parent": as_array(objects["parentObjectId"]),
+        "deblend_nChild": as_array(objects["deblend_nChild"]),
     }
     ref = Table(dict(common))
     for name in ("detect_isPatchInner", "detect_isTractInner", "detect_isPrimary", "detect_isDeblendedSource"):
         ref[name] = np.ones(n, dtype=bool)
     ref["merge_peak_sky"] = np.zeros(n, dtype=bool)
-    ref["base_ClassificationExtendedness_value"] = np.asarray(objects["refExtendedness"], dtype=float)
+    ref["base_ClassificationExtendedness_value"] = _floats(objects["refExtendedness"])
     ref["base_ClassificationExtendedness_flag"] = ~np.isfinite(ref["base_ClassificationExtendedness_value"])
     forced = {}
     for band in bands:
         _need(objects, [f"{band}_psfFlux", f"{band}_psfFluxErr", f"{band}_psfFlux_flag", f"{band}_extendedness"])
         table = Table(dict(common))
-        table["base_PsfFlux_instFlux"] = np.asarray(objects[f"{band}_psfFlux"], dtype=float) * u.ct
-        table["base_PsfFlux_instFluxErr"] = np.asarray(objects[f"{band}_psfFluxErr"], dtype=float) * u.ct
-        table["base_PsfFlux_flag"] = np.asarray(objects[f"{band}_psfFlux_flag"], dtype=bool)
+        table["base_PsfFlux_instFlux"] = _floats(objects[f"{band}_psfFlux"]) * u.ct
+        table["base_PsfFlux_instFluxErr"] = _floats(objects[f"{band}_psfFluxErr"]) * u.ct
+        table["base_PsfFlux_flag"] = _flags(objects[f"{band}_psfFlux_flag"])
         if f"{band}_cModelFlux" in objects.colnames:
-            table["modelfit_CModel_instFlux"] = np.asarray(objects[f"{band}_cModelFlux"], dtype=float) * u.ct
-            table["modelfit_CModel_instFluxErr"] = np.asarray(objects[f"{band}_cModelFluxErr"], dtype=float) * u.ct
-            table["modelfit_CModel_flag"] = np.asarray(objects[f"{band}_cModel_flag"], dtype=bool)
-        table["base_ClassificationExtendedness_value"] = np.asarray(objects[f"{band}_extendedness"], dtype=float)
+            table["modelfit_CModel_instFlux"] = _floats(objects[f"{band}_cModelFlux"]) * u.ct
+            table["modelfit_CModel_instFluxErr"] = _floats(objects[f"{band}_cModelFluxErr"]) * u.ct
+            table["modelfit_CModel_flag"] = _flags(objects[f"{band}_cModel_flag"])
+        table["base_ClassificationExtendedness_value"] = _floats(objects[f"{band}_extendedness"])
         table["base_ClassificationExtendedness_flag"] = ~np.isfinite(table["base_ClassificationExtendedness_value"])
         forced[band] = table
     return ref, forced, NANOJANSKY_CALIB
@@ -196,7 +207,7 @@ def tables_by_patch(objects: Table, truth: Table | None = None, bands: Sequence[
     from .widgets import PatchTables
 
     _need(objects, ["patch"])
-    patch = np.asarray(objects["patch"])
+    patch = as_array(objects["patch"])
     out = {}
     for value in np.unique(patch):
         rows = patch == value
