@@ -25,7 +25,7 @@ import warnings
 import astropy.units as u
 import numpy as np
 import pytest
-from astropy.table import MaskedColumn, QTable, Table
+from astropy.table import Column, MaskedColumn, QTable, Table
 
 from tutorial_lib.photocalib import PhotoCalib
 from tutorial_lib.selection import (
@@ -550,3 +550,25 @@ def test_single_band_accessors_refuse_several_bands(sel):
         sel.mask(band=[])
     assert rows(sel.column("base_PsfFlux_flag", "r")) == [8]
     assert list(sel.column("id")) == list(IDS)
+
+
+@pytest.mark.parametrize(
+    ("mag", "faint", "words"),
+    [
+        (np.array([20.0, 26.0]), np.nan, "finite number"),
+        (np.array([20.0, 26.0]), None, "must be a number"),
+        (25.0, np.array([20.0, 26.0]), "one number"),  # the arguments swapped
+        (Column([1e3, 2e3], unit="ct"), 25.0, "unit 'ct'"),  # fluxes, not magnitudes
+    ],
+)
+def test_faint_cut_refuses_what_would_select_the_wrong_rows_silently(mag, faint, words):
+    with pytest.raises(ValueError, match=words):
+        faint_cut(mag, faint)
+
+
+def test_faint_cut_takes_columns_and_quantities_in_magnitudes():
+    mag = np.array([20.0, 25.0, 26.0, np.nan])
+    expected = [True, True, False, False]
+    assert faint_cut(mag, 25).tolist() == expected
+    assert faint_cut(Column(mag, unit="mag"), 25.0 * u.mag).tolist() == expected
+    assert faint_cut(MaskedColumn([20.0, 21.0], mask=[False, True]), 25.0).tolist() == [True, False]

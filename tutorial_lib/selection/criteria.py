@@ -575,22 +575,41 @@ FAINT_CUT_DESCRIPTION = (
 )
 
 
-def faint_cut(mag: np.ndarray, faint: float) -> np.ndarray:
+def faint_cut(mag: Any, faint: Any) -> np.ndarray:
     """Rows at most as faint as ``faint`` (AB mag); NaN magnitudes (no flux) fail.
 
     Parameters
     ----------
-    mag : numpy.ndarray
-        AB magnitudes, NaN where there is none (flux <= 0 or unmeasured).
-    faint : float
+    mag : numpy.ndarray, astropy Column or Quantity
+        AB magnitudes, NaN (or masked) where there is none (flux <= 0 or unmeasured).
+    faint : float or astropy.units.Quantity
         The faint limit, AB mag (inclusive).
 
     Returns
     -------
     numpy.ndarray of bool
         ``mag <= faint`` (NaN compares False).
+
+    Raises
+    ------
+    ValueError
+        ``mag`` has a unit that is not a magnitude (a flux), or ``faint`` is not one finite number.
     """
-    return mag <= faint
+    unit = getattr(mag, "unit", None)
+    if unit is not None and not is_magnitude_unit(unit):
+        raise ValueError(
+            f"faint_cut needs magnitudes, but these values have unit '{unit}': convert fluxes to magnitudes "
+            "first (PhotoCalib.instFluxToMagnitude, or Selection.magnitude)."
+        )
+    if np.ndim(faint) != 0:
+        raise ValueError("faint must be one number, the faint limit in AB mag: faint_cut(magnitudes, 25.0)")
+    try:
+        limit = float(getattr(faint, "value", faint))
+    except (TypeError, ValueError):
+        raise ValueError(f"faint must be a number, the faint limit in AB mag, got {faint!r}") from None
+    if isinstance(faint, (bool, str)) or not np.isfinite(limit):
+        raise ValueError(f"faint must be a finite number, the faint limit in AB mag, got {faint!r}")
+    return as_array(mag) <= limit
 
 
 def funnel_counts(
