@@ -519,6 +519,22 @@ def test_check_patch_inner_duplicates(explorer):
     assert explorer.truth_counts["duplicates"] == n_rows
 
 
+def test_a_truth_table_in_another_row_order_is_not_used(tract_tables):
+    tables = tract_tables[4]
+    reversed_truth = PatchTables(tables.ref, tables.forced, tables.photo_calib, tables.truth[::-1])
+    ex = SelectionExplorer({4: reversed_truth}, tract=0, patch=4)
+    try:
+        assert not ex.has_truth
+        assert any("not row-for-row with deepCoadd_ref" in message for message in ex.messages)
+    finally:
+        ex.close()
+    right = SelectionExplorer({4: tables}, tract=0, patch=4)
+    try:
+        assert right.has_truth and right.truth_counts["star"] > 0
+    finally:
+        right.close()
+
+
 def test_check_needs_every_patch():
     tables = _synthetic()
     tables.truth = Table({"truth_type": ["star"] * 6, "truth_id": np.arange(6)})

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from astropy.table import Table
 
+from .._arrays import as_array
 from ..lesson import DEFAULT_FAINT, FAINT_RANGE, REFERENCE_BAND
 from ..selection import (
     CRITERIA,
@@ -223,11 +224,19 @@ def _criterion_masks(sel: Selection, ref: Table, label: str, reference_band: str
 _TruthArrays = tuple[np.ndarray, np.ndarray, np.ndarray] | tuple[None, None, None]
 
 
-def _truth_arrays(truth: Table | None, n: int, label: str, notes: list[str]) -> _TruthArrays:
-    """(truth class code per row, rows sorted by truth_id, the sorted ids), or three Nones."""
+def _truth_arrays(
+    truth: Table | None, n: int, ref_ids: np.ndarray | None, label: str, notes: list[str]
+) -> _TruthArrays:
+    """(truth class code per row, rows sorted by truth_id, the sorted ids), or three Nones.
+
+    The truth table must be row for row with ``ref``: the same length and, where it has an ``id`` column (as
+    ``truth_match`` does), the same ids in the same order.
+    """
     if truth is None:
         return None, None, None
-    if len(truth) != n or "truth_type" not in truth.colnames or "truth_id" not in truth.colnames:
+    same_ids = ref_ids is None or "id" not in truth.colnames or np.array_equal(as_array(truth["id"]), ref_ids)
+    aligned = len(truth) == n and same_ids
+    if not aligned or "truth_type" not in truth.colnames or "truth_id" not in truth.colnames:
         notes.append(
             f"the truth table of {label} is not row-for-row with deepCoadd_ref or lacks truth_type/"
             "truth_id: truth counts are not shown for it"
@@ -272,7 +281,8 @@ def _patch_arrays(tables: PatchTables, label: str, bands: Sequence[str], referen
         if band not in mags:
             mags[band] = np.full(n, np.nan)
             notes.append(missing[band])
-    code, order, sorted_ids = _truth_arrays(tables.truth, n, label, notes)
+    ref_ids = as_array(ref["id"]) if "id" in ref.colnames else None
+    code, order, sorted_ids = _truth_arrays(tables.truth, n, ref_ids, label, notes)
     return _Arrays(n, masks, unavailable, mags, missing, code, order, sorted_ids, notes)
 
 
