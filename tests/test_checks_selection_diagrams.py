@@ -345,6 +345,15 @@ def test_locus_offset_right():
     assert_right(checks_diagrams.check_locus_offset(answer, G_R, R_I))
 
 
+def test_locus_offset_system_is_read_in_any_case_and_an_unknown_one_is_refused():
+    from tutorial_lib.photometry import stellar_locus_g_r_hsc
+
+    answer = G_R - stellar_locus_g_r_hsc(R_I)
+    assert_right(checks_diagrams.check_locus_offset(answer, G_R, R_I, system="HSC"))
+    with pytest.raises(ValueError, match="'sdss' or 'hsc', got 'vega'"):
+        checks_diagrams.check_locus_offset(answer, G_R, R_I, system="vega")
+
+
 @pytest.mark.parametrize(
     ("make", "words"),
     [

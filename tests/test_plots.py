@@ -277,6 +277,17 @@ def test_stellar_locus_values():
     assert isinstance(plots.stellar_locus_g_r(0.5 * u.mag), float)
 
 
+def test_color_color_locus_options_are_checked():
+    _, r_i, g_r = lesson_stars(50)
+    with pytest.raises(ValueError, match="locus_range must be the"):
+        plots.plot_color_color(g_r, r_i, locus_range=None)
+    with pytest.raises(ValueError, match="'sdss' or 'hsc'"):
+        plots.plot_color_color(g_r, r_i, locus_system="johnson")
+    ax = plots.plot_color_color(g_r, r_i, locus_system="HSC").axes[0]
+    x, y = plots._find_gid(ax, plots.GID_LOCUS).get_data()
+    np.testing.assert_allclose(y, plots.stellar_locus_g_r_hsc(x))
+
+
 def test_color_color_labels_and_locus():
     _, r_i, g_r = lesson_stars(200)
     ax = plots.plot_color_color(g_r, r_i).axes[0]

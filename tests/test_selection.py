@@ -572,3 +572,12 @@ def test_faint_cut_takes_columns_and_quantities_in_magnitudes():
     assert faint_cut(mag, 25).tolist() == expected
     assert faint_cut(Column(mag, unit="mag"), 25.0 * u.mag).tolist() == expected
     assert faint_cut(MaskedColumn([20.0, 21.0], mask=[False, True]), 25.0).tolist() == [True, False]
+
+
+def test_mask_takes_a_dict_of_checkboxes_and_applies_only_the_ticked_ones(sel):
+    ticked = sel.mask({"primary": True, "point_source": False, "good_psf_flux": True})
+    np.testing.assert_array_equal(ticked, sel.mask(["primary", "good_psf_flux"]))
+    assert not np.array_equal(ticked, sel.mask(["primary", "point_source", "good_psf_flux"]))
+    np.testing.assert_array_equal(sel.mask({"primary": False}), sel.mask([]))
+    with pytest.raises(TypeError, match="True or False"):
+        sel.mask({"primary": "yes"})

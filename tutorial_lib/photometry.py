@@ -20,6 +20,7 @@ __all__ = [
     "AB_MAGNITUDE_OF_ONE_NANOJANSKY",
     "SDSS_TO_HSC",
     "is_magnitude_unit",
+    "locus_system",
     "sdss_i_z_of_main_sequence",
     "sdss_to_hsc",
     "stellar_locus_g_r",
@@ -171,3 +172,21 @@ def stellar_locus_g_r_hsc(r_i_hsc: ArrayLike) -> float | np.ndarray:
     hsc_g_r = hsc["g"] - hsc["r"]
     result = np.interp(np.asarray(r_i_hsc, dtype=float), hsc_r_i, hsc_g_r, left=np.nan, right=np.nan)
     return float(result) if np.ndim(result) == 0 else result
+
+
+#: The colour systems of the stellar locus.
+LOCUS_SYSTEMS = ("sdss", "hsc")
+
+
+def locus_system(system: str) -> str:
+    """The colour system of a stellar locus, ``"sdss"`` or ``"hsc"`` (any case).
+
+    Raises
+    ------
+    ValueError
+        For any other system.
+    """
+    name = system.lower() if isinstance(system, str) else system
+    if name not in LOCUS_SYSTEMS:
+        raise ValueError(f"the locus system must be 'sdss' or 'hsc', got {system!r}")
+    return name

@@ -51,6 +51,7 @@ from matplotlib.patches import Patch, Polygon
 
 from ._arrays import as_array, as_float_array
 from .photometry import is_magnitude_unit, stellar_locus_g_r, stellar_locus_g_r_hsc
+from .photometry import locus_system as locus_system_name
 
 if TYPE_CHECKING:
     from matplotlib.typing import LegendLocType, RcKeyType
@@ -622,11 +623,10 @@ def plot_color_color(
 def _draw_locus(ax: Axes, locus_range: tuple[float, float], locus_system: str) -> None:
     """The stellar locus g - r(r - i) over ``locus_range``, in SDSS or HSC colours."""
     limits = _sorted_range(locus_range, "locus_range")
-    assert limits is not None  # locus_range is a pair, never None
+    if limits is None:
+        raise ValueError("locus_range must be the (min, max) r - i over which to draw the locus, e.g. (-0.2, 1.8)")
     x = np.linspace(*limits, 300)
-    if locus_system not in ("sdss", "hsc"):
-        raise ValueError(f"locus_system must be 'sdss' or 'hsc', got {locus_system!r}")
-    hsc = locus_system == "hsc"
+    hsc = locus_system_name(locus_system) == "hsc"
     ax.plot(
         x,
         (stellar_locus_g_r_hsc if hsc else stellar_locus_g_r)(x),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..photometry import stellar_locus_g_r, stellar_locus_g_r_hsc
+from ..photometry import locus_system, stellar_locus_g_r, stellar_locus_g_r_hsc
 from ._result import (
     FRACTION_TOLERANCE,
     CheckResult,
@@ -129,7 +129,7 @@ def check_locus_offset(answer: Any, g_r: ArrayLike, r_i: ArrayLike, system: str 
     -------
     CheckResult
     """
-    hsc = system == "hsc"
+    hsc = locus_system(system) == "hsc"
     locus, other = (stellar_locus_g_r_hsc, stellar_locus_g_r) if hsc else (stellar_locus_g_r, stellar_locus_g_r_hsc)
     locus_name = "plots.stellar_locus_g_r_hsc" if hsc else "plots.stellar_locus_g_r"
     gr, ri = _paired(g_r, r_i, "g_r and r_i")

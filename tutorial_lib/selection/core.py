@@ -363,6 +363,11 @@ class Selection:
             names = list(LESSON_CRITERIA)
         elif isinstance(criteria, str):
             names = [criteria]
+        elif isinstance(criteria, Mapping):  # {name: on}, as the explorer's checkboxes hold them
+            wrong = {n: on for n, on in criteria.items() if not isinstance(on, (bool, np.bool_))}
+            if wrong:
+                raise TypeError(f"a dict of criteria maps each name to True or False; got {wrong}")
+            names = [n for n, on in criteria.items() if on]
         else:
             names = list(criteria)
         names = list(dict.fromkeys(_criterion(n).name for n in names))
@@ -377,9 +382,9 @@ class Selection:
 
         Parameters
         ----------
-        criteria : str or iterable of str, optional
-            Names from :data:`CRITERIA`; default :data:`LESSON_CRITERIA` (primary, point_source,
-            good_psf_flux). An empty list keeps every row.
+        criteria : str, iterable of str or dict of str to bool, optional
+            Names from :data:`CRITERIA`, or ``{name: True or False}`` (the True ones apply); default
+            :data:`LESSON_CRITERIA` (primary, point_source, good_psf_flux). An empty list keeps every row.
         band : str or sequence of str, optional
             Band(s) of the per-band criteria: default the ``reference_band``; ``"all"`` requires each
             per-band criterion in every forced table; a list of bands requires it in each of those. The
