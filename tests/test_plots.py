@@ -9,6 +9,7 @@ at the new PNGs before committing them.
 from __future__ import annotations
 
 import math
+import re
 
 import astropy.units as u
 import matplotlib as mpl
@@ -350,6 +351,21 @@ def test_sky_unknown_tract_raises():
     ra, dec, skymap = lesson_sky(5)
     with pytest.raises(ValueError, match="tracts"):
         plots.plot_sky(ra, dec, skymap=skymap, tract=7)
+
+
+@pytest.mark.parametrize("patch", ["4", 99, "1, 1"])
+def test_sky_unknown_patch_raises_instead_of_drawing_no_box(patch):
+    ra, dec, skymap = lesson_sky(5)
+    with pytest.raises(ValueError, match=rf"no patch {re.escape(repr(patch))} .* Gen3 ids 0 to 8"):
+        plots.plot_sky(ra, dec, skymap=skymap, tract=0, patch=patch)
+
+
+def test_sky_wants_the_sky_map_not_its_name_nor_one_tract():
+    ra, dec, skymap = lesson_sky(5)
+    with pytest.raises(TypeError, match="butler.get\\('skyMap'"):
+        plots.plot_sky(ra, dec, skymap="discrete")
+    with pytest.raises(TypeError, match="one tract"):
+        plots.plot_sky(ra, dec, skymap=skymap[0])
 
 
 def test_sky_converts_radians_and_highlights():

@@ -660,6 +660,20 @@ def _patch_wanted(patch_info, wanted: set | None) -> bool:
     return patch_info.getSequentialIndex() in wanted or patch_info.gen2_name in wanted
 
 
+def _check_patches_exist(tracts: list, wanted: set | None) -> None:
+    """ValueError naming the wanted patches that no drawn tract has, and the ids it has."""
+    if wanted is None or not tracts:
+        return
+    known = {key for t in tracts for p in t for key in (p.getSequentialIndex(), p.gen2_name)}
+    missing = [w for w in wanted if w not in known]
+    if missing:
+        ids = sorted({p.getSequentialIndex() for t in tracts for p in t})
+        raise ValueError(
+            f"no patch {', '.join(repr(m) for m in missing)} in the tract(s) drawn: patches are Gen3 ids "
+            f"{ids[0]} to {ids[-1]} (integers) or Gen2 names such as {next(iter(tracts[0])).gen2_name!r}"
+        )
+
+
 def _maybe_warn_radians(ra, dec, skymap) -> None:
     """Warn when unitless coordinates look like radians, e.g. ``np.asarray(ref['coord_ra'])``."""
     finite = np.isfinite(ra) & np.isfinite(dec)
@@ -751,6 +765,7 @@ def plot_sky(
     ValueError
         If the inputs differ in length or ``highlight`` is not boolean.
     """
+    _check_skymap(skymap)
     ra, dec, mask = _sky_positions(ra_deg, dec_deg, highlight, skymap)
     finite = np.isfinite(ra) & np.isfinite(dec)
     tracts = _wanted_tracts(skymap, tract)
@@ -761,6 +776,7 @@ def plot_sky(
     else:
         reference = 180.0
     wanted_patches = _as_id_set(patch, "patch")
+    _check_patches_exist(tracts, wanted_patches)
 
     with mpl.rc_context(_STYLE):
         fig, ax = _figure_and_axes(ax, figsize)
@@ -802,6 +818,18 @@ def _sky_positions(ra_deg, dec_deg, highlight, skymap) -> tuple[np.ndarray, np.n
     if skymap is not None and not (ra_has_unit or dec_has_unit):
         _maybe_warn_radians(ra, dec, skymap)
     return ra, dec, mask
+
+
+def _check_skymap(skymap: Any) -> None:
+    """TypeError unless ``skymap`` is None or a sky map (not its name, nor one of its tracts)."""
+    if skymap is None or hasattr(skymap, "findTract"):
+        return
+    if hasattr(skymap, "getVertexList"):  # a TractInfo
+        raise TypeError("skymap is one tract; pass the whole sky map and choose the tract with tract=...")
+    raise TypeError(
+        f"skymap must be the sky map itself, not the {type(skymap).__name__} {skymap!r:.40}: "
+        "skymap = butler.get('skyMap', skymap='discrete')"
+    )
 
 
 def _wanted_tracts(skymap, tract) -> list:
