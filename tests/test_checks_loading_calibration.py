@@ -298,6 +298,7 @@ class TestMagnitudes:
         assert_right(checks_calibration.check_magnitudes(pair[0], table, photo_calib))
         assert_right(checks_calibration.check_magnitudes(pair[0] * u.mag, table, photo_calib, mag_err=pair[1] * u.mag))
         assert_right(checks_calibration.check_magnitudes(list(pair[0]), table, photo_calib))
+        assert_right(checks_calibration.check_magnitudes(list(pair), table, photo_calib, require_err=True))
 
     def test_right_from_calibrate_catalog(self, data, photo_calib):
         _, forced = data

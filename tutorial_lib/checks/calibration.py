@@ -209,6 +209,8 @@ def check_magnitudes(
     -------
     CheckResult
     """
+    if isinstance(answer, list) and len(answer) == 2 and all(np.ndim(part) == 1 for part in answer):
+        answer = tuple(answer)  # [mag, mag_err]: the pair written as a list
     if isinstance(answer, tuple):
         if len(answer) != 2:
             return wrong(f"give the magnitudes, or the pair (mag, mag_err); got a tuple of {len(answer)} items.")
