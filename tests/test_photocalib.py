@@ -125,3 +125,9 @@ def test_errors_of_another_length_than_the_fluxes_are_refused(n_errors):
         calib.instFluxToNanojansky(np.full(5, 100.0), np.ones(n_errors))
     _, err = calib.instFluxToMagnitude(np.full(5, 100.0), 5.0)  # one error for every flux is fine
     assert err == pytest.approx(np.full(5, 2.5 / np.log(10) * 0.05))
+
+
+def test_calibrate_catalog_of_a_dict_of_bands_says_to_calibrate_each_band():
+    tables = {"i": Table({"base_PsfFlux_instFlux": [100.0], "base_PsfFlux_instFluxErr": [1.0]})}
+    with pytest.raises(TypeError, match=r"photo_calib\['i'\].calibrateCatalog\(forced\['i'\]\)"):
+        PhotoCalib.from_zero_point(27.0).calibrateCatalog(tables)

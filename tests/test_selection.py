@@ -581,3 +581,14 @@ def test_mask_takes_a_dict_of_checkboxes_and_applies_only_the_ticked_ones(sel):
     np.testing.assert_array_equal(sel.mask({"primary": False}), sel.mask([]))
     with pytest.raises(TypeError, match="True or False"):
         sel.mask({"primary": "yes"})
+
+
+def test_forced_tables_and_calibrations_of_the_wrong_kind_are_refused_with_the_fix(ref, forced):
+    with pytest.raises(TypeError, match=r"dict of forced tables by band, e.g. \{'i': forced_i\}, not one Table"):
+        Selection(ref, forced["i"])
+    with pytest.raises(TypeError, match="got a list"):
+        Selection(ref, [forced["i"]])
+    with pytest.raises(TypeError, match="photo_calib must be a PhotoCalib .* got the float 27.0"):
+        Selection(ref, forced, photo_calib=27.0)
+    with pytest.raises(TypeError, match="got the str"):
+        Selection(ref, forced, photo_calib={"i": "27"})

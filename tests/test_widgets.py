@@ -535,6 +535,20 @@ def test_a_truth_table_in_another_row_order_is_not_used(tract_tables):
         right.close()
 
 
+def test_from_tables_wants_the_forced_tables_by_band(tract_tables):
+    tables = tract_tables[4]
+    with pytest.raises(TypeError, match="not one Table"):
+        SelectionExplorer.from_tables(tables.ref, tables.forced["i"], tables.photo_calib)
+
+
+def test_from_butler_takes_one_patch_id(butler):
+    ex = SelectionExplorer.from_butler(butler, {"skymap": "discrete", "tract": 0}, patches=5)
+    try:
+        assert list(ex.tables) == [5]
+    finally:
+        ex.close()
+
+
 def test_check_needs_every_patch():
     tables = _synthetic()
     tables.truth = Table({"truth_type": ["star"] * 6, "truth_id": np.arange(6)})

@@ -294,9 +294,17 @@ class PhotoCalib:
 
         Raises
         ------
+        TypeError
+            If ``catalog`` is not one Table (a dict of them, for example).
         KeyError
             If a ``<name>_instFlux`` or ``<name>_instFluxErr`` column is missing.
         """
+        if not isinstance(catalog, Table):
+            what = "a dict of tables (one per band?)" if isinstance(catalog, dict) else f"a {type(catalog).__name__}"
+            raise TypeError(
+                f"calibrateCatalog takes one astropy Table, got {what}: calibrate each band's forced table with its "
+                "own PhotoCalib, e.g. photo_calib['i'].calibrateCatalog(forced['i'])."
+            )
         if isinstance(names, str):
             names = [names]
         out = catalog.copy(copy_data=True)

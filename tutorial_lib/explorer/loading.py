@@ -7,6 +7,7 @@ This is the explorer's only contact with the Butler. It returns :class:`PatchTab
 from __future__ import annotations
 
 import contextlib
+import numbers
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,9 +110,9 @@ def load_patches(
         ``patches`` lists them).
     bands : sequence of str
         Bands of the forced tables and calibrations.
-    patches : "all", list of int or None
-        ``"all"``: every patch of the tract with a ``deepCoadd_ref``; a list: those patches; None: only the
-        data ID's patch.
+    patches : "all", int, list of int or None
+        ``"all"``: every patch of the tract with a ``deepCoadd_ref``; a patch id or a list: those patches;
+        None: only the data ID's patch.
 
     Returns
     -------
@@ -130,6 +131,8 @@ def load_patches(
         wanted = sorted({int(ref.dataId["patch"]) for ref in refs})
         if not wanted:
             raise LookupError(f"no deepCoadd_ref in the Butler's collections for {base}")
+    elif isinstance(patches, numbers.Integral) and not isinstance(patches, bool):
+        wanted = [int(patches)]  # one patch
     else:
         wanted = list(patches)
     if "patch" in data_id and data_id["patch"] not in wanted:

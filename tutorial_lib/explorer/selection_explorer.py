@@ -15,6 +15,7 @@ from astropy.table import Table
 from matplotlib.figure import Figure
 
 from ..lesson import BANDS
+from ..selection import check_photo_calib, forced_tables_by_band
 from .loading import ALL_PATCHES, PatchTables, load_patches
 from .state import FAINT, ExplorerState
 from .view import ExplorerView
@@ -110,8 +111,10 @@ class SelectionExplorer:
         SelectionExplorer
             The explorer.
         """
+        forced = forced_tables_by_band(forced)
+        check_photo_calib(photo_calib)
         settings.setdefault("bands", tuple(forced))
-        return cls({name: PatchTables(ref, dict(forced), photo_calib, truth)}, **settings)
+        return cls({name: PatchTables(ref, forced, photo_calib, truth)}, **settings)
 
     # --- changes -----------------------------------------------------------------------------------------
     def set(self, **changes: Any) -> None:

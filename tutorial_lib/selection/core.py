@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import astropy.units as u
 import numpy as np
@@ -47,7 +48,7 @@ from .criteria import (
     funnel_table,
 )
 
-__all__ = ["PrimaryCheck", "Selection"]
+__all__ = ["PrimaryCheck", "Selection", "check_photo_calib", "forced_tables_by_band"]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -106,6 +107,45 @@ class PrimaryCheck:
 # --------------------------------------------------------------------------------------------------------
 # Selection
 # --------------------------------------------------------------------------------------------------------
+def forced_tables_by_band(forced: Any) -> dict[str, Table]:
+    """The forced tables as a dict by band; TypeError for one table or a list of them, naming the fix.
+
+    Parameters
+    ----------
+    forced : dict of str to astropy.table.Table, or None
+        ``{band: deepCoadd_forced_src table}``.
+
+    Returns
+    -------
+    dict of str to astropy.table.Table
+    """
+    if forced is None:
+        return {}
+    if isinstance(forced, Table):
+        raise TypeError(
+            "forced must be a dict of forced tables by band, e.g. {'i': forced_i}, not one Table: "
+            "the Selection needs to know each table's band."
+        )
+    if not isinstance(forced, Mapping):
+        raise TypeError(
+            f"forced must be a dict of forced tables by band, e.g. {{'g': forced_g, 'i': forced_i}}; got a "
+            f"{type(forced).__name__}."
+        )
+    return dict(forced)
+
+
+def check_photo_calib(photo_calib: Any) -> None:
+    """TypeError unless ``photo_calib`` is None, a PhotoCalib, or a dict of them by band."""
+    calibs = photo_calib.values() if isinstance(photo_calib, Mapping) else [photo_calib]
+    for calib in calibs:
+        if calib is not None and not hasattr(calib, "instFluxToMagnitude"):
+            raise TypeError(
+                f"photo_calib must be a PhotoCalib (or a dict of them by band), got the {type(calib).__name__} "
+                f"{calib!r:.30}: butler.get('deepCoadd_calexp.photoCalib', data_id, band=...) or "
+                "PhotoCalib.from_zero_point(27.0)."
+            )
+
+
 class Selection:
     """The lesson's criteria over one reference table and per-band forced tables.
 
@@ -158,7 +198,8 @@ class Selection:
         photo_calib: PhotoCalib | Mapping[str, PhotoCalib] | None = None,
     ) -> None:
         _check_table(ref, "ref")
-        forced = dict(forced or {})
+        forced = forced_tables_by_band(forced)
+        check_photo_calib(photo_calib)
         if ALL_BANDS in forced:
             raise ValueError(f"'{ALL_BANDS}' is reserved (band='all' means every band); rename that band.")
         for band, table in forced.items():
