@@ -131,3 +131,16 @@ def test_calibrate_catalog_of_a_dict_of_bands_says_to_calibrate_each_band():
     tables = {"i": Table({"base_PsfFlux_instFlux": [100.0], "base_PsfFlux_instFluxErr": [1.0]})}
     with pytest.raises(TypeError, match=r"photo_calib\['i'\].calibrateCatalog\(forced\['i'\]\)"):
         PhotoCalib.from_zero_point(27.0).calibrateCatalog(tables)
+
+
+def test_zero_point_and_fluxmag0_as_quantity_or_text():
+    mean = PhotoCalib.from_zero_point(27.0).getCalibrationMean()
+    assert PhotoCalib.from_zero_point(27.0 * u.mag).getCalibrationMean() == pytest.approx(mean)
+    assert PhotoCalib.from_zero_point("27").getCalibrationMean() == pytest.approx(mean)
+    assert PhotoCalib.from_fluxmag0("6.3e10").getCalibrationMean() == pytest.approx(
+        PhotoCalib.from_fluxmag0(6.3e10).getCalibrationMean()
+    )
+    with pytest.raises(ValueError, match="zero_point must be a magnitude, got unit 'nJy'"):
+        PhotoCalib.from_zero_point(27.0 * u.nJy)
+    with pytest.raises(ValueError, match="FLUXMAG0 must be a positive number of counts"):
+        PhotoCalib.from_fluxmag0("lots")

@@ -278,6 +278,16 @@ def test_stellar_locus_values():
     assert isinstance(plots.stellar_locus_g_r(0.5 * u.mag), float)
 
 
+def test_ranges_take_quantities_in_mag_and_refuse_other_units_or_shapes():
+    _, r_i, g_r = lesson_stars(50)
+    fig = plots.plot_cmd(g_r + 20, r_i, mag_range=(16 * u.mag, 26 * u.mag))
+    assert sorted(fig.axes[0].get_ylim()) == [16.0, 26.0]
+    with pytest.raises(ValueError, match="mag_range must be a magnitude, got unit 'nJy'"):
+        plots.plot_cmd(g_r + 20, r_i, mag_range=(16 * u.nJy, 26 * u.nJy))
+    with pytest.raises(ValueError, match="must be a pair"):
+        plots.plot_cmd(g_r + 20, r_i, mag_range=(16, 20, 26))
+
+
 def test_color_color_locus_options_are_checked():
     _, r_i, g_r = lesson_stars(50)
     with pytest.raises(ValueError, match="locus_range must be the"):

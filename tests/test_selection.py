@@ -556,7 +556,8 @@ def test_single_band_accessors_refuse_several_bands(sel):
     ("mag", "faint", "words"),
     [
         (np.array([20.0, 26.0]), np.nan, "finite number"),
-        (np.array([20.0, 26.0]), None, "must be a number"),
+        (np.array([20.0, 26.0]), None, "must be one number"),
+        (np.array([20.0, 26.0]), 25.0 * u.nJy, "must be a magnitude"),
         (25.0, np.array([20.0, 26.0]), "one number"),  # the arguments swapped
         (Column([1e3, 2e3], unit="ct"), 25.0, "unit 'ct'"),  # fluxes, not magnitudes
     ],

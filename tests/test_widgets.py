@@ -549,6 +549,15 @@ def test_from_butler_takes_one_patch_id(butler):
         ex.close()
 
 
+def test_faint_limit_as_a_quantity_in_mag(explorer):
+    import astropy.units as u
+
+    explorer.set(faint=23.0 * u.mag)
+    assert explorer.state["faint"] == 23.0
+    with pytest.raises(ValueError, match="faint must be a magnitude, got unit 'nJy'"):
+        explorer.set(faint=23.0 * u.nJy)
+
+
 def test_check_needs_every_patch():
     tables = _synthetic()
     tables.truth = Table({"truth_type": ["star"] * 6, "truth_id": np.arange(6)})

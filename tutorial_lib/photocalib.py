@@ -22,7 +22,7 @@ import numpy as np
 from astropy.table import Table
 
 from ._arrays import as_array, is_quantity
-from .photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
+from .photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY, as_magnitude
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -134,7 +134,7 @@ class PhotoCalib:
             If the zero point gives an infinite or zero ``calibrationMean``.
         """
         try:
-            mean = 10.0 ** (0.4 * (AB_MAGNITUDE_OF_ONE_NANOJANSKY - float(zero_point)))
+            mean = 10.0 ** (0.4 * (AB_MAGNITUDE_OF_ONE_NANOJANSKY - as_magnitude(zero_point, "zero_point")))
         except OverflowError:
             mean = math.inf
         if not (math.isfinite(mean) and mean > 0):
@@ -167,6 +167,10 @@ class PhotoCalib:
         PhotoCalib
             The calibration.
         """
+        try:
+            fluxmag0 = float(fluxmag0)
+        except (TypeError, ValueError):
+            raise ValueError(f"FLUXMAG0 must be a positive number of counts, got {fluxmag0!r:.40}") from None
         if not fluxmag0 > 0:
             raise ValueError(f"FLUXMAG0 must be positive, got {fluxmag0!r}")
         mean = 10.0 ** (0.4 * AB_MAGNITUDE_OF_ONE_NANOJANSKY) / fluxmag0

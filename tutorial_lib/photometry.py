@@ -19,6 +19,7 @@ from ._arrays import is_quantity
 __all__ = [
     "AB_MAGNITUDE_OF_ONE_NANOJANSKY",
     "SDSS_TO_HSC",
+    "as_magnitude",
     "is_magnitude_unit",
     "locus_system",
     "sdss_i_z_of_main_sequence",
@@ -190,3 +191,24 @@ def locus_system(system: str) -> str:
     if name not in LOCUS_SYSTEMS:
         raise ValueError(f"the locus system must be 'sdss' or 'hsc', got {system!r}")
     return name
+
+
+def as_magnitude(value: Any, name: str) -> float:
+    """One magnitude as a float, from a number or a Quantity in magnitudes (``25.0`` or ``25 * u.mag``).
+
+    Raises
+    ------
+    ValueError
+        For another unit (a flux), or what is not one number.
+    """
+    unit = getattr(value, "unit", None)
+    if unit is not None:
+        if not is_magnitude_unit(unit):
+            raise ValueError(f"{name} must be a magnitude, got unit '{unit}'")
+        value = value.value
+    if isinstance(value, bool) or np.ndim(value) != 0:
+        raise ValueError(f"{name} must be one number (AB mag), got {value!r:.40}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be one number (AB mag), got {value!r:.40}") from None

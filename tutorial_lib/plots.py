@@ -50,7 +50,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 
 from ._arrays import as_array, as_float_array
-from .photometry import is_magnitude_unit, stellar_locus_g_r, stellar_locus_g_r_hsc
+from .photometry import as_magnitude, is_magnitude_unit, stellar_locus_g_r, stellar_locus_g_r_hsc
 from .photometry import locus_system as locus_system_name
 
 if TYPE_CHECKING:
@@ -210,7 +210,10 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
 def _sorted_range(limits, name: str) -> tuple[float, float] | None:
     if limits is None:
         return None
-    low, high = (float(v) for v in limits)
+    pair = list(limits) if isinstance(limits, Iterable) and not isinstance(limits, str) else []
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be a pair (low, high); got {limits!r:.60}")
+    low, high = (as_magnitude(v, name) for v in pair)
     if not (math.isfinite(low) and math.isfinite(high)) or low == high:
         raise ValueError(f"{name} must be two different finite numbers; got {limits!r}")
     return (min(low, high), max(low, high))

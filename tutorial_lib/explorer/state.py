@@ -22,6 +22,7 @@ from astropy.table import Table
 
 from .._arrays import as_array
 from ..lesson import DEFAULT_FAINT, FAINT_RANGE, REFERENCE_BAND
+from ..photometry import as_magnitude
 from ..selection import (
     CRITERIA,
     FAINT_CUT_DESCRIPTION,
@@ -345,7 +346,7 @@ def check_faint(value: float) -> float:
         If the limit is outside :data:`FAINT_RANGE`.
     """
     low, high = FAINT_RANGE
-    value = float(value)
+    value = as_magnitude(value, "faint")
     if not low <= value <= high:
         raise ValueError(f"faint must be between {low} and {high} (AB mag), got {value}")
     return round(value, 1)

@@ -35,7 +35,7 @@ from astropy.table import Table
 
 from .. import eras
 from .._arrays import as_array
-from ..photometry import is_magnitude_unit
+from ..photometry import as_magnitude, is_magnitude_unit
 
 __all__ = [
     "CRITERIA",
@@ -603,11 +603,8 @@ def faint_cut(mag: Any, faint: Any) -> np.ndarray:
         )
     if np.ndim(faint) != 0:
         raise ValueError("faint must be one number, the faint limit in AB mag: faint_cut(magnitudes, 25.0)")
-    try:
-        limit = float(getattr(faint, "value", faint))
-    except (TypeError, ValueError):
-        raise ValueError(f"faint must be a number, the faint limit in AB mag, got {faint!r}") from None
-    if isinstance(faint, (bool, str)) or not np.isfinite(limit):
+    limit = as_magnitude(faint, "faint")
+    if not np.isfinite(limit):
         raise ValueError(f"faint must be a finite number, the faint limit in AB mag, got {faint!r}")
     return as_array(mag) <= limit
 
