@@ -29,9 +29,8 @@ def write_survey(path: Path, area_deg2: float, *, seed: int | None = None, progr
         The builder's marker record, with ``n_rows`` and ``n_partitions``.
     """
     seed = survey.DEFAULT_SEED if seed is None else seed
-    if not survey.is_up_to_date(path, area_deg2=area_deg2, seed=seed, margin_arcsec=None):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        survey.build_survey(path, area_deg2=area_deg2, seed=seed, force=True, progress=progress)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    survey.build_survey(path, area_deg2=area_deg2, seed=seed, if_stale=True, progress=progress)
     record = survey.read_marker(path)
     assert record is not None  # build_survey writes it last, or raises
     return record

@@ -206,26 +206,24 @@ def _add_survey_parser(commands) -> None:
 
 
 def _survey(args) -> int:
-    from .survey import SurveyError, build_survey, is_up_to_date, read_marker
+    from .survey import SurveyError, build_survey
 
-    force = args.force
-    if args.if_stale and Path(args.out).exists() and read_marker(args.out) is not None:
-        if is_up_to_date(args.out, area_deg2=args.area, seed=args.seed, margin_arcsec=args.margin):
-            print(f"{args.out} is up to date (same seed, area, margin and survey version).")
-            return 0
-        force = True
     try:
         summary = build_survey(
             args.out,
             area_deg2=args.area,
             seed=args.seed,
-            force=force,
+            force=args.force,
+            if_stale=args.if_stale,
             progress=not args.quiet,
             margin_arcsec=args.margin,
         )
     except SurveyError as error:
         print(f"data_fetch: error: {error}", file=sys.stderr)
         return 2
+    if summary.up_to_date:
+        print(f"{args.out} is up to date (same seed, area, margin and survey version; every file checked).")
+        return 0
     print(
         f"Wrote {args.out}: {summary.n_rows:,} rows in {summary.n_tracts} tracts ({summary.area_deg2:.2f} deg^2), "
         f"{summary.n_partitions} HATS partitions, seed {summary.seed} ({summary.seconds:.0f} s)."

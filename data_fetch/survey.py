@@ -87,6 +87,7 @@ __all__ = [
     "SurveySummary",
     "TRUTH_TYPES",
     "build_survey",
+    "damage",
     "ensure_survey",
     "survey_columns",
     "survey_schema",
@@ -183,6 +184,7 @@ class SurveySummary:
     n_rows: int
     n_partitions: int
     seconds: float
+    up_to_date: bool = False  #: True when ``if_stale`` found the survey current and wrote nothing
 
 
 def survey_columns():
@@ -646,20 +648,78 @@ def _check_target(target: Path, force: bool, shown: str) -> None:
 
 
 def is_up_to_date(path: str | os.PathLike, *, area_deg2: float, seed: int, margin_arcsec: float | None) -> bool:
-    """Whether ``path`` holds a survey this version made with these options (for ``--if-stale``)."""
-    record = read_marker(path)
-    return record is not None and (
-        record.get("survey_version"),
-        record.get("seed"),
-        record.get("area_requested_deg2"),
-        record.get("margin_arcsec"),
-    ) == (SURVEY_VERSION, seed, area_deg2, margin_arcsec)
+    """Whether ``path`` holds an undamaged survey this version made with these options (for ``--if-stale``).
+
+    Reads every file (about 1 s per GB) to compare it with the sizes and SHA-256 its marker recorded.
+    """
+    try:
+        record = read_marker(path)
+    except SurveyError:
+        return False
+    options = (record or {}).get("survey_version"), (record or {}).get("seed")
+    options += (record or {}).get("area_requested_deg2"), (record or {}).get("margin_arcsec")
+    return record is not None and options == (SURVEY_VERSION, seed, area_deg2, margin_arcsec) and not damage(path)
 
 
 def read_marker(path: str | os.PathLike) -> dict | None:
-    """The build record of a survey made here (seed, area, rows...), or None if ``path`` has no marker."""
+    """The build record of a survey made here (seed, area, rows, files...), or None if ``path`` has no marker.
+
+    Raises
+    ------
+    SurveyError
+        The marker is there but cannot be read.
+    """
     marker = Path(path) / MARKER_FILE
-    return json.loads(marker.read_text()) if marker.is_file() else None
+    if not marker.is_file():
+        return None
+    try:
+        record = json.loads(marker.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise SurveyError(
+            f"{path} is damaged: its {MARKER_FILE} cannot be read ({error}). Remove the folder, or replace it with "
+            "--force (build_survey(force=True)), to rebuild it."
+        ) from None
+    if not isinstance(record, dict):
+        raise SurveyError(
+            f"{path} is damaged: its {MARKER_FILE} is not a build record; remove the folder or use --force."
+        )
+    return record
+
+
+def _file_records(root: Path) -> dict[str, dict]:
+    """Size and SHA-256 of every file under ``root`` but the marker, by path relative to ``root``."""
+    from .manifest import sha256_file
+
+    return {
+        str(f.relative_to(root)): {"size": f.stat().st_size, "sha256": sha256_file(f)}
+        for f in sorted(root.rglob("*"))
+        if f.is_file() and f.name != MARKER_FILE
+    }
+
+
+def damage(path: str | os.PathLike) -> list[str]:
+    """One line per file of the survey at ``path`` that is missing or differs from its marker's record.
+
+    Reads every file; empty when the survey is whole. A marker without file records (an older build) is damage
+    too, since nothing can be checked.
+    """
+    path = Path(path)
+    record = read_marker(path) or {}
+    files = record.get("files")
+    if not isinstance(files, dict) or not files:
+        return [f"{MARKER_FILE} lists no files to check (an older build, or not a survey)"]
+    from .manifest import sha256_file
+
+    problems = []
+    for name, entry in sorted(files.items()):
+        file = path / name
+        if not file.is_file():
+            problems.append(f"{name} is missing")
+        elif file.stat().st_size != entry.get("size"):
+            problems.append(f"{name} has {file.stat().st_size:,} bytes, not {entry.get('size'):,}")
+        elif sha256_file(file) != entry.get("sha256"):
+            problems.append(f"{name}: its SHA-256 differs from the record's (same size; its bytes changed)")
+    return problems
 
 
 def build_survey(
@@ -668,6 +728,7 @@ def build_survey(
     area_deg2: float = DEFAULT_AREA_DEG2,
     seed: int = DEFAULT_SEED,
     force: bool = False,
+    if_stale: bool = False,
     progress: bool = True,
     chunk_rows: int = CHUNK_ROWS,
     margin_arcsec: float | None = None,
@@ -685,6 +746,9 @@ def build_survey(
         Random seed; the same seed and area give the same rows.
     force : bool
         Replace an existing survey at ``out`` (only one this function made, marked by :data:`MARKER_FILE`).
+    if_stale : bool
+        Keep the survey at ``out`` if it is current and whole (:func:`is_up_to_date`, checked under the lock;
+        then nothing is written and the summary says ``up_to_date``), else replace it as ``force`` does.
     progress : bool
         Show progress bars (on stderr).
     chunk_rows : int
@@ -711,14 +775,27 @@ def build_survey(
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
         raise SurveyError(f"--seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
     boxes = tract_boxes(area_deg2)
+    options = {"area_deg2": area_deg2, "seed": seed, "margin_arcsec": margin_arcsec}
     try:
         target = safety.check_target(os.fspath(out), "--out", log=_log)
-        _check_target(target, force, str(out))
+        _check_target(target, force or if_stale, str(out))
         needed = int(1.5 * BUILD_BYTES_PER_DEG2 * len(boxes) * _box_area(boxes[0]))
         safety.require_free_space(target.parent, needed, f"A survey of --area {area_deg2:g}")
         with safety.exclusive_lock(target, "python -m data_fetch survey"):
             safety.recover(target, _log)
-            _check_target(target, force, str(out))  # again, under the lock
+            _check_target(target, force or if_stale, str(out))  # again, under the lock
+            if if_stale and target.exists() and is_up_to_date(target, **options):
+                record = read_marker(target) or {}
+                return SurveySummary(
+                    target,
+                    seed,
+                    record["area_deg2"],
+                    record["n_tracts"],
+                    record["n_rows"],
+                    record["n_partitions"],
+                    time.perf_counter() - start,
+                    up_to_date=True,
+                )
             staging = safety.make_staging(target, "building")
             try:
                 n_rows, n_partitions, n_margin_rows = _build_into(
@@ -737,6 +814,7 @@ def build_survey(
                     "margin_arcsec": margin_arcsec,
                     "n_margin_rows": n_margin_rows,
                     "layout": DP1_SCHEMA,
+                    "files": _file_records(staging / "survey"),
                 }
                 safety.atomic_write(staging / "survey" / MARKER_FILE, (json.dumps(record, indent=1) + "\n").encode())
                 _swap_into_place(staging / "survey", target, staging)
@@ -817,36 +895,17 @@ def ensure_survey(
         failed.
     """
     path = Path(path)
-    options = {"area_deg2": area_deg2, "seed": seed, "margin_arcsec": margin_arcsec}
-    if path.exists():
-        if not (path / MARKER_FILE).is_file():
-            raise SurveyError(
-                f"{path} exists but is not a survey made by `python -m data_fetch survey` (no {MARKER_FILE} in "
-                "it), so it is left alone. Move it away, or pass another path; then this builds the survey there."
-            )
-        try:
-            read_marker(path)
-        except (ValueError, OSError) as error:
-            raise SurveyError(
-                f"{path} is damaged: its {MARKER_FILE} cannot be read ({error}). Remove the folder, then run this "
-                "again to rebuild it."
-            ) from None
-        if is_up_to_date(path, **options) and _looks_complete(path):
-            return path
+    if path.exists() and not (path / MARKER_FILE).is_file():
+        raise SurveyError(
+            f"{path} exists but is not a survey made by `python -m data_fetch survey` (no {MARKER_FILE} in "
+            "it), so it is left alone. Move it away, or pass another path; then this builds the survey there."
+        )
+    read_marker(path)  # a damaged marker is an error, not a reason to replace the folder
     with contextlib.redirect_stdout(sys.stderr):
-        build_survey(path, force=path.exists(), progress=progress, **options)
+        build_survey(
+            path, area_deg2=area_deg2, seed=seed, margin_arcsec=margin_arcsec, if_stale=True, progress=progress
+        )
     return path
-
-
-def _looks_complete(path: Path) -> bool:
-    """Cheap check that the marked survey still has its parts: properties and every partition file listed."""
-    record = read_marker(path) or {}
-    catalog = path / CATALOG_NAME
-    if not (path / "collection.properties").is_file() or not (catalog / "partition_info.csv").is_file():
-        return False
-    listed = (catalog / "partition_info.csv").read_text().split()[1:]
-    files = list((catalog / "dataset").glob(f"Norder={PARTITION_ORDER}/Dir=*/Npix=*.parquet"))
-    return len(files) == len(listed) == record.get("n_partitions", len(listed))
 
 
 def _box_area(box) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import lsdb
 import numpy as np
@@ -159,7 +160,7 @@ def test_ensure_survey_builds_once_silently_then_returns_at_once(tmp_path, capsy
     def no_rebuild(*args, **kwargs):
         raise AssertionError("rebuilt a survey that was up to date")
 
-    monkeypatch.setattr(builder, "build_survey", no_rebuild)
+    monkeypatch.setattr(builder, "_build_into", no_rebuild)
     assert builder.ensure_survey(path, area_deg2=0.01, progress=False) == path
     assert capsys.readouterr().out == ""
 
@@ -216,3 +217,39 @@ def test_a_survey_the_disk_cannot_hold_is_refused_before_anything_is_written(tmp
     with pytest.raises(builder.SurveyError, match=r"--area 100 needs about .* free; free some space"):
         builder.build_survey(tmp_path / "S", area_deg2=100, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def _build_cli(path, *extra):
+    return cli(["survey", "--out", str(path), "--area", str(AREA), "--seed", "3", "--quiet", *extra])
+
+
+@pytest.mark.parametrize("harm", ["flip a byte", "remove the catalog", "truncate a partition"])
+def test_if_stale_rebuilds_a_damaged_survey_instead_of_calling_it_up_to_date(tmp_path, capsys, harm):
+    path = tmp_path / "S"
+    assert _build_cli(path) == 0
+    assert _build_cli(path, "--if-stale") == 0
+    assert "is up to date" in capsys.readouterr().out
+    assert builder.damage(path) == []
+    partition = _partition_files(path / builder.CATALOG_NAME)[0]
+    if harm == "flip a byte":
+        data = bytearray(partition.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        partition.write_bytes(bytes(data))
+    elif harm == "remove the catalog":
+        shutil.rmtree(path / builder.CATALOG_NAME)
+    else:
+        partition.write_bytes(partition.read_bytes()[:100])
+    assert builder.damage(path)  # named, file by file
+    assert _build_cli(path, "--if-stale") == 0
+    assert "Wrote" in capsys.readouterr().out  # rebuilt, not "up to date"
+    assert builder.damage(path) == []
+
+
+def test_if_stale_replaces_a_survey_whose_marker_is_unreadable_and_says_so_in_python(tmp_path, capsys):
+    path = tmp_path / "S"
+    assert _build_cli(path) == 0
+    (path / builder.MARKER_FILE).write_text("{")
+    with pytest.raises(builder.SurveyError, match="damaged: its .* cannot be read"):
+        builder.read_marker(path)
+    assert _build_cli(path, "--if-stale") == 0  # its marker's name says this command made it: rebuilt
+    assert builder.read_marker(path)["seed"] == 3 and builder.damage(path) == []
