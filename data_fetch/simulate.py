@@ -24,7 +24,7 @@ from tutorial_lib.repository import MARKER_NAME, check_repository, describe
 from tutorial_lib.skymap import SkyMap, make_lesson_skymap
 
 from . import SIMULATOR_VERSION, safety, workers
-from .manifest import write_manifest
+from .manifest import RepositoryError, verify, write_manifest
 from .measure import (
     BANDS,
     ZERO_POINT,
@@ -333,7 +333,12 @@ def staleness(repo: Path, seed: int, num_patches: tuple[int, int]) -> str | None
         return f"it was built with other options ({' '.join(text.split()[1:])[:60]})"
     if not (repo / MARKER_NAME).is_file():
         return "it was built by an older data_fetch, without a manifest to check it by"
-    problems = check_repository(repo)
+    problems = check_repository(repo)  # files by size, and the registry's datasets
+    if not problems:
+        try:  # every byte, as `verify` reads it, so that --if-stale repairs what verify reports
+            problems = verify(repo)
+        except RepositoryError as error:
+            problems = [str(error)]
     return f"it is damaged: {describe(problems)}" if problems else None
 
 

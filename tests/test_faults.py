@@ -429,6 +429,16 @@ def test_verify_catches_flipped_bytes_of_the_same_size(repo, capsys):
     assert len(verify(repo)) == 1
 
 
+def test_if_stale_repairs_the_flipped_bytes_that_verify_reports(repo, clean_build, capsys):
+    target = _parquet(repo)[0]
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
+    assert code == 0 and err == [] and "it is damaged" in out and "SHA-256" in out and "rebuilding" in out
+    assert verify(repo) == [] and digest(repo) == digest(clean_build)
+
+
 def test_a_repository_data_fetch_did_not_make_opens_as_it_is(repo):
     """Your own repository (README): no marker, no manifest, so no check; a broken one is still one message."""
     (repo / "DATA_FETCH_REPOSITORY").unlink()
