@@ -207,9 +207,9 @@ def fetch(obj: RemoteObject, options: DownloadOptions, *, action: lfs.DownloadAc
     if path is not None:
         return path
     if action is None:
-        action = lfs.request_download(options.lfs_url, [obj.pointer], session=options.session, retries=options.retries)[
-            obj.pointer.oid
-        ]
+        action = lfs.request_download(
+            options.lfs_url, [obj.pointer], session=options.session, retries=options.retries, timeout=options.timeout
+        )[obj.pointer.oid]
     options.log(f"Downloading {obj.name} ({format_size(obj.size)}) from {lfs.redact_url(action.href)}")
     cache.mkdir(parents=True, exist_ok=True)
     attempt = 0
@@ -511,9 +511,9 @@ def fetch_fits_header(obj: RemoteObject, options: DownloadOptions) -> FitsHeader
     if cached is not None:
         return cached
 
-    action = lfs.request_download(options.lfs_url, [obj.pointer], session=options.session, retries=options.retries)[
-        obj.pointer.oid
-    ]
+    action = lfs.request_download(
+        options.lfs_url, [obj.pointer], session=options.session, retries=options.retries, timeout=options.timeout
+    )[obj.pointer.oid]
     nbytes = FIRST_HEADER_BYTES
     attempt = 0
     while True:

@@ -254,7 +254,7 @@ def request_download(
     with response:
         if response.status_code != 200:
             raise _refusal(response, url)
-        text = _read_limited(response, url)
+        text = _read_limited(response, url, timeout)
     try:
         answer = json.loads(text)
     except ValueError:
@@ -266,18 +266,33 @@ def request_download(
 MAX_ANSWER_BYTES = 1_000_000
 
 
-def _read_limited(response: requests.Response, url: str) -> bytes:
+def _read_limited(response: requests.Response, url: str, timeout: float = 30.0) -> bytes:
+    """The batch answer, at most :data:`MAX_ANSWER_BYTES`, read within ``timeout`` seconds in all (a server that
+    drips its answer a byte at a time never trips a per-read timeout)."""
+    import urllib3
+
     chunks, total = [], 0
-    try:
-        for chunk in response.iter_content(chunk_size=16 * 1024):
-            total += len(chunk)
-            if total > MAX_ANSWER_BYTES:
-                raise LFSError(f"the Git LFS server {url} sent a batch answer larger than {MAX_ANSWER_BYTES:,} bytes.")
-            chunks.append(chunk)
-    except requests.RequestException as error:
-        message = f"the Git LFS server {url} answer was cut off ({type(error).__name__})."
-        raise LFSUnavailableError(message, url) from None
-    return b"".join(chunks)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            chunk = response.raw.read1(16 * 1024, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise LFSUnavailableError(
+                f"the Git LFS server {url} stopped answering for {timeout:g} s (--timeout).", url
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            message = f"the Git LFS server {url} answer was cut off ({type(error).__name__})."
+            raise LFSUnavailableError(message, url) from None
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > MAX_ANSWER_BYTES:
+            raise LFSError(f"the Git LFS server {url} sent a batch answer larger than {MAX_ANSWER_BYTES:,} bytes.")
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise LFSUnavailableError(
+                f"the Git LFS server {url} did not finish its answer within {timeout:g} s (--timeout).", url
+            )
 
 
 def _connection_reason(error: Exception) -> str:

@@ -61,6 +61,7 @@ class Behaviour:
     batch_entry: object = None  # callable(entry) -> entry: rewrites each object of the batch answer
     redirect: dict = field(default_factory=dict)  # oid -> Location of a 302 answer to its GET
     range_body: dict = field(default_factory=dict)  # oid -> bytes served (206) for Range requests instead
+    batch_drip: float = 0.0  # seconds between single bytes of the batch answer (0: sent at once)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -186,6 +187,18 @@ class _Handler(BaseHTTPRequestHandler):
                 }
                 entry = {"oid": oid, "size": size, "authenticated": True, "actions": {"download": download}}
                 answer.append(behaviour.batch_entry(entry) if behaviour.batch_entry else entry)
+        if behaviour.batch_drip:
+            payload = json.dumps({"transfer": "basic", "objects": answer}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", LFS_MEDIA_TYPE)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            for k in range(len(payload)):
+                if self.fake._server is None or not self._write_quietly(payload[k : k + 1]):
+                    break
+                time.sleep(behaviour.batch_drip)
+            self.close_connection = True
+            return
         self._send_json(200, {"transfer": "basic", "objects": answer})
 
     # --- the basic transfer -------------------------------------------------------------------------------

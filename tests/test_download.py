@@ -656,3 +656,15 @@ def test_check_real_selection(fake):
     # The forced table in another order (matched through objectId) gives the same answer.
     shuffled = forced[np.random.default_rng(1).permutation(len(forced))]
     assert checks_real.check_real_selection(right, ref, shuffled)
+
+
+def test_a_batch_answer_dripped_a_byte_at_a_time_ends_at_the_timeout(fake):
+    oid, data = next(iter(fake.objects.items()))
+    pointer = lfs.LFSPointer(oid, len(data))
+    # The answer (some 300 bytes, a byte every 0.2 s) would take a minute; no single read waits 1 s.
+    expected = r"did not finish its answer within 1 s \(--timeout\)"
+    with (
+        FakeLFSServer(fake.objects, Behaviour(batch_drip=0.2)) as server,
+        pytest.raises(lfs.LFSUnavailableError, match=expected),
+    ):
+        lfs.request_download(server.url, [pointer], timeout=1.0, retries=0)
