@@ -9,19 +9,31 @@ Every failure ends in one line on stderr and a non-zero exit (2: refused or fail
 
 from __future__ import annotations
 
-import argparse
-import gc
-import os
 import sys
-import time
-import traceback
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from tutorial_lib.repository import RepositoryError
+from . import safety
 
-from . import SIMULATOR_VERSION, safety
-from .simulate import DEFAULT_SEED, MAX_PATCHES_PER_SIDE, SimulationError, build
+if __name__ == "__main__":  # before the imports below, which take seconds: a signal then ends in one line too
+    safety.install_signal_handlers()
+
+try:
+    safety.fault_point("imports")  # a test hook: DATA_FETCH_PAUSE=imports waits here
+    import argparse
+    import gc
+    import os
+    import time
+    import traceback
+    from pathlib import Path
+    from typing import TYPE_CHECKING
+
+    from tutorial_lib.repository import RepositoryError
+
+    from . import SIMULATOR_VERSION
+    from .simulate import DEFAULT_SEED, MAX_PATCHES_PER_SIDE, SimulationError, build
+except KeyboardInterrupt as _interrupt:
+    if __name__ != "__main__":
+        raise
+    sys.exit(safety.report_interrupted(getattr(_interrupt, "signum", 2)))
 
 if TYPE_CHECKING:
     from .hsc_validation import IngestSummary
@@ -354,6 +366,7 @@ def main(argv=None) -> int:
     args = _parser(next((word for word in argv if not word.startswith("-")), None)).parse_args(argv)
     safety.install_signal_handlers()
     safety.COMPLETED.clear()
+    safety.RECEIVED.clear()
     try:
         return _COMMANDS[args.command](args)
     except _expected_errors() as error:
@@ -364,11 +377,10 @@ def main(argv=None) -> int:
         print(f"data_fetch: error: {error.strerror or _one_line(error)}{where}; nothing was written.", file=sys.stderr)
         return 2
     except KeyboardInterrupt as error:
-        name = error.args[0] if isinstance(error, safety.Interrupted) else "SIGINT"
-        done = f"{safety.COMPLETED[-1]} had just been written, complete" if safety.COMPLETED else "nothing was written"
-        print(f"data_fetch: interrupted ({name}); {done}.", file=sys.stderr)
-        return 128 + getattr(error, "signum", 2)
+        return safety.report_interrupted(getattr(error, "signum", 2))
     except Exception as error:  # noqa: BLE001 (a bug: one line, the traceback on request)
+        if safety.RECEIVED:  # a library turned the signal's exception into its own
+            return safety.report_interrupted(safety.RECEIVED[0])
         if os.environ.get("DATA_FETCH_DEBUG"):
             traceback.print_exc()
         print(

@@ -36,6 +36,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -89,20 +90,43 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+#: The signals that interrupted this process, in order: a library may turn the exception a signal raised into
+#: one of its own (pydantic's SchemaError, say), and the command line still reports the interruption.
+RECEIVED: list[int] = []
+
+
 def _raise_interrupted(signum, frame) -> None:
+    RECEIVED.append(signum)
     raise Interrupted(signum)
 
 
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    RECEIVED.append(signum)
+    signal.default_int_handler(signum, frame)
+
+
 def install_signal_handlers() -> None:
-    """SIGTERM and SIGHUP clean up as Ctrl-C (SIGINT) does.
+    """SIGTERM and SIGHUP clean up as Ctrl-C (SIGINT) does; each signal is recorded in :data:`RECEIVED`.
 
     A signal the parent set to be ignored stays ignored (``nohup`` ignores SIGHUP on purpose). The three signals are
     unblocked: a process inherits its parent's signal mask, and a blocked SIGTERM would never run the cleanup.
     """
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum, handler in (
+        (signal.SIGTERM, _raise_interrupted),
+        (signal.SIGHUP, _raise_interrupted),
+        (signal.SIGINT, _raise_keyboard_interrupt),
+    ):
         if signal.getsignal(signum) != signal.SIG_IGN:
-            signal.signal(signum, _raise_interrupted)
+            signal.signal(signum, handler)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+
+
+def report_interrupted(signum: int) -> int:
+    """Say on stderr, in one line, that signal ``signum`` stopped the command and what was kept; its exit status."""
+    name = signal.Signals(signum).name
+    done = f"{COMPLETED[-1]} had just been written, complete" if COMPLETED else "nothing was written"
+    print(f"data_fetch: interrupted ({name}); {done}.", file=sys.stderr)
+    return 128 + signum
 
 
 @contextmanager

@@ -29,6 +29,7 @@ from astropy.io import fits
 from conftest import REPO_ROOT
 from lfs_server import Behaviour, FakeLFSServer, make_calexp_header, make_fake_validation_files, make_tables
 
+import data_fetch.__main__ as cli_module
 import data_fetch.hsc_validation as hsc
 import data_fetch.simulate as simulate
 from data_fetch import download, lfs, safety
@@ -268,9 +269,39 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_python_imports_the_command_ends_in_one_line(tmp_path, signum):
+    paused = tmp_path / "paused"  # the command waits there, before its imports of numpy, astropy, the Butler...
+    env = {"DATA_FETCH_PAUSE": "imports", "DATA_FETCH_PAUSE_FILE": str(paused)}
+    process = _subprocess(["-m", "data_fetch", "simulate", "--repo", str(tmp_path / "D"), "--quiet"], env)
+    assert _wait_for(paused.exists)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=60)
+    name = signal.Signals(signum).name
+    assert process.returncode == 128 + signum, (out, err)
+    assert err.splitlines() == [f"data_fetch: interrupted ({name}); nothing was written."]
+    assert [p.name for p in tmp_path.iterdir() if p.name not in ("paused", "work")] == []  # no D, lock, staging
+
+
+def test_a_signal_a_library_turned_into_its_own_error_is_still_reported_as_the_signal(
+    capsys, monkeypatch, _restore_signal_handlers
+):
+    def pydantic_like(args):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        except KeyboardInterrupt as error:
+            raise RuntimeError("SchemaError: building the schema failed") from error
+        raise AssertionError("SIGTERM was not delivered")
+
+    monkeypatch.setitem(cli_module._COMMANDS, "verify", pydantic_like)
+    assert cli_module.main(["verify", "--repo", "DATA"]) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err.splitlines() == ["data_fetch: interrupted (SIGTERM); nothing was written."]
+
+
 @pytest.fixture
 def _restore_signal_handlers():
-    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
     yield
     for signum, handler in saved.items():
         signal.signal(signum, handler)
