@@ -41,6 +41,7 @@ from tutorial_lib.butler_formatters import STORAGE_CLASS_CONFIG
 from tutorial_lib.skymap import SkyMap
 
 from . import workers
+from .safety import signals_deferred
 from .schema import make_table
 
 __all__ = [
@@ -196,7 +197,10 @@ class BatchWriter:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        # A signal must not cut this wait short: the caller then removes the staging folder, and a writer still
+        # running would write into it again (seen once in about 60 interrupted builds).
+        with signals_deferred():
+            self._executor.shutdown(wait=True, cancel_futures=True)
 
     def put(self, obj, dataset_type: str, run: str, **data_id) -> DatasetRef:
         """Queue ``obj``'s file for writing; its dataset is registered by :meth:`ingest`."""

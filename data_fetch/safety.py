@@ -57,6 +57,7 @@ __all__ = [
     "make_staging",
     "recover",
     "require_free_space",
+    "signals_deferred",
     "swap_into_place",
     "write_marker",
 ]
@@ -130,7 +131,7 @@ def report_interrupted(signum: int) -> int:
 
 
 @contextmanager
-def _signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[None]:
     """Hold SIGINT, SIGTERM and SIGHUP until the block is done (they are delivered right after)."""
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
@@ -370,7 +371,7 @@ def swap_into_place(new: Path, target: Path, staging: Path, *, replace: bool) ->
     )
     atomic_write(staging / JOURNAL, json.dumps({"target": str(target), "pid": os.getpid()}).encode())
     previous = staging / "previous"
-    with _signals_deferred():
+    with signals_deferred():
         if replace and os.path.lexists(target):
             if not (target.is_dir() and not target.is_symlink() and is_data_fetch_repository(target)):
                 raise appeared

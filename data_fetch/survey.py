@@ -849,7 +849,7 @@ def _swap_into_place(new: Path, target: Path, staging: Path) -> None:
     ``target`` meanwhile is never replaced."""
     from . import safety
 
-    with safety._signals_deferred():
+    with safety.signals_deferred():
         if os.path.lexists(target):
             if not (target.is_dir() and not target.is_symlink() and (target / MARKER_FILE).is_file()):
                 raise SurveyError(f"{target} appeared while the survey was being built; it was left as it is.")
