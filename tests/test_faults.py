@@ -440,6 +440,18 @@ def test_damage_is_named_by_if_stale_and_by_the_lessons_helper(repo, capsys, dam
     assert _orphans(repo.parent) == []
 
 
+def test_a_registry_that_cannot_be_opened_is_one_line_from_a_new_process(repo):
+    database = repo / "gen3.sqlite3"
+    database.write_bytes(b"0123456789abcdef" + database.read_bytes()[16:])  # the SQLite header is gone
+    args = ["-m", "data_fetch", "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--no-rebuild"]
+    out, err = _subprocess(args).communicate(timeout=120)
+    expected = (
+        f"data_fetch: error: {repo}: it is damaged: the Butler registry cannot be opened (DatabaseError: "
+        "(sqlite3.DatabaseError) file is not a database). It was left as it is (--no-rebuild); run `make data`."
+    )
+    assert err.splitlines() == [expected]  # without the Butler's own "Failed to instantiate Butler ..." line
+
+
 def test_damage_is_rebuilt_by_if_stale_into_a_clean_build(repo, clean_build, capsys):
     DAMAGES["parquet truncated"](repo)
     code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")

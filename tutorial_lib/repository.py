@@ -15,9 +15,11 @@ rebuilds the repository.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -148,13 +150,26 @@ def file_problems(repo: Path, manifest: dict) -> list[str]:
     return problems
 
 
+@contextlib.contextmanager
+def _butler_errors_unlogged() -> Iterator[None]:
+    """Without the Butler's own log line for a registry it cannot open: the caller reports that in its words."""
+    logger = logging.getLogger("lsst.daf.butler.direct_butler")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _registry_problems(repo: Path, manifest: dict, collections=None):
     """Open the registry and count the datasets; returns (problems, butler or None)."""
     from lsst.daf.butler import Butler
 
     try:
         # No default collections while counting: the Butler infers a default data ID (e.g. the sky map) from them.
-        butler = Butler.from_config(str(repo), writeable=False)
+        with _butler_errors_unlogged():
+            butler = Butler.from_config(str(repo), writeable=False)
         found = dataset_counts(butler, manifest["datasets"])
         butler = butler.clone(collections=collections) if collections is not None else butler
     except Exception as error:  # noqa: BLE001 (SQLAlchemy, YAML, Butler: any failure means a damaged registry)
