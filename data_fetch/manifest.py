@@ -23,7 +23,7 @@ from tutorial_lib.repository import (
 
 from .safety import atomic_write
 
-__all__ = ["sha256_file", "verify", "write_manifest"]
+__all__ = ["changed_files", "file_records", "sha256_file", "verify", "write_manifest"]
 
 
 def sha256_file(path: Path) -> str:
@@ -31,8 +31,24 @@ def sha256_file(path: Path) -> str:
     return pooch.file_hash(str(path), alg="sha256")
 
 
-def _repository_files(repo: Path) -> list[Path]:
-    return sorted(p for p in repo.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
+def file_records(root: Path, skip: str = MANIFEST_NAME) -> dict[str, dict]:
+    """Size and SHA-256 of every file under ``root`` but ``skip`` (the file that records them), by relative path."""
+    return {
+        str(path.relative_to(root)): {"size": path.stat().st_size, "sha256": sha256_file(path)}
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != skip
+    }
+
+
+def changed_files(root: Path, files: dict[str, dict]) -> list[str]:
+    """One line per file of ``files`` (as :func:`file_records` gives them) that is missing under ``root``, has
+    another size, or other bytes; empty when all match. Reads every file."""
+    problems = file_problems(root, {"files": files})  # missing or resized: the fast check's answer
+    damaged = {line.split()[0] for line in problems}
+    for name, entry in sorted(files.items()):
+        if name not in damaged and sha256_file(root / name) != entry.get("sha256"):
+            problems.append(f"{name}: its SHA-256 differs from the one recorded (same size; its bytes changed)")
+    return problems
 
 
 def write_manifest(repo: Path, datasets: dict[str, int] | None = None) -> dict:
@@ -47,10 +63,7 @@ def write_manifest(repo: Path, datasets: dict[str, int] | None = None) -> dict:
         butler = Butler.from_config(str(repo), writeable=False)
         datasets = dataset_counts(butler)
         del butler
-    files = {
-        str(path.relative_to(repo)): {"size": path.stat().st_size, "sha256": sha256_file(path)}
-        for path in _repository_files(repo)
-    }
+    files = file_records(repo)
     manifest = {"format": MANIFEST_FORMAT, "made_by": "python -m data_fetch", "files": files, "datasets": datasets}
     atomic_write(repo / MANIFEST_NAME, json.dumps(manifest, indent=1, sort_keys=True).encode())
     return manifest
@@ -64,13 +77,7 @@ def verify(repo: Path) -> list[str]:
     tutorial_lib.repository.RepositoryError
         No readable manifest.
     """
-    manifest = read_manifest(repo)
-    problems = file_problems(repo, manifest)  # missing or resized: the fast check's answer
-    damaged = {line.split()[0] for line in problems}
-    for name, entry in sorted(manifest["files"].items()):
-        if name not in damaged and sha256_file(repo / name) != entry.get("sha256"):
-            problems.append(f"{name}: its SHA-256 differs from the manifest's (same size; its bytes changed)")
-    return problems
+    return changed_files(repo, read_manifest(repo)["files"])
 
 
 __all__ += ["RepositoryError"]

@@ -656,9 +656,10 @@ def is_up_to_date(path: str | os.PathLike, *, area_deg2: float, seed: int, margi
         record = read_marker(path)
     except SurveyError:
         return False
-    options = (record or {}).get("survey_version"), (record or {}).get("seed")
-    options += (record or {}).get("area_requested_deg2"), (record or {}).get("margin_arcsec")
-    return record is not None and options == (SURVEY_VERSION, seed, area_deg2, margin_arcsec) and not damage(path)
+    if record is None:
+        return False
+    made_with = [record.get(key) for key in ("survey_version", "seed", "area_requested_deg2", "margin_arcsec")]
+    return made_with == [SURVEY_VERSION, seed, area_deg2, margin_arcsec] and not damage(path)
 
 
 def read_marker(path: str | os.PathLike) -> dict | None:
@@ -686,17 +687,6 @@ def read_marker(path: str | os.PathLike) -> dict | None:
     return record
 
 
-def _file_records(root: Path) -> dict[str, dict]:
-    """Size and SHA-256 of every file under ``root`` but the marker, by path relative to ``root``."""
-    from .manifest import sha256_file
-
-    return {
-        str(f.relative_to(root)): {"size": f.stat().st_size, "sha256": sha256_file(f)}
-        for f in sorted(root.rglob("*"))
-        if f.is_file() and f.name != MARKER_FILE
-    }
-
-
 def damage(path: str | os.PathLike) -> list[str]:
     """One line per file of the survey at ``path`` that is missing or differs from its marker's record.
 
@@ -704,22 +694,12 @@ def damage(path: str | os.PathLike) -> list[str]:
     too, since nothing can be checked.
     """
     path = Path(path)
-    record = read_marker(path) or {}
-    files = record.get("files")
+    files = (read_marker(path) or {}).get("files")
     if not isinstance(files, dict) or not files:
         return [f"{MARKER_FILE} lists no files to check (an older build, or not a survey)"]
-    from .manifest import sha256_file
+    from .manifest import changed_files
 
-    problems = []
-    for name, entry in sorted(files.items()):
-        file = path / name
-        if not file.is_file():
-            problems.append(f"{name} is missing")
-        elif file.stat().st_size != entry.get("size"):
-            problems.append(f"{name} has {file.stat().st_size:,} bytes, not {entry.get('size'):,}")
-        elif sha256_file(file) != entry.get("sha256"):
-            problems.append(f"{name}: its SHA-256 differs from the record's (same size; its bytes changed)")
-    return problems
+    return changed_files(path, files)
 
 
 def build_survey(
@@ -766,6 +746,7 @@ def build_survey(
         A bad option, a target it must not replace, or another build of the same target running.
     """
     from . import safety
+    from .manifest import file_records
 
     start = time.perf_counter()
     if margin_arcsec is not None and not 0 < margin_arcsec <= 60:
@@ -814,7 +795,7 @@ def build_survey(
                     "margin_arcsec": margin_arcsec,
                     "n_margin_rows": n_margin_rows,
                     "layout": DP1_SCHEMA,
-                    "files": _file_records(staging / "survey"),
+                    "files": file_records(staging / "survey", skip=MARKER_FILE),
                 }
                 safety.atomic_write(staging / "survey" / MARKER_FILE, (json.dumps(record, indent=1) + "\n").encode())
                 _swap_into_place(staging / "survey", target, staging)

@@ -24,7 +24,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from ._arrays import as_array
+from ._arrays import as_array, as_float_array
 from .lesson import BANDS, DEFAULT_FAINT, REFERENCE_BAND
 from .photocalib import PhotoCalib
 
@@ -40,11 +40,6 @@ __all__ = [
 #: The calibration of a table whose "instrumental" fluxes are already nJy: 1 nJy per unit. The adapter writes
 #: DP1's nJy fluxes in the ``_instFlux`` columns with this calibration, so magnitudes come out right.
 NANOJANSKY_CALIB = PhotoCalib(1.0)
-
-
-def _floats(column) -> np.ndarray:
-    """A column as floats, masked entries NaN (so they fail every cut)."""
-    return np.asarray(as_array(column, integer_fill=None), dtype=float)
 
 
 def _flags(column) -> np.ndarray:
@@ -76,7 +71,7 @@ def point_source(objects: Table) -> np.ndarray:
     """
     _need(objects, ["refExtendedness"])
     with np.errstate(invalid="ignore"):
-        return _floats(objects["refExtendedness"]) == 0.0
+        return as_float_array(objects["refExtendedness"]) == 0.0
 
 
 def good_psf_flux(objects: Table, bands: str | Sequence[str] = REFERENCE_BAND) -> np.ndarray:
@@ -130,7 +125,7 @@ def lesson_selection(
     if faint is not None:
         _need(objects, [f"{band}_psfMag"])
         with np.errstate(invalid="ignore"):
-            keep &= _floats(objects[f"{band}_psfMag"]) <= faint
+            keep &= as_float_array(objects[f"{band}_psfMag"]) <= faint
     return keep
 
 
@@ -160,8 +155,8 @@ def as_lesson_tables(objects: Table, bands: Sequence[str] = BANDS) -> tuple[Tabl
     n = len(objects)
     common = {
         "id": as_array(objects["objectId"]),
-        "coord_ra": np.radians(_floats(objects["coord_ra"])) * u.rad,
-        "coord_dec": np.radians(_floats(objects["coord_dec"])) * u.rad,
+        "coord_ra": np.radians(as_float_array(objects["coord_ra"])) * u.rad,
+        "coord_dec": np.radians(as_float_array(objects["coord_dec"])) * u.rad,
         "parent": as_array(objects["parentObjectId"]),
         "deblend_nChild": as_array(objects["deblend_nChild"]),
     }
@@ -169,20 +164,20 @@ def as_lesson_tables(objects: Table, bands: Sequence[str] = BANDS) -> tuple[Tabl
     for name in ("detect_isPatchInner", "detect_isTractInner", "detect_isPrimary", "detect_isDeblendedSource"):
         ref[name] = np.ones(n, dtype=bool)
     ref["merge_peak_sky"] = np.zeros(n, dtype=bool)
-    ref["base_ClassificationExtendedness_value"] = _floats(objects["refExtendedness"])
+    ref["base_ClassificationExtendedness_value"] = as_float_array(objects["refExtendedness"])
     ref["base_ClassificationExtendedness_flag"] = ~np.isfinite(ref["base_ClassificationExtendedness_value"])
     forced = {}
     for band in bands:
         _need(objects, [f"{band}_psfFlux", f"{band}_psfFluxErr", f"{band}_psfFlux_flag", f"{band}_extendedness"])
         table = Table(dict(common))
-        table["base_PsfFlux_instFlux"] = _floats(objects[f"{band}_psfFlux"]) * u.ct
-        table["base_PsfFlux_instFluxErr"] = _floats(objects[f"{band}_psfFluxErr"]) * u.ct
+        table["base_PsfFlux_instFlux"] = as_float_array(objects[f"{band}_psfFlux"]) * u.ct
+        table["base_PsfFlux_instFluxErr"] = as_float_array(objects[f"{band}_psfFluxErr"]) * u.ct
         table["base_PsfFlux_flag"] = _flags(objects[f"{band}_psfFlux_flag"])
         if f"{band}_cModelFlux" in objects.colnames:
-            table["modelfit_CModel_instFlux"] = _floats(objects[f"{band}_cModelFlux"]) * u.ct
-            table["modelfit_CModel_instFluxErr"] = _floats(objects[f"{band}_cModelFluxErr"]) * u.ct
+            table["modelfit_CModel_instFlux"] = as_float_array(objects[f"{band}_cModelFlux"]) * u.ct
+            table["modelfit_CModel_instFluxErr"] = as_float_array(objects[f"{band}_cModelFluxErr"]) * u.ct
             table["modelfit_CModel_flag"] = _flags(objects[f"{band}_cModel_flag"])
-        table["base_ClassificationExtendedness_value"] = _floats(objects[f"{band}_extendedness"])
+        table["base_ClassificationExtendedness_value"] = as_float_array(objects[f"{band}_extendedness"])
         table["base_ClassificationExtendedness_flag"] = ~np.isfinite(table["base_ClassificationExtendedness_value"])
         forced[band] = table
     return ref, forced, NANOJANSKY_CALIB
