@@ -321,15 +321,20 @@ def _simulate(args) -> int:
 
 
 def _verify(args) -> int:
-    from .manifest import verify
+    from .manifest import foreign_files, verify
 
     target = safety.check_target(args.repo, "--repo")
     if not target.is_dir():
         raise RepositoryError(f"{args.repo} does not exist; run `make data` to build it.")
     with safety.exclusive_lock(target, "python -m data_fetch verify"):
         problems = verify(target)
+        foreign = foreign_files(target)
     for line in problems:
         print(f"{args.repo}/{line}")
+    for name in foreign:
+        print(
+            f"{args.repo}/{name}: not made by data_fetch (not in the manifest); a rebuild refuses until it is moved out"
+        )
     if problems:
         print(
             f"data_fetch: {args.repo}: {len(problems)} damaged file(s); rebuild it with "

@@ -84,7 +84,7 @@ from tutorial_lib.skymap import HSC_PATCH_BORDER, HSC_PATCH_INNER, SkyMap, Tract
 from . import download, lfs, safety
 from .afw_table import read_source_catalog
 from .butler_repo import DATASET_TYPES, PHYSICAL_FILTERS, create_repository, make_chain, put_deterministic
-from .manifest import write_manifest
+from .manifest import foreign_files, write_manifest
 
 __all__ = [
     "BANDS",
@@ -873,6 +873,7 @@ def _check_existing(target: Path, repo) -> None:
     problems = check_repository(target)
     if problems:
         raise IngestError(f"{repo} is damaged ({describe(problems)}); rebuild it first with `make data`.")
+    safety.refuse_foreign(target, foreign_files(target))  # the ingest would record them as its own
 
 
 def _ingest_in_staging(target: Path, exists: bool, force: bool, prepared: _Prepared) -> None:
@@ -895,7 +896,7 @@ def _ingest_in_staging(target: Path, exists: bool, force: bool, prepared: _Prepa
         _write(butler, prepared)
         del butler
         write_manifest(new)
-        safety.swap_into_place(new, target, staging, replace=exists)
+        safety.swap_into_place(new, target, staging, replace=exists, foreign=foreign_files)
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise IngestError(

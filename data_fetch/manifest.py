@@ -8,6 +8,7 @@ that ``--if-stale`` and the lessons run is :func:`tutorial_lib.repository.check_
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import pooch
@@ -23,7 +24,15 @@ from tutorial_lib.repository import (
 
 from .safety import atomic_write
 
-__all__ = ["changed_files", "file_records", "sha256_file", "verify", "write_manifest"]
+__all__ = [
+    "changed_files",
+    "file_records",
+    "foreign_files",
+    "sha256_file",
+    "unrecorded_files",
+    "verify",
+    "write_manifest",
+]
 
 
 def sha256_file(path: Path) -> str:
@@ -49,6 +58,25 @@ def changed_files(root: Path, files: dict[str, dict]) -> list[str]:
         if name not in damaged and sha256_file(root / name) != entry.get("sha256"):
             problems.append(f"{name}: its SHA-256 differs from the one recorded (same size; its bytes changed)")
     return problems
+
+
+def unrecorded_files(root: Path, recorded: Iterable[str], own: Iterable[str] = (MANIFEST_NAME,)) -> list[str]:
+    """The files under ``root`` (relative paths; symbolic links too) that neither ``recorded`` nor ``own`` names:
+    files data_fetch did not write there, which replacing ``root`` would delete."""
+    known = set(recorded) | set(own)
+    found = (path for path in sorted(root.rglob("*")) if path.is_file() or path.is_symlink())
+    return [name for name in (str(path.relative_to(root)) for path in found) if name not in known]
+
+
+def foreign_files(repo: Path) -> list[str]:
+    """The files of the Butler repository ``repo`` that its manifest does not record (see
+    :func:`unrecorded_files`); empty when it has no readable manifest, since then there is nothing to compare
+    with and its marker alone says whether data_fetch made it."""
+    try:
+        files = read_manifest(repo)["files"]
+    except RepositoryError:
+        return []
+    return unrecorded_files(repo, files)
 
 
 def write_manifest(repo: Path, datasets: dict[str, int] | None = None) -> dict:

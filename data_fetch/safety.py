@@ -39,7 +39,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,6 +54,7 @@ __all__ = [
     "exclusive_lock",
     "install_signal_handlers",
     "is_data_fetch_repository",
+    "refuse_foreign",
     "make_staging",
     "recover",
     "require_free_space",
@@ -211,6 +212,22 @@ def describe_folder(path: Path) -> str:
     return f"it holds {shown}" + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
+def refuse_foreign(target: Path, names: Sequence[str]) -> None:
+    """Refuse to replace ``target`` while it holds files data_fetch did not make (``names``, relative paths).
+
+    Raises
+    ------
+    SafetyError
+        ``names`` is not empty; the message names them and says how to go on.
+    """
+    if names:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise SafetyError(
+            f"{target} holds {len(names)} file(s) that data_fetch did not make ({shown}); replacing it would "
+            f"delete them, so it is left as it is. Move them out of {target}, then run the command again."
+        )
+
+
 def write_marker(repo: Path, kind: str) -> None:
     """Write data_fetch's marker into ``repo``."""
     atomic_write(
@@ -352,12 +369,15 @@ def rename_noreplace(source: Path, target: Path) -> None:
     os.rename(source, target)
 
 
-def swap_into_place(new: Path, target: Path, staging: Path, *, replace: bool) -> None:
+def swap_into_place(
+    new: Path, target: Path, staging: Path, *, replace: bool, foreign: Callable[[Path], list[str]] | None = None
+) -> None:
     """Put the complete repository ``new`` (inside ``staging``) at ``target``.
 
     The caller holds the lock. With ``replace``, the data_fetch repository at ``target`` (checked again here) is
     moved into ``staging/previous`` first and removed only after the new one is in place; without it, ``target``
-    must still be absent. Signals wait until both renames are done.
+    must still be absent. ``foreign(target)`` names the files data_fetch did not make there (see
+    :func:`refuse_foreign`), checked once more just before the swap. Signals wait until both renames are done.
 
     Raises
     ------
@@ -375,6 +395,8 @@ def swap_into_place(new: Path, target: Path, staging: Path, *, replace: bool) ->
         if replace and os.path.lexists(target):
             if not (target.is_dir() and not target.is_symlink() and is_data_fetch_repository(target)):
                 raise appeared
+            if foreign is not None:
+                refuse_foreign(target, foreign(target))
             os.rename(target, previous)
         fault_point("between-renames")
         try:

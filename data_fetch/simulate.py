@@ -24,7 +24,7 @@ from tutorial_lib.repository import MARKER_NAME, check_repository, describe
 from tutorial_lib.skymap import SkyMap, make_lesson_skymap
 
 from . import SIMULATOR_VERSION, safety, workers
-from .manifest import RepositoryError, verify, write_manifest
+from .manifest import RepositoryError, foreign_files, verify, write_manifest
 from .measure import (
     BANDS,
     ZERO_POINT,
@@ -414,6 +414,8 @@ def build(
         elif if_stale and not rebuild:
             raise SimulationError(f"{repo} does not exist and --no-rebuild was given; run `make data`.")
         replacing = os.path.lexists(target)
+        if replacing:
+            safety.refuse_foreign(target, foreign_files(target))
         _check_resources(parent, num_patches, target if replacing else None)
         staging = safety.make_staging(target, "building")
         try:
@@ -421,7 +423,7 @@ def build(
             summary = _write_repository(staging / "repo", seed, num_patches, progress)
             safety.write_marker(staging / "repo", "simulated")
             write_manifest(staging / "repo", summary.datasets)
-            safety.swap_into_place(staging / "repo", target, staging, replace=replacing)
+            safety.swap_into_place(staging / "repo", target, staging, replace=replacing, foreign=foreign_files)
             summary.replaced = replacing
         except OSError as error:
             if error.errno in (errno.ENOSPC, errno.EDQUOT):

@@ -89,6 +89,7 @@ __all__ = [
     "build_survey",
     "damage",
     "ensure_survey",
+    "foreign_files",
     "survey_columns",
     "survey_schema",
     "tract_boxes",
@@ -702,6 +703,18 @@ def damage(path: str | os.PathLike) -> list[str]:
     return changed_files(path, files)
 
 
+def foreign_files(path: str | os.PathLike) -> list[str]:
+    """The files of the survey at ``path`` that its marker does not record, which a rebuild would delete (see
+    :func:`data_fetch.manifest.unrecorded_files`); empty when the marker lists no files (nothing to compare)."""
+    from .manifest import unrecorded_files
+
+    try:
+        files = (read_marker(path) or {}).get("files")
+    except SurveyError:
+        return []
+    return unrecorded_files(Path(path), files, own=(MARKER_FILE,)) if isinstance(files, dict) else []
+
+
 def build_survey(
     out: str | os.PathLike = "SURVEY",
     *,
@@ -777,6 +790,8 @@ def build_survey(
                     time.perf_counter() - start,
                     up_to_date=True,
                 )
+            if target.exists():
+                safety.refuse_foreign(target, foreign_files(target))
             staging = safety.make_staging(target, "building")
             try:
                 n_rows, n_partitions, n_margin_rows = _build_into(
@@ -834,6 +849,7 @@ def _swap_into_place(new: Path, target: Path, staging: Path) -> None:
         if os.path.lexists(target):
             if not (target.is_dir() and not target.is_symlink() and (target / MARKER_FILE).is_file()):
                 raise SurveyError(f"{target} appeared while the survey was being built; it was left as it is.")
+            safety.refuse_foreign(target, foreign_files(target))
             os.rename(target, staging / "previous")
         try:
             safety.rename_noreplace(new, target)

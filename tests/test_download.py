@@ -18,7 +18,7 @@ from conftest import REPO_ROOT
 from lfs_server import FLUXMAG0, Behaviour, FakeLFSServer, make_calexp_header, make_fake_validation_files
 
 import data_fetch.hsc_validation as hsc
-from data_fetch import download, lfs
+from data_fetch import download, lfs, safety
 from data_fetch.__main__ import main
 from tutorial_lib import selection
 from tutorial_lib.checks import real_data as checks_real
@@ -478,6 +478,15 @@ def test_force_replaces_the_run(repo, cache, fake):
     butler = Butler(str(repo))
     assert len(butler.query_datasets("deepCoadd_forced_src", collections="HSC/validation")) == 2
     assert list(butler.collections.get_info("validation").children) == ["HSC/validation"]
+
+
+def test_the_ingest_refuses_a_repository_holding_files_data_fetch_did_not_make(repo, cache, fake):
+    """The ingest copies the repository and records every file in its new manifest, so a learner's file would
+    become data_fetch's (and a later --force would delete it); it is refused, named, and left in place."""
+    (repo / "my_notes.txt").write_text("mine")
+    with FakeLFSServer(fake.objects) as server, pytest.raises(safety.SafetyError, match=r"did not make \(my_notes"):
+        _ingest(repo, server.url, cache, fake)
+    assert (repo / "my_notes.txt").read_text() == "mine" and "validation" not in _collections(repo)
 
 
 def test_a_server_without_ranges_downloads_the_whole_calexp(repo, cache, fake):

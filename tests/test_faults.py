@@ -550,6 +550,37 @@ def test_memory_and_disk_are_estimated_before_starting(tmp_path, capsys, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
 
 
+def test_a_rebuild_never_deletes_files_data_fetch_did_not_make(repo, capsys, quick_build, monkeypatch):
+    """A learner's own files inside DATA are named by verify and kept: --force and a damaged --if-stale refuse."""
+    (repo / "notes.txt").write_text("my notes")
+    (repo / "mine").mkdir()
+    (repo / "mine" / "cut.fits").write_bytes(b"SIMPLE")
+    code, out, err = _cli(capsys, "verify", "--repo", str(repo))
+    assert code == 0 and err == [] and "every file matches" in out
+    assert out.count("not made by data_fetch") == 2 and "/mine/cut.fits: not made" in out
+    for options in (["--force"], ["--if-stale"]):
+        (repo / "SIMULATOR_VERSION").write_text("0.1\n")  # stale, so --if-stale wants to rebuild
+        words = ("2 file(s) that data_fetch did not make", "mine/cut.fits", "notes.txt", "Move them out")
+        args = ["simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", *options]
+        _one_line_failure(capsys, *args, words=words)
+        assert (repo / "notes.txt").read_text() == "my notes" and (repo / "mine" / "cut.fits").is_file()
+    # a file that appears while the new repository is being written is found again just before the swap
+    (repo / "notes.txt").unlink()
+    shutil.rmtree(repo / "mine")
+    real_write = simulate._write_repository
+
+    def write_and_meanwhile_save_a_file(path, *args):
+        summary = real_write(path, *args)
+        (repo / "late.txt").write_text("saved during the build")
+        return summary
+
+    monkeypatch.setattr(simulate, "_write_repository", write_and_meanwhile_save_a_file)
+    _one_line_failure(
+        capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", "--force", words=("late.txt",)
+    )
+    assert (repo / "late.txt").is_file() and _orphans(repo.parent) == []
+
+
 def test_force_through_a_symlink_replaces_the_links_target(repo, tmp_path, capsys, quick_build):
     link = tmp_path / "LINK"
     link.symlink_to(repo)

@@ -253,3 +253,22 @@ def test_if_stale_replaces_a_survey_whose_marker_is_unreadable_and_says_so_in_py
         builder.read_marker(path)
     assert _build_cli(path, "--if-stale") == 0  # its marker's name says this command made it: rebuilt
     assert builder.read_marker(path)["seed"] == 3 and builder.damage(path) == []
+
+
+def test_a_rebuild_never_deletes_files_the_survey_did_not_make(tmp_path, capsys):
+    """Files a learner saved inside the survey keep it from being replaced (--force, or --if-stale on damage);
+    an undamaged survey is still up to date with them."""
+    path = tmp_path / "S"
+    assert _build_cli(path) == 0
+    (path / "my_plot.png").write_bytes(b"\x89PNG")
+    assert builder.foreign_files(path) == ["my_plot.png"]
+    assert _build_cli(path, "--if-stale") == 0 and "is up to date" in capsys.readouterr().out
+    _partition_files(path / builder.CATALOG_NAME)[0].write_bytes(b"damaged")
+    for options in (["--if-stale"], ["--force"]):
+        assert _build_cli(path, *options) == 2
+        err = capsys.readouterr().err
+        assert "1 file(s) that data_fetch did not make (my_plot.png)" in err and "Move them out" in err
+        assert (path / "my_plot.png").read_bytes() == b"\x89PNG" and builder.damage(path)
+    (path / "my_plot.png").unlink()
+    assert _build_cli(path, "--if-stale") == 0 and builder.damage(path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["S"]
