@@ -12,11 +12,12 @@ LSDB's costs one at a time, each row doing the same selection and histogram as
    of ``open_catalog`` to its reading operation, so ``verify_meta=False`` reaches it; not a documented option);
 5. LSDB on a 1-worker ``LocalCluster`` (scheduler and client in other processes), then on 2 workers.
 
-Each layout of :mod:`benchmarks.survey_partition_size` can be measured (the builder's order 6, and hats'
-adaptive partitions). Rows are interleaved, the best of ``--repeat`` kept, with the range, and the load average
-before and after each repeat.
+Each layout of :mod:`benchmarks.survey_partition_size` can be measured (``--partition-rows``: the builder's
+1,000,000 by default; 120,000 for the order-6 pixels of survey versions before 3). Rows are interleaved, the
+best of ``--repeat`` kept, with the range, and the load average before and after each repeat. The pyarrow rows
+run on one thread, as :func:`benchmarks.survey_speed.with_pyarrow` explains.
 
-Run: ``python -m benchmarks.survey_overhead [--area 70] [--orders 6] [--thresholds 600000] [--repeat 3]``.
+Run: ``python -m benchmarks.survey_overhead [--area 70] [--partition-rows 1000000] [--repeat 3]``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def with_pyarrow_lsdb_columns(path: Path) -> np.ndarray:
     expression = _expression()
     total = np.zeros((len(COLOUR_EDGES) - 1, len(MAG_EDGES) - 1))
     for file in sorted((path / "survey" / "dataset").glob("Norder=*/Dir=*/Npix=*.parquet")):
-        frame = pq.read_table(file, columns=COLUMNS + LSDB_COLUMNS).to_pandas(types_mapper=pd.ArrowDtype)
+        table = pq.read_table(file, columns=COLUMNS + LSDB_COLUMNS, use_threads=False)
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype, use_threads=False)
         total += cmd_histogram(frame[expression_mask(frame, expression)])
     return total
 
@@ -74,7 +76,7 @@ def with_lsdb_in_process(path: Path, **open_kwargs) -> np.ndarray:
 
 
 def main(argv=None) -> int:
-    args, catalogs = parse_layout_arguments(__doc__.splitlines()[0], argv, [6], [600_000])
+    args, catalogs = parse_layout_arguments(__doc__.splitlines()[0], argv, [1_000_000])
     print(f"Before: {uptime()}")
     clusters, clients = local_clusters()
     steps = {

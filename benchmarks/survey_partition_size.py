@@ -1,42 +1,32 @@
 """LSDB against pyarrow on the same rows at several partition sizes: how much of LSDB's cost is per partition.
 
-The 10^7-row benchmark catalog (:mod:`benchmarks._survey_catalog`, HEALPix order 6) is rewritten with larger
-partitions, two ways:
+The same survey (the benchmark's 70 deg^2, about 10^7 rows) is built once per ``--partition-rows`` value with
+``data_fetch.survey.build_survey(partition_rows=N)``: hats' own ``generate_alignment`` (as hats-import and
+``lsdb.from_dataframe`` use it) merges the order-6 mapping pixels up to the coarsest pixel holding at most N rows.
+120,000 keeps nearly every order-6 pixel (the fullest holds about 120,000 rows): the layout of survey versions
+before 3. 1,000,000 is hats-import's default and the builder's. Then :mod:`benchmarks.survey_speed`'s three
+routes run on each layout, interleaved, the best time kept. Goals as in issue 12: LSDB with 1 worker within
+1.5x of pyarrow (one thread), and 2 workers at least 1.6x faster than 1, on the same layout.
 
-* at a coarser fixed order (``--orders``): each coarser pixel's file is its order-6 children's rows;
-* adaptively, as hats-import partitions a catalog (``--thresholds``): hats' own
-  ``hats.pixel_math.partition_stats.generate_alignment`` merges the order-6 pixels up to the coarsest pixel
-  holding at most the threshold's rows, so the partitions are of similar size where the sky is full and
-  merged further at the survey's edges.
-
-In the nested scheme the children of a pixel are contiguous in ``_healpix_29``, so concatenating their files in
-pixel order keeps each partition sorted. The files are written with the builder's Parquet settings (hats'
-``get_parquet_write_table_kwargs``, zstd level 1), so only the partitioning differs. Then
-:mod:`benchmarks.survey_speed`'s three routes run on each layout, interleaved, the best time kept. Goals as in
-issue 12: LSDB with 1 worker within 1.5x of pyarrow, and 2 workers at least 1.6x faster than 1, on the same layout.
-
-Run: ``python -m benchmarks.survey_partition_size [--area 70] [--orders 6 5 4] [--thresholds 600000] [--repeat 3]``.
+Run: ``python -m benchmarks.survey_partition_size [--area 70] [--partition-rows 120000 300000 1000000] [--repeat 3]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks._survey_catalog import MARKER_FILE, read_record
 from benchmarks.survey_speed import (
     GOAL_ONE_WORKER,
     GOAL_TWO_WORKERS,
+    RESULTS,
     close_clusters,
     local_clusters,
     survey_path,
@@ -45,90 +35,19 @@ from benchmarks.survey_speed import (
 )
 
 
-def _fine_files(source: Path) -> dict[int, Path]:
+def layout(area: float, partition_rows: int) -> tuple[str, Path, int, int, list[int]]:
+    """``(label, path, rows, partitions, sorted partition sizes)`` of the survey of ``area`` built with
+    ``partition_rows`` (once; the builder's default is survey_speed's own catalog)."""
     from data_fetch import survey
 
-    fine = survey.PARTITION_ORDER
-    return {int(f.stem[5:]): f for f in source.glob(f"survey/dataset/Norder={fine}/Dir=*/Npix=*.parquet")}
-
-
-def fixed_order_groups(source: Path, order: int) -> dict[tuple[int, int], list[Path]]:
-    """The order-6 files of ``source`` grouped by their parent pixel at ``order``: ``{(order, pixel): files}``."""
-    from data_fetch import survey
-
-    shift = 2 * (survey.PARTITION_ORDER - order)
-    groups: dict[tuple[int, int], list[Path]] = {}
-    for pixel, file in sorted(_fine_files(source).items()):
-        groups.setdefault((order, pixel >> shift), []).append(file)
-    return groups
-
-
-def adaptive_groups(source: Path, threshold: int) -> dict[tuple[int, int], list[Path]]:
-    """The order-6 files of ``source`` grouped as hats' ``generate_alignment`` aligns them for ``threshold`` rows."""
-    from hats.pixel_math.partition_stats import generate_alignment
-
-    from data_fetch import survey
-
-    fine = survey.PARTITION_ORDER
-    files = _fine_files(source)
-    histogram = np.zeros(12 * 4**fine, np.int64)
-    for pixel, file in files.items():
-        histogram[pixel] = pq.ParquetFile(file).metadata.num_rows
-    alignment = generate_alignment(histogram, highest_order=fine, threshold=threshold)
-    groups: dict[tuple[int, int], list[Path]] = {}
-    for pixel, file in sorted(files.items()):
-        order, parent, _ = alignment[pixel]
-        groups.setdefault((int(order), int(parent)), []).append(file)
-    return groups
-
-
-def regrouped_copy(source: Path, name: str, groups: dict[tuple[int, int], list[Path]]) -> tuple[Path, int, int]:
-    """The catalog at ``source`` rewritten with one partition per group; (path, rows, partitions)."""
-    from hats.catalog import PartitionInfo
-    from hats.io import write_parquet_metadata
-    from hats.io.file_io.file_io import get_parquet_write_table_kwargs
-    from hats.io.paths import pixel_catalog_file
-    from hats.pixel_math import HealpixPixel
-
-    from data_fetch import survey
-
-    n_rows = sum(pq.ParquetFile(f).metadata.num_rows for files in groups.values() for f in files)
-    if all(order == survey.PARTITION_ORDER for order, _ in groups):
-        return source, n_rows, len(groups)
-    target = source.parent / f"{source.name}_{name}"
-    if target.exists() and read_record(target) != read_record(source):  # the source was rebuilt: so is the copy
-        shutil.rmtree(target)
-    if not target.exists():
-        staging = target.with_name(target.name + ".building")
-        shutil.rmtree(staging, ignore_errors=True)
-        catalog = staging / "survey"
-        for (order, pixel), files in groups.items():
-            table = pa.concat_tables(pq.read_table(f) for f in files)
-            out = Path(pixel_catalog_file(catalog, HealpixPixel(order, pixel)).path)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            kwargs = get_parquet_write_table_kwargs(table.schema, write_table_kwargs=survey.PARQUET_COMPRESSION)
-            pq.write_table(table, out, **kwargs)
-        PartitionInfo.from_healpix([HealpixPixel(o, p) for o, p in sorted(groups)]).write_to_file(
-            catalog / "partition_info.csv"
-        )
-        write_parquet_metadata(catalog)
-        shutil.copy(source / "survey" / "hats.properties", catalog / "hats.properties")
-        shutil.copy(source / "collection.properties", staging / "collection.properties")
-        shutil.copy(source / MARKER_FILE, staging / MARKER_FILE)
-        staging.rename(target)
-    return target, n_rows, len(groups)
-
-
-def layouts(source: Path, orders, thresholds) -> list[tuple[str, Path, int, int, list[int]]]:
-    """``(label, path, rows, partitions, sorted partition sizes)`` of each layout asked for."""
-    out = []
-    named = [(f"order {o}", f"order{o}", fixed_order_groups(source, o)) for o in orders]
-    named += [(f"adaptive <= {t:,}", f"adaptive{t}", adaptive_groups(source, t)) for t in thresholds]
-    for label, name, groups in named:
-        path, n_rows, n_partitions = regrouped_copy(source, name, groups)
-        sizes = sorted(sum(pq.ParquetFile(f).metadata.num_rows for f in files) for files in groups.values())
-        out.append((label, path, n_rows, n_partitions, sizes))
-    return out
+    if partition_rows == survey.PARTITION_ROWS:
+        path = survey_path(area)
+    else:
+        path = RESULTS / f"survey_direct_{area:g}deg2_rows{partition_rows}"
+        survey.build_survey(path, area_deg2=area, partition_rows=partition_rows, if_stale=True)
+    files = sorted((path / "survey" / "dataset").glob("Norder=*/Dir=*/Npix=*.parquet"))
+    sizes = sorted(pq.ParquetFile(f).metadata.num_rows for f in files)
+    return f"at most {partition_rows:,} rows", path, sum(sizes), len(sizes), sizes
 
 
 def uptime() -> str:
@@ -136,28 +55,29 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
-def parse_layout_arguments(description: str, argv, orders: list[int], thresholds: list[int]):
-    """Parse ``--area --orders --thresholds --repeat``, quieten warnings and Dask's logs, and make the layouts.
+def parse_layout_arguments(description: str, argv, partition_rows: list[int]):
+    """Parse ``--area --partition-rows --repeat``, quieten warnings and Dask's logs, and build the layouts.
 
     Returns
     -------
     args : argparse.Namespace
     catalogs : list
-        As :func:`layouts` returns them.
+        As :func:`layout` returns them.
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--area", type=float, default=70.0, help="survey area, deg^2 (70: about 10^7 rows)")
-    parser.add_argument("--orders", type=int, nargs="*", default=orders, help="fixed partition orders")
-    parser.add_argument("--thresholds", type=int, nargs="*", default=thresholds, help="adaptive: most rows a part")
+    parser.add_argument(
+        "--partition-rows", type=int, nargs="+", default=partition_rows, help="most rows in a partition, per layout"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repeats; the best time is kept")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     logging.getLogger("distributed").setLevel(logging.ERROR)
-    return args, layouts(survey_path(args.area), args.orders, args.thresholds)
+    return args, [layout(args.area, rows) for rows in args.partition_rows]
 
 
 def main(argv=None) -> int:
-    args, catalogs = parse_layout_arguments(__doc__.splitlines()[0], argv, [6, 5, 4], [600_000, 1_000_000])
+    args, catalogs = parse_layout_arguments(__doc__.splitlines()[0], argv, [120_000, 300_000, 1_000_000])
     print(f"Before: {uptime()}")
     clusters, clients = local_clusters()
     routes = {
@@ -181,7 +101,7 @@ def main(argv=None) -> int:
 
     print(
         f"Best of {args.repeat} (range in brackets)\n"
-        f"{'layout':22s} {'parts':>5s} {'rows/part min-median-max':>26s} {'pyarrow s':>16s} {'1 worker s':>16s} "
+        f"{'layout':26s} {'parts':>5s} {'rows/part min-median-max':>26s} {'pyarrow s':>16s} {'1 worker s':>16s} "
         f"{'1w/pa':>5s} {'2 workers s':>16s} {'1w/2w':>5s}"
     )
     met = []
@@ -191,7 +111,7 @@ def main(argv=None) -> int:
         met.append(one / base <= GOAL_ONE_WORKER and one / two >= GOAL_TWO_WORKERS)
         size_text = f"{sizes[0]:,}-{sizes[len(sizes) // 2]:,}-{sizes[-1]:,}"
         print(
-            f"{label:22s} {n_partitions:5d} {size_text:>26s} {spans[0]:>16s} {spans[1]:>16s} {one / base:5.2f} "
+            f"{label:26s} {n_partitions:5d} {size_text:>26s} {spans[0]:>16s} {spans[1]:>16s} {one / base:5.2f} "
             f"{spans[2]:>16s} {one / two:5.2f} {'both goals met' if met[-1] else 'missed'}"
         )
     return 0 if any(met) else 1

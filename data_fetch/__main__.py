@@ -178,7 +178,7 @@ def _add_download_parser(commands) -> None:
 
 # --- survey (issue 12): a simulated survey as a HATS catalog ---------------------------------------------
 def _add_survey_parser(commands) -> None:
-    from .survey import DEFAULT_AREA_DEG2, DEFAULT_SEED, MARGIN_ARCSEC
+    from .survey import DEFAULT_AREA_DEG2, DEFAULT_SEED, MAPPING_ORDER, MARGIN_ARCSEC, PARTITION_ROWS
 
     survey = commands.add_parser(
         "survey",
@@ -207,6 +207,16 @@ def _add_survey_parser(commands) -> None:
         metavar="ARCSEC",
         help=f"also write a margin cache (default radius {MARGIN_ARCSEC:g} arcsec; slower to build)",
     )
+    survey.add_argument(
+        "--partition-rows",
+        type=int,
+        default=PARTITION_ROWS,
+        metavar="N",
+        help=(
+            f"most rows in one partition, as hats-import's pixel_threshold (default: {PARTITION_ROWS:,}); at least "
+            f"the rows of one order-{MAPPING_ORDER} pixel, about 120,000"
+        ),
+    )
     group = survey.add_mutually_exclusive_group()
     group.add_argument("--force", action="store_true", help="replace a survey this command made before")
     group.add_argument(
@@ -229,12 +239,16 @@ def _survey(args) -> int:
             if_stale=args.if_stale,
             progress=not args.quiet,
             margin_arcsec=args.margin,
+            partition_rows=args.partition_rows,
         )
     except SurveyError as error:
         print(f"data_fetch: error: {error}", file=sys.stderr)
         return 2
     if summary.up_to_date:
-        print(f"{args.out} is up to date (same seed, area, margin and survey version; every file checked).")
+        print(
+            f"{args.out} is up to date (same seed, area, margin, partition rows and survey version; "
+            "every file checked)."
+        )
         return 0
     print(
         f"Wrote {args.out}: {summary.n_rows:,} rows in {summary.n_tracts} tracts ({summary.area_deg2:.2f} deg^2), "

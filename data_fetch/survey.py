@@ -16,15 +16,20 @@ are boxes on the sky that do not overlap, so every row is in its tract's inner r
 
 How it scales. Rows are generated strip by strip (a strip is one row of patches of a tract), so memory holds
 one strip of truth at a time. Each strip gets hats' spatial index (``_healpix_29``) and is spooled to disk by
-partition (HEALPix order :data:`PARTITION_ORDER`), :data:`CHUNK_ROWS` rows at a time. Then each partition is
-read back alone, sorted by ``_healpix_29`` and written once as its HATS Parquet file with hats' own settings
-(``hats.io``), and the catalog's metadata (``partition_info.csv``, ``dataset/_metadata``, ``hats.properties``,
+pixel at HEALPix order :data:`MAPPING_ORDER`, :data:`CHUNK_ROWS` rows at a time. The partitions are then chosen as
+hats-import chooses them: hats' own ``generate_alignment`` merges the mapping pixels into the coarsest pixels
+that hold at most ``partition_rows`` rows (:data:`PARTITION_ROWS`, hats-import's default), so dense sky gets
+small pixels and sparse sky large ones. Each partition is read back alone (its mapping pixels' rows), sorted by
+``_healpix_29`` and written once as its HATS Parquet file with hats' own settings (``hats.io``), and the
+catalog's metadata (``partition_info.csv``, ``dataset/_metadata``, ``hats.properties``,
 point map) is written with hats' writers: the same files as ``lsdb.from_dataframe(...).to_hats`` writes, which
 ``lsdb.open_catalog`` reads. The margin cache (``--margin``) is made as LSDB's margin generator makes it (every
 row in the ring of margin-order pixels just outside a partition), partition by partition while the rows are in
-memory. Memory is set by the chunk size and one partition (about 150,000 rows), not by the area; the cost is
-linear in the area. (Before version 2, each chunk went through ``lsdb.from_dataframe`` and the chunk catalogs
-were joined with ``Catalog.concat``: every row was written twice through Dask, 8.6 minutes for 20 deg^2.)
+memory. Memory is set by the chunk size and one partition (at most ``partition_rows`` rows), not by the area;
+the cost is linear in the area. (Before version 3, every partition was one pixel of order 6, about 110,000
+rows: LSDB then spent more of its time per partition than per row, ``benchmarks/survey_partition_size.py``.)
+(Before version 2, each chunk went through ``lsdb.from_dataframe`` and the chunk catalogs were joined with
+``Catalog.concat``: every row was written twice through Dask, 8.6 minutes for 20 deg^2.)
 
 Safety, as ``python -m data_fetch simulate`` (:mod:`data_fetch.safety`): a lock beside the target, everything
 written in a staging folder beside it and renamed into place when complete, with a marker file
@@ -81,7 +86,9 @@ __all__ = [
     "DEFAULT_SEED",
     "LESSON_AREA_DEG2",
     "MARKER_FILE",
-    "PARTITION_ORDER",
+    "LESSON_PARTITION_ROWS",
+    "MAPPING_ORDER",
+    "PARTITION_ROWS",
     "SURVEY_VERSION",
     "SurveyError",
     "SurveySummary",
@@ -97,7 +104,7 @@ __all__ = [
 
 #: Version of the survey's rows: its own layout version and the simulator's, whose population model it draws
 #: from, so that a new simulator makes ``--if-stale`` rebuild the survey too.
-SURVEY_VERSION = f"2+simulator-{SIMULATOR_VERSION}"
+SURVEY_VERSION = f"3+simulator-{SIMULATOR_VERSION}"
 DEFAULT_SEED = 20250630  # the date of Rubin's DP1 release
 #: Default area: builds in about a minute on two cores (about 4 million rows).
 DEFAULT_AREA_DEG2 = 20.0
@@ -106,8 +113,15 @@ BANDS = ("g", "r", "i")
 CATALOG_NAME = "survey"
 #: File written into every survey this module makes; a target without it is never replaced.
 MARKER_FILE = "MADE_BY_DATA_FETCH_SURVEY.json"
-#: HEALPix order of the partitions: 0.84 deg^2 each, about 150,000 rows at this depth.
-PARTITION_ORDER = 6
+#: HEALPix order at which rows are first grouped (hats-import's ``highest_healpix_order``), the finest a partition
+#: can be: 0.84 deg^2, about 110,000 rows at this depth.
+MAPPING_ORDER = 6
+#: Most rows in one partition: hats-import's default ``pixel_threshold`` (hats-import 0.8,
+#: ``hats_import/catalog/arguments.py``). About 7.5 deg^2 of this survey.
+PARTITION_ROWS = 1_000_000
+#: Lesson 10's partitions hold at most this many rows, so that its small survey (33,254 rows, the fullest
+#: order-6 pixel 16,733) still has several partitions to show: four, of order 5.
+LESSON_PARTITION_ROWS = 20_000
 #: Radius of the margin cache, arcsec, with ``--margin`` (LSDB's default): enough for crossmatches within a
 #: few arcsec. Off by default in the CLI; lesson 10's survey has it (it adds little to the build).
 MARGIN_ARCSEC = 5.0
@@ -450,6 +464,7 @@ class _PartitionSpool:
         self.pending: dict[int, list[pa.Table]] = {}
         self.n_pending = 0
         self.fragments: dict[int, list[Path]] = {}
+        self.counts: dict[int, int] = {}
 
     def add(self, table: pa.Table, pixels: np.ndarray) -> None:
         """Add the rows of ``table``; ``pixels`` is each row's partition pixel."""
@@ -459,7 +474,9 @@ class _PartitionSpool:
         starts = np.flatnonzero(np.r_[True, sorted_pixels[1:] != sorted_pixels[:-1]])
         ends = np.r_[starts[1:], len(sorted_pixels)]
         for start, end in zip(starts, ends, strict=True):
-            self.pending.setdefault(int(sorted_pixels[start]), []).append(table.slice(start, end - start))
+            pixel = int(sorted_pixels[start])
+            self.pending.setdefault(pixel, []).append(table.slice(start, end - start))
+            self.counts[pixel] = self.counts.get(pixel, 0) + int(end - start)
         self.n_pending += len(table)
         if self.n_pending >= self.flush_rows:
             self.flush()
@@ -482,6 +499,11 @@ class _PartitionSpool:
         tables = [feather.read_table(path) for path in self.fragments.get(pixel, [])]
         return pa.concat_tables(tables + self.pending.get(pixel, []))
 
+    def remove(self, pixel: int) -> None:
+        """Delete a pixel's spooled rows (once they are written)."""
+        shutil.rmtree(self.folder / str(pixel), ignore_errors=True)
+        self.pending.pop(pixel, None)
+
 
 def _spatial_index_order_shift(order: int) -> int:
     """Right shift turning a ``_healpix_29`` spatial index into the nested HEALPix pixel at ``order``."""
@@ -490,16 +512,33 @@ def _spatial_index_order_shift(order: int) -> int:
 
 def _with_spatial_index(frame: pd.DataFrame) -> tuple[pa.Table, np.ndarray]:
     """The rows as an Arrow table of :func:`survey_schema` plus hats' ``_healpix_29`` column (last, as LSDB
-    writes it), and each row's partition pixel at :data:`PARTITION_ORDER`."""
+    writes it), and each row's pixel at :data:`MAPPING_ORDER`."""
     from hats.pixel_math.spatial_index import compute_spatial_index
 
     index = compute_spatial_index(frame["coord_ra"].to_numpy(), frame["coord_dec"].to_numpy())
     table = pa.Table.from_pandas(frame, schema=survey_schema(), preserve_index=False)
     table = table.append_column(pa.field(SPATIAL_INDEX_COLUMN, pa.int64()), pa.array(index, pa.int64()))
-    return table, index >> _spatial_index_order_shift(PARTITION_ORDER)
+    return table, index >> _spatial_index_order_shift(MAPPING_ORDER)
 
 
-def _margin_rings(pixels: list[int], margin_arcsec: float) -> tuple[int, dict[int, list[tuple[int, np.ndarray]]]]:
+def _partitions(counts: dict[int, int], partition_rows: int) -> dict[tuple[int, int], list[int]]:
+    """The partitions, ``{(order, pixel): [its mapping pixels, ascending]}``, in (order, pixel) order: hats'
+    ``generate_alignment`` (as hats-import and ``lsdb.from_dataframe`` call it) of the rows per mapping pixel."""
+    from hats.pixel_math.partition_stats import generate_alignment
+
+    histogram = np.zeros(12 * 4**MAPPING_ORDER, np.int64)
+    histogram[list(counts)] = list(counts.values())
+    alignment = generate_alignment(histogram, highest_order=MAPPING_ORDER, lowest_order=0, threshold=partition_rows)
+    partitions: dict[tuple[int, int], list[int]] = {}
+    for pixel in sorted(counts):
+        order, destination, _ = alignment[pixel]
+        partitions.setdefault((int(order), int(destination)), []).append(pixel)
+    return dict(sorted(partitions.items()))
+
+
+def _margin_rings(
+    partitions: dict[tuple[int, int], list[int]], margin_arcsec: float
+) -> tuple[int, dict[tuple[int, int], list[tuple[tuple[int, int], np.ndarray]]]]:
     """For each partition P, the partitions Q whose margin takes rows from P, with Q's margin pixels inside P.
 
     The margin of Q is every row in the ring of HEALPix pixels just outside Q at the margin order (the highest
@@ -510,25 +549,26 @@ def _margin_rings(pixels: list[int], margin_arcsec: float) -> tuple[int, dict[in
     -------
     margin_order : int
     rings : dict
-        ``{P: [(Q, sorted margin pixels of Q that lie in P), ...]}``.
+        ``{P: [(Q, sorted margin pixels of Q that lie in P), ...]}``, partitions as ``(order, pixel)``.
     """
     import hats.pixel_math.healpix_shim as healpix
     from hats.pixel_math import get_margin
 
-    margin_order = max(int(healpix.margin2order(margin_thr_arcmin=margin_arcsec / 60.0)), PARTITION_ORDER + 1)
-    shift = 2 * (margin_order - PARTITION_ORDER)
-    present = set(pixels)
-    rings: dict[int, list[tuple[int, np.ndarray]]] = {}
-    for owner in pixels:
-        ring = np.asarray(get_margin(PARTITION_ORDER, owner, margin_order - PARTITION_ORDER), dtype=np.int64)
-        parents = ring >> shift
-        for parent in np.unique(parents):
-            if int(parent) in present:
-                rings.setdefault(int(parent), []).append((owner, np.sort(ring[parents == parent])))
+    margin_order = max(int(healpix.margin2order(margin_thr_arcmin=margin_arcsec / 60.0)), MAPPING_ORDER + 1)
+    shift = 2 * (margin_order - MAPPING_ORDER)
+    partition_of = {pixel: partition for partition, pixels in partitions.items() for pixel in pixels}
+    rings: dict[tuple[int, int], list[tuple[tuple[int, int], np.ndarray]]] = {}
+    for owner in partitions:
+        order, pixel = owner
+        ring = np.asarray(get_margin(order, pixel, margin_order - order), dtype=np.int64)
+        holders = np.array([partition_of.get(int(p), (-1, -1)) for p in ring >> shift]).reshape(len(ring), 2)
+        for holder in sorted({tuple(h) for h in holders.tolist()} - {(-1, -1)}):
+            inside = (holders[:, 0] == holder[0]) & (holders[:, 1] == holder[1])
+            rings.setdefault(holder, []).append((owner, np.sort(ring[inside])))
     return margin_order, rings
 
 
-def _write_partition(table: pa.Table, catalog_dir: Path, pixel: int) -> int:
+def _write_partition(table: pa.Table, catalog_dir: Path, partition: tuple[int, int]) -> int:
     """Write one partition file, rows sorted by ``_healpix_29`` (stable), with hats' Parquet settings."""
     from hats.io.file_io.file_io import get_parquet_write_table_kwargs
     from hats.io.paths import pixel_catalog_file
@@ -536,13 +576,13 @@ def _write_partition(table: pa.Table, catalog_dir: Path, pixel: int) -> int:
 
     order = np.argsort(table[SPATIAL_INDEX_COLUMN].to_numpy(), kind="stable")
     table = table.take(order)
-    path = Path(pixel_catalog_file(catalog_dir, HealpixPixel(PARTITION_ORDER, pixel)).path)
+    path = Path(pixel_catalog_file(catalog_dir, HealpixPixel(*partition)).path)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, **get_parquet_write_table_kwargs(table.schema, write_table_kwargs=PARQUET_COMPRESSION))
     return len(table)
 
 
-def _write_catalog_metadata(catalog_dir: Path, counts: dict[int, int], properties: dict) -> None:
+def _write_catalog_metadata(catalog_dir: Path, counts: dict[tuple[int, int], int], properties: dict) -> None:
     """``partition_info.csv``, ``dataset/_metadata`` and ``_common_metadata``, per-partition statistics and
     ``hats.properties`` of a catalog whose partition files are written, with hats' own writers."""
     import hats
@@ -550,7 +590,7 @@ def _write_catalog_metadata(catalog_dir: Path, counts: dict[int, int], propertie
     from hats.catalog.dataset.hats_properties import HatsProperties
     from hats.pixel_math import HealpixPixel
 
-    partition_info = PartitionInfo.from_healpix([HealpixPixel(PARTITION_ORDER, p) for p in sorted(counts)])
+    partition_info = PartitionInfo.from_healpix([HealpixPixel(*partition) for partition in sorted(counts)])
     partition_info.write_to_file(catalog_dir / "partition_info.csv")
     hats.io.write_parquet_metadata(catalog_dir, create_metadata=True, create_per_partition_stats=True)
     provenance = HatsProperties.new_provenance_dict(catalog_dir, builder=f"data_fetch survey {SURVEY_VERSION}")
@@ -560,7 +600,7 @@ def _write_catalog_metadata(catalog_dir: Path, counts: dict[int, int], propertie
         healpix_column=SPATIAL_INDEX_COLUMN,
         healpix_order=SPATIAL_INDEX_ORDER,
         total_rows=sum(counts.values()),
-        hats_order=PARTITION_ORDER,
+        hats_order=max(order for order, _ in counts),
         hats_max_rows=max(counts.values()),
         moc_sky_fraction=float(f"{partition_info.calculate_fractional_coverage():.4g}"),
         **properties,
@@ -569,7 +609,12 @@ def _write_catalog_metadata(catalog_dir: Path, counts: dict[int, int], propertie
 
 
 def _write_hats(
-    spool: _PartitionSpool, out: Path, margin_arcsec: float | None, staging: Path, progress: bool
+    spool: _PartitionSpool,
+    out: Path,
+    margin_arcsec: float | None,
+    staging: Path,
+    progress: bool,
+    partition_rows: int = PARTITION_ROWS,
 ) -> tuple[int, int]:
     """Write the spooled rows as a HATS collection at ``out``: catalog :data:`CATALOG_NAME`, and its margin.
 
@@ -582,24 +627,28 @@ def _write_hats(
 
     catalog_dir = out / CATALOG_NAME
     margin_name = f"{CATALOG_NAME}_{margin_arcsec:g}arcs" if margin_arcsec is not None else None
-    pixels = spool.pixels
+    partitions = _partitions(spool.counts, partition_rows)
+    keys = {partition: key for key, partition in enumerate(partitions)}  # the margin spool's int keys
     if margin_arcsec is not None:
-        margin_order, rings = _margin_rings(pixels, margin_arcsec)
+        margin_order, rings = _margin_rings(partitions, margin_arcsec)
         margin_spool = _PartitionSpool(staging / "margin_spool", flush_rows=spool.flush_rows)
     histogram = np.zeros(12 * 4**SKYMAP_ORDER, np.int64)
     counts = {}
-    for pixel in tqdm(pixels, desc="Writing HATS partitions", unit="partition", disable=not progress):
-        table = spool.read(pixel)
+    for partition, pixels in tqdm(
+        partitions.items(), desc="Writing HATS partitions", unit="partition", disable=not progress
+    ):
+        table = pa.concat_tables([spool.read(pixel) for pixel in pixels])
         index = table[SPATIAL_INDEX_COLUMN].to_numpy()
         histogram += np.bincount(index >> _spatial_index_order_shift(SKYMAP_ORDER), minlength=len(histogram))
-        counts[pixel] = _write_partition(table, catalog_dir, pixel)
-        shutil.rmtree(spool.folder / str(pixel), ignore_errors=True)
+        counts[partition] = _write_partition(table, catalog_dir, partition)
+        for pixel in pixels:
+            spool.remove(pixel)
         if margin_arcsec is not None:
             fine = index >> _spatial_index_order_shift(margin_order)
-            for owner, ring in rings.get(pixel, []):
+            for owner, ring in rings.get(partition, []):
                 rows = np.flatnonzero(np.isin(fine, ring, assume_unique=False))
                 if len(rows):
-                    margin_spool.add(table.take(rows), np.full(len(rows), owner))
+                    margin_spool.add(table.take(rows), np.full(len(rows), keys[owner]))
     file_io.write_fits_image(histogram, catalog_dir / "point_map.fits")
     skymap.write_skymap(histogram=histogram, catalog_dir=catalog_dir)
     _write_catalog_metadata(
@@ -608,7 +657,11 @@ def _write_hats(
     n_margin_rows = 0
     if margin_arcsec is not None:
         margin_dir = out / margin_name
-        margin_counts = {p: _write_partition(margin_spool.read(p), margin_dir, p) for p in margin_spool.pixels}
+        owners = list(partitions)
+        margin_counts = {
+            owners[key]: _write_partition(margin_spool.read(key), margin_dir, owners[key])
+            for key in margin_spool.pixels
+        }
         n_margin_rows = sum(margin_counts.values())
         if n_margin_rows:  # LSDB 0.11 cannot open an empty margin (its index type differs); none is written
             _write_catalog_metadata(
@@ -648,7 +701,14 @@ def _check_target(target: Path, force: bool, shown: str) -> None:
         raise SurveyError(f"{shown} already holds a survey; use --force to replace it, or --out to build elsewhere.")
 
 
-def is_up_to_date(path: str | os.PathLike, *, area_deg2: float, seed: int, margin_arcsec: float | None) -> bool:
+def is_up_to_date(
+    path: str | os.PathLike,
+    *,
+    area_deg2: float,
+    seed: int,
+    margin_arcsec: float | None,
+    partition_rows: int = PARTITION_ROWS,
+) -> bool:
     """Whether ``path`` holds an undamaged survey this version made with these options (for ``--if-stale``).
 
     Reads every file (about 1 s per GB) to compare it with the sizes and SHA-256 its marker recorded.
@@ -659,8 +719,9 @@ def is_up_to_date(path: str | os.PathLike, *, area_deg2: float, seed: int, margi
         return False
     if record is None:
         return False
-    made_with = [record.get(key) for key in ("survey_version", "seed", "area_requested_deg2", "margin_arcsec")]
-    return made_with == [SURVEY_VERSION, seed, area_deg2, margin_arcsec] and not damage(path)
+    keys = ("survey_version", "seed", "area_requested_deg2", "margin_arcsec", "partition_rows")
+    made_with = [record.get(key) for key in keys]
+    return made_with == [SURVEY_VERSION, seed, area_deg2, margin_arcsec, partition_rows] and not damage(path)
 
 
 def read_marker(path: str | os.PathLike) -> dict | None:
@@ -725,6 +786,7 @@ def build_survey(
     progress: bool = True,
     chunk_rows: int = CHUNK_ROWS,
     margin_arcsec: float | None = None,
+    partition_rows: int = PARTITION_ROWS,
 ) -> SurveySummary:
     """Simulate a survey of ``area_deg2`` and write it as a HATS collection at ``out``, atomically.
 
@@ -748,6 +810,9 @@ def build_survey(
         Rows held in memory before they are spooled to disk (sets the peak memory, not the result).
     margin_arcsec : float or None
         Also write a margin cache of this radius (for example :data:`MARGIN_ARCSEC`); None for none.
+    partition_rows : int
+        Most rows in one partition (hats-import's ``pixel_threshold``); at least the rows of the fullest pixel
+        of order :data:`MAPPING_ORDER` (about 120,000 where the survey is complete).
 
     Returns
     -------
@@ -766,10 +831,12 @@ def build_survey(
         raise SurveyError(f"--margin must be between 0 and 60 arcsec, got {margin_arcsec}")
     if chunk_rows < 1:
         raise SurveyError(f"chunk_rows must be positive, got {chunk_rows}")
+    if isinstance(partition_rows, bool) or not isinstance(partition_rows, int) or partition_rows < 1:
+        raise SurveyError(f"--partition-rows must be a whole number of rows, 1 or more, got {partition_rows!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
         raise SurveyError(f"--seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
     boxes = tract_boxes(area_deg2)
-    options = {"area_deg2": area_deg2, "seed": seed, "margin_arcsec": margin_arcsec}
+    options = {"area_deg2": area_deg2, "seed": seed, "margin_arcsec": margin_arcsec, "partition_rows": partition_rows}
     try:
         target = safety.check_target(os.fspath(out), "--out", log=_log)
         _check_target(target, force or if_stale, str(out))
@@ -795,7 +862,7 @@ def build_survey(
             staging = safety.make_staging(target, "building")
             try:
                 n_rows, n_partitions, n_margin_rows = _build_into(
-                    staging, boxes, seed, chunk_rows, margin_arcsec, progress
+                    staging, boxes, seed, chunk_rows, margin_arcsec, progress, partition_rows
                 )
                 area = len(boxes) * _box_area(boxes[0])
                 record = {
@@ -807,6 +874,7 @@ def build_survey(
                     "n_tracts": len(boxes),
                     "n_rows": n_rows,
                     "n_partitions": n_partitions,
+                    "partition_rows": partition_rows,
                     "margin_arcsec": margin_arcsec,
                     "n_margin_rows": n_margin_rows,
                     "layout": DP1_SCHEMA,
@@ -825,7 +893,7 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _build_into(staging: Path, boxes, seed: int, chunk_rows: int, margin_arcsec, progress: bool):
+def _build_into(staging: Path, boxes, seed: int, chunk_rows: int, margin_arcsec, progress: bool, partition_rows: int):
     """Simulate every strip into a spool, then write the HATS collection ``staging/survey``."""
     spool = _PartitionSpool(staging / "spool", flush_rows=chunk_rows)
     n_rows = 0
@@ -835,7 +903,16 @@ def _build_into(staging: Path, boxes, seed: int, chunk_rows: int, margin_arcsec,
         spool.add(table, pixels)
         n_rows += len(table)
     spool.flush()
-    n_partitions, n_margin_rows = _write_hats(spool, staging / "survey", margin_arcsec, staging, progress)
+    fullest = max(spool.counts.values())
+    if fullest > partition_rows:
+        raise SurveyError(
+            f"--partition-rows {partition_rows:,} is smaller than the {fullest:,} rows of this survey's fullest "
+            f"pixel of order {MAPPING_ORDER}, the smallest a partition can be; use at least {fullest:,}. Nothing "
+            "was written."
+        )
+    n_partitions, n_margin_rows = _write_hats(
+        spool, staging / "survey", margin_arcsec, staging, progress, partition_rows
+    )
     return n_rows, n_partitions, n_margin_rows
 
 
@@ -863,6 +940,7 @@ def ensure_survey(
     area_deg2: float = LESSON_AREA_DEG2,
     seed: int = DEFAULT_SEED,
     margin_arcsec: float | None = MARGIN_ARCSEC,
+    partition_rows: int = LESSON_PARTITION_ROWS,
     progress: bool = True,
 ) -> Path:
     """The survey at ``path``, built first if it is missing, incomplete, or made with other options or another
@@ -875,7 +953,7 @@ def ensure_survey(
     ----------
     path : path-like
         The survey's folder.
-    area_deg2, seed, margin_arcsec
+    area_deg2, seed, margin_arcsec, partition_rows
         As in :func:`build_survey`; the defaults are lesson 10's survey.
     progress : bool
         Progress bars on stderr while building.
@@ -900,7 +978,13 @@ def ensure_survey(
     read_marker(path)  # a damaged marker is an error, not a reason to replace the folder
     with contextlib.redirect_stdout(sys.stderr):
         build_survey(
-            path, area_deg2=area_deg2, seed=seed, margin_arcsec=margin_arcsec, if_stale=True, progress=progress
+            path,
+            area_deg2=area_deg2,
+            seed=seed,
+            margin_arcsec=margin_arcsec,
+            partition_rows=partition_rows,
+            if_stale=True,
+            progress=progress,
         )
     return path
 

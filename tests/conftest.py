@@ -57,14 +57,21 @@ def lesson_survey(tmp_path_factory) -> Path:
     """Lesson 10's survey catalog: ``SURVEY/`` when it is current (``make survey`` builds it), else a fresh build."""
     from data_fetch import survey
 
-    options = {"area_deg2": 0.25, "seed": survey.DEFAULT_SEED, "margin_arcsec": survey.MARGIN_ARCSEC}
+    options = {
+        "area_deg2": survey.LESSON_AREA_DEG2,
+        "seed": survey.DEFAULT_SEED,
+        "margin_arcsec": survey.MARGIN_ARCSEC,
+        "partition_rows": survey.LESSON_PARTITION_ROWS,
+    }
     if survey.is_up_to_date(REPO_ROOT / "SURVEY", **options):
         return REPO_ROOT / "SURVEY"
     return survey.build_survey(tmp_path_factory.mktemp("survey") / "SURVEY", progress=False, **options).path
 
 
-#: Area of the small test survey, deg^2: four tracts of 0.01 deg^2, about 6,000 rows, in two HEALPix partitions.
+#: Area of the small test survey, deg^2: four tracts of 0.01 deg^2, 5,326 rows.
 SMALL_SURVEY_AREA = 0.04
+#: Its partitions hold at most this many rows, so it has two (of order 5; its fullest order-6 pixel has 4,642).
+SMALL_SURVEY_PARTITION_ROWS = 5_000
 
 
 @pytest.fixture
@@ -87,7 +94,13 @@ def small_survey(tmp_path_factory) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         survey.build_survey(
-            path, area_deg2=SMALL_SURVEY_AREA, seed=7, progress=False, chunk_rows=2500, margin_arcsec=5.0
+            path,
+            area_deg2=SMALL_SURVEY_AREA,
+            seed=7,
+            progress=False,
+            chunk_rows=2500,
+            margin_arcsec=5.0,
+            partition_rows=SMALL_SURVEY_PARTITION_ROWS,
         )
     return path
 

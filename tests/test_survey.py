@@ -31,7 +31,7 @@ from tutorial_lib.survey import (
     select,
     selection_expression,
 )
-from tutorial_lib.survey.histograms import map_and_sum
+from tutorial_lib.survey.histograms import _groups_by_rows, map_and_sum, partition_file_rows
 from tutorial_lib.survey.jit_cache import HATS_JIT_MODULES
 
 AREA = SMALL_SURVEY_AREA  # the small survey of conftest: four tracts of 0.01 deg^2
@@ -244,6 +244,22 @@ def test_map_and_sum_gives_each_task_of_the_cluster_a_batch_of_partitions(catalo
         assert int(np.sum(total)) == expected
     with pytest.raises(ValueError, match="split_every must be .* not 0"):
         map_and_sum(selected, len, split_every=0)
+
+
+def test_map_and_sum_groups_partitions_into_tasks_of_about_equal_rows(catalog):
+    rows = partition_file_rows(catalog)  # from the catalog's _metadata, without reading a partition
+    assert rows == [len(catalog.get_partition(p.order, p.pixel).compute()) for p in catalog.get_healpix_pixels()]
+    assert partition_file_rows(select(catalog, ["primary"])) == rows  # the files a selection reads
+    expected = len(catalog.compute(progress_bar=False))
+    for rows_per_task, n_batches in ((1, 2), (10**9, 1)):
+        result = map_and_sum(catalog, len, rows_per_task=rows_per_task)
+        graph = dict(result.__dask_graph__())
+        assert len([key for key, task in graph.items() if not task.dependencies]) == n_batches
+        assert int(np.sum(dask.compute(result)[0])) == expected
+    # consecutive partitions, cut where the rows before are nearest to equal shares
+    assert _groups_by_rows([300, 10, 10, 300, 300, 10], 500) == [[0, 1, 2], [3, 4, 5]]
+    assert _groups_by_rows([100] * 10, 250) == [[0, 1, 2], [3, 4], [5, 6, 7], [8, 9]]  # 4 tasks of 250 rows, about
+    assert _groups_by_rows([5, 5], 1) == [[0], [1]]  # never more tasks than partitions
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import SMALL_SURVEY_AREA
+from conftest import SMALL_SURVEY_AREA, SMALL_SURVEY_PARTITION_ROWS
 
 from data_fetch import safety
 from data_fetch import survey as builder
@@ -33,7 +33,7 @@ def _sorted_rows(catalog) -> pd.DataFrame:
 
 
 def _partition_files(catalog_dir):
-    return sorted(catalog_dir.glob(f"dataset/Norder={builder.PARTITION_ORDER}/Dir=*/Npix=*.parquet"))
+    return sorted(catalog_dir.glob("dataset/Norder=*/Dir=*/Npix=*.parquet"))
 
 
 def test_lsdb_opens_every_row_once_with_its_margin(small_survey, small_catalog):
@@ -51,26 +51,29 @@ def test_lsdb_opens_every_row_once_with_its_margin(small_survey, small_catalog):
 
 
 def test_each_partition_holds_its_own_pixel_sorted_by_spatial_index(small_survey):
-    shift = 2 * (builder.SPATIAL_INDEX_ORDER - builder.PARTITION_ORDER)
     for path in _partition_files(small_survey / builder.CATALOG_NAME):
-        pixel = int(path.stem.split("=")[1])
+        order, pixel = int(path.parts[-3].split("=")[1]), int(path.stem.split("=")[1])
+        shift = 2 * (builder.SPATIAL_INDEX_ORDER - order)
         index = pq.read_table(path, columns=[builder.SPATIAL_INDEX_COLUMN])[0].to_numpy()
         assert (index >> shift == pixel).all(), path.name
         assert (np.diff(index) >= 0).all(), path.name
 
 
 def test_margin_equals_the_margin_lsdb_itself_makes(small_catalog):
-    """The same rows given to lsdb.from_dataframe with a 5 arcsec margin give the same margin, pixel by pixel."""
+    """The same rows given to lsdb.from_dataframe with the same most rows per partition and a 5 arcsec margin
+    give the same partitions and the same margin, pixel by pixel."""
     keep_compiled_code()  # the functions hats compiles here are also lesson 10's, which then loads them
     rows = small_catalog.compute(progress_bar=False).reset_index(drop=True)
     reference = lsdb.from_dataframe(
         rows,
         ra_column="coord_ra",
         dec_column="coord_dec",
-        lowest_order=builder.PARTITION_ORDER,
-        highest_order=builder.PARTITION_ORDER,
+        lowest_order=0,
+        highest_order=builder.MAPPING_ORDER,
+        partition_rows=SMALL_SURVEY_PARTITION_ROWS,
         margin_threshold=5.0,
     )
+    assert small_catalog.get_healpix_pixels() == reference.get_healpix_pixels()
     ours = small_catalog.margin
     assert sorted(ours.get_healpix_pixels()) == sorted(reference.margin.get_healpix_pixels())
     for pixel in ours.get_healpix_pixels():
@@ -82,9 +85,28 @@ def test_margin_equals_the_margin_lsdb_itself_makes(small_catalog):
         assert not set(mine["objectId"]) & set(own["objectId"])
 
 
+def test_partitions_merge_up_to_the_most_rows_as_hats_import_does():
+    """Four sibling pixels of order 6 (100 rows each) and one pixel of the next order-5 pixel (600 rows): a
+    partition is the coarsest pixel holding at most partition_rows."""
+    counts = {0: 100, 1: 100, 2: 100, 3: 100, 4: 600}
+    assert builder._partitions(counts, 1000) == {(0, 0): [0, 1, 2, 3, 4]}  # 1,000 rows fit in one
+    assert builder._partitions(counts, 999) == {(5, 0): [0, 1, 2, 3], (5, 1): [4]}
+    assert builder._partitions(counts, 600) == {(5, 0): [0, 1, 2, 3], (5, 1): [4]}
+
+
+def test_partitions_smaller_than_one_mapping_pixel_are_refused_before_writing(tmp_path, capsys):
+    target = tmp_path / "S"
+    args = ["survey", "--out", str(target), "--area", str(AREA), "--seed", "7", "--quiet", "--partition-rows", "4000"]
+    assert cli(args) == 2
+    err = capsys.readouterr().err
+    assert "smaller than the 4,642 rows of this survey's fullest pixel of order 6" in err and "at least 4,642" in err
+    assert list(tmp_path.iterdir()) == []
+    assert cli([*args[:-1], "0"]) == 2 and "--partition-rows must be a whole number" in capsys.readouterr().err
+
+
 def test_rows_and_files_do_not_depend_on_the_chunk_size(tmp_path, small_survey, small_catalog):
     path = tmp_path / "one_chunk"
-    builder.build_survey(path, area_deg2=AREA, seed=7, progress=False)  # one chunk, no margin
+    builder.build_survey(path, area_deg2=AREA, seed=7, progress=False, partition_rows=SMALL_SURVEY_PARTITION_ROWS)
     pd.testing.assert_frame_equal(_sorted_rows(lsdb.open_catalog(path, columns="all")), _sorted_rows(small_catalog))
     mine = _partition_files(path / builder.CATALOG_NAME)
     theirs = _partition_files(small_survey / builder.CATALOG_NAME)

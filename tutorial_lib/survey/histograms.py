@@ -33,8 +33,10 @@ __all__ = [
     "compute_survey_histograms",
     "count_rows",
     "boxed",
+    "ROWS_PER_TASK",
     "map_and_sum",
     "partition_histograms",
+    "partition_file_rows",
     "sum_partition_results",
 ]
 
@@ -45,6 +47,11 @@ TRUTH_CLASSES = ("star", "galaxy", "blend parent")
 #: Upper bound on the sky histogram's HEALPix pixels (its resolution is chosen to stay under it).
 MAX_SKY_PIXELS = 1024
 _FAINT_STEP = 0.1
+#: Rows a task of :func:`map_and_sum` reads, about: a task costs a round trip to the scheduler, so it should
+#: hold enough work; but there should be several tasks per worker, so that the workers finish together.
+#: ``benchmarks/survey_speed.py`` on 9.7 million rows: batches of 8 partitions of about 115,000 rows were the
+#: fastest of 1, 2, 4 and 8, for 1 and 2 workers.
+ROWS_PER_TASK = 1_000_000
 
 
 def _grid(lo: float, hi: float, step: float) -> np.ndarray:
@@ -186,22 +193,24 @@ def _add(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, 
     return {key: a[key] + b[key] for key in a}
 
 
-def sum_partition_results(per_partition, *, split_every: int = 8):
+def sum_partition_results(per_partition, *, split_every: int = 8, groups: Sequence[Sequence[int]] | None = None):
     """Sum per-partition results (dicts of arrays, or arrays) on the cluster, as a tree of sums.
 
-    Each task of the cluster takes ``split_every`` partitions: it runs their tasks (read, select, the
-    function) one partition after the other, with Dask's synchronous scheduler inside the task, and sums
-    their results; the tasks' sums are then summed in a tree. A task of the cluster costs a round trip to the
-    scheduler, which for one partition of 10^5 rows costs about as much as the work
-    (``benchmarks/survey_speed.py``: on 118 partitions, 1 worker 4.05 s with a task per partition, 3.33 s with
-    8 partitions per task; 2 workers 3.33 s and 2.30 s). Memory still holds one partition at a time.
+    Each task of the cluster takes a group of partitions (``groups``, or ``split_every`` consecutive ones): it
+    runs their tasks (read, select, the function) one partition after the other, with Dask's synchronous
+    scheduler inside the task, and sums their results; the tasks' sums are then summed in a tree. A task of the
+    cluster costs a round trip to the scheduler, which for one partition of 10^5 rows costs about as much as
+    the work (``benchmarks/survey_speed.py``: on 118 partitions, 1 worker 4.05 s with a task per partition,
+    3.33 s with 8 partitions per task; 2 workers 3.33 s and 2.30 s). Memory still holds one partition at a time.
 
     Parameters
     ----------
     per_partition : lsdb.Catalog, dask Series or list of dask.delayed
         What ``Catalog.map_partitions(f)`` returns when ``f`` returns arrays or dicts of arrays.
     split_every : int
-        Partitions per task, and results summed per task of the tree (at least 2).
+        Partitions per task when ``groups`` is None, and results summed per task of the tree (at least 2).
+    groups : sequence of sequences of int, optional
+        The partitions (positions) of each task; together, every partition once.
 
     Returns
     -------
@@ -215,11 +224,54 @@ def sum_partition_results(per_partition, *, split_every: int = 8):
     parts = per_partition.to_delayed() if hasattr(per_partition, "to_delayed") else list(per_partition)
     if not parts:
         raise ValueError("the catalog has no partitions to sum (is the selection empty of pixels?)")
-    level = [_summed_in_one_task(parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
+    if groups is None:
+        groups = [range(i, min(i + split_every, len(parts))) for i in range(0, len(parts), split_every)]
+    elif sorted(i for group in groups for i in group) != list(range(len(parts))):
+        raise ValueError(f"groups must hold each of the {len(parts)} partitions once")
+    level = [_summed_in_one_task([parts[i] for i in group]) for group in groups]
     width = max(split_every, 2)  # each sum of the tree adds at least two results, so the tree ends
     while len(level) > 1:
         level = [dask.delayed(_sum_results)(*level[i : i + width]) for i in range(0, len(level), width)]
     return level[0]
+
+
+def partition_file_rows(catalog) -> list[int] | None:
+    """The rows of each partition's file, in partition order, from the row groups listed in the catalog's
+    ``dataset/_metadata`` (no partition is read); None for a catalog made in memory or without that file.
+
+    A filtered catalog (a cone search, a selection) gives the rows of the files it reads, not the rows it keeps.
+    (hats' ``per_pixel_statistics`` gives the same counts, but it took 70 ms against 8 ms on 29 partitions:
+    it reads every column's statistics.)
+    """
+    from hats.io import file_io, paths
+
+    if catalog.hc_structure.catalog_base_dir is None:  # made in memory: nothing on disk to ask
+        return None
+    try:
+        metadata = file_io.read_parquet_metadata(
+            paths.get_parquet_metadata_pointer(catalog.hc_structure.catalog_base_dir)
+        )
+    except OSError:  # no _metadata: it is optional in HATS
+        return None
+    rows: dict = {}
+    for i in range(metadata.num_row_groups):
+        group = metadata.row_group(i)
+        pixel = paths.get_healpix_from_path(group.column(0).file_path)
+        rows[pixel] = rows.get(pixel, 0) + group.num_rows
+    pixels = catalog.get_healpix_pixels()
+    return [rows[pixel] for pixel in pixels] if all(pixel in rows for pixel in pixels) else None
+
+
+def _groups_by_rows(rows: Sequence[int], rows_per_task: int) -> list[list[int]]:
+    """Consecutive groups of partitions, each about ``rows_per_task`` rows and all of about the same rows."""
+    cumulative = np.r_[0, np.cumsum(rows)]  # rows before each partition, and in all
+    n_groups = max(1, min(len(rows), int(np.ceil(cumulative[-1] / rows_per_task))))
+    targets = cumulative[-1] * np.arange(1, n_groups) / n_groups
+    after = np.searchsorted(cumulative, targets)  # the first edge at or past each target, or the edge before it:
+    before = np.maximum(after - 1, 0)  # whichever is nearer
+    cuts = np.where(targets - cumulative[before] < cumulative[after] - targets, before, after)
+    edges = np.unique(np.r_[0, cuts, len(rows)])
+    return [list(range(a, b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 class _Graph:
@@ -246,16 +298,23 @@ def _compute_here(graph: _Graph):
     return dask.get(graph.graph, graph.key)
 
 
-def map_and_sum(catalog, function, *args, split_every: int = 8, **kwargs):
+def map_and_sum(catalog, function, *args, split_every: int | None = None, rows_per_task: int = ROWS_PER_TASK, **kwargs):
     """``function(partition, *args, **kwargs)`` on every partition of an LSDB catalog, summed on the cluster.
+
+    Each task of the cluster reads, selects, maps and adds a group of consecutive partitions (see
+    :func:`sum_partition_results`): groups of about ``rows_per_task`` rows, all of about the same rows so that
+    the workers finish together (:func:`partition_file_rows`); or ``split_every`` partitions each.
 
     Parameters
     ----------
     catalog : lsdb.Catalog
     function : callable
         Returns an array, or a dict of arrays, of the same shapes for every partition.
-    split_every : int
-        Partitions per task (each is read, selected, mapped and added in the task), and results per sum.
+    split_every : int, optional
+        Partitions per task, instead of grouping by rows (also when the catalog's rows per partition are not
+        known: 8 then).
+    rows_per_task : int
+        Rows per task, about, when grouping by rows.
 
     Returns
     -------
@@ -266,7 +325,10 @@ def map_and_sum(catalog, function, *args, split_every: int = 8, **kwargs):
     # directly (a Series would add two conversion tasks per partition); the result of `boxed` is not the
     # rows, so LSDB's check of each result against its meta only costs time.
     per_partition = catalog.map_partitions(boxed, function, *args, meta=_BOXED_META, verify_meta=False, **kwargs)
-    return sum_partition_results(per_partition, split_every=split_every)
+    rows = partition_file_rows(catalog) if split_every is None else None
+    if rows is None:
+        return sum_partition_results(per_partition, split_every=8 if split_every is None else split_every)
+    return sum_partition_results(per_partition, groups=_groups_by_rows(rows, rows_per_task))
 
 
 #: Meta of ``map_partitions(boxed, ...)``: one object column holding each partition's result.
