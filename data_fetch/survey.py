@@ -25,8 +25,10 @@ catalog's metadata (``partition_info.csv``, ``dataset/_metadata``, ``hats.proper
 point map) is written with hats' writers: the same files as ``lsdb.from_dataframe(...).to_hats`` writes, which
 ``lsdb.open_catalog`` reads. The margin cache (``--margin``) is made as LSDB's margin generator makes it (every
 row in the ring of margin-order pixels just outside a partition), partition by partition while the rows are in
-memory. Memory is set by the chunk size and one partition (at most ``partition_rows`` rows), not by the area;
-the cost is linear in the area. (Before version 3, every partition was one pixel of order 6, about 110,000
+memory. A partition is written one mapping pixel at a time (:class:`_PartitionWriter`), so memory is set by the
+chunk size and one mapping pixel (about 120,000 rows), neither by the area nor by ``partition_rows``: 516 MB at
+most for 70 deg^2 and partitions of up to 707,770 rows (725 MB when a whole partition was held); the cost is
+linear in the area. (Before version 3, every partition was one pixel of order 6, about 110,000
 rows: LSDB then spent more of its time per partition than per row, ``benchmarks/survey_partition_size.py``.)
 (Before version 2, each chunk went through ``lsdb.from_dataframe`` and the chunk catalogs were joined with
 ``Catalog.concat``: every row was written twice through Dask, 8.6 minutes for 20 deg^2.)
@@ -568,18 +570,57 @@ def _margin_rings(
     return margin_order, rings
 
 
-def _write_partition(table: pa.Table, catalog_dir: Path, partition: tuple[int, int]) -> int:
-    """Write one partition file, rows sorted by ``_healpix_29`` (stable), with hats' Parquet settings."""
-    from hats.io.file_io.file_io import get_parquet_write_table_kwargs
-    from hats.io.paths import pixel_catalog_file
-    from hats.pixel_math import HealpixPixel
+def _sorted_by_index(table: pa.Table) -> pa.Table:
+    """The rows sorted by ``_healpix_29`` (stable)."""
+    return table.take(np.argsort(table[SPATIAL_INDEX_COLUMN].to_numpy(), kind="stable"))
 
-    order = np.argsort(table[SPATIAL_INDEX_COLUMN].to_numpy(), kind="stable")
-    table = table.take(order)
-    path = Path(pixel_catalog_file(catalog_dir, HealpixPixel(*partition)).path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, **get_parquet_write_table_kwargs(table.schema, write_table_kwargs=PARQUET_COMPRESSION))
-    return len(table)
+
+class _PartitionWriter:
+    """One partition file, written with hats' Parquet settings from pieces already in ``_healpix_29`` order (the
+    mapping pixels of a partition, in ascending order, are consecutive ranges of the index).
+
+    Rows are buffered into row groups of hats' size (100,000 rows), so the file is the one ``pq.write_table``
+    would write from all its rows at once, while memory holds one piece and one row group, however many rows
+    the partition has.
+    """
+
+    def __init__(self, catalog_dir: Path, partition: tuple[int, int]):
+        from hats.io.paths import pixel_catalog_file
+        from hats.pixel_math import HealpixPixel
+
+        self.path = Path(pixel_catalog_file(catalog_dir, HealpixPixel(*partition)).path)
+        self.writer: pq.ParquetWriter | None = None
+        self.pending: list[pa.Table] = []
+        self.n_pending = self.n_rows = 0
+
+    def add(self, table: pa.Table) -> None:
+        from hats.io.file_io.file_io import get_parquet_write_table_kwargs
+
+        if self.writer is None:
+            kwargs = get_parquet_write_table_kwargs(table.schema, write_table_kwargs=PARQUET_COMPRESSION)
+            self.row_group_size = kwargs.pop("row_group_size")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(self.path, table.schema, **kwargs)
+        self.pending.append(table)
+        self.n_pending += len(table)
+        self.n_rows += len(table)
+        while self.n_pending >= self.row_group_size:
+            self._write(self.row_group_size)
+
+    def _write(self, n_rows: int) -> None:
+        rows = pa.concat_tables(self.pending)
+        # One contiguous row group, so its pages split as write_table would split them (not at the pieces' ends)
+        self.writer.write_table(rows.slice(0, n_rows).combine_chunks(), row_group_size=self.row_group_size)
+        self.pending, self.n_pending = [rows.slice(n_rows)], len(rows) - n_rows
+
+    def __enter__(self) -> _PartitionWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.writer is not None:
+            if self.n_pending and exc[0] is None:
+                self._write(self.n_pending)
+            self.writer.close()
 
 
 def _write_catalog_metadata(catalog_dir: Path, counts: dict[tuple[int, int], int], properties: dict) -> None:
@@ -637,18 +678,20 @@ def _write_hats(
     for partition, pixels in tqdm(
         partitions.items(), desc="Writing HATS partitions", unit="partition", disable=not progress
     ):
-        table = pa.concat_tables([spool.read(pixel) for pixel in pixels])
-        index = table[SPATIAL_INDEX_COLUMN].to_numpy()
-        histogram += np.bincount(index >> _spatial_index_order_shift(SKYMAP_ORDER), minlength=len(histogram))
-        counts[partition] = _write_partition(table, catalog_dir, partition)
-        for pixel in pixels:
-            spool.remove(pixel)
-        if margin_arcsec is not None:
-            fine = index >> _spatial_index_order_shift(margin_order)
-            for owner, ring in rings.get(partition, []):
-                rows = np.flatnonzero(np.isin(fine, ring, assume_unique=False))
-                if len(rows):
-                    margin_spool.add(table.take(rows), np.full(len(rows), keys[owner]))
+        with _PartitionWriter(catalog_dir, partition) as writer:
+            for pixel in pixels:  # one mapping pixel in memory at a time
+                table = _sorted_by_index(spool.read(pixel))
+                index = table[SPATIAL_INDEX_COLUMN].to_numpy()
+                histogram += np.bincount(index >> _spatial_index_order_shift(SKYMAP_ORDER), minlength=len(histogram))
+                writer.add(table)
+                if margin_arcsec is not None:
+                    fine = index >> _spatial_index_order_shift(margin_order)
+                    for owner, ring in rings.get(partition, []):
+                        rows = np.flatnonzero(np.isin(fine, ring, assume_unique=False))
+                        if len(rows):
+                            margin_spool.add(table.take(rows), np.full(len(rows), keys[owner]))
+                spool.remove(pixel)
+        counts[partition] = writer.n_rows
     file_io.write_fits_image(histogram, catalog_dir / "point_map.fits")
     skymap.write_skymap(histogram=histogram, catalog_dir=catalog_dir)
     _write_catalog_metadata(
@@ -658,10 +701,11 @@ def _write_hats(
     if margin_arcsec is not None:
         margin_dir = out / margin_name
         owners = list(partitions)
-        margin_counts = {
-            owners[key]: _write_partition(margin_spool.read(key), margin_dir, owners[key])
-            for key in margin_spool.pixels
-        }
+        margin_counts = {}
+        for key in margin_spool.pixels:
+            with _PartitionWriter(margin_dir, owners[key]) as writer:
+                writer.add(_sorted_by_index(margin_spool.read(key)))
+            margin_counts[owners[key]] = writer.n_rows
         n_margin_rows = sum(margin_counts.values())
         if n_margin_rows:  # LSDB 0.11 cannot open an empty margin (its index type differs); none is written
             _write_catalog_metadata(

@@ -8,6 +8,7 @@ import shutil
 import lsdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import SMALL_SURVEY_AREA, SMALL_SURVEY_PARTITION_ROWS
@@ -294,3 +295,27 @@ def test_a_rebuild_never_deletes_files_the_survey_did_not_make(tmp_path, capsys)
     (path / "my_plot.png").unlink()
     assert _build_cli(path, "--if-stale") == 0 and builder.damage(path) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["S"]
+
+
+def test_a_partition_written_piece_by_piece_is_the_file_write_table_writes(tmp_path):
+    """The builder writes a partition one mapping pixel at a time (memory holds one pixel, not the partition);
+    the file has the bytes pq.write_table gives for all its rows at once, row groups of 100,000 rows included."""
+    from hats.io.file_io.file_io import get_parquet_write_table_kwargs
+
+    rng = np.random.default_rng(3)
+    pieces = []
+    for start in (0, 70_000, 190_000):  # three pixels, ranges of the index in ascending order
+        n = int(rng.integers(60_000, 120_000))
+        index = np.sort(rng.integers(start * 1000, (start + 70_000) * 1000, n))
+        pieces.append(pa.table({"flux": rng.normal(size=n), builder.SPATIAL_INDEX_COLUMN: index}))
+    with builder._PartitionWriter(tmp_path / "mine", (5, 12)) as writer:
+        for piece in pieces:
+            writer.add(piece)
+    whole = pa.concat_tables(pieces).combine_chunks()
+    reference = tmp_path / "reference.parquet"
+    pq.write_table(
+        whole, reference, **get_parquet_write_table_kwargs(whole.schema, write_table_kwargs=builder.PARQUET_COMPRESSION)
+    )
+    assert writer.n_rows == len(whole) > 200_000
+    assert writer.path.read_bytes() == reference.read_bytes()
+    assert pq.ParquetFile(writer.path).metadata.row_group(0).num_rows == 100_000
