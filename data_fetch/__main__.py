@@ -346,12 +346,16 @@ def _verify(args) -> int:
     for line in problems:
         print(f"{args.repo}/{line}")
     for name in foreign:
-        print(
-            f"{args.repo}/{name}: not made by data_fetch (not in the manifest); a rebuild refuses until it is moved out"
-        )
+        shown = safety.shown_name(f"{args.repo}/{name}")
+        print(f"{shown}: not made by data_fetch (not in the manifest); a rebuild refuses until it is moved out")
     if problems:
+        first = (
+            f"move out the {len(foreign)} file(s) or folder(s) listed as not made by data_fetch, then "
+            if foreign
+            else ""
+        )
         print(
-            f"data_fetch: {args.repo}: {len(problems)} damaged file(s); rebuild it with "
+            f"data_fetch: {args.repo}: {len(problems)} damaged file(s); {first}rebuild it with "
             f"`python -m data_fetch simulate --repo {args.repo} --if-stale` (make data).",
             file=sys.stderr,
         )

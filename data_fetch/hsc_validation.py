@@ -873,7 +873,8 @@ def _check_existing(target: Path, repo) -> None:
     problems = check_repository(target)
     if problems:
         raise IngestError(f"{repo} is damaged ({describe(problems)}); rebuild it first with `make data`.")
-    safety.refuse_foreign(target, foreign_files(target))  # the ingest would record them as its own
+    listing = f"python -m data_fetch verify --repo {repo}"
+    safety.refuse_foreign(target, foreign_files(target), listing)  # the ingest would record them as its own
 
 
 def _ingest_in_staging(target: Path, exists: bool, force: bool, prepared: _Prepared) -> None:

@@ -8,8 +8,9 @@ that ``--if-stale`` and the lessons run is :func:`tutorial_lib.repository.check_
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pooch
 
@@ -22,7 +23,7 @@ from tutorial_lib.repository import (
     read_manifest,
 )
 
-from .safety import atomic_write
+from .safety import SafetyError, atomic_write
 
 __all__ = [
     "changed_files",
@@ -61,21 +62,55 @@ def changed_files(root: Path, files: dict[str, dict]) -> list[str]:
 
 
 def unrecorded_files(root: Path, recorded: Iterable[str], own: Iterable[str] = (MANIFEST_NAME,)) -> list[str]:
-    """The files under ``root`` (relative paths; symbolic links too) that neither ``recorded`` nor ``own`` names:
-    files data_fetch did not write there, which replacing ``root`` would delete."""
+    """What replacing ``root`` would delete that data_fetch did not write there, as paths relative to ``root``:
+    every entry (file, link, pipe, folder) that neither ``recorded`` nor ``own`` names and that holds no recorded
+    file. A folder of such entries is named once, with a trailing ``/``.
+
+    Raises
+    ------
+    data_fetch.safety.SafetyError
+        A folder under ``root`` cannot be listed, so what it holds cannot be told.
+    """
     known = set(recorded) | set(own)
-    found = (path for path in sorted(root.rglob("*")) if path.is_file() or path.is_symlink())
-    return [name for name in (str(path.relative_to(root)) for path in found) if name not in known]
+    holders = {str(parent) for name in known for parent in PurePosixPath(name).parents} - {"."}
+    found, folders = [], [""]
+    while folders:  # a loop, not recursion: any depth
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(root / folder))
+        except OSError as error:
+            raise SafetyError(
+                f"{root / folder} cannot be listed ({error.strerror}), so data_fetch cannot tell whether it holds "
+                f"files of yours; {root} is left as it is. Make the folder readable, or move it out of {root}."
+            ) from None
+        for entry in entries:
+            name = f"{folder}/{entry.name}" if folder else entry.name
+            if entry.is_dir(follow_symlinks=False) and name in holders:
+                folders.append(name)
+            elif entry.is_dir(follow_symlinks=False):
+                found.append(f"{name}/")
+            elif name not in known:
+                found.append(name)
+    return sorted(found)
 
 
 def foreign_files(repo: Path) -> list[str]:
-    """The files of the Butler repository ``repo`` that its manifest does not record (see
-    :func:`unrecorded_files`); empty when it has no readable manifest, since then there is nothing to compare
-    with and its marker alone says whether data_fetch made it."""
+    """What replacing the Butler repository ``repo`` would delete that its manifest does not record (see
+    :func:`unrecorded_files`).
+
+    Raises
+    ------
+    data_fetch.safety.SafetyError
+        No readable manifest: its own files cannot be told from anyone else's.
+    """
     try:
         files = read_manifest(repo)["files"]
-    except RepositoryError:
-        return []
+    except RepositoryError as error:
+        raise SafetyError(
+            f"{error}; without it data_fetch cannot tell its own files from yours, so {repo} is left as it is. "
+            f"Move it away (for example `mv {repo} {repo}.old`), run the command again, and delete the old folder "
+            "once you have kept what you need from it."
+        ) from None
     return unrecorded_files(repo, files)
 
 

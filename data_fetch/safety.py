@@ -55,6 +55,7 @@ __all__ = [
     "install_signal_handlers",
     "is_data_fetch_repository",
     "refuse_foreign",
+    "shown_name",
     "make_staging",
     "recover",
     "require_free_space",
@@ -212,19 +213,27 @@ def describe_folder(path: Path) -> str:
     return f"it holds {shown}" + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
-def refuse_foreign(target: Path, names: Sequence[str]) -> None:
-    """Refuse to replace ``target`` while it holds files data_fetch did not make (``names``, relative paths).
+def shown_name(name: str) -> str:
+    """A path for a message: as it is, or quoted (``repr``) when it holds a control character or a comma."""
+    return name if name.isprintable() and "," not in name else repr(name)
+
+
+def refuse_foreign(target: Path, names: Sequence[str], listed_by: str | None = None) -> None:
+    """Refuse to replace ``target`` while it holds entries data_fetch did not make (``names``, relative paths;
+    ``listed_by``: a command that lists them all, for the message).
 
     Raises
     ------
     SafetyError
-        ``names`` is not empty; the message names them and says how to go on.
+        ``names`` is not empty; the message names up to five and says how to go on.
     """
     if names:
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        shown = ", ".join(shown_name(name) for name in names[:5])
+        if len(names) > 5:
+            shown += f" and {len(names) - 5} more" + (f"; `{listed_by}` lists them all" if listed_by else "")
         raise SafetyError(
-            f"{target} holds {len(names)} file(s) that data_fetch did not make ({shown}); replacing it would "
-            f"delete them, so it is left as it is. Move them out of {target}, then run the command again."
+            f"{target} holds {len(names)} file(s) or folder(s) that data_fetch did not make ({shown}); replacing it "
+            f"would delete them, so it is left as it is. Move them out of {target}, then run the command again."
         )
 
 
@@ -438,13 +447,10 @@ def recover(target: Path, log: Log = print) -> None:
                     "so the previous one was put back."
                 )
         shutil.rmtree(staging, ignore_errors=True)
-        log(f"Removed {staging.name}, left behind by process {pid}, {_process_state(pid)}.")
-    if target.is_dir() and not target.is_symlink():  # the datastore's temporary files of a killed in-place write
-        leftovers = sorted(target.rglob("*.tmp.parq"))
-        for path in leftovers:
-            path.unlink(missing_ok=True)
-        if leftovers:
-            log(f"Removed {len(leftovers)} temporary file(s) (*.tmp.parq) that a stopped write left in {target}.")
+        if os.path.lexists(staging):
+            log(f"Could not remove all of {staging}, left behind by process {pid}; remove it yourself.")
+        else:
+            log(f"Removed {staging.name}, left behind by process {pid}, {_process_state(pid)}.")
 
 
 def _process_state(pid: int) -> str:

@@ -405,17 +405,17 @@ def build(
                     return BuildSummary(target, seed, num_patches, 0, 0, 0, up_to_date=True)
                 if not rebuild:
                     raise SimulationError(f"{repo}: {reason}. It was left as it is (--no-rebuild); run `make data`.")
-                log(f"{repo}: {reason}; rebuilding it.")
             elif not force:
                 raise SimulationError(
                     f"{repo} already exists; it is left as it is. Use --force to replace it, or --repo to build "
                     "elsewhere."
                 )
+            safety.refuse_foreign(target, foreign_files(target), listed_by=f"python -m data_fetch verify --repo {repo}")
+            if if_stale:
+                log(f"{repo}: {reason}; rebuilding it.")
         elif if_stale and not rebuild:
             raise SimulationError(f"{repo} does not exist and --no-rebuild was given; run `make data`.")
         replacing = os.path.lexists(target)
-        if replacing:
-            safety.refuse_foreign(target, foreign_files(target))
         _check_resources(parent, num_patches, target if replacing else None)
         staging = safety.make_staging(target, "building")
         try:

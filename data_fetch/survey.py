@@ -809,15 +809,30 @@ def damage(path: str | os.PathLike) -> list[str]:
 
 
 def foreign_files(path: str | os.PathLike) -> list[str]:
-    """The files of the survey at ``path`` that its marker does not record, which a rebuild would delete (see
-    :func:`data_fetch.manifest.unrecorded_files`); empty when the marker lists no files (nothing to compare)."""
+    """What replacing the survey at ``path`` would delete that its marker does not record (see
+    :func:`data_fetch.manifest.unrecorded_files`).
+
+    Raises
+    ------
+    SurveyError
+        The marker cannot be read or records no files (an older build): its own files cannot be told from
+        anyone else's.
+    """
     from .manifest import unrecorded_files
 
     try:
         files = (read_marker(path) or {}).get("files")
-    except SurveyError:
-        return []
-    return unrecorded_files(Path(path), files, own=(MARKER_FILE,)) if isinstance(files, dict) else []
+    except SurveyError as error:
+        files, problem = None, str(error).split(". ")[0]
+    else:
+        problem = f"{path}: its {MARKER_FILE} records no files (an older build)"
+    if not isinstance(files, dict) or not files:
+        raise SurveyError(
+            f"{problem}; without that record data_fetch cannot tell its own files from yours, so {path} is left "
+            f"as it is. Move it away (for example `mv {path} {path}.old`), run the command again, and delete the "
+            "old folder once you have kept what you need from it."
+        )
+    return unrecorded_files(Path(path), files, own=(MARKER_FILE,))
 
 
 def build_survey(

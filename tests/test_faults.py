@@ -359,10 +359,8 @@ def test_a_half_swap_with_an_incomplete_new_repository_restores_the_previous_one
     staging.mkdir()
     (staging / "repo").mkdir()  # no journal, no manifest: not complete
     repo.rename(staging / "previous")
-    (staging / "previous" / "HSC" / "x.tmp.parq").write_bytes(b"half")  # a datastore write killed in place
     code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
     assert code == 0 and "the previous one was put back" in out and "Removed .DATA.building-999999-abc" in out
-    assert "Removed 1 temporary file(s) (*.tmp.parq)" in out and not list(repo.rglob("*.tmp.parq"))
     assert digest(repo) == before and _orphans(repo.parent) == []
 
 
@@ -557,10 +555,10 @@ def test_a_rebuild_never_deletes_files_data_fetch_did_not_make(repo, capsys, qui
     (repo / "mine" / "cut.fits").write_bytes(b"SIMPLE")
     code, out, err = _cli(capsys, "verify", "--repo", str(repo))
     assert code == 0 and err == [] and "every file matches" in out
-    assert out.count("not made by data_fetch") == 2 and "/mine/cut.fits: not made" in out
+    assert out.count("not made by data_fetch") == 2 and "/mine/: not made" in out
     for options in (["--force"], ["--if-stale"]):
         (repo / "SIMULATOR_VERSION").write_text("0.1\n")  # stale, so --if-stale wants to rebuild
-        words = ("2 file(s) that data_fetch did not make", "mine/cut.fits", "notes.txt", "Move them out")
+        words = ("2 file(s) or folder(s) that data_fetch did not make (mine/, notes.txt)", "Move them out")
         args = ["simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", *options]
         _one_line_failure(capsys, *args, words=words)
         assert (repo / "notes.txt").read_text() == "my notes" and (repo / "mine" / "cut.fits").is_file()
@@ -579,6 +577,70 @@ def test_a_rebuild_never_deletes_files_data_fetch_did_not_make(repo, capsys, qui
         capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", "--force", words=("late.txt",)
     )
     assert (repo / "late.txt").is_file() and _orphans(repo.parent) == []
+
+
+def test_what_a_rebuild_would_delete_is_found_whatever_it_is(repo, capsys, monkeypatch):
+    """Empty folders, pipes, names with commas or newlines, any depth; an unreadable folder is a refusal."""
+    from data_fetch import manifest
+
+    (repo / "empty" / "inner").mkdir(parents=True)
+    os.mkfifo(repo / "pipe")
+    (repo / "HSC" / "a, b.txt").write_text("x")
+    (repo / "HSC" / "two\nlines").write_text("x")
+    deep = repo / "HSC"
+    for _ in range(1100):  # deeper than Python's recursion limit
+        deep = deep / "d"
+        deep.mkdir()
+    assert manifest.foreign_files(repo) == ["HSC/a, b.txt", "HSC/d/", "HSC/two\nlines", "empty/", "pipe"]
+    err = _one_line_failure(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", "--force")
+    assert "5 file(s) or folder(s)" in err and "'HSC/a, b.txt', HSC/d/, 'HSC/two\\nlines', empty/, pipe" in err
+    code, out, _ = _cli(capsys, "verify", "--repo", str(repo))
+    assert code == 0 and len(out.splitlines()) == 6  # one line each, and the summary
+    real_scandir = os.scandir
+
+    def unreadable(path):
+        if Path(path).name == "HSC":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(manifest.os, "scandir", unreadable)
+    _one_line_failure(
+        capsys,
+        *("simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", "--force"),
+        words=(f"{repo / 'HSC'} cannot be listed (Permission denied)", "cannot tell whether it holds files of yours"),
+    )
+
+
+def test_without_a_readable_manifest_nothing_is_replaced(repo, capsys):
+    """Its own files cannot be told from yours: --force and --if-stale say how to go on, and delete nothing."""
+    (repo / "thesis.tex").write_text("mine")
+    (repo / MANIFEST_NAME).write_text("{")
+    for options in (["--force"], ["--if-stale"]):
+        err = _one_line_failure(
+            capsys,
+            *("simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", *options),
+            words=("cannot tell its own files from yours", f"mv {repo} {repo}.old"),
+        )
+        assert "rebuilding" not in err
+    assert (repo / "thesis.tex").read_text() == "mine"
+
+
+def test_if_stale_says_nothing_about_rebuilding_when_it_refuses(repo, capsys):
+    _parquet(repo)[0].write_bytes(b"damaged")
+    (repo / "thesis.tex").write_text("mine")
+    code, out, err = _cli(capsys, "verify", "--repo", str(repo))
+    assert code == 1 and "move out the 1 file(s) or folder(s) listed as not made by data_fetch, then" in err[0]
+    code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", "--if-stale")
+    assert code == 2 and out == "" and len(err) == 1 and "thesis.tex" in err[0]
+
+
+def test_temporary_looking_files_of_yours_are_never_removed(tmp_path, capsys):
+    """Files named *.tmp.parq (once a datastore's half-written files) are yours unless data_fetch made them."""
+    mine = tmp_path / "U" / "analysis"
+    mine.mkdir(parents=True)
+    (mine / "run1.tmp.parq").write_text("mine")
+    _one_line_failure(capsys, "simulate", "--repo", str(tmp_path / "U"), "--quiet", words=("not made by data_fetch",))
+    assert (mine / "run1.tmp.parq").read_text() == "mine"
 
 
 def test_force_through_a_symlink_replaces_the_links_target(repo, tmp_path, capsys, quick_build):

@@ -268,14 +268,22 @@ def test_if_stale_rebuilds_a_damaged_survey_instead_of_calling_it_up_to_date(tmp
     assert builder.damage(path) == []
 
 
-def test_if_stale_replaces_a_survey_whose_marker_is_unreadable_and_says_so_in_python(tmp_path, capsys):
+def test_a_survey_whose_marker_is_unreadable_or_lists_no_files_is_not_replaced(tmp_path, capsys):
+    """Its own files cannot be told from anyone else's, so nothing is deleted; the message says how to go on."""
     path = tmp_path / "S"
     assert _build_cli(path) == 0
+    (path / "thesis.tex").write_text("mine")
     (path / builder.MARKER_FILE).write_text("{")
     with pytest.raises(builder.SurveyError, match="damaged: its .* cannot be read"):
         builder.read_marker(path)
-    assert _build_cli(path, "--if-stale") == 0  # its marker's name says this command made it: rebuilt
-    assert builder.read_marker(path)["seed"] == 3 and builder.damage(path) == []
+    record_without_files = {"made_by": "python -m data_fetch survey", "seed": 3}
+    for marker in ("{", json.dumps(record_without_files)):
+        (path / builder.MARKER_FILE).write_text(marker)
+        for options in (["--if-stale"], ["--force"]):
+            assert _build_cli(path, *options) == 2
+            err = capsys.readouterr().err
+            assert "cannot tell its own files from yours" in err and f"mv {path} {path}.old" in err
+    assert (path / "thesis.tex").read_text() == "mine"
 
 
 def test_a_rebuild_never_deletes_files_the_survey_did_not_make(tmp_path, capsys):
@@ -290,7 +298,7 @@ def test_a_rebuild_never_deletes_files_the_survey_did_not_make(tmp_path, capsys)
     for options in (["--if-stale"], ["--force"]):
         assert _build_cli(path, *options) == 2
         err = capsys.readouterr().err
-        assert "1 file(s) that data_fetch did not make (my_plot.png)" in err and "Move them out" in err
+        assert "1 file(s) or folder(s) that data_fetch did not make (my_plot.png)" in err and "Move them out" in err
         assert (path / "my_plot.png").read_bytes() == b"\x89PNG" and builder.damage(path)
     (path / "my_plot.png").unlink()
     assert _build_cli(path, "--if-stale") == 0 and builder.damage(path) == []
