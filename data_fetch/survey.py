@@ -28,7 +28,8 @@ row in the ring of margin-order pixels just outside a partition), partition by p
 memory. A partition is written one mapping pixel at a time (:class:`_PartitionWriter`), so memory is set by the
 chunk size and one mapping pixel (about 120,000 rows), neither by the area nor by ``partition_rows``: 516 MB at
 most for 70 deg^2 and partitions of up to 707,770 rows (725 MB when a whole partition was held); the cost is
-linear in the area. (Before version 3, every partition was one pixel of order 6, about 110,000
+linear in the area. (Version 3 also merged a pixel whose three siblings are empty, which hats-import does not.
+Before version 3, every partition was one pixel of order 6, about 110,000
 rows: LSDB then spent more of its time per partition than per row, ``benchmarks/survey_partition_size.py``.)
 (Before version 2, each chunk went through ``lsdb.from_dataframe`` and the chunk catalogs were joined with
 ``Catalog.concat``: every row was written twice through Dask, 8.6 minutes for 20 deg^2.)
@@ -88,6 +89,7 @@ __all__ = [
     "DEFAULT_SEED",
     "LESSON_AREA_DEG2",
     "MARKER_FILE",
+    "MIN_MARGIN_ARCSEC",
     "LESSON_PARTITION_ROWS",
     "MAPPING_ORDER",
     "PARTITION_ROWS",
@@ -106,7 +108,7 @@ __all__ = [
 
 #: Version of the survey's rows: its own layout version and the simulator's, whose population model it draws
 #: from, so that a new simulator makes ``--if-stale`` rebuild the survey too.
-SURVEY_VERSION = f"3+simulator-{SIMULATOR_VERSION}"
+SURVEY_VERSION = f"4+simulator-{SIMULATOR_VERSION}"
 DEFAULT_SEED = 20250630  # the date of Rubin's DP1 release
 #: Default area: builds in about a minute on two cores (about 4 million rows).
 DEFAULT_AREA_DEG2 = 20.0
@@ -122,11 +124,14 @@ MAPPING_ORDER = 6
 #: ``hats_import/catalog/arguments.py``). About 7.5 deg^2 of this survey.
 PARTITION_ROWS = 1_000_000
 #: Lesson 10's partitions hold at most this many rows, so that its small survey (33,254 rows, the fullest
-#: order-6 pixel 16,733) still has several partitions to show: four, of order 5.
+#: order-6 pixel 16,733) still has several partitions to show: four, of order 6 (with 1,000,000, one of order 4).
 LESSON_PARTITION_ROWS = 20_000
 #: Radius of the margin cache, arcsec, with ``--margin`` (LSDB's default): enough for crossmatches within a
 #: few arcsec. Off by default in the CLI; lesson 10's survey has it (it adds little to the build).
 MARGIN_ARCSEC = 5.0
+#: Smallest margin: below it the ring of margin pixels around a large partition grows past 10^6 pixels (4 x 2^n
+#: at HEALPix order n: 0.1 arcsec is order 21), for margins no crossmatch needs.
+MIN_MARGIN_ARCSEC = 0.1
 #: Rows held in memory before they are spooled to disk by partition; with one strip's generation, this keeps
 #: the build well under 1 GB.
 CHUNK_ROWS = 400_000
@@ -470,6 +475,8 @@ class _PartitionSpool:
 
     def add(self, table: pa.Table, pixels: np.ndarray) -> None:
         """Add the rows of ``table``; ``pixels`` is each row's partition pixel."""
+        if len(table) == 0:  # a strip of a very small survey can hold no object
+            return
         order = np.argsort(pixels, kind="stable")
         sorted_pixels = pixels[order]
         table = table.take(order)
@@ -525,12 +532,18 @@ def _with_spatial_index(frame: pd.DataFrame) -> tuple[pa.Table, np.ndarray]:
 
 def _partitions(counts: dict[int, int], partition_rows: int) -> dict[tuple[int, int], list[int]]:
     """The partitions, ``{(order, pixel): [its mapping pixels, ascending]}``, in (order, pixel) order: hats'
-    ``generate_alignment`` (as hats-import and ``lsdb.from_dataframe`` call it) of the rows per mapping pixel."""
+    ``generate_alignment`` of the rows per mapping pixel, with hats-import's defaults (hats-import 0.8,
+    ``ImportArguments``: ``lowest_healpix_order=0``, ``drop_empty_siblings=True``): a pixel whose three siblings
+    are empty is not merged into its parent, so a lone patch of sky keeps a small partition.
+    (``lsdb.from_dataframe`` also lowers the highest order while every pixel of the lower order holds at most the
+    threshold, ``use_lower_order=True``; hats-import does not.)"""
     from hats.pixel_math.partition_stats import generate_alignment
 
     histogram = np.zeros(12 * 4**MAPPING_ORDER, np.int64)
     histogram[list(counts)] = list(counts.values())
-    alignment = generate_alignment(histogram, highest_order=MAPPING_ORDER, lowest_order=0, threshold=partition_rows)
+    alignment = generate_alignment(
+        histogram, highest_order=MAPPING_ORDER, lowest_order=0, threshold=partition_rows, drop_empty_siblings=True
+    )
     partitions: dict[tuple[int, int], list[int]] = {}
     for pixel in sorted(counts):
         order, destination, _ = alignment[pixel]
@@ -558,15 +571,21 @@ def _margin_rings(
 
     margin_order = max(int(healpix.margin2order(margin_thr_arcmin=margin_arcsec / 60.0)), MAPPING_ORDER + 1)
     shift = 2 * (margin_order - MAPPING_ORDER)
-    partition_of = {pixel: partition for partition, pixels in partitions.items() for pixel in pixels}
+    owners = list(partitions)
+    mapping_pixels = np.array([pixel for pixels in partitions.values() for pixel in pixels], dtype=np.int64)
+    holder_of = np.array([k for k, pixels in enumerate(partitions.values()) for _ in pixels], dtype=np.int64)
+    order_of_pixels = np.argsort(mapping_pixels)
+    mapping_pixels, holder_of = mapping_pixels[order_of_pixels], holder_of[order_of_pixels]
     rings: dict[tuple[int, int], list[tuple[tuple[int, int], np.ndarray]]] = {}
-    for owner in partitions:
+    for owner in owners:
         order, pixel = owner
         ring = np.asarray(get_margin(order, pixel, margin_order - order), dtype=np.int64)
-        holders = np.array([partition_of.get(int(p), (-1, -1)) for p in ring >> shift]).reshape(len(ring), 2)
-        for holder in sorted({tuple(h) for h in holders.tolist()} - {(-1, -1)}):
-            inside = (holders[:, 0] == holder[0]) & (holders[:, 1] == holder[1])
-            rings.setdefault(holder, []).append((owner, np.sort(ring[inside])))
+        parents = ring >> shift  # each margin pixel's mapping pixel, then the partition that holds it (if any)
+        at = np.minimum(np.searchsorted(mapping_pixels, parents), len(mapping_pixels) - 1)
+        held = mapping_pixels[at] == parents
+        holders = np.where(held, holder_of[at], -1)
+        for holder in np.unique(holders[held]):
+            rings.setdefault(owners[holder], []).append((owner, np.sort(ring[holders == holder])))
     return margin_order, rings
 
 
@@ -886,8 +905,8 @@ def build_survey(
     from .manifest import file_records
 
     start = time.perf_counter()
-    if margin_arcsec is not None and not 0 < margin_arcsec <= 60:
-        raise SurveyError(f"--margin must be between 0 and 60 arcsec, got {margin_arcsec}")
+    if margin_arcsec is not None and not MIN_MARGIN_ARCSEC <= margin_arcsec <= 60:
+        raise SurveyError(f"--margin must be from {MIN_MARGIN_ARCSEC:g} to 60 arcsec, got {margin_arcsec}")
     if chunk_rows < 1:
         raise SurveyError(f"chunk_rows must be positive, got {chunk_rows}")
     if isinstance(partition_rows, bool) or not isinstance(partition_rows, int) or partition_rows < 1:
@@ -962,6 +981,11 @@ def _build_into(staging: Path, boxes, seed: int, chunk_rows: int, margin_arcsec,
         spool.add(table, pixels)
         n_rows += len(table)
     spool.flush()
+    if not spool.counts:
+        raise SurveyError(
+            f"a survey of {len(boxes)} tracts of {_box_area(boxes[0]):.2g} deg^2 holds no rows for this seed; "
+            "ask for a larger --area. Nothing was written."
+        )
     fullest = max(spool.counts.values())
     if fullest > partition_rows:
         raise SurveyError(

@@ -70,7 +70,7 @@ def lesson_survey(tmp_path_factory) -> Path:
 
 #: Area of the small test survey, deg^2: four tracts of 0.01 deg^2, 5,326 rows.
 SMALL_SURVEY_AREA = 0.04
-#: Its partitions hold at most this many rows, so it has two (of order 5; its fullest order-6 pixel has 4,642).
+#: Its partitions hold at most this many rows, so it has two (of order 6; its fullest order-6 pixel has 4,642).
 SMALL_SURVEY_PARTITION_ROWS = 5_000
 
 

@@ -579,7 +579,7 @@ def test_a_rebuild_never_deletes_files_data_fetch_did_not_make(repo, capsys, qui
     assert (repo / "late.txt").is_file() and _orphans(repo.parent) == []
 
 
-def test_what_a_rebuild_would_delete_is_found_whatever_it_is(repo, capsys, monkeypatch):
+def test_what_a_rebuild_would_delete_is_found_whatever_it_is(repo, capsys, monkeypatch, request):
     """Empty folders, pipes, names with commas or newlines, any depth; an unreadable folder is a refusal."""
     from data_fetch import manifest
 
@@ -587,10 +587,12 @@ def test_what_a_rebuild_would_delete_is_found_whatever_it_is(repo, capsys, monke
     os.mkfifo(repo / "pipe")
     (repo / "HSC" / "a, b.txt").write_text("x")
     (repo / "HSC" / "two\nlines").write_text("x")
-    deep = repo / "HSC"
-    for _ in range(1100):  # deeper than Python's recursion limit
-        deep = deep / "d"
-        deep.mkdir()
+    chain = [repo / "HSC" / "d"]
+    for _ in range(1099):  # deeper than Python's recursion limit
+        chain.append(chain[-1] / "d")
+    for folder in chain:
+        folder.mkdir()
+    request.addfinalizer(lambda: [folder.rmdir() for folder in reversed(chain)])  # shutil.rmtree would recurse
     assert manifest.foreign_files(repo) == ["HSC/a, b.txt", "HSC/d/", "HSC/two\nlines", "empty/", "pipe"]
     err = _one_line_failure(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", "--force")
     assert "5 file(s) or folder(s)" in err and "'HSC/a, b.txt', HSC/d/, 'HSC/two\\nlines', empty/, pipe" in err

@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -260,6 +261,30 @@ def test_map_and_sum_groups_partitions_into_tasks_of_about_equal_rows(catalog):
     assert _groups_by_rows([300, 10, 10, 300, 300, 10], 500) == [[0, 1, 2], [3, 4, 5]]
     assert _groups_by_rows([100] * 10, 250) == [[0, 1, 2], [3, 4], [5, 6, 7], [8, 9]]  # 4 tasks of 250 rows, about
     assert _groups_by_rows([5, 5], 1) == [[0], [1]]  # never more tasks than partitions
+    for bad in (0, -5, 1.5, True):
+        with pytest.raises(ValueError, match="rows_per_task must be a whole number of rows, 1 or more"):
+            map_and_sum(catalog, len, rows_per_task=bad)
+
+
+def test_a_damaged_metadata_file_only_loses_the_grouping_by_rows(tmp_path, survey_path):
+    """_metadata is optional in HATS: missing, empty or cut short, the rows per task fall back to 8 partitions."""
+    copy = tmp_path / "S"
+    shutil.copytree(survey_path, copy)
+    metadata = copy / "survey" / "dataset" / "_metadata"
+    expected = None
+    for damage in ("cut", "empty", "missing"):
+        if damage == "cut":
+            metadata.write_bytes(metadata.read_bytes()[:1000])
+        elif damage == "empty":
+            metadata.write_bytes(b"")
+        else:
+            metadata.unlink()
+        catalog = lsdb.open_catalog(copy, columns=["i_psfMag"])
+        assert partition_file_rows(catalog) is None
+        total = count_rows(catalog)
+        assert expected is None or total == expected
+        expected = total
+    assert expected == builder.read_marker(survey_path)["n_rows"]
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -60,26 +60,19 @@ def test_each_partition_holds_its_own_pixel_sorted_by_spatial_index(small_survey
         assert (np.diff(index) >= 0).all(), path.name
 
 
-def test_margin_equals_the_margin_lsdb_itself_makes(small_catalog):
-    """The same rows given to lsdb.from_dataframe with the same most rows per partition and a 5 arcsec margin
-    give the same partitions and the same margin, pixel by pixel."""
+def test_margin_equals_the_margin_lsdb_itself_makes(small_survey, small_catalog):
+    """LSDB's own margin generator, given our partitions and a 5 arcsec margin, makes the same margin, pixel by
+    pixel and row by row."""
+    from lsdb.loaders.dataframe.margin_catalog_generator import MarginCatalogGenerator
+
     keep_compiled_code()  # the functions hats compiles here are also lesson 10's, which then loads them
-    rows = small_catalog.compute(progress_bar=False).reset_index(drop=True)
-    reference = lsdb.from_dataframe(
-        rows,
-        ra_column="coord_ra",
-        dec_column="coord_dec",
-        lowest_order=0,
-        highest_order=builder.MAPPING_ORDER,
-        partition_rows=SMALL_SURVEY_PARTITION_ROWS,
-        margin_threshold=5.0,
-    )
-    assert small_catalog.get_healpix_pixels() == reference.get_healpix_pixels()
+    without_margin = lsdb.open_catalog(small_survey, columns="all", margin_cache=None)
+    reference = MarginCatalogGenerator(without_margin, margin_threshold=5.0).create_catalog()
     ours = small_catalog.margin
-    assert sorted(ours.get_healpix_pixels()) == sorted(reference.margin.get_healpix_pixels())
+    assert sorted(ours.get_healpix_pixels()) == sorted(reference.get_healpix_pixels())
     for pixel in ours.get_healpix_pixels():
         mine = ours.get_partition(pixel.order, pixel.pixel).compute()
-        theirs = reference.margin.get_partition(pixel.order, pixel.pixel).compute()
+        theirs = reference.get_partition(pixel.order, pixel.pixel).compute()
         assert sorted(mine["objectId"]) == sorted(theirs["objectId"]), pixel
         # A margin holds rows of the neighbouring partitions only.
         own = small_catalog.get_partition(pixel.order, pixel.pixel).compute()
@@ -87,12 +80,15 @@ def test_margin_equals_the_margin_lsdb_itself_makes(small_catalog):
 
 
 def test_partitions_merge_up_to_the_most_rows_as_hats_import_does():
-    """Four sibling pixels of order 6 (100 rows each) and one pixel of the next order-5 pixel (600 rows): a
+    """Four sibling pixels of order 6 (100 rows each) and two of the next order-5 pixel (600 and 1 rows): a
     partition is the coarsest pixel holding at most partition_rows."""
-    counts = {0: 100, 1: 100, 2: 100, 3: 100, 4: 600}
-    assert builder._partitions(counts, 1000) == {(0, 0): [0, 1, 2, 3, 4]}  # 1,000 rows fit in one
-    assert builder._partitions(counts, 999) == {(5, 0): [0, 1, 2, 3], (5, 1): [4]}
-    assert builder._partitions(counts, 600) == {(5, 0): [0, 1, 2, 3], (5, 1): [4]}
+    counts = {0: 100, 1: 100, 2: 100, 3: 100, 4: 600, 5: 1}
+    # 1,001 rows fit in one: up to order 4, whose parent's other three children are empty (see below)
+    assert builder._partitions(counts, 1001) == {(4, 0): [0, 1, 2, 3, 4, 5]}
+    assert builder._partitions(counts, 1000) == {(5, 0): [0, 1, 2, 3], (5, 1): [4, 5]}
+    # hats-import's drop_empty_siblings: a pixel whose three siblings are empty is not merged into its parent
+    assert builder._partitions({4: 600}, 10**6) == {(6, 4): [4]}
+    assert builder._partitions({0: 100, 1: 100, 2: 100, 3: 100}, 10**6) == {(5, 0): [0, 1, 2, 3]}
 
 
 def test_partitions_smaller_than_one_mapping_pixel_are_refused_before_writing(tmp_path, capsys):
@@ -327,3 +323,13 @@ def test_a_partition_written_piece_by_piece_is_the_file_write_table_writes(tmp_p
     assert writer.n_rows == len(whole) > 200_000
     assert writer.path.read_bytes() == reference.read_bytes()
     assert pq.ParquetFile(writer.path).metadata.row_group(0).num_rows == 100_000
+
+
+def test_tiny_surveys_and_margins_are_built_or_refused_in_one_line(tmp_path, capsys):
+    """0.001 deg^2 has strips without a single object (an internal IndexError before); a margin under 0.1 arcsec
+    is refused before anything is simulated (its rings of margin pixels grew to gigabytes)."""
+    assert cli(["survey", "--out", str(tmp_path / "T"), "--area", "0.001", "--seed", "1", "--quiet"]) == 0
+    assert "135 rows in 4 tracts" in capsys.readouterr().out
+    assert cli(["survey", "--out", str(tmp_path / "M"), "--area", "0.01", "--margin", "0.05", "--quiet"]) == 2
+    assert "--margin must be from 0.1 to 60 arcsec, got 0.05" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["T"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..lesson import FAINT_RANGE, REFERENCE_BAND
 from .criteria import SURVEY_CRITERIA, criterion_names, pack_bitmask, require_columns
@@ -251,7 +252,7 @@ def partition_file_rows(catalog) -> list[int] | None:
         metadata = file_io.read_parquet_metadata(
             paths.get_parquet_metadata_pointer(catalog.hc_structure.catalog_base_dir)
         )
-    except OSError:  # no _metadata: it is optional in HATS
+    except (OSError, pa.ArrowInvalid):  # no _metadata (it is optional in HATS), or not a Parquet footer
         return None
     rows: dict = {}
     for i in range(metadata.num_row_groups):
@@ -324,6 +325,8 @@ def map_and_sum(catalog, function, *args, split_every: int | None = None, rows_p
     # A one-column frame meta keeps the result an LSDB catalog, whose partitions `to_delayed` hands over
     # directly (a Series would add two conversion tasks per partition); the result of `boxed` is not the
     # rows, so LSDB's check of each result against its meta only costs time.
+    if isinstance(rows_per_task, bool) or not isinstance(rows_per_task, int) or rows_per_task < 1:
+        raise ValueError(f"rows_per_task must be a whole number of rows, 1 or more, not {rows_per_task!r}")
     per_partition = catalog.map_partitions(boxed, function, *args, meta=_BOXED_META, verify_meta=False, **kwargs)
     rows = partition_file_rows(catalog) if split_every is None else None
     if rows is None:
