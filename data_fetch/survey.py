@@ -802,12 +802,13 @@ def read_marker(path: str | os.PathLike) -> dict | None:
         record = json.loads(marker.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise SurveyError(
-            f"{path} is damaged: its {MARKER_FILE} cannot be read ({error}). Remove the folder, or replace it with "
-            "--force (build_survey(force=True)), to rebuild it."
+            f"{path} is damaged: its {MARKER_FILE} cannot be read ({error}). Move the folder away (for example "
+            f"`mv {path} {path}.old`), then build the survey again."
         ) from None
     if not isinstance(record, dict):
         raise SurveyError(
-            f"{path} is damaged: its {MARKER_FILE} is not a build record; remove the folder or use --force."
+            f"{path} is damaged: its {MARKER_FILE} is not a build record. Move the folder away (for example "
+            f"`mv {path} {path}.old`), then build the survey again."
         )
     return record
 
@@ -840,14 +841,15 @@ def foreign_files(path: str | os.PathLike) -> list[str]:
     from .manifest import unrecorded_files
 
     try:
-        files = (read_marker(path) or {}).get("files")
-    except SurveyError as error:
-        files, problem = None, str(error).split(". ")[0]
-    else:
-        problem = f"{path}: its {MARKER_FILE} records no files (an older build)"
+        record = read_marker(path) or {}
+    except SurveyError:
+        record = None
+    files = record.get("files") if record is not None else None
     if not isinstance(files, dict) or not files:
+        problem = "cannot be read" if record is None else "records no files (an older build)"
         raise SurveyError(
-            f"{problem}; without that record data_fetch cannot tell its own files from yours, so {path} is left "
+            f"{path}: its {MARKER_FILE} {problem}; without that record data_fetch cannot tell its own files from "
+            f"yours, so {path} is left "
             f"as it is. Move it away (for example `mv {path} {path}.old`), run the command again, and delete the "
             "old folder once you have kept what you need from it."
         )

@@ -205,7 +205,7 @@ def test_ensure_survey_leaves_a_foreign_or_damaged_folder_with_a_clear_error(tmp
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     (damaged / builder.MARKER_FILE).write_text("{not json")
-    with pytest.raises(builder.SurveyError, match="damaged: its .* cannot be read.*Remove the folder"):
+    with pytest.raises(builder.SurveyError, match="damaged: its .* cannot be read.*Move the folder away"):
         builder.ensure_survey(damaged, area_deg2=0.01, progress=False)
 
 
