@@ -23,7 +23,7 @@ from tutorial_lib.repository import (
     read_manifest,
 )
 
-from .safety import SafetyError, atomic_write
+from .safety import SafetyError, atomic_write, cannot_tell
 
 __all__ = [
     "changed_files",
@@ -106,11 +106,7 @@ def foreign_files(repo: Path) -> list[str]:
     try:
         files = read_manifest(repo)["files"]
     except RepositoryError as error:
-        raise SafetyError(
-            f"{error}; without it data_fetch cannot tell its own files from yours, so {repo} is left as it is. "
-            f"Move it away (for example `mv {repo} {repo}.old`), run the command again, and delete the old folder "
-            "once you have kept what you need from it."
-        ) from None
+        raise SafetyError(cannot_tell(repo, str(error))) from None
     return unrecorded_files(repo, files)
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "exclusive_lock",
     "install_signal_handlers",
     "is_data_fetch_repository",
+    "cannot_tell",
     "refuse_foreign",
     "shown_name",
     "make_staging",
@@ -216,6 +217,16 @@ def describe_folder(path: Path) -> str:
 def shown_name(name: str) -> str:
     """A path for a message: as it is, or quoted (``repr``) when it holds a control character or a comma."""
     return name if name.isprintable() and "," not in name else repr(name)
+
+
+def cannot_tell(target: Path | str, why: str) -> str:
+    """The refusal when ``target`` has no readable record of its own files (``why``), so none can be told from
+    anyone else's."""
+    return (
+        f"{why}; without that record data_fetch cannot tell its own files from yours, so {target} is left as it "
+        f"is. Move it away (for example `mv {target} {target}.old`), run the command again, and delete the old "
+        "folder once you have kept what you need from it."
+    )
 
 
 def refuse_foreign(target: Path, names: Sequence[str], listed_by: str | None = None) -> None:

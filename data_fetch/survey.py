@@ -839,6 +839,7 @@ def foreign_files(path: str | os.PathLike) -> list[str]:
         anyone else's.
     """
     from .manifest import unrecorded_files
+    from .safety import cannot_tell
 
     try:
         record = read_marker(path) or {}
@@ -847,12 +848,7 @@ def foreign_files(path: str | os.PathLike) -> list[str]:
     files = record.get("files") if record is not None else None
     if not isinstance(files, dict) or not files:
         problem = "cannot be read" if record is None else "records no files (an older build)"
-        raise SurveyError(
-            f"{path}: its {MARKER_FILE} {problem}; without that record data_fetch cannot tell its own files from "
-            f"yours, so {path} is left "
-            f"as it is. Move it away (for example `mv {path} {path}.old`), run the command again, and delete the "
-            "old folder once you have kept what you need from it."
-        )
+        raise SurveyError(cannot_tell(path, f"{path}: its {MARKER_FILE} {problem}"))
     return unrecorded_files(Path(path), files, own=(MARKER_FILE,))
 
 
