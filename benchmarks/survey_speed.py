@@ -8,7 +8,9 @@ the lesson's (notebook 10): ``lsdb.open_catalog(columns=...)``, :func:`tutorial_
 (:func:`tutorial_lib.survey.histograms.map_and_sum`, whose every task reads, selects, histograms and adds a group
 of partitions of about a million rows). LSDB also reads each partition's ``coord_ra``, ``coord_dec`` and
 ``_healpix_29`` (it always does); that is part of its cost. Each worker runs one thread, and so does the
-baseline (:func:`with_pyarrow`); the baseline on all the machine's threads is printed for information.
+baseline (:func:`with_pyarrow`); the baseline on all the machine's threads is printed for information, and so
+is the baseline's work shared by two processes without Dask (:func:`with_processes`): the most that two workers
+could gain on this machine, where two processes share two cores, the memory bandwidth and the caches.
 
 Goals (issue 12): LSDB with 1 worker within 1.5x of the baseline's time; 2 workers at least 1.6x faster than 1;
 a cost linear in the rows, for every route: the marginal cost per row (between consecutive sizes) the same
@@ -53,6 +55,8 @@ GOAL_TWO_WORKERS = 1.6
 GOAL_LINEAR = 1.5
 #: The baseline of the goals: pyarrow and pandas in this process, on one thread (:func:`with_pyarrow`).
 BASELINE = "pyarrow, one thread"
+#: The baseline's work on two processes without Dask (:func:`with_processes`): the most two workers could give.
+CEILING = "pyarrow, 2 processes"
 
 
 def survey_path(area: float) -> Path:
@@ -96,15 +100,53 @@ def with_pyarrow(path: Path, threads: bool = False) -> np.ndarray:
     baseline took 0.69 s with two threads and 0.85 s with one, on the same files).
     ``threads=True``: Arrow's pool of every core (:func:`main` sets it), for information.
     """
+    return _histogram_of_files(partition_files(path), threads)
+
+
+def partition_files(path: Path) -> list[Path]:
+    """The Parquet file of each partition of the survey at ``path``."""
+    return sorted((path / "survey" / "dataset").glob("Norder=*/Dir=*/Npix=*.parquet"))
+
+
+def _histogram_of_files(files: list[Path], threads: bool = False) -> np.ndarray:
+    """The baseline's work on some files: read, select and histogram each, one after the other."""
     from tutorial_lib.survey.criteria import expression_mask
 
     expression = _expression()
     total = np.zeros((len(COLOUR_EDGES) - 1, len(MAG_EDGES) - 1))
-    for file in sorted((path / "survey" / "dataset").glob("Norder=*/Dir=*/Npix=*.parquet")):
+    for file in files:
         table = pq.read_table(file, columns=COLUMNS, use_threads=threads)
         frame = table.to_pandas(types_mapper=pd.ArrowDtype, use_threads=threads)  # as LSDB reads it
         total += cmd_histogram(frame[expression_mask(frame, expression)])
     return total
+
+
+def with_processes(path: Path, pool) -> np.ndarray:
+    """The baseline's work shared by the processes of ``pool``, without Dask: what this machine gives two
+    processes at most (information for the 2-worker goal).
+
+    The files are dealt largest first to the process with the fewest rows so far, so both get about the same
+    rows; each process reads on one thread, as a worker does.
+    """
+    files = partition_files(path)
+    shares: list[list[Path]] = [[] for _ in range(pool._max_workers)]
+    rows = [0] * len(shares)
+    for file in sorted(files, key=lambda f: -pq.read_metadata(f).num_rows):
+        lightest = rows.index(min(rows))
+        shares[lightest].append(file)
+        rows[lightest] += pq.read_metadata(file).num_rows
+    return sum(pool.map(_histogram_of_files, shares))
+
+
+def process_pool(processes: int):
+    """A pool of ``processes`` fresh Python processes (spawned, as Dask's nanny starts its workers), warmed up:
+    each has imported what the baseline needs."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+    list(pool.map(_histogram_of_files, [[] for _ in range(processes)]))
+    return pool
 
 
 def with_lsdb(path: Path, client) -> np.ndarray:
@@ -175,9 +217,11 @@ def main(argv=None) -> int:
     n_partitions = [read_record(p)["n_partitions"] for p in paths]
     print(f"Before: {machine_line()}")
     clusters, clients = local_clusters()
+    pool = process_pool(2)
     routes = {
         BASELINE: with_pyarrow,
         f"pyarrow, {os.cpu_count()} threads": lambda p: with_pyarrow(p, threads=True),
+        CEILING: lambda p: with_processes(p, pool),
         "lsdb 1 worker": lambda p: with_lsdb(p, clients[1]),
         "lsdb 2 workers": lambda p: with_lsdb(p, clients[2]),
     }
@@ -185,7 +229,7 @@ def main(argv=None) -> int:
     slowest = {(route, k): 0.0 for route in routes for k in range(len(paths))}
     counts = {}
     try:
-        for route in ("lsdb 1 worker", "lsdb 2 workers"):  # warm the workers (imports) outside the timing
+        for route in (CEILING, "lsdb 1 worker", "lsdb 2 workers"):  # warm the processes (imports) outside the timing
             routes[route](paths[0])
         for _ in range(args.repeat):
             for k, path in enumerate(paths):
@@ -198,6 +242,7 @@ def main(argv=None) -> int:
             print(f"After a repeat: {load_average()}")
         peaks = {workers: _peak_worker_mb(client) for workers, client in clients.items()}
     finally:
+        pool.shutdown()
         close_clusters(clusters, clients)
 
     print(
@@ -236,6 +281,8 @@ def main(argv=None) -> int:
             f"{route:22s} {fixed:8.2f} {per_row * 1e6:10.3f} {' '.join(f'{m * 1e6:5.3f}' for m in marginal):>18s} "
             f"{' '.join(f'{a:5.3f}' for a in average):>18s}"
         )
+        if route == CEILING:  # information: its processes idle while the smallest catalog's one file is read
+            continue
         linear = max(marginal) / min(marginal) if min(marginal) > 0 else np.inf
         label = f"marginal cost per row, max / min: {route}"
         goals.append((label, linear, linear <= GOAL_LINEAR, "<= 1.5"))
@@ -244,6 +291,8 @@ def main(argv=None) -> int:
     print(f"{'goal':52s} {'measured':>9s} {'target':>8s}")
     for label, value, met, target in goals:
         print(f"{label:52s} {value:9.2f} {target:>8s} {'ok' if met else 'MISSED'}")
+    ceiling = seconds[(BASELINE, largest)] / seconds[(CEILING, largest)]
+    print(f"{'for reference: baseline / ' + CEILING + ', largest size':52s} {ceiling:9.2f}  (two processes here)")
     return 0 if all(g[2] for g in goals) else 1
 
 

@@ -323,7 +323,7 @@ def test_explorer_counts_equal_a_direct_lsdb_computation(state, catalog, rows, t
     colour = selected["r_psfMag"].astype(float) - selected["i_psfMag"].astype(float)
     mag = selected["i_psfMag"].astype(float)
     inside = colour.between(state.spec.colour_edges[0], state.spec.colour_edges[-1], inclusive="left") & mag.between(
-        state.spec.mag_edges[0], state.spec.mag_edges[-1], inclusive="left"
+        state.spec.mag_edges[0], state.spec.mag_edges[-1], inclusive="right"
     )
     assert state.cmd_image().sum() == inside.sum()
 
@@ -346,12 +346,65 @@ def test_state_refuses_bad_settings_and_changes_nothing(state):
     before = repr(state)
     with pytest.raises(ValueError, match="unknown setting 'extended'"):
         state.set(primary=False, extended=True)
-    with pytest.raises(ValueError, match="between 18 and 27"):
+    with pytest.raises(ValueError, match="between 18.0 and 27.0"):
         state.set(faint=30)
     with pytest.raises(ValueError, match="colour"):
         state.set(colour="u-g")
     assert repr(state) == before
     assert "criteria: primary, point_source, good_psf_flux; faint limit: i <= 25.0" in before
+
+
+def test_a_row_exactly_at_the_faint_limit_is_drawn_as_well_as_counted(state, rows):
+    """CMD magnitude bins hold (lo, hi], as the faint bins do: a probe found such rows counted but not drawn."""
+    from tutorial_lib.survey.histograms import SurveyHistograms, _cumulate, partition_histograms
+
+    frame = rows.copy()
+    frame.loc[frame.index[:25], "i_psfMag"] = np.float32(24.0)
+    frame.loc[frame.index[:25], "r_psfMag"] = np.float32(24.5)
+    histograms = SurveyHistograms(state.spec, _cumulate(partition_histograms(frame, state.spec)), 1)
+    edge = SurveyExplorerState(histograms, criteria=(), faint=24.0)
+    selected = frame[frame["i_psfMag"].astype(float) <= 24.0]
+    colour = selected["r_psfMag"].astype(float) - selected["i_psfMag"].astype(float)
+    drawable = colour.between(state.spec.colour_edges[0], state.spec.colour_edges[-1], inclusive="left")
+    assert edge.n_selected == len(selected)
+    assert edge.cmd_image().sum() == drawable.sum() > 25
+
+
+def test_unknown_truth_codes_are_their_own_class_not_stars(state, rows):
+    from tutorial_lib.survey.histograms import SurveyHistograms, _cumulate, partition_histograms
+
+    frame = rows.copy()
+    frame["truth_type"] = frame["truth_type"].astype("Int64")
+    frame.loc[frame.index[:3], "truth_type"] = [-1, 7, None]
+    histograms = SurveyHistograms(state.spec, _cumulate(partition_histograms(frame, state.spec)), 1)
+    counts = SurveyExplorerState(histograms, criteria=(), faint=None).truth_counts
+    expected = frame["truth_type"].iloc[3:].value_counts()
+    assert counts == {"star": expected[0], "galaxy": expected[1], "blend parent": expected[2], "other": 3}
+
+
+def test_reset_gives_the_state_of_a_new_explorer(state):
+    fresh = SurveyExplorerState(state.histograms)
+    state.set(point_source=False, faint=21.0, colour="g-r")
+    state.reset()
+    assert state.frame.explanation == fresh.frame.explanation
+    assert repr(state) == repr(fresh)
+
+
+@pytest.mark.parametrize("faint, edge", [(18.05, 18.1), (18.55, 18.6), (20.75, 20.8), (24.04, 24.0)])
+def test_the_faint_limit_is_rounded_as_the_patch_explorer_rounds_it(state, faint, edge):
+    from tutorial_lib.explorer.state import check_faint
+
+    state.set(faint=faint)
+    assert state.faint == edge == check_faint(faint)
+    state.reset()
+
+
+def test_a_search_outside_the_survey_counts_no_row_and_the_explorer_says_why(catalog):
+    outside = catalog.cone_search(ra=200.0, dec=40.0, radius_arcsec=300)
+    assert outside.npartitions == 0
+    assert count_rows(outside) == 0
+    with pytest.raises(ValueError, match="no partitions, so there is nothing to explore"):
+        SurveyExplorerState.from_catalog(outside)
 
 
 def test_funnel_counts_fall_cut_by_cut(state, catalog):

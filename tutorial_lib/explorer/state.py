@@ -152,11 +152,14 @@ class Frame:
     funnel : tuple of (str, int, int)
         ``(label, kept alone, kept cumulative)`` per applied cut.
     truth : dict or None
-        Selected rows by true class and ``duplicates``; None without a truth table.
+        Selected rows by true class (``star``, ``galaxy``, ``blend``, and ``sky``, ``other``, ``no_truth`` where
+        known) and ``duplicates`` where known; None without a truth table.
     explanation : tuple of (str, str)
         ``(headline, text)`` about the criterion changed last (headline empty before the first change).
     messages : tuple of str
         What the learner should know (empty selection, rows without magnitudes, missing bands...).
+    truth_source : str
+        Where the truth comes from, as the view names it.
     """
 
     n_selected: int
@@ -171,6 +174,7 @@ class Frame:
     truth: dict[str, int] | None
     explanation: tuple[str, str]
     messages: tuple[str, ...]
+    truth_source: str = "truth_match"
 
 
 @dataclass
@@ -616,7 +620,7 @@ class ExplorerState:
                 raise ValueError(f"criterion {name!r} is not available: {arrays.unavailable[name]}")
             if name == SHORTCUT:
                 shortcut_on = value and SHORTCUT not in arrays.unavailable
-            elif name in PRIMARY_PARTS and shortcut_on:
+            elif name in PRIMARY_PARTS and shortcut_on and value != self._own[name]:  # a no-op is fine
                 raise ValueError(
                     f"{name!r} is implied by the detect_isPrimary shortcut while primary=True; "
                     "set primary=False first (or in the same call)"

@@ -328,7 +328,7 @@ class ExplorerView:
         self._draw(frame)
         head, text = frame.explanation
         self.explain.value = (f"<b>{html.escape(head)}</b>: " if head else "") + html.escape(text)
-        self.truth.value = _truth_html(frame.truth)
+        self.truth.value = _truth_html(frame.truth, frame.truth_source)
         self.funnel.value = _funnel_html(frame.funnel, total)
         items = "".join(f"<li>{html.escape(m)}</li>" for m in frame.messages)
         self.message.value = f'<ul style="color:#D55E00;margin:0.3em 0">{items}</ul>' if items else ""
@@ -426,16 +426,23 @@ class ExplorerView:
         self.box.close()
 
 
-def _truth_html(truth: dict[str, int] | None) -> str:
+def _truth_html(truth: dict[str, int] | None, source: str = "truth_match") -> str:
+    """The truth line; a class or count missing from ``truth`` (the survey has no sky objects or duplicates)
+    is not shown."""
     if truth is None:
         return "<i>No truth table for these data: true classes cannot be shown.</i>"
-    text = (
-        f"<b>Truth</b> (truth_match): the selection keeps {plural(truth['star'], 'true star')}, "
-        f"{plural(truth['galaxy'], 'galaxy', 'galaxies')}, {plural(truth['sky'], 'sky object')}, "
-        f"{plural(truth['blend'], 'blend parent')} and <b>{plural(truth['duplicates'], 'duplicate row')}</b> "
-        "(rows whose true object, truth_id, is selected more than once)."
-    )
-    if truth["no_truth"]:
+    kept = [plural(truth["star"], "true star"), plural(truth["galaxy"], "galaxy", "galaxies")]
+    kept += [plural(truth["sky"], "sky object")] if "sky" in truth else []
+    kept.append(plural(truth["blend"], "blend parent"))
+    if "duplicates" in truth:
+        kept.append(
+            f"<b>{plural(truth['duplicates'], 'duplicate row')}</b> "
+            "(rows whose true object, truth_id, is selected more than once)"
+        )
+    text = f"<b>Truth</b> ({source}): the selection keeps {', '.join(kept[:-1])} and {kept[-1]}."
+    if truth.get("other"):
+        text += f" {plural(truth['other'], 'selected row')} of another truth class."
+    if truth.get("no_truth"):
         text += f" {truth['no_truth']:,} selected rows have no truth table."
     return text
 

@@ -110,6 +110,11 @@ class HistogramSpec:
     ) -> HistogramSpec:
         """A spec covering the partitions of an LSDB catalog, with the finest sky order under ``max_sky_pixels``."""
         pixels = catalog.get_healpix_pixels()
+        if not pixels:
+            raise ValueError(
+                "the catalog has no partitions, so there is nothing to explore (a cone or box search outside the "
+                "survey?): search inside the survey, or explore the whole catalog"
+            )
         orders = [p.order for p in pixels]
         order = max(orders)
         while order < 13 and sum(4 ** (order + 1 - o) for o in orders) <= max_sky_pixels:
@@ -153,8 +158,8 @@ def partition_histograms(frame: pd.DataFrame, spec: HistogramSpec) -> dict[str, 
     dict of str to numpy.ndarray
         ``count`` (bitmask), ``count_le`` (bitmask, faint edge; rows with mag <= edge, not cumulated yet:
         per bin, the last bin holding rows fainter than every edge or without a magnitude), ``truth_le``
-        (bitmask, truth class, bin), ``cmd:<colour>`` (bitmask, colour bin, mag bin), ``sky_le``
-        (bitmask, bin, sky pixel).
+        (bitmask, truth class, bin), ``cmd:<colour>`` (bitmask, colour bin ``[lo, hi)``, mag bin ``(lo, hi]``),
+        ``sky_le`` (bitmask, bin, sky pixel).
     """
     n_masks, n_edges = spec.n_bitmasks, len(spec.faint_edges)
     bitmask = pack_bitmask(frame, spec.criteria).astype(np.int64)
@@ -169,19 +174,25 @@ def partition_histograms(frame: pd.DataFrame, spec: HistogramSpec) -> dict[str, 
     }
     if spec.truth:
         kind = pd.Series(frame["truth_type"]).to_numpy(dtype=np.int64, na_value=len(TRUTH_CLASSES))
-        kind = np.clip(kind, 0, len(TRUTH_CLASSES))  # anything unknown goes to a last, unnamed class
+        known = (kind >= 0) & (kind < len(TRUTH_CLASSES))
+        kind = np.where(known, kind, len(TRUTH_CLASSES))  # any other code, or none, goes to a last class
         n_kinds = len(TRUTH_CLASSES) + 1
         flat = (bitmask * n_kinds + kind) * (n_edges + 1) + mag_bin
         out["truth_le"] = np.bincount(flat, minlength=n_masks * n_kinds * (n_edges + 1)).reshape(
             n_masks, n_kinds, n_edges + 1
         )
+    # CMD magnitude bins hold edge[k] < mag <= edge[k+1], as the faint bins do, so that a row exactly at the
+    # faint limit is drawn as well as counted (np.histogram's bins would hold their lower edge instead).
+    cmd_mag = np.searchsorted(spec.mag_edges, mag, side="left") - 1
+    n_colours, n_mags = len(spec.colour_edges) - 1, len(spec.mag_edges) - 1
     for name, (blue, red) in COLOURS.items():
         colour = _float(frame, f"{blue}_psfMag") - _float(frame, f"{red}_psfMag")
-        counts, _ = np.histogramdd(
-            (bitmask, colour, mag),
-            bins=(np.arange(n_masks + 1) - 0.5, spec.colour_edges, spec.mag_edges),
+        cmd_colour = np.searchsorted(spec.colour_edges, colour, side="right") - 1
+        inside = (cmd_mag >= 0) & (cmd_mag < n_mags) & (cmd_colour >= 0) & (cmd_colour < n_colours)
+        flat = (bitmask[inside] * n_colours + cmd_colour[inside]) * n_mags + cmd_mag[inside]
+        out[f"cmd:{name}"] = np.bincount(flat, minlength=n_masks * n_colours * n_mags).reshape(
+            n_masks, n_colours, n_mags
         )
-        out[f"cmd:{name}"] = counts.astype(np.int64)
     sky = _sky_index(frame, spec)
     n_sky = len(spec.sky_pixels)
     out["sky_le"] = np.bincount(
@@ -378,6 +389,8 @@ def count_rows(catalog) -> int:
     """Number of rows of an LSDB catalog (or of a query of one), counted on the cluster without collecting them."""
     import dask
 
+    if catalog.npartitions == 0:  # e.g. a cone search off the survey: no partition, so no row
+        return 0
     (total,) = dask.compute(map_and_sum(catalog, len))
     return int(np.sum(total))
 

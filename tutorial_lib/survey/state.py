@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..explorer.state import BoxState, Frame
+from ..explorer.state import BoxState, Frame, check_faint
 from ..lesson import DEFAULT_FAINT, FAINT_RANGE
 from .criteria import LESSON_SURVEY_CRITERIA, SURVEY_CRITERIA, passing_bitmasks, selection_expression
 from .histograms import COLOURS, TRUTH_CLASSES, SurveyHistograms, compute_survey_histograms
@@ -122,25 +122,24 @@ class SurveyExplorerState:
         self.apply(self.validate(changes))
 
     def reset(self) -> None:
-        """Back to the initial criteria, faint limit and colour."""
-        self._last = None
+        """Back to the initial criteria, faint limit and colour: the same state as a new one."""
         self.set(
             **{name: name in self._initial_criteria for name in self._ticked},
             faint=self._initial[FAINT],
             colour=self._initial["colour"],
         )
+        self._last = None
 
     def _faint_to_index(self, faint) -> int | None:
+        """The faint edge of a limit, rounded to 0.1 mag as the patch explorer rounds it (:func:`check_faint`)."""
         if faint is None:
             return None
+        value = check_faint(faint)
         edges = self.spec.faint_edges
-        try:
-            value = float(faint)
-        except (TypeError, ValueError):
-            raise TypeError(f"faint must be a magnitude (a number) or None, got {faint!r}") from None
-        if not edges[0] <= value <= edges[-1]:
-            raise ValueError(f"faint must be between {edges[0]:g} and {edges[-1]:g} AB mag (or None), got {value:g}")
-        return int(np.argmin(np.abs(edges - value)))  # snapped to the nearest 0.1 mag edge
+        index = int(np.argmin(np.abs(edges - value)))
+        if abs(edges[index] - value) > 1e-6:
+            raise ValueError(f"faint must be between {edges[0]:g} and {edges[-1]:g} AB mag (or None), got {faint!r}")
+        return index
 
     # ----------------------------------------------------------------------------------------------------
     # What the state shows
@@ -185,11 +184,14 @@ class SurveyExplorerState:
 
     @property
     def truth_counts(self) -> dict[str, int]:
-        """Selected rows of each truth class (``star``, ``galaxy``, ``blend parent``)."""
+        """Selected rows of each truth class (``star``, ``galaxy``, ``blend parent``; ``other`` for rows with
+        another ``truth_type`` code or none, when there are any)."""
         if "truth_le" not in self.histograms.arrays:
             return {}
         counts = self.histograms.arrays["truth_le"][self._masks(), :, self._column()].sum(axis=0)
-        return {name: int(counts[k]) for k, name in enumerate(TRUTH_CLASSES)}
+        named = {name: int(counts[k]) for k, name in enumerate(TRUTH_CLASSES)}
+        other = int(counts[len(TRUTH_CLASSES) :].sum())
+        return {**named, "other": other} if other else named
 
     def cmd_image(self) -> np.ndarray:
         """Density CMD of the selection: counts in (colour bin, magnitude bin); bins fainter than the limit are 0."""
@@ -237,7 +239,7 @@ class SurveyExplorerState:
         ]
         truth = self.truth_counts
         if truth:
-            plural = {"star": "stars", "galaxy": "galaxies", "blend parent": "blend parents"}
+            plural = {"star": "stars", "galaxy": "galaxies", "blend parent": "blend parents", "other": "other"}
             lines.append("  truth: " + ", ".join(f"{n:,} {plural.get(name, name)}" for name, n in truth.items()))
         return "\n".join(lines)
 
@@ -297,10 +299,8 @@ class SurveyExplorerState:
             view_truth = {
                 "star": truth["star"],
                 "galaxy": truth["galaxy"],
-                "sky": 0,
                 "blend": truth["blend parent"],
-                "duplicates": 0,
-                "no_truth": 0,
+                "other": truth.get("other", 0),
             }
         if self._last is None:
             explanation = (
@@ -329,6 +329,7 @@ class SurveyExplorerState:
             truth=view_truth,
             explanation=explanation,
             messages=messages,
+            truth_source="truth_type",
         )
 
     def describe(self) -> str:
