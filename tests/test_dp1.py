@@ -89,3 +89,28 @@ def test_checks_accept_the_answer_and_name_the_usual_mistakes(butler, patch4):
     all_bands = checks_today.check_dp1_selection(dp1.lesson_selection(patch4, flag_bands=["g", "r", "i"]), patch4)
     assert not all_bands and "every band" in all_bands.message
     assert not checks_today.check_dp1_selection(np.ones(3, dtype=bool), patch4)
+
+
+def test_the_adapter_reads_coordinates_in_their_own_unit(objects):
+    """DP1 gives degrees; a table in radians (a probe's) was taken as degrees and came out near RA 5.6 deg."""
+    import astropy.units as u
+
+    ref, _, _ = dp1.as_lesson_tables(objects)
+    in_radians = objects.copy()
+    in_radians["coord_ra"] = (np.asarray(objects["coord_ra"]) * u.deg).to(u.rad)
+    in_radians["coord_dec"] = (np.asarray(objects["coord_dec"]) * u.deg).to(u.rad)
+    again, _, _ = dp1.as_lesson_tables(in_radians)
+    np.testing.assert_allclose(again["coord_ra"], ref["coord_ra"], rtol=1e-12)
+    np.testing.assert_allclose(again["coord_dec"], ref["coord_dec"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("faint", [float("nan"), [24.0, 25.0]])
+def test_the_dp1_selection_refuses_a_faint_limit_that_is_not_one_magnitude(objects, faint):
+    with pytest.raises(ValueError, match="faint"):
+        dp1.lesson_selection(objects, faint=faint)
+
+
+def test_the_dp1_selection_takes_a_faint_limit_in_mag(objects):
+    import astropy.units as u
+
+    assert np.array_equal(dp1.lesson_selection(objects, faint=25 * u.mag), dp1.lesson_selection(objects, faint=25.0))

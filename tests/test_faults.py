@@ -886,3 +886,12 @@ def test_read_source_catalog_names_the_damage(tmp_path):
             hdul.writeto(tmp_path / f"{key}.fits")
         with pytest.raises(ValueError, match=words):
             read_source_catalog(tmp_path / f"{key}.fits")
+
+
+def test_open_butler_on_a_file_names_the_folder_to_give(simulated_repo):
+    """A path to butler.yaml was called a damaged repository with the advice to rebuild it (a probe's finding)."""
+    from tutorial_lib.repository import RepositoryError, open_butler
+
+    with pytest.raises(RepositoryError, match="is a file, not a repository folder") as info:
+        open_butler(simulated_repo / "butler.yaml", "tutorial")
+    assert "make data" not in str(info.value) and repr(str(simulated_repo)) in str(info.value)

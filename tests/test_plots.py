@@ -331,6 +331,15 @@ def test_sky_ra_increases_to_the_left_and_labels():
     assert ax.get_xlim()[0] > ax.get_xlim()[1]
 
 
+def test_sky_refuses_declinations_beyond_the_poles():
+    """RA and Dec swapped drew Dec up to 333 deg without a word (a probe's finding)."""
+    ra, dec, skymap = lesson_sky(50)
+    with pytest.raises(ValueError, match="beyond \\+-90 deg .*swapped"):
+        plots.plot_sky(dec, ra, skymap=skymap)
+    with pytest.raises(ValueError, match="1 value"):
+        plots.plot_sky([10.0, 11.0], [45.0, 95.0])
+
+
 def test_sky_draws_every_patch_box_of_the_lesson_skymap():
     ra, dec, skymap = lesson_sky(50)
     ax = plots.plot_sky(ra, dec, skymap=skymap).axes[0]

@@ -53,3 +53,19 @@ def test_round_trip_through_json(skymap):
     again = SkyMap.from_json(skymap.to_json())
     assert again == skymap
     np.testing.assert_allclose(again[1].getVertexList(), skymap[1].getVertexList())
+
+
+def test_find_tract_converts_angle_units_and_gives_no_tract_for_nan(skymap):
+    """A probe found the tables' coord_ra (unit rad) taken as degrees: every row fell in tract 0."""
+    import astropy.units as u
+    from astropy.table import Column
+
+    ra_deg, dec_deg = np.array([320.9, 320.3]), np.array([-0.3, -0.3])
+    expected = skymap.findTract(ra_deg, dec_deg)
+    assert len(set(expected)) == 2  # the two positions lie in different tracts
+    radians = Column(np.radians(ra_deg), unit="rad"), Column(np.radians(dec_deg), unit="rad")
+    np.testing.assert_array_equal(skymap.findTract(*radians), expected)
+    np.testing.assert_array_equal(skymap.findTract(ra_deg * u.deg, np.radians(dec_deg) * u.rad), expected)
+    assert skymap.findTract(np.nan, -0.3) == -1
+    with pytest.raises(u.UnitsError, match="an angle"):
+        skymap.findTract(ra_deg * u.m, dec_deg)

@@ -407,6 +407,18 @@ def test_a_search_outside_the_survey_counts_no_row_and_the_explorer_says_why(cat
         SurveyExplorerState.from_catalog(outside)
 
 
+@pytest.mark.parametrize("offset", [0.9, -0.1])
+def test_the_galaxy_self_check_wants_a_whole_number(catalog, offset):
+    """336.9 was cut to 336 and judged right (a probe's finding)."""
+    from tutorial_lib.checks.survey import check_survey_galaxies, expected_survey_galaxies
+
+    galaxies, _ = expected_survey_galaxies(catalog, 24.0)
+    assert check_survey_galaxies(galaxies, catalog, faint=24.0)
+    result = check_survey_galaxies(galaxies + offset, catalog, faint=24.0)
+    assert not result and "whole number" in result.message
+    assert not check_survey_galaxies(str(galaxies), catalog, faint=24.0)
+
+
 def test_funnel_counts_fall_cut_by_cut(state, catalog):
     state.reset()
     funnel = state.funnel()

@@ -27,6 +27,7 @@ from astropy.table import Table
 from ._arrays import as_array, as_float_array
 from .lesson import BANDS, DEFAULT_FAINT, REFERENCE_BAND
 from .photocalib import PhotoCalib
+from .selection.criteria import faint_cut
 
 __all__ = [
     "NANOJANSKY_CALIB",
@@ -124,9 +125,14 @@ def lesson_selection(
     keep = point_source(objects) & good_psf_flux(objects, flag_bands)
     if faint is not None:
         _need(objects, [f"{band}_psfMag"])
-        with np.errstate(invalid="ignore"):
-            keep &= as_float_array(objects[f"{band}_psfMag"]) <= faint
+        keep &= faint_cut(objects[f"{band}_psfMag"], faint)  # checks the limit: one finite magnitude
     return keep
+
+
+def _radians(column) -> u.Quantity:
+    """Coordinates in radians, from a column in degrees (DP1's unit, also assumed without one) or radians."""
+    unit = getattr(column, "unit", None)
+    return (as_float_array(column) * (u.deg if unit is None else u.Unit(unit))).to(u.rad)
 
 
 def as_lesson_tables(objects: Table, bands: Sequence[str] = BANDS) -> tuple[Table, dict[str, Table], PhotoCalib]:
@@ -155,8 +161,8 @@ def as_lesson_tables(objects: Table, bands: Sequence[str] = BANDS) -> tuple[Tabl
     n = len(objects)
     common = {
         "id": as_array(objects["objectId"]),
-        "coord_ra": np.radians(as_float_array(objects["coord_ra"])) * u.rad,
-        "coord_dec": np.radians(as_float_array(objects["coord_dec"])) * u.rad,
+        "coord_ra": _radians(objects["coord_ra"]),
+        "coord_dec": _radians(objects["coord_dec"]),
         "parent": as_array(objects["parentObjectId"]),
         "deblend_nChild": as_array(objects["deblend_nChild"]),
     }

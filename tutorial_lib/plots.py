@@ -810,6 +810,13 @@ def _sky_positions(ra_deg, dec_deg, highlight, skymap) -> tuple[np.ndarray, np.n
     """Degrees and the highlight mask of :func:`plot_sky`'s inputs, checked for length and dtype."""
     ra, ra_has_unit = _as_degrees(ra_deg, "ra_deg")
     dec, dec_has_unit = _as_degrees(dec_deg, "dec_deg")
+    with np.errstate(invalid="ignore"):
+        off_sky = np.abs(dec) > 90
+    if np.any(off_sky):
+        raise ValueError(
+            f"dec_deg holds {np.count_nonzero(off_sky):,} value(s) beyond +-90 deg "
+            f"(up to {np.nanmax(np.abs(dec)):.4g}): were ra and dec swapped?"
+        )
     lengths = {"ra_deg": ra, "dec_deg": dec}
     mask = None
     if highlight is not None:

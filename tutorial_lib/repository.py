@@ -279,7 +279,12 @@ def open_butler(repo: str | os.PathLike, collections: str | list[str]) -> Butler
     path = Path(repo)
     if not path.exists():
         raise RepositoryMissingError(f"There is no Butler repository at {repo}: {FIX}.")
-    if path.is_dir() and not (path / MARKER_NAME).exists() and not (path / MANIFEST_NAME).exists():
+    if not path.is_dir():
+        raise RepositoryError(
+            f"{repo} is a file, not a repository folder: give the folder that holds butler.yaml "
+            f"(open_butler({str(path.parent)!r}, ...))."
+        )
+    if not (path / MARKER_NAME).exists() and not (path / MANIFEST_NAME).exists():
         return _open_foreign(path, repo, collections)
     problems, butler = _check(path, open_registry=True, collections=collections)
     if problems:

@@ -332,6 +332,21 @@ class TractInfo:
         return f"TractInfo(id={self.tract_id}, center=({ra:.4f}, {dec:.4f}) deg, {nx} x {ny} patches)"
 
 
+def _degrees(values: ArrayLike, name: str) -> np.ndarray:
+    """Angles in degrees: plain numbers are taken as degrees, values with an angle unit are converted."""
+    unit = getattr(values, "unit", None)
+    data = np.asarray(getattr(values, "value", values), dtype=float)  # a Quantity's or a Column's numbers
+    if unit is None:
+        return data
+    import astropy.units as u
+
+    try:
+        factor = u.Unit(unit).to(u.deg)
+    except (TypeError, ValueError, u.UnitsError):
+        raise u.UnitsError(f"{name} has unit '{unit}'; an angle (rad or deg) is expected") from None
+    return data * factor
+
+
 class SkyMap:
     """A discrete sky map: a set of tracts; :meth:`findTract` picks the one whose centre is nearest.
 
@@ -361,18 +376,19 @@ class SkyMap:
         Parameters
         ----------
         ra_deg, dec_deg : float or array-like
-            Positions, degrees.
+            Positions, degrees; a Quantity or a column with an angle unit (the tables' ``coord_ra`` is in
+            radians) is converted.
 
         Returns
         -------
         numpy.ndarray of int
-            Tract id per position.
+            Tract id per position; -1 where the position is not finite.
         """
-        ra = np.radians(np.asarray(ra_deg, float))
-        dec = np.radians(np.asarray(dec_deg, float))
+        ra = np.radians(_degrees(ra_deg, "ra_deg"))
+        dec = np.radians(_degrees(dec_deg, "dec_deg"))
         ids = np.array(sorted(self._tracts))
-        best = np.full(np.shape(ra), -1.0)
-        out = np.full(np.shape(ra), ids[0])
+        best = np.full(np.shape(ra), -np.inf)
+        out = np.full(np.shape(ra), -1, dtype=ids.dtype)
         for tract_id in ids:
             ra0, dec0 = np.radians(self._tracts[tract_id].center_deg)
             cos_sep = np.sin(dec) * np.sin(dec0) + np.cos(dec) * np.cos(dec0) * np.cos(ra - ra0)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._result import NO_ANSWER, CheckResult, is_missing, right, wrong
+from ._result import NO_ANSWER, CheckResult, as_count, is_missing, right, wrong
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,10 +80,9 @@ def check_survey_galaxies(answer: Any, catalog: Catalog, *, faint: float = 24.0)
     """
     if is_missing(answer):
         return wrong(NO_ANSWER)
-    try:
-        value = int(answer)
-    except (TypeError, ValueError):
-        return wrong(f"expected a whole number of rows, got {answer!r}.")
+    value = as_count(answer, "the number of galaxies")
+    if isinstance(value, CheckResult):
+        return value
     galaxies, selected = expected_survey_galaxies(catalog, faint)
     if value == galaxies:
         share = 100.0 * galaxies / selected if selected else 0.0
