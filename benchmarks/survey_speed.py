@@ -19,7 +19,9 @@ LSDB with 1 worker and 0.14 to 0.17 s with 2: opening the catalog, the graph, th
 average cost per row falls with size even when the cost is a straight line; the table prints the line's fixed
 cost and slope (least squares) beside both. The machine's cores are shared, so the routes are
 interleaved (each repeat runs every route on every size) and the best time of each is kept; the load average
-and the time of a fixed loop (:mod:`benchmarks._machine`) are printed before, the load average after.
+and the time of a fixed loop (:mod:`benchmarks._machine`) are printed before, the load average after. Only the
+cluster being measured is running (each repeat starts it, warms it and closes it): before 3 December 2026 both
+clusters ran throughout, and an idle cluster's processes slowed whatever ran beside them.
 
 The catalogs (10^6 to 10^7 rows) are written once into ``benchmarks/results/`` by
 :mod:`benchmarks._survey_catalog`: ``data_fetch survey``'s own catalogs, without a margin.
@@ -161,9 +163,9 @@ def with_lsdb(path: Path, client) -> np.ndarray:
     return client.compute(map_and_sum(selected, cmd_histogram)).result()
 
 
-def local_clusters() -> tuple[dict, dict]:
-    """A 1-worker and a 2-worker ``LocalCluster`` (one thread per worker process, on 127.0.0.1) and their clients,
-    keyed by the number of workers; the caller closes both."""
+def local_clusters(sizes: tuple[int, ...] = (1, 2)) -> tuple[dict, dict]:
+    """A ``LocalCluster`` of each number of workers in ``sizes`` (one thread per worker process, on 127.0.0.1)
+    and their clients, keyed by the number of workers; the caller closes them (:func:`close_clusters`)."""
     from dask.distributed import Client, LocalCluster
 
     clusters = {
@@ -175,7 +177,7 @@ def local_clusters() -> tuple[dict, dict]:
             dashboard_address=None,
             silence_logs=logging.ERROR,
         )
-        for workers in (1, 2)
+        for workers in sizes
     }
     clients = {workers: Client(cluster, set_as_default=False) for workers, cluster in clusters.items()}
     return clusters, clients
@@ -216,34 +218,49 @@ def main(argv=None) -> int:
     n_rows = [read_record(p)["n_rows"] for p in paths]
     n_partitions = [read_record(p)["n_partitions"] for p in paths]
     print(f"Before: {machine_line()}")
-    clusters, clients = local_clusters()
+    # The pool first: each cluster's nannies put OMP_NUM_THREADS=1 and MALLOC_TRIM_THRESHOLD_ into this process's
+    # environment, which a process started later inherits (the baseline's own malloc is set up already).
     pool = process_pool(2)
-    routes = {
+    here = {
         BASELINE: with_pyarrow,
         f"pyarrow, {os.cpu_count()} threads": lambda p: with_pyarrow(p, threads=True),
         CEILING: lambda p: with_processes(p, pool),
-        "lsdb 1 worker": lambda p: with_lsdb(p, clients[1]),
-        "lsdb 2 workers": lambda p: with_lsdb(p, clients[2]),
     }
+    on_cluster = {"lsdb 1 worker": 1, "lsdb 2 workers": 2}
+    routes = [*here, *on_cluster]
     seconds = {(route, k): np.inf for route in routes for k in range(len(paths))}
     slowest = {(route, k): 0.0 for route in routes for k in range(len(paths))}
     counts = {}
+    peaks: dict[int, list[float]] = {}
+
+    def time_route(route, run) -> None:
+        for k, path in enumerate(paths):
+            start = time.perf_counter()
+            counts[(route, k)] = run(path)
+            elapsed = time.perf_counter() - start
+            seconds[(route, k)] = min(seconds[(route, k)], elapsed)
+            slowest[(route, k)] = max(slowest[(route, k)], elapsed)
+
     try:
-        for route in (CEILING, "lsdb 1 worker", "lsdb 2 workers"):  # warm the processes (imports) outside the timing
-            routes[route](paths[0])
+        with_processes(paths[0], pool)  # warm the processes (imports) outside the timing
         for _ in range(args.repeat):
-            for k, path in enumerate(paths):
-                for route, run in routes.items():
-                    start = time.perf_counter()
-                    counts[(route, k)] = run(path)
-                    elapsed = time.perf_counter() - start
-                    seconds[(route, k)] = min(seconds[(route, k)], elapsed)
-                    slowest[(route, k)] = max(slowest[(route, k)], elapsed)
+            for route, run in here.items():
+                time_route(route, run)
+            # One cluster at a time: an idle cluster's processes (heartbeats, memory monitors) take CPU from
+            # whatever runs beside them (the two-process baseline gained 1.55x to 1.88x alone, 1.31x to 1.58x
+            # beside two idle clusters, on 3 December 2026)
+            for route, workers in on_cluster.items():
+                clusters, clients = local_clusters((workers,))
+                try:
+                    with_lsdb(paths[-1], clients[workers])  # warm every worker (imports) outside the timing
+                    time_route(route, lambda p, client=clients[workers]: with_lsdb(p, client))
+                    peak = _peak_worker_mb(clients[workers])
+                    peaks[workers] = [max(a, b) for a, b in zip(peaks.get(workers, peak), peak, strict=True)]
+                finally:
+                    close_clusters(clusters, clients)
             print(f"After a repeat: {load_average()}")
-        peaks = {workers: _peak_worker_mb(client) for workers, client in clients.items()}
     finally:
         pool.shutdown()
-        close_clusters(clusters, clients)
 
     print(
         f"Lesson selection + density CMD, best of {args.repeat} interleaved runs; after: {load_average()}\n"
