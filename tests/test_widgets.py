@@ -489,6 +489,20 @@ def test_callback_errors_become_a_message_and_a_logged_traceback(explorer, monke
     assert "simulated failure" in explorer.view.message.value
     (record,) = caplog.records
     assert record.exc_info is not None and "simulated failure" in str(record.exc_info[1])
+    assert explorer.checkboxes["point_source"].value == explorer.state["point_source"]  # the box shows the state
+    monkeypatch.undo()
+    explorer.reset()
+
+
+def test_the_slider_shows_no_number_without_a_faint_limit(explorer):
+    """It showed 'i <= 23.0' while the state had no limit (a probe's finding)."""
+    slider = explorer.view.slider
+    explorer.set(faint=23.0)
+    assert (slider.description, slider.readout, slider.value) == ("faint limit: i ≤", True, 23.0)
+    explorer.set(faint=None)
+    assert (slider.description, slider.readout, slider.disabled) == ("no faint limit", False, True)
+    explorer.reset()
+    assert slider.description == "faint limit: i ≤" and slider.readout and not slider.disabled
 
 
 @pytest.mark.parametrize(

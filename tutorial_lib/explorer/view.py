@@ -177,7 +177,8 @@ class ExplorerView:
             min=low,
             max=high,
             step=0.1,
-            description=f"faint limit: {state.reference_band} ≤",
+            description=self._slider_text(),
+            readout=state.faint is not None,
             readout_format=".1f",
             continuous_update=True,
             style=style,
@@ -309,6 +310,10 @@ class ExplorerView:
             self.render()
         except Exception as err:  # noqa: BLE001 - the learner sees a message, the log keeps the traceback
             LOG.exception("the explorer could not apply %s", dict(changes))
+            try:  # the controls back to what the state shows (a refused patch left the chooser on it)
+                self._sync_controls()
+            except Exception:  # noqa: BLE001 - the message below matters more
+                LOG.exception("the explorer could not show its controls again")
             self.message.value = (
                 f'<div style="color:#D55E00">Could not update the explorer: {html.escape(str(err))} '
                 "(the traceback is in the log).</div>"
@@ -347,6 +352,9 @@ class ExplorerView:
                 self.slider.value = state.faint
             if self.slider.disabled != (not state.faint_enabled):
                 self.slider.disabled = not state.faint_enabled
+            if self.slider.description != self._slider_text():  # no number shown when there is no limit
+                self.slider.description = self._slider_text()
+                self.slider.readout = state.faint is not None
             if self.colour_chooser.value != state.colour:
                 self.colour_chooser.value = state.colour
             if self.patch_chooser.value != state.patch:
@@ -407,6 +415,12 @@ class ExplorerView:
             self.canvas.blit(self.figure.bbox)
         else:
             self.canvas.draw_idle()
+
+    def _slider_text(self) -> str:
+        """The slider's label: the band and "≤", or that there is no limit (set one with ``set(faint=...)``)."""
+        if self.state.faint is None:
+            return "no faint limit"
+        return f"faint limit: {self.state.reference_band} ≤"
 
     def close(self) -> None:
         """Close every widget and the figure's canvas."""
