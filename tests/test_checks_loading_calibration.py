@@ -369,7 +369,7 @@ class TestMagnitudes:
             (lambda e, pc: e * pc.getCalibrationMean(), ["same units"]),
             (lambda e, pc: e / pc.getCalibrationMean(), ["same units"]),
             (lambda e, pc: e * 1.3, ["magErr = 2.5/ln(10)"]),
-            (lambda e, pc: np.nan_to_num(e, nan=0.5), ["NaN magnitude error"]),
+            (lambda e, pc: np.nan_to_num(e, nan=0.5), ["NaN magnitude error too"]),
             (lambda e, pc: -e, ["never negative"]),
         ],
     )
@@ -379,6 +379,29 @@ class TestMagnitudes:
         mag, err = photo_calib.instFluxToMagnitude(*self.columns(table))
         answer = (mag, transform(np.asarray(err), photo_calib))
         assert_wrong(checks_calibration.check_magnitudes(answer, table, photo_calib), *words)
+
+    def test_nan_errors_where_there_is_no_magnitude_are_right(self, data, photo_calib):
+        """afw keeps a finite error for a negative flux; NaN there is right too (a probe found it called wrong,
+        with a message that contradicted the check's own rule)."""
+        _, forced = data
+        table = forced["i"]
+        mag, err = photo_calib.instFluxToMagnitude(*self.columns(table))
+        inst = np.asarray(table["base_PsfFlux_instFlux"])
+        assert np.isfinite(np.asarray(err)[inst < 0]).any()  # the case the probe found
+        answer = (mag, np.where(inst > 0, err, np.nan))
+        assert checks_calibration.check_magnitudes(answer, table, photo_calib)
+
+    def test_an_infinite_magnitude_of_a_zero_flux_is_named(self, data, photo_calib):
+        _, forced = data
+        table = forced["i"].copy()
+        table["base_PsfFlux_instFlux"][0] = 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mags = 2.5 * np.log10(photo_calib.getInstFluxAtZeroMagnitude()) - 2.5 * np.log10(
+                np.asarray(table["base_PsfFlux_instFlux"], dtype=float)
+            )
+        mags[np.asarray(table["base_PsfFlux_instFlux"]) < 0] = np.nan
+        assert np.isinf(mags).sum() == 1
+        assert_wrong(checks_calibration.check_magnitudes(mags, table, photo_calib), "infinite magnitude")
 
     def test_errors_wrong_length(self, data, photo_calib):
         _, forced = data
@@ -399,6 +422,13 @@ class TestMeanFlux:
         assert "negative" in result.message and "sigma" in result.message
         assert_right(checks_calibration.check_mean_flux(np.nanmean(fluxes) * u.nJy, fluxes))
         assert_right(checks_calibration.check_mean_flux((np.nanmean(fluxes) * u.nJy).to(u.uJy), fluxes))
+
+    def test_units_of_the_sample_are_converted_and_a_string_is_not_a_number(self, fluxes):
+        """A probe found a sample in uJy judged in nJy, counts called nJy, and '97.3' accepted."""
+        mean = float(np.nanmean(fluxes))
+        assert_right(checks_calibration.check_mean_flux(mean, (np.asarray(fluxes) * u.nJy).to(u.uJy)))
+        assert_wrong(checks_calibration.check_mean_flux(mean, np.asarray(fluxes) * u.ct), "calibrate them to nJy")
+        assert_wrong(checks_calibration.check_mean_flux(str(mean), fluxes), "give a number")
 
     def test_the_printed_value_typed_back_is_right_but_a_real_difference_is_not(self, fluxes):
         finite = fluxes[np.isfinite(fluxes)]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from tutorial_lib.checks._result import (
     NO_ANSWER,
@@ -104,3 +105,16 @@ def test_importing_a_self_check_imports_none_of_the_heavy_libraries():
     names, imported = json.loads(done.stdout.splitlines()[-1])
     assert len(names) >= 8 and "survey" in names and "calibration" in names
     assert imported == []
+
+
+def test_as_number_converts_a_quantity_to_the_checks_unit():
+    """A median in mmag was taken as mag, 50 % as 50 (a probe's finding)."""
+    import astropy.units as u
+
+    from tutorial_lib.checks._result import CheckResult, as_number
+
+    assert as_number(-49.1 * u.mmag, "your median", unit="mag") == pytest.approx(-0.0491, rel=1e-12)
+    assert as_number(50 * u.percent, "your purity", unit="") == 0.5
+    assert as_number(3.0 * u.mag, "the zero point") == 3.0  # no unit asked for: the number as given
+    refused = as_number(2 * u.nJy, "your median", unit="mag")
+    assert isinstance(refused, CheckResult) and not refused and "does not convert to mag" in refused.message

@@ -255,7 +255,7 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def as_number(value: Any, what: str) -> float | CheckResult:
+def as_number(value: Any, what: str, unit: str | None = None) -> float | CheckResult:
     """A learner's answer as one finite float, or why it is not one.
 
     Parameters
@@ -264,6 +264,9 @@ def as_number(value: Any, what: str) -> float | CheckResult:
         The answer: a number, a 0-d array or a Quantity.
     what : str
         What it is, for the message.
+    unit : str, optional
+        The unit the check works in (``"mag"``; ``""`` for a fraction): a Quantity is converted to it (10 mmag
+        is 0.01 mag, 50 % is 0.5), and one that cannot be is wrong. Without it, a Quantity's number is taken.
 
     Returns
     -------
@@ -272,6 +275,14 @@ def as_number(value: Any, what: str) -> float | CheckResult:
     """
     if isinstance(value, bool | str | bytes) or value is None:
         return wrong(f"{what} should be a number; got {value!r}.")
+    given = getattr(value, "unit", None)
+    if given is not None and unit is not None:
+        import astropy.units as u  # already imported: the answer carries a unit
+
+        try:
+            value = u.Quantity(value).to_value(unit)
+        except u.UnitsError:
+            return wrong(f"{what} has unit '{given}', which does not convert to {unit or 'a plain fraction'}.")
     value = getattr(value, "value", value)  # a Quantity
     if np.ndim(value) != 0:
         return wrong(f"{what} should be a single number; got an array of shape {np.shape(value)}.")

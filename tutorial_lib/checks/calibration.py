@@ -242,7 +242,7 @@ def check_magnitudes(
                 f"{flux}_instFluxErr column as well, and it returns (mag, magErr)."
             )
         return right(f"{n_mag:,} magnitudes match; {n - n_mag:,} rows (flux <= 0 or NaN) are NaN, as they should be.")
-    problem = _magnitude_error_problem(mag_err, expected_err, photo_calib, n, atol)
+    problem = _magnitude_error_problem(mag_err, expected_err, np.isfinite(expected), photo_calib, atol)
     if problem:
         return wrong(problem)
     return right(
@@ -283,6 +283,12 @@ def _magnitude_problem(
     same = _same_magnitudes(atol)
     if same(mags, expected):
         return None
+    infinite = np.isinf(mags)
+    if infinite.any():
+        return (
+            f"{plural(int(infinite.sum()), 'row')} got an infinite magnitude: the log of a zero flux. A flux <= 0 "
+            "has no magnitude: make them NaN (instFluxToMagnitude does)."
+        )
     other = first_mistake(mags, _other_magnitudes({"": table, **other_tables}, photo_calib, flux, mags.size), same)
     if other is not None:
         return other
@@ -347,19 +353,31 @@ def _magnitude_scale_problem(mags: np.ndarray, expected: np.ndarray, zero_point:
 
 
 def _magnitude_error_problem(
-    mag_err: ArrayLike, expected_err: np.ndarray, photo_calib: PhotoCalib, n: int, atol: float
+    mag_err: ArrayLike, expected_err: np.ndarray, has_mag: np.ndarray, photo_calib: PhotoCalib, atol: float
 ) -> str | None:
-    """What is wrong with the magnitude errors (None if nothing)."""
+    """What is wrong with the magnitude errors of the rows that have a magnitude (None if nothing).
+
+    Rows without one are not judged: NaN is a fair answer there, and so is afw's finite error of a negative
+    flux (``instFluxToMagnitude`` keeps 2.5/ln(10) |fluxErr/flux| for it).
+    """
+    n = has_mag.size
     if np.ndim(mag_err) == 0:
         return "give one magnitude error per row (an array), not a single number."
     errs = floats(mag_err)
     if errs.shape != (n,):
         return f"{errs.size:,} magnitude errors for {n:,} rows: keep one per row, NaN where there is no magnitude."
-    expected_ok, answer_ok = np.isfinite(expected_err), np.isfinite(errs)
-    if (answer_ok & ~expected_ok).any():
-        return "rows without a magnitude (flux <= 0 or NaN) must have a NaN magnitude error too."
-    if (~answer_ok & expected_ok).any():
-        return "some rows with a magnitude have a NaN magnitude error."
+    missing = has_mag & ~np.isfinite(errs)
+    if missing.any():
+        return f"{plural(int(missing.sum()), 'row')} with a magnitude got no finite magnitude error."
+    with np.errstate(invalid="ignore"):
+        afw = np.isclose(errs, expected_err, rtol=0, atol=atol)
+    invented = ~has_mag & np.isfinite(errs) & ~afw
+    if invented.any() and np.allclose(errs[has_mag], expected_err[has_mag], rtol=0, atol=atol):
+        return (
+            f"{plural(int(invented.sum()), 'row')} without a magnitude (flux <= 0 or NaN) got a magnitude error: "
+            "leave them NaN (a NaN magnitude error too)."
+        )
+    answer_ok = has_mag
     if (errs[answer_ok] < 0).any():
         return "an uncertainty is never negative: some magnitude errors are < 0."
     if not answer_ok.any() or np.max(np.abs(errs[answer_ok] - expected_err[answer_ok])) <= atol:
@@ -499,6 +517,8 @@ def check_mean_flux(
             return wrong(f"the answer has unit '{unit}'; give a flux in nJy.")
     if np.ndim(answer) != 0:
         return wrong("give one number, the mean of the sample's fluxes; got an array.")
+    if isinstance(answer, bool | str | bytes):
+        return wrong(f"give a number (nJy); got {answer!r}.")
     try:
         value = float(answer)
     except (TypeError, ValueError):
@@ -507,6 +527,17 @@ def check_mean_flux(
         return wrong(
             "the mean is NaN because some fluxes are NaN (failed measurements): use np.nanmean, which skips them."
         )
+    flux_unit = getattr(fluxes, "unit", None)
+    if flux_unit is not None:
+        import astropy.units as u  # already imported: the sample carries a unit
+
+        try:
+            fluxes = u.Quantity(fluxes).to_value(u.nJy)
+        except u.UnitsError:
+            return wrong(
+                f"the sample's fluxes have unit '{flux_unit}': calibrate them to nJy first "
+                "(PhotoCalib.instFluxToNanojansky)."
+            )
     data = floats(fluxes)
     finite = data[np.isfinite(data)]
     if finite.size == 0:

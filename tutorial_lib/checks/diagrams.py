@@ -72,7 +72,7 @@ def check_galaxy_fraction(
     """
     m, galaxy_values = _paired(mag, is_galaxy, "mag and is_galaxy")
     galaxy = galaxy_values.astype(bool)
-    value = as_number(answer, "your fraction")
+    value = as_number(answer, "your fraction", unit="")
     if isinstance(value, CheckResult):
         return value
     faint, bright, finite = m > fainter_than, m <= fainter_than, np.isfinite(m)
@@ -200,7 +200,7 @@ def check_median_offset(answer: Any, measured: ArrayLike, reference: ArrayLike) 
         Right when within 0.002 mag of ``median(measured - reference)`` over the finite pairs.
     """
     a, b = _paired(measured, reference, "measured and reference")
-    value = as_number(answer, "your median")
+    value = as_number(answer, "your median", unit="mag")
     if isinstance(value, CheckResult):
         if isinstance(answer, float | np.floating) and np.isnan(answer):
             return wrong("your median is NaN: some magnitudes are NaN; use np.nanmedian or drop them first.")

@@ -53,7 +53,7 @@ def check_zero_point(answer: Any, fluxmag0: float) -> CheckResult:
     -------
     CheckResult
     """
-    value = as_number(answer, "the zero point")
+    value = as_number(answer, "the zero point", unit="mag")
     if isinstance(value, CheckResult):
         if "NaN" in value.message:
             return wrong("the answer is not a finite number; is FLUXMAG0 read correctly (a positive number of counts)?")

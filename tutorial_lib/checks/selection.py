@@ -407,7 +407,7 @@ def check_purity_completeness(
     point, star = plain(is_point).astype(bool), plain(is_star).astype(bool)
     if point.shape != star.shape:
         raise ValueError(f"is_point and is_star differ in length: {point.shape} and {star.shape}")
-    p_value, c_value = as_number(purity, "your purity"), as_number(completeness, "your completeness")
+    p_value, c_value = as_number(purity, "your purity", ""), as_number(completeness, "your completeness", "")
     for value in (p_value, c_value):
         if isinstance(value, CheckResult):
             return value
