@@ -142,5 +142,23 @@ def test_zero_point_and_fluxmag0_as_quantity_or_text():
     )
     with pytest.raises(ValueError, match="zero_point must be a magnitude, got unit 'nJy'"):
         PhotoCalib.from_zero_point(27.0 * u.nJy)
-    with pytest.raises(ValueError, match="FLUXMAG0 must be a positive number of counts"):
+    with pytest.raises(ValueError, match="FLUXMAG0 must be one number"):
         PhotoCalib.from_fluxmag0("lots")
+
+
+def test_constructors_take_quantities_and_catch_a_zero_point_given_as_fluxmag0():
+    """A probe found each Quantity refused with astropy's 'only dimensionless scalar quantities' error, and
+    from_fluxmag0(27) accepted (1000 counts then came out at magnitude -3.9)."""
+    mean = PhotoCalib.from_zero_point(27.0).getCalibrationMean()
+    assert PhotoCalib(mean * u.nJy / u.ct).getCalibrationMean() == mean
+    assert PhotoCalib(mean * u.nJy / u.ct, 0.5 * u.nJy / u.ct).getCalibrationErr() == 0.5
+    with_err = PhotoCalib.from_zero_point(27 * u.mag, 10 * u.mmag)
+    assert with_err.getCalibrationErr() == pytest.approx(PhotoCalib.from_zero_point(27.0, 0.01).getCalibrationErr())
+    assert (
+        PhotoCalib.from_fluxmag0(6.3e10 * u.ct).getCalibrationMean()
+        == PhotoCalib.from_fluxmag0(6.3e10).getCalibrationMean()
+    )
+    with pytest.raises(ValueError, match="calibrationMean must be in nJy / ct, got unit 'mag'"):
+        PhotoCalib(27 * u.mag)
+    with pytest.raises(ValueError, match="Did you pass a zero point"):
+        PhotoCalib.from_fluxmag0(27.0)

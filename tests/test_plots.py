@@ -196,6 +196,18 @@ def test_cmd_extra_subset_is_drawn_and_counted():
     assert ax.get_legend().get_title().get_text() == "1 row with NaN not shown"
 
 
+def test_cmd_legend_counts_rows_outside_the_ranges_as_not_shown():
+    """The legend's N counted rows outside mag_range and color_range that the figure did not show (a probe)."""
+    i_mag, r_i, _ = lesson_stars(300)
+    i_mag[0] = np.nan
+    outside = int(np.count_nonzero(np.isfinite(i_mag) & ((i_mag > 23.0) | (r_i < 0.0) | (r_i > 2.5) | (i_mag < 16.0))))
+    assert outside > 0
+    ax = plots.plot_cmd(i_mag, r_i, mag_range=(16.0, 23.0), color_range=(0.0, 2.5)).axes[0]
+    (text,) = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert text == f"sources (N = {300 - 1 - outside:,})"
+    assert ax.get_legend().get_title().get_text() == f"1 row with NaN and {outside:,} outside the axes not shown"
+
+
 def test_density_mode_switches_on_above_threshold():
     rng = np.random.default_rng(SEED)
     n = plots.DENSITY_THRESHOLD

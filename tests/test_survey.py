@@ -419,6 +419,14 @@ def test_the_galaxy_self_check_wants_a_whole_number(catalog, offset):
     assert not check_survey_galaxies(str(galaxies), catalog, faint=24.0)
 
 
+def test_one_criterion_as_a_string_and_color_are_taken_as_the_patch_explorer_takes_them(state):
+    """criteria="primary" was read letter by letter ("unknown criterion 'p'"), color= was unknown (a probe)."""
+    one = SurveyExplorerState(state.histograms, criteria="primary")
+    assert one.criteria == ("primary",)
+    one.set(color="g-r")
+    assert one.colour == "g-r"
+
+
 def test_funnel_counts_fall_cut_by_cut(state, catalog):
     state.reset()
     funnel = state.funnel()

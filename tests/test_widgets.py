@@ -642,3 +642,12 @@ def test_pixel_points_paint_their_footprint_where_the_points_are():
     dark = np.asarray(canvas.buffer_rgba())[::-1, :, 0] < 128  # rows from the bottom, as the data
     assert np.count_nonzero(dark) == 2 * np.count_nonzero(FOOTPRINTS["o"])
     assert dark[50, 50] and dark[80, 10] and dark[51, 50] and not dark[52, 52] and not dark[20, 80]
+
+
+def test_one_criterion_as_a_string_is_that_criterion():
+    tables = _synthetic()
+    ex = SelectionExplorer(tables, criteria="point_source")
+    try:
+        assert ex.criteria == ("point_source",)
+    finally:
+        ex.close()

@@ -69,6 +69,25 @@ def _check_errors_match(flux: float | np.ndarray, err: float | np.ndarray) -> No
         )
 
 
+#: FLUXMAG0 below this (a zero point under 10 mag; real ones are 20 to 35) is a zero point passed by mistake.
+_SMALLEST_FLUXMAG0 = 1e4
+
+
+def _number_in(value: Any, unit: u.UnitBase, name: str) -> float:
+    """One number, in ``unit`` when it is a Quantity; ValueError naming ``name`` otherwise."""
+    if is_quantity(value):
+        try:
+            value = value.to_value(unit)
+        except u.UnitsError:
+            raise ValueError(f"{name} must be in {unit}, got unit '{value.unit}'") from None
+    if isinstance(value, bool) or np.ndim(value) != 0:
+        raise ValueError(f"{name} must be one number, got {value!r:.40}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be one number, got {value!r:.40}") from None
+
+
 class PhotoCalib:
     """Spatially constant photometric calibration from instrumental flux (counts) to nJy and AB magnitudes.
 
@@ -96,8 +115,8 @@ class PhotoCalib:
     """
 
     def __init__(self, calibrationMean: float, calibrationErr: float = 0.0, *, throw_on_negative: bool = False) -> None:
-        mean = float(calibrationMean)
-        err = float(calibrationErr)
+        mean = _number_in(calibrationMean, u.nJy / u.ct, "calibrationMean")
+        err = _number_in(calibrationErr, u.nJy / u.ct, "calibrationErr")
         if not (math.isfinite(mean) and mean > 0):
             raise ValueError(f"calibrationMean must be a positive number of nJy per count, got {calibrationMean!r}")
         if not (math.isfinite(err) and err >= 0):
@@ -144,7 +163,8 @@ class PhotoCalib:
                 "magnitude of one count, e.g. 27 for an HSC coadd. Did you pass a flux (FLUXMAG0: use "
                 "PhotoCalib.from_fluxmag0) or a magnitude of something else?"
             )
-        return cls(mean, mean * zero_point_err / _TWO_POINT_FIVE_OVER_LN10, **kwargs)
+        err = _number_in(zero_point_err, u.mag, "zero_point_err")
+        return cls(mean, mean * err / _TWO_POINT_FIVE_OVER_LN10, **kwargs)
 
     @classmethod
     def from_fluxmag0(cls, fluxmag0: float, fluxmag0_err: float = 0.0, **kwargs: bool) -> PhotoCalib:
@@ -167,12 +187,16 @@ class PhotoCalib:
         PhotoCalib
             The calibration.
         """
-        try:
-            fluxmag0 = float(fluxmag0)
-        except (TypeError, ValueError):
-            raise ValueError(f"FLUXMAG0 must be a positive number of counts, got {fluxmag0!r:.40}") from None
+        fluxmag0 = _number_in(fluxmag0, u.ct, "FLUXMAG0")
+        fluxmag0_err = _number_in(fluxmag0_err, u.ct, "fluxmag0_err")
         if not fluxmag0 > 0:
             raise ValueError(f"FLUXMAG0 must be positive, got {fluxmag0!r}")
+        if fluxmag0 < _SMALLEST_FLUXMAG0:
+            raise ValueError(
+                f"FLUXMAG0 = {fluxmag0:g} counts would mean a zero point of {2.5 * math.log10(fluxmag0):.1f} mag; "
+                "FLUXMAG0 is the flux of a magnitude-0 star, about 1e11 counts for an HSC coadd. Did you pass a "
+                "zero point? Use PhotoCalib.from_zero_point."
+            )
         mean = 10.0 ** (0.4 * AB_MAGNITUDE_OF_ONE_NANOJANSKY) / fluxmag0
         return cls(mean, mean * fluxmag0_err / fluxmag0, **kwargs)
 

@@ -245,13 +245,17 @@ def _with_count(base: str, n: int) -> str:
     return f"{base} (N = {n:,})"
 
 
-def _dropped_title(n_dropped: int) -> str | None:
-    if n_dropped == 0:
+def _dropped_title(n_dropped: int, n_outside: int = 0) -> str | None:
+    """The legend's title: the rows left out, those with NaN and those outside the axes' ranges."""
+    rows = "row" if (n_dropped or n_outside) == 1 else "rows"
+    parts = ["with NaN"] if n_dropped else []
+    parts += [f"{n_outside:,} outside the axes" if n_dropped else "outside the axes"] if n_outside else []
+    if not parts:
         return None
-    return f"{n_dropped:,} row{'s' if n_dropped != 1 else ''} with NaN not shown"
+    return f"{n_dropped or n_outside:,} {rows} {' and '.join(parts)} not shown"
 
 
-def _points_legend(ax: Axes, loc: LegendLocType, n_dropped: int) -> None:
+def _points_legend(ax: Axes, loc: LegendLocType, n_dropped: tuple[int, int]) -> None:
     handles: list[Any] = []
     main = _find_gid(ax, GID_POINTS) or _find_gid(ax, GID_DENSITY)
     if main is not None:
@@ -266,7 +270,7 @@ def _points_legend(ax: Axes, loc: LegendLocType, n_dropped: int) -> None:
     locus = _find_gid(ax, GID_LOCUS)
     if locus is not None:
         handles.append(locus)
-    ax.legend(handles=handles, loc=loc, title=_dropped_title(n_dropped), markerscale=1.5)
+    ax.legend(handles=handles, loc=loc, title=_dropped_title(*n_dropped), markerscale=1.5)
 
 
 def _draw_points(
@@ -286,13 +290,17 @@ def _draw_points(
     extra_label: str,
     marker_size: float | None,
     colorbar: bool,
-) -> int:
-    """Scatter (or bin) the finite points and the ``extra`` subset; return the rows left out (not finite)."""
+) -> tuple[int, int]:
+    """Scatter (or bin) the finite points and the ``extra`` subset; return the rows left out: not finite, and
+    outside the ranges (so that the legend's N is what the figure shows)."""
     x, y, n_dropped = _finite_pair(x, y)
-    n = x.size
-    use_density = (n > density_threshold) if density is None else bool(density)
     xr = xrange if xrange is not None else _data_range(x)
     yr = yrange if yrange is not None else _data_range(y)
+    inside = (x >= min(xr)) & (x <= max(xr)) & (y >= min(yr)) & (y <= max(yr))
+    n_outside = int(np.count_nonzero(~inside))
+    x, y = x[inside], y[inside]
+    n = x.size
+    use_density = (n > density_threshold) if density is None else bool(density)
     size = marker_size if marker_size is not None else (8.0 if n < 1000 else 4.0 if n < 10_000 else 1.5)
     if use_density:
         _draw_density(
@@ -315,7 +323,7 @@ def _draw_points(
     n_extra_dropped = _draw_extra(ax, extra, size, extra_label)
     ax.set_xlim(xr)
     ax.set_ylim((yr[1], yr[0]) if invert_y else yr)
-    return n_dropped + n_extra_dropped
+    return n_dropped + n_extra_dropped, n_outside
 
 
 def _draw_density(ax: Axes, x: np.ndarray, y: np.ndarray, xr, yr, nbins, label: str, colorbar: bool) -> None:
@@ -1078,12 +1086,19 @@ def plot_funnel(
     Raises
     ------
     ValueError
-        If a column is missing or the columns differ in length.
+        If a column is missing or the columns differ in length, or ``n_total`` is smaller than a bar.
     """
     criteria, alone, cumulative = _funnel_columns(funnel_table, label_column)
     if n_total is None:
         meta = getattr(funnel_table, "meta", None) or {}
         n_total = meta.get("n_total") if hasattr(meta, "get") else None
+    if n_total is not None:
+        biggest_bar = int(max(np.max(alone, initial=0), np.max(cumulative, initial=0)))
+        if isinstance(n_total, bool) or not float(n_total).is_integer() or n_total < biggest_bar:
+            raise ValueError(
+                f"n_total must be the number of rows before any cut, at least the largest bar ({biggest_bar:,}); "
+                f"got {n_total!r}"
+            )
     n_rows = len(criteria)
     if figsize is None:
         figsize = (6.0, 0.45 * n_rows + 1.6)

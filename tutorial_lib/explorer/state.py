@@ -399,7 +399,7 @@ class ExplorerState:
             raise ValueError(f"reference_band={reference_band!r} is not one of bands={list(self.bands)}")
         self.reference_band = reference_band
         self.colours = self._offered_colours()
-        criteria = list(criteria)
+        criteria = [criteria] if isinstance(criteria, str) else list(criteria)  # one name is that criterion
         for name in criteria:
             if name not in self.checkbox_names:
                 raise ValueError(

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..explorer.state import BoxState, Frame, check_faint
 from ..lesson import DEFAULT_FAINT, FAINT_RANGE
-from .criteria import LESSON_SURVEY_CRITERIA, SURVEY_CRITERIA, passing_bitmasks, selection_expression
+from .criteria import LESSON_SURVEY_CRITERIA, SURVEY_CRITERIA, criterion_names, passing_bitmasks, selection_expression
 from .histograms import COLOURS, TRUTH_CLASSES, SurveyHistograms, compute_survey_histograms
 
 __all__ = ["FAINT", "SurveyExplorerState"]
@@ -57,7 +57,7 @@ class SurveyExplorerState:
         self._colour = "r-i"
         self._last: tuple[str, bool] | None = None
         self._frame: Frame | None = None
-        self._initial_criteria = tuple(criteria)
+        self._initial_criteria = tuple(criterion_names(criteria))  # one name, or names; unknown ones refused
         self._initial: dict[str, float | str | None] = {FAINT: faint, "colour": colour}
         self.set(**dict.fromkeys(self._initial_criteria, True), faint=faint, colour=colour)
         self._last = None
@@ -84,6 +84,7 @@ class SurveyExplorerState:
         return them normalised (faint as an edge index). Raises `ValueError`/`TypeError` naming the bad one."""
         out: dict[str, Any] = {}
         for key, value in changes.items():
+            key = "colour" if key == "color" else key  # as the patch explorer takes it
             if key == FAINT:
                 out[FAINT] = self._faint_to_index(value)
             elif key == "colour":
