@@ -22,7 +22,7 @@ import numpy as np
 from astropy.table import Table
 
 from ._arrays import as_array, is_quantity
-from .photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY, as_magnitude
+from .photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY, as_magnitude, one_number
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -80,12 +80,7 @@ def _number_in(value: Any, unit: u.UnitBase, name: str) -> float:
             value = value.to_value(unit)
         except u.UnitsError:
             raise ValueError(f"{name} must be in {unit}, got unit '{value.unit}'") from None
-    if isinstance(value, bool) or np.ndim(value) != 0:
-        raise ValueError(f"{name} must be one number, got {value!r:.40}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be one number, got {value!r:.40}") from None
+    return one_number(value, name)
 
 
 class PhotoCalib:

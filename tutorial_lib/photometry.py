@@ -22,6 +22,7 @@ __all__ = [
     "as_magnitude",
     "is_magnitude_unit",
     "locus_system",
+    "one_number",
     "sdss_i_z_of_main_sequence",
     "sdss_to_hsc",
     "stellar_locus_g_r",
@@ -206,9 +207,17 @@ def as_magnitude(value: Any, name: str) -> float:
         if not is_magnitude_unit(unit):
             raise ValueError(f"{name} must be a magnitude, got unit '{unit}'")
         value = value.value
+    return one_number(value, name, "AB mag")
+
+
+def one_number(value: Any, name: str, unit_text: str = "") -> float:
+    """``value`` as one float (units already taken off); ValueError naming ``name`` for a bool, an array or text
+    that is not a number."""
     if isinstance(value, bool) or np.ndim(value) != 0:
-        raise ValueError(f"{name} must be one number (AB mag), got {value!r:.40}")
+        raise ValueError(f"{name} must be one number{f' ({unit_text})' if unit_text else ''}, got {value!r:.40}")
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be one number (AB mag), got {value!r:.40}") from None
+        raise ValueError(
+            f"{name} must be one number{f' ({unit_text})' if unit_text else ''}, got {value!r:.40}"
+        ) from None
