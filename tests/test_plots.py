@@ -352,6 +352,15 @@ def test_sky_refuses_declinations_beyond_the_poles():
         plots.plot_sky([10.0, 11.0], [45.0, 95.0])
 
 
+def test_sky_patch_as_an_index_tuple_is_that_one_patch():
+    """patch=(1, 1) drew patch 1, not getPatchInfo((1, 1)), which is patch 4 (a probe's finding)."""
+    ra, dec, skymap = lesson_sky(50)
+    by_tuple = plots.plot_sky(ra, dec, skymap=skymap, patch=(1, 1)).axes[0]
+    by_id = plots.plot_sky(ra, dec, skymap=skymap, patch=skymap[0].getPatchInfo((1, 1)).getSequentialIndex()).axes[0]
+    assert [t.get_text() for t in by_tuple.texts] == [t.get_text() for t in by_id.texts]
+    assert len(by_tuple.patches) == len(by_id.patches)
+
+
 def test_sky_draws_every_patch_box_of_the_lesson_skymap():
     ra, dec, skymap = lesson_sky(50)
     ax = plots.plot_sky(ra, dec, skymap=skymap).axes[0]

@@ -660,6 +660,8 @@ def _as_id_set(value, name: str) -> set | None:
         return None
     if isinstance(value, str | int | np.integer):
         return {value}
+    if name == "patch" and isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return {f"{value[0]},{value[1]}"}  # one patch's (x, y) index, as getPatchInfo((x, y)) takes it
     if isinstance(value, Iterable):
         return set(value)
     raise TypeError(f"{name} must be an id or a list of ids; got {value!r}")
@@ -713,7 +715,7 @@ def plot_sky(
     *,
     skymap: SkyMap | None = None,
     tract: int | Iterable[int] | None = None,
-    patch: int | str | Iterable[int | str] | None = None,
+    patch: int | str | tuple[int, int] | Iterable[int | str] | None = None,
     highlight: ArrayLike | None = None,
     ax: Axes | None = None,
     label: str = "sources",
@@ -743,8 +745,9 @@ def plot_sky(
         Sky map whose tracts and patches are drawn, e.g. :func:`tutorial_lib.skymap.make_lesson_skymap`.
     tract : int or list of int, optional
         Draw only these tracts (all by default).
-    patch : int, str or list, optional
-        Draw only these patches of each tract, by Gen3 id (``4``) or Gen2 name (``"1,1"``).
+    patch : int, str, tuple or list, optional
+        Draw only these patches of each tract, by Gen3 id (``4``), Gen2 name (``"1,1"``) or index tuple
+        (``(1, 1)``, as ``getPatchInfo`` takes it); several as a list (``[3, 4]``).
     highlight : array of bool, optional
         Mask, row-for-row with the positions, of sources to draw on top in vermillion.
     ax : matplotlib.axes.Axes, optional
