@@ -61,6 +61,19 @@ def test_primary_parts_right(ref):
     assert "3 of 8 rows" in result.message
 
 
+@pytest.mark.parametrize("inverted", ["deblended", "patch_inner", "tract_inner", "not_sky"])
+def test_primary_parts_names_a_part_written_the_wrong_way_round(ref, inverted):
+    """Not inverting merge_peak_sky was told 'Add the missing part(s): not_sky' (a probe's finding)."""
+    parts = {
+        "deblended": np.asarray(ref["deblend_nChild"]) == 0,
+        "patch_inner": np.asarray(ref["detect_isPatchInner"]),
+        "tract_inner": np.asarray(ref["detect_isTractInner"]),
+        "not_sky": ~np.asarray(ref["merge_peak_sky"]),
+    }
+    mask = np.logical_and.reduce([~v if k == inverted else v for k, v in parts.items()])
+    assert_wrong(checks_selection.check_primary_parts(mask, ref), f"your {inverted} part is the wrong way round")
+
+
 def test_primary_parts_accepts_lists_and_zero_one(ref):
     assert_right(checks_selection.check_primary_parts(EXPECTED_PRIMARY.tolist(), ref))
     assert_right(checks_selection.check_primary_parts(EXPECTED_PRIMARY.astype(int), ref))

@@ -307,10 +307,14 @@ def _flux_column_problem(answer: Table, forced: Mapping[str, Table], band: str, 
     mistakes[f"the column {column} holds the uncertainties ({flux}_instFluxErr), not the fluxes."] = floats(
         forced[band][f"{flux}_instFluxErr"]
     )
-    mistakes[
-        f"the column {column} is {ratio:.4g} times the {flux}_instFlux column: this exercise keeps the "
+    scaled = (
+        f"the column {column} has the opposite sign of the {flux}_instFlux column: copy it as it is (a negative "
+        "forced flux stays negative)."
+        if np.isclose(ratio, -1.0)
+        else f"the column {column} is {ratio:.4g} times the {flux}_instFlux column: this exercise keeps the "
         "instrumental fluxes in counts (lesson 2 calibrates them)."
-    ] = None if np.isclose(ratio, 1.0) else ratio * fluxes
+    )
+    mistakes[scaled] = None if np.isclose(ratio, 1.0) else ratio * fluxes
     n_bad = int(np.count_nonzero(~np.isclose(values, fluxes, rtol=_COPY_RTOL, atol=0.0, equal_nan=True)))
     return first_mistake(values, mistakes, _same) or (
         f"the column {column} differs from forced['{band}']['{flux}_instFlux'] in {n_bad} rows."

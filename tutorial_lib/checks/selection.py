@@ -122,6 +122,12 @@ def check_primary_parts(mask: ArrayLike, ref: Table) -> CheckResult:
             "(0 & ref['detect_isPatchInner'] & ...), and the other parts are lost. Put the comparison in "
             "parentheses: (ref['deblend_nChild'] == 0) & ..."
         )
+    for name in parts:  # one part the wrong way round: the other three and the opposite of it
+        if np.array_equal(answer, np.logical_and.reduce([~v if k == name else v for k, v in parts.items()])):
+            return wrong(
+                f"{counts}: your {name} part is the wrong way round: the rows it keeps are the ones it should "
+                f"drop, {_PRIMARY_PARTS[name]}; check its ~ or its == 0."
+            )
     extra, missing = answer & ~expected, expected & ~answer
     kept = {name: int((extra & ~parts[name]).sum()) for name in _PRIMARY_PARTS}
     messages = []
