@@ -20,7 +20,7 @@ import numpy as np
 if TYPE_CHECKING:
     from astropy.units import Quantity
 
-__all__ = ["as_array", "as_float_array", "is_quantity"]
+__all__ = ["as_array", "as_degrees", "as_float_array", "is_quantity"]
 
 
 def is_quantity(values: Any) -> TypeGuard[Quantity]:
@@ -102,3 +102,27 @@ def as_float_array(values: Any, name: str = "the values") -> np.ndarray:
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional (one value per catalogue row); got shape {array.shape}")
     return array
+
+
+def as_degrees(values: Any, name: str) -> tuple[np.ndarray, bool]:
+    """Angles in degrees (floats, masked entries NaN), and whether they carried an angle unit.
+
+    Plain numbers are taken as degrees; a Quantity or a column with an angle unit is converted (the tables'
+    ``coord_ra`` is in radians).
+
+    Raises
+    ------
+    astropy.units.UnitsError
+        For a unit that is not an angle.
+    """
+    unit = getattr(values, "unit", None)
+    data = np.array(as_array(values, integer_fill=None), dtype=float)
+    if unit is None:
+        return data, False
+    import astropy.units as u  # already imported: the values carry a unit
+
+    try:
+        factor = u.Unit(unit).to(u.deg)
+    except (TypeError, ValueError, u.UnitsError):
+        raise u.UnitsError(f"{name} has unit '{unit}'; an angle (rad or deg) is expected") from None
+    return data * factor, True

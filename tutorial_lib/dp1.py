@@ -24,7 +24,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from ._arrays import as_array, as_float_array
+from ._arrays import as_array, as_degrees, as_float_array
 from .lesson import BANDS, DEFAULT_FAINT, REFERENCE_BAND
 from .photocalib import PhotoCalib
 from .selection.criteria import faint_cut
@@ -131,8 +131,7 @@ def lesson_selection(
 
 def _radians(column) -> u.Quantity:
     """Coordinates in radians, from a column in degrees (DP1's unit, also assumed without one) or radians."""
-    unit = getattr(column, "unit", None)
-    return (as_float_array(column) * (u.deg if unit is None else u.Unit(unit))).to(u.rad)
+    return np.radians(as_degrees(column, "coordinates")[0]) * u.rad
 
 
 def as_lesson_tables(objects: Table, bands: Sequence[str] = BANDS) -> tuple[Table, dict[str, Table], PhotoCalib]:

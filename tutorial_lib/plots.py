@@ -49,7 +49,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 
-from ._arrays import as_array, as_float_array
+from ._arrays import as_array, as_degrees, as_float_array
 from .photometry import as_magnitude, is_magnitude_unit, stellar_locus_g_r, stellar_locus_g_r_hsc
 from .photometry import locus_system as locus_system_name
 
@@ -166,18 +166,6 @@ def _as_magnitudes(values: Any, name: str) -> np.ndarray:
             "Convert fluxes to AB magnitudes first, e.g. with tutorial_lib.photocalib.PhotoCalib."
         )
     return as_float_array(values, name)
-
-
-def _as_degrees(values: Any, name: str) -> tuple[np.ndarray, bool]:
-    """``values`` in degrees, and whether they carried an angle unit (plain numbers are taken as degrees)."""
-    unit = getattr(values, "unit", None)
-    if unit is None:
-        return as_float_array(values, name), False
-    try:
-        factor = u.Unit(unit).to(u.deg)
-    except (TypeError, ValueError, u.UnitsError):
-        raise u.UnitsError(f"{name} has unit '{unit}'; an angle (rad or deg) is expected") from None
-    return as_float_array(values, name) * factor, True
 
 
 def _check_same_length(**arrays: np.ndarray) -> int:
@@ -819,8 +807,8 @@ def plot_sky(
 
 def _sky_positions(ra_deg, dec_deg, highlight, skymap) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Degrees and the highlight mask of :func:`plot_sky`'s inputs, checked for length and dtype."""
-    ra, ra_has_unit = _as_degrees(ra_deg, "ra_deg")
-    dec, dec_has_unit = _as_degrees(dec_deg, "dec_deg")
+    (ra, ra_has_unit), (dec, dec_has_unit) = as_degrees(ra_deg, "ra_deg"), as_degrees(dec_deg, "dec_deg")
+    ra, dec = as_float_array(ra, "ra_deg"), as_float_array(dec, "dec_deg")  # one value per row
     with np.errstate(invalid="ignore"):
         off_sky = np.abs(dec) > 90
     if np.any(off_sky):

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from astropy.wcs import WCS
 
+from ._arrays import as_degrees
+
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
@@ -332,21 +334,6 @@ class TractInfo:
         return f"TractInfo(id={self.tract_id}, center=({ra:.4f}, {dec:.4f}) deg, {nx} x {ny} patches)"
 
 
-def _degrees(values: ArrayLike, name: str) -> np.ndarray:
-    """Angles in degrees: plain numbers are taken as degrees, values with an angle unit are converted."""
-    unit = getattr(values, "unit", None)
-    data = np.asarray(getattr(values, "value", values), dtype=float)  # a Quantity's or a Column's numbers
-    if unit is None:
-        return data
-    import astropy.units as u
-
-    try:
-        factor = u.Unit(unit).to(u.deg)
-    except (TypeError, ValueError, u.UnitsError):
-        raise u.UnitsError(f"{name} has unit '{unit}'; an angle (rad or deg) is expected") from None
-    return data * factor
-
-
 class SkyMap:
     """A discrete sky map: a set of tracts; :meth:`findTract` picks the one whose centre is nearest.
 
@@ -384,8 +371,8 @@ class SkyMap:
         numpy.ndarray of int
             Tract id per position; -1 where the position is not finite.
         """
-        ra = np.radians(_degrees(ra_deg, "ra_deg"))
-        dec = np.radians(_degrees(dec_deg, "dec_deg"))
+        ra = np.radians(as_degrees(ra_deg, "ra_deg")[0])
+        dec = np.radians(as_degrees(dec_deg, "dec_deg")[0])
         ids = np.array(sorted(self._tracts))
         best = np.full(np.shape(ra), -np.inf)
         out = np.full(np.shape(ra), -1, dtype=ids.dtype)

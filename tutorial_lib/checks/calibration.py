@@ -377,12 +377,11 @@ def _magnitude_error_problem(
             f"{plural(int(invented.sum()), 'row')} without a magnitude (flux <= 0 or NaN) got a magnitude error: "
             "leave them NaN (a NaN magnitude error too)."
         )
-    answer_ok = has_mag
-    if (errs[answer_ok] < 0).any():
+    if (errs[has_mag] < 0).any():
         return "an uncertainty is never negative: some magnitude errors are < 0."
-    if not answer_ok.any() or np.max(np.abs(errs[answer_ok] - expected_err[answer_ok])) <= atol:
+    if not has_mag.any() or np.max(np.abs(errs[has_mag] - expected_err[has_mag])) <= atol:
         return None
-    ratio = errs[answer_ok] / expected_err[answer_ok]
+    ratio = errs[has_mag] / expected_err[has_mag]
     typical, mean = float(np.median(ratio)), photo_calib.getCalibrationMean()
     otherwise = "the magnitude errors differ from instFluxToMagnitude's: magErr = 2.5/ln(10) * fluxErr / flux."
     if np.max(np.abs(ratio - typical)) >= 1e-4 * max(1.0, abs(typical)):
