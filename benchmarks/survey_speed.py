@@ -130,13 +130,13 @@ def with_processes(path: Path, pool) -> np.ndarray:
     The files are dealt largest first to the process with the fewest rows so far, so both get about the same
     rows; each process reads on one thread, as a worker does.
     """
-    files = partition_files(path)
+    file_rows = {file: pq.read_metadata(file).num_rows for file in partition_files(path)}
     shares: list[list[Path]] = [[] for _ in range(pool._max_workers)]
     rows = [0] * len(shares)
-    for file in sorted(files, key=lambda f: -pq.read_metadata(f).num_rows):
+    for file in sorted(file_rows, key=file_rows.__getitem__, reverse=True):
         lightest = rows.index(min(rows))
         shares[lightest].append(file)
-        rows[lightest] += pq.read_metadata(file).num_rows
+        rows[lightest] += file_rows[file]
     return sum(pool.map(_histogram_of_files, shares))
 
 
