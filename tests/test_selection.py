@@ -175,8 +175,20 @@ def test_masked_columns_are_filled(ref, forced):
     i["base_PsfFlux_flag"] = MaskedColumn(PSF_FLAG["i"], mask=[F] * 4 + [T] + [F] * 5)
     ref["deblend_nChild"] = MaskedColumn(N_CHILD, mask=[T] + [F] * 9)
     assert rows(point_source(i)) == [2, 3, 7, 8]  # masked extendedness -> NaN -> not a point source
-    assert rows(good_psf_flux(i)) == [0, 1, 2, 3, 4, 5, 6, 8, 9]  # masked flag -> False -> not flagged
+    # masked failure flag -> unknown -> counts as set: row 4 does not pass (as a null fails the survey's cuts)
+    assert rows(good_psf_flux(i)) == [0, 1, 2, 3, 5, 6, 8, 9]
     assert rows(deblended(ref)) == [2, 3, 4, 5, 6, 7, 8]  # masked nChild -> -1 -> not deblended
+
+
+def test_an_unknown_flag_passes_no_cut(ref, forced):
+    """A masked merge_peak_sky or base_PsfFlux_flag passed not_sky and good_psf_flux (a probe's finding); a
+    masked positive flag fails its cut as before. The criterion functions and Selection agree."""
+    ref["merge_peak_sky"] = MaskedColumn(np.zeros(10, bool), mask=[T] + [F] * 9)
+    ref["detect_isPatchInner"] = MaskedColumn(np.ones(10, bool), mask=[F, T] + [F] * 8)
+    assert 0 not in rows(not_sky(ref)) and 1 in rows(not_sky(ref))
+    assert 1 not in rows(patch_inner(ref)) and 0 in rows(patch_inner(ref))
+    selection = Selection(ref, forced)
+    assert not selection.mask(["not_sky"])[0] and not selection.mask(["patch_inner"])[1]
 
 
 # --- the faint cut and the funnel counts -----------------------------------------------------------------

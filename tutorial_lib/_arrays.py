@@ -5,8 +5,9 @@ Quantity from a ``QTable``, a pandas Series, a list) and needs a plain ``numpy.n
 once:
 
 * units are dropped (callers that care check :func:`tutorial_lib.photometry.is_magnitude_unit` first);
-* masked entries are filled by dtype: ``False`` for flags (a masked flag is not set), NaN for floats (fails
-  every comparison), -1 for integers (fails ``deblend_nChild == 0``);
+* masked entries are filled so that an unknown value passes no cut: NaN for floats (fails every comparison), -1
+  for integers (fails ``deblend_nChild == 0``), ``False`` for flags (a masked flag is not set), except
+  ``True`` for the failure flags that a cut inverts (``bool_fill``: ``~base_PsfFlux_flag``, ``~merge_peak_sky``);
 * an unmasked column is not copied.
 """
 
@@ -45,7 +46,7 @@ def _data_and_mask(values: Any) -> tuple[np.ndarray, np.ndarray | None]:
     return data, (mask if mask is not None and mask.any() else None)
 
 
-def as_array(values: Any, integer_fill: int | None = -1) -> np.ndarray:
+def as_array(values: Any, integer_fill: int | None = -1, bool_fill: bool = False) -> np.ndarray:
     """``values`` as a plain ndarray of its own dtype, masked entries filled, units dropped.
 
     Parameters
@@ -54,12 +55,15 @@ def as_array(values: Any, integer_fill: int | None = -1) -> np.ndarray:
         The values.
     integer_fill : int or None, optional
         Fill of masked integers; None turns a masked integer column into floats with NaN.
+    bool_fill : bool, optional
+        Fill of masked booleans: False (not set) by default; True for a failure flag that a cut inverts
+        (``~base_PsfFlux_flag``), so that an unknown flag does not pass the cut.
 
     Returns
     -------
     numpy.ndarray
-        Without a copy when nothing is masked. Masked booleans are False, masked floats NaN, masked integers
-        ``integer_fill``.
+        Without a copy when nothing is masked. Masked booleans are ``bool_fill``, masked floats NaN, masked
+        integers ``integer_fill``.
 
     Raises
     ------
@@ -70,7 +74,7 @@ def as_array(values: Any, integer_fill: int | None = -1) -> np.ndarray:
     if mask is None:
         return data
     if data.dtype == bool:
-        return np.where(mask, False, data)
+        return np.where(mask, bool_fill, data)
     if np.issubdtype(data.dtype, np.integer) and integer_fill is not None:
         return np.where(mask, integer_fill, data)
     if np.issubdtype(data.dtype, np.number):

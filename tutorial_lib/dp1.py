@@ -44,8 +44,9 @@ NANOJANSKY_CALIB = PhotoCalib(1.0)
 
 
 def _flags(column) -> np.ndarray:
-    """A flag column as booleans, masked entries False (a masked flag is not set), as everywhere in the library."""
-    return np.asarray(as_array(column), dtype=bool)
+    """A failure flag column as booleans, masked entries True: an unknown failure flag does not pass a cut, as
+    everywhere in the library (:mod:`tutorial_lib._arrays`)."""
+    return np.asarray(as_array(column, bool_fill=True), dtype=bool)
 
 
 def _need(objects: Table, names: Sequence[str]) -> None:

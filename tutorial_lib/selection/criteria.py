@@ -25,6 +25,7 @@ Sources of the definitions: meas_algorithms ``python/lsst/meas/algorithms/setPri
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -214,7 +215,14 @@ def _as_flag(values: np.ndarray, column: str | None = None) -> np.ndarray:
 def _table_column(table: Table, column: str, where: str) -> np.ndarray:
     if column not in table.colnames:
         raise _missing_column(table, column, where)
-    return as_array(table[column])
+    return as_array(table[column], bool_fill=column in _failure_flags())
+
+
+@functools.cache
+def _failure_flags() -> frozenset[str]:
+    """Flag columns whose cut keeps the rows where they are unset (``~flag``): there a masked flag, unknown,
+    counts as set, so that it does not pass the cut (as a null fails the survey's cuts)."""
+    return frozenset(c for crit in CRITERIA.values() if crit.rule is _rule_flag_unset for c in crit.columns)
 
 
 def _column_unit(table: Table, column: str):
