@@ -21,7 +21,7 @@ import numpy as np
 
 from tutorial_lib.eras import deblend_flags_meas_deblender, deblend_flags_scarlet_v22, is_primary
 from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
-from tutorial_lib.skymap import TractInfo
+from tutorial_lib.skymap import HSC_PIXEL_SCALE_ARCSEC, TractInfo
 
 from .population import STAR, TrueSky
 
@@ -35,7 +35,8 @@ ZERO_POINT = 27.0
 DEPTH_5SIGMA = {"g": 25.4, "r": 25.3, "i": 25.0}
 #: PSF FWHM (arcsec): HSC's median seeing is 0.6-0.8" (Aihara et al. 2018, PASJ 70, S8). Choice in that range.
 PSF_FWHM_ARCSEC = {"g": 0.75, "r": 0.70, "i": 0.65}
-PIXEL_SCALE_ARCSEC = 0.168  #: HSC coadd pixels (pipelines_lsst_io getting-started/coaddition.rst)
+#: HSC coadd pixels, arcsec: the sky map's (obs_subaru ``config/hsc/makeSkyMap.py``; ``makeDiscreteSkyMap.py`` at 16.0).
+PIXEL_SCALE_ARCSEC = HSC_PIXEL_SCALE_ARCSEC
 #: Magnitude at which stars saturate in the lesson's 30 s HSC visits. Modelling choice, not a measurement: the
 #: lesson's CMD (pipelines_lsst_io getting-started/multiband-analysis-stars.png) has few stars brighter than 17.
 SATURATION_MAG = 16.5

@@ -319,7 +319,9 @@ class NameRow:
     source: str
 
 
-_LESSON_2018 = "pipelines_lsst_io getting-started/multiband-analysis.rst @ 5c586e6 (2018-10-17)"
+# The last version of the 2018 lesson with the names of pipelines v16 (``base_PsfFlux_flux``), and the first with
+# sky objects (``merge_peak_sky``); 30ca5f7 (2018-09-24) renamed the fluxes to ``_instFlux`` ahead of v17.
+_LESSON_2018 = "pipelines_lsst_io getting-started/multiband-analysis.rst @ 2fd2b9d (2018-06-21)"
 _LESSON_TODAY = "pipelines_lsst_io getting-started/multiband-analysis.rst @ 1ca9c2e (2026-05-26)"
 _DP1 = "sdm_schemas python/lsst/sdm/schemas/dp1.yaml @ bbb8cfd, table Object"
 

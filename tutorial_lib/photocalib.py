@@ -99,10 +99,13 @@ class PhotoCalib:
 
     Notes
     -----
-    Errors follow afw: ``fluxErr = |flux| * hypot(instFluxErr/instFlux, calibrationErr/calibrationMean)``,
-    computed here as ``hypot(instFluxErr*mean, instFlux*calibrationErr)``, which is the same number but stays
-    finite at ``instFlux == 0``; ``magErr = 2.5/ln(10) * hypot(instFluxErr/instFlux,
-    calibrationErr/calibrationMean)``.
+    Errors follow afw 18.0.0 to 28.0.0 (``src/image/PhotoCalib.cc``, 2019 to early 2025):
+    ``fluxErr = |flux| * hypot(instFluxErr/instFlux, calibrationErr/calibrationMean)``, computed here as
+    ``hypot(instFluxErr*mean, instFlux*calibrationErr)``, which is the same number but stays finite at
+    ``instFlux == 0``; ``magErr = 2.5/ln(10) * hypot(instFluxErr/instFlux, calibrationErr/calibrationMean)``.
+    afw 29.0.0 (2025, the version of DP1) dropped the calibration term and the absolute value:
+    ``fluxErr = instFluxErr * calibrationMean`` and ``magErr = 2.5/ln(10) * instFluxErr/instFlux``, negative for
+    a negative flux. With ``calibrationErr = 0`` (the simulated data) the two agree but for that sign.
 
     Quantities (in ``ct``) give Quantities in ``nJy`` and ``mag``; anything else (floats, ndarrays, Table
     columns, whose unit is checked) gives floats or ndarrays, ready for numpy and matplotlib. Masked values
@@ -244,9 +247,10 @@ class PhotoCalib:
         """Convert instrumental flux (counts) to AB magnitude; zero or negative fluxes give NaN.
 
         Returns the magnitude, or ``(mag, magErr)`` when ``instFluxErr`` is given. With
-        ``throw_on_negative=True`` a zero or negative flux raises ``ValueError`` instead. As in afw, the
-        magnitude error of a negative flux is finite (``2.5/ln10 * |instFluxErr/instFlux|``): it says how far
-        the flux is from zero in units of its error, although the magnitude itself is NaN.
+        ``throw_on_negative=True`` a zero or negative flux raises ``ValueError`` instead. As in afw 18 to 28,
+        the magnitude error of a negative flux is finite (``2.5/ln10 * |instFluxErr/instFlux|``; afw 29 keeps
+        its sign): it says how far the flux is from zero in units of its error, although the magnitude itself
+        is NaN.
 
         Parameters
         ----------
@@ -286,8 +290,8 @@ class PhotoCalib:
             return result * u.mag if with_unit else result
         err_counts, _ = _as_counts(instFluxErr, "instFluxErr")
         _check_errors_match(flux_counts, err_counts)
-        # afw's toMagnitudeErr (src/image/PhotoCalib.cc): 2.5/ln10 * hypot(instFluxErr/instFlux, err/mean). A
-        # negative flux has no magnitude but a finite error, |instFluxErr/instFlux|; a zero flux gives inf.
+        # afw 18-28's toMagnitudeErr (src/image/PhotoCalib.cc): 2.5/ln10 * hypot(instFluxErr/instFlux, err/mean).
+        # A negative flux has no magnitude but a finite error, |instFluxErr/instFlux|; a zero flux gives inf.
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.divide(err_counts, flux_array)
         mag_err = _TWO_POINT_FIVE_OVER_LN10 * np.hypot(ratio, self._err / self._mean)

@@ -29,8 +29,9 @@ __all__ = [
     "stellar_locus_g_r_hsc",
 ]
 
-#: AB magnitude of 1 nJy: -2.5 log10(1e-9 Jy / 3631 Jy) = 31.4 to 4 decimals (lsst/utils ``Magnitude.h``
-#: defines the constant as exactly 31.4, and afw ``PhotoCalib.cc`` uses that value).
+#: AB magnitude of 1 nJy, exactly 31.4: AB zero flux is 10**(-48.6/2.5) erg/s/cm^2/Hz = 3630.78 Jy (lsst/cpputils
+#: ``Magnitude.h``, ``referenceFlux``, formerly in lsst/utils; afw ``PhotoCalib.cc`` uses it), and
+#: -2.5 log10(1 nJy / 3630.78 Jy) = 31.4. The rounded 3631 Jy would give 31.40007.
 AB_MAGNITUDE_OF_ONE_NANOJANSKY = 31.4
 
 

@@ -19,7 +19,8 @@ the 2016-2018 (meas_deblender) definitions of :mod:`tutorial_lib.eras`.
 Sources of the definitions: meas_algorithms ``python/lsst/meas/algorithms/setPrimaryFlags.py`` (pipe_tasks
 ``python/lsst/pipe/tasks/setPrimaryFlags.py`` at v16) for ``detect_isPrimary`` and its parts; meas_base
 ``python/lsst/meas/base/classification.py`` for ``base_ClassificationExtendedness_value``; meas_base
-``src/PsfFlux.cc`` for ``base_PsfFlux_flag``.
+``src/PsfFlux.cc``, ``src/InputUtilities.cc`` and ``python/lsst/meas/base/applyApCorr.py`` for
+``base_PsfFlux_flag``.
 """
 
 from __future__ import annotations
@@ -365,9 +366,10 @@ def patch_inner(ref: Table) -> np.ndarray:
 def tract_inner(ref: Table) -> np.ndarray:
     """Objects that belong to this tract: ``detect_isTractInner``.
 
-    True when the sky map's ``findTract`` of the object's position returns this tract, i.e. the object is
-    nearer this tract's centre than any other's, which removes duplicates in tract overlaps
-    (meas_algorithms ``setPrimaryFlags.py``, ``getTractInner``).
+    True when the sky map's ``findTract`` of the object's position returns this tract, which removes duplicates
+    in tract overlaps (meas_algorithms ``setPrimaryFlags.py``, ``getTractInner``). In a discrete sky map (the
+    lesson's) that is the tract whose centre is nearest (skymap ``BaseSkyMap.findTract``); a rings sky map
+    (HSC SSP, LSST) picks the ring by Dec, then the tract by RA (``RingsSkyMap.findTract``).
 
     Parameters
     ----------
@@ -555,9 +557,10 @@ def point_source(forced: Table | Mapping[str, Table], band: str | Sequence[str] 
 def good_psf_flux(forced: Table | Mapping[str, Table], band: str | Sequence[str] = "i") -> np.ndarray:
     """A usable PSF flux: ``~base_PsfFlux_flag``.
 
-    meas_base ``PsfFlux.cc`` sets the general failure flag when the PSF model overlaps the image edge
-    (``_flag_edge``), there are no good pixels (``_flag_noGoodPixels``), the centroid failed, or the aperture
-    correction failed (``_flag_apCorr``). Saturation alone does not set it.
+    meas_base sets the general failure flag when the PSF model overlaps the image edge (``_flag_edge``) or there
+    are no good pixels (``_flag_noGoodPixels``; both ``src/PsfFlux.cc``), when the centroid failed
+    (``src/InputUtilities.cc``), or when the aperture correction failed (``_flag_apCorr``, set by
+    ``applyApCorr.py`` with ``doFlagApCorrFailures``, True by default). Saturation alone does not set it.
 
     Parameters
     ----------
@@ -716,8 +719,8 @@ CRITERIA: dict[str, Criterion] = {
         Criterion(
             "tract_inner",
             "In the tract's inner region",
-            "detect_isTractInner: the object is nearest this tract's centre, so objects in a tract overlap "
-            "are kept once.",
+            "detect_isTractInner: the sky map's findTract puts the object in this tract (in a discrete sky map, "
+            "the tract with the nearest centre), so objects in a tract overlap are kept once.",
             REF,
             ("detect_isTractInner",),
             tract_inner,
@@ -765,7 +768,7 @@ CRITERIA: dict[str, Criterion] = {
             FORCED,
             ("base_PsfFlux_flag",),
             good_psf_flux,
-            "meas_base src/PsfFlux.cc",
+            "meas_base src/PsfFlux.cc, src/InputUtilities.cc, python/lsst/meas/base/applyApCorr.py",
             rule=_rule_flag_unset,
         ),
     )
