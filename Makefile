@@ -41,7 +41,7 @@ NEW_TOKEN = "$${JUPYTER_TOKEN:-$$("$(PY)" -c 'import secrets; print(secrets.toke
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # `make lab LAB_BROWSER=no` starts the server without opening a browser (remote machines, benchmarks).
 LAB_BROWSER ?= yes
-LAB_FLAGS = --ServerApp.ip=127.0.0.1 --IdentityProvider.token=$(NEW_TOKEN) $(AS_ROOT) \
+LAB_FLAGS = --ServerApp.ip=127.0.0.1 $(AS_ROOT) \
 	--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url="/lab/tree/$(FIRST_WORKBOOK)" \
 	--LabApp.app_settings_dir="$(CURDIR)/jupyter-config/lab-settings" --LabApp.extension_manager=readonly \
 	--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
@@ -52,6 +52,15 @@ define require_plain_repo
 @case "$$REPO" in ""|-*|*[!A-Za-z0-9._/+@,=-]*) \
 	printf '%s\n' "make: REPO='$$REPO' is not a plain path: use letters, digits and . _ / + @ , = - only (for example REPO=DATA)." >&2; \
 	exit 2;; esac
+endef
+
+# JUPYTER_PORT (read by Jupyter itself) and EXPLORER_PORT must be whole numbers from 1 to 65535: Jupyter would
+# take 99999 modulo 65536 and print a URL that does not answer.
+define require_port_settings
+@for setting in "JUPYTER_PORT=$${JUPYTER_PORT-}" "EXPLORER_PORT=$${EXPLORER_PORT-}"; do value=$${setting#*=}; \
+	case "$$value" in "") continue;; *[!0-9]*|0*) ok=no;; *) [ "$${#value}" -le 5 ] && [ "$$value" -le 65535 ] && ok=yes || ok=no;; esac; \
+	if [ "$$ok" = no ]; then printf '%s\n' "make: $$setting is not a port: use a whole number from 1 to 65535 (for example $${setting%%=*}=8890)." >&2; exit 2; fi; \
+	done
 endef
 
 .PHONY: lab test data survey rebuild-data download-hsc venv wheelhouse workbooks reset-workbooks student explorer \
@@ -76,20 +85,15 @@ help:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock pyproject.toml
-	@"$(PYTHON)" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; run make PYTHON=python3.11 ...")'
-	@test -x "$(PY)" || "$(PYTHON)" -m venv "$(VENV)"
-	@if [ "$(INSTALLER)" = uv ] && $(PIP) install --quiet $(PIP_SOURCE) "$$(grep '^uv==' requirements.lock)"; then \
-		echo "Installing requirements.lock into $(VENV) with uv"; \
-		"$(UV)" pip install --python "$(PY)" --quiet $(UV_SOURCE) -r requirements.lock && \
-		"$(UV)" pip install --python "$(PY)" --quiet $(UV_SOURCE) --no-deps --no-build-isolation -e . && \
-		"$(PY)" scripts/compile_bytecode.py; \
-	else \
-		echo "Installing requirements.lock into $(VENV) with pip (uv $(if $(filter pip,$(INSTALLER)),not requested,unavailable); this takes a few minutes)"; \
-		$(PIP) install --quiet $(PIP_SOURCE) -r requirements.lock && \
-		$(PIP) install --quiet $(PIP_SOURCE) --no-deps --no-build-isolation -e .; \
-	fi
-	@touch "$@"
+# scripts/setup_venv.py (the machine's Python, standard library only) holds a lock while it works, and recreates
+# a .venv made in another folder (a copied or moved project: its scripts point there), whose base Python is
+# gone, or whose install never completed; the check below makes it run then even when the stamp is fresh.
+VENV_NEEDS_SETUP := $(shell "$(PYTHON)" scripts/setup_venv.py --check --venv "$(VENV)" >/dev/null 2>&1 || echo FORCE)
+
+$(VENV)/.installed: requirements.lock pyproject.toml $(VENV_NEEDS_SETUP)
+	@"$(PYTHON)" scripts/setup_venv.py --venv "$(VENV)" --installer "$(INSTALLER)" $(if $(PIP_SOURCE),--wheelhouse wheelhouse)
+
+FORCE:
 
 data: venv
 	$(require_plain_repo)
@@ -119,10 +123,15 @@ student: workbooks
 reset-workbooks: venv
 	"$(PY)" scripts/make_workbooks.py notebooks workbooks --reset
 
+# The token goes to Jupyter through its environment (JUPYTER_TOKEN), not its command line, which every user of the
+# machine can read (ps); Jupyter prints a token it did not make as "?token=...", so it is printed here.
 lab: venv data workbooks
-	$(VENV_ENV) "$(VENV)/bin/jupyter" lab $(LAB_FLAGS)
+	$(require_port_settings)
+	@token=$(NEW_TOKEN); echo "JupyterLab's token (its login page asks for it): $$token"; \
+	JUPYTER_TOKEN="$$token" $(VENV_ENV) "$(VENV)/bin/jupyter" lab $(LAB_FLAGS)
 
 explorer: venv data
+	$(require_port_settings)
 	$(VENV_ENV) "$(VENV)/bin/voila" "$(EXPLORER_PAGE)" --Voila.ip=127.0.0.1 --port="$$EXPLORER_PORT" --token \
 		--VoilaConfiguration.extension_denylist=nbdime-jupyterlab \
 		$(if $(filter no,$(LAB_BROWSER)),--no-browser)
@@ -158,7 +167,7 @@ lock: venv
 	"$(PY)" scripts/lockfile.py
 
 clean:
-	rm -rf "$(VENV)" .venv-latest .latest reports student tests/browser/artifacts .pytest_cache
+	rm -rf "$(VENV)" .venv.lock .venv-latest .latest reports tests/browser/artifacts .pytest_cache
 
 # The lessons as regression tests of the stack (README: "Using the lessons as regression tests").
 test-latest: venv

@@ -58,8 +58,13 @@ def test_make_lab_serves_the_repository_root_on_localhost_with_a_token(uid, tmp_
     # --allow-root exactly when the user is root (Jupyter refuses root without it)
     assert ("--allow-root" in words) == (uid == 0)
     assert "--ServerApp.ip=127.0.0.1" in words
-    token = next(w for w in words if w.startswith("--IdentityProvider.token="))
-    assert "JUPYTER_TOKEN" in token and "secrets.token_hex" in token  # yours, else a random one; never empty
+    # The token reaches Jupyter through its environment, never its command line (which `ps` shows every user);
+    # yours, else a random one, never empty; and it is printed, since Jupyter prints a token it did not make
+    # as "?token=..."
+    assert not [w for w in words if "token=" in w.lower() and w.startswith("--")]
+    assert 'JUPYTER_TOKEN="$token"' in next(line for line in result.stdout.splitlines() if '/bin/jupyter" lab' in line)
+    chosen = next(line for line in result.stdout.splitlines() if line.startswith("token="))
+    assert "${JUPYTER_TOKEN:-" in chosen and "secrets.token_hex" in chosen and "echo \"JupyterLab's token" in chosen
     assert f"--ServerApp.root_dir={REPO_ROOT}" in words
     assert "--LabApp.default_url=/lab/tree/workbooks/00_setup_and_data.ipynb" in words
     # .venv/bin first on PATH, so the terminals of JupyterLab find the project's Python
@@ -103,6 +108,35 @@ def test_make_reset_workbooks_asks_through_the_script(tmp_path):
     assert "make_workbooks.py" in student.stdout and "make_student" not in student.stdout
 
 
+@pytest.mark.parametrize(
+    "setting", ["JUPYTER_PORT=99999", "JUPYTER_PORT=abc", "JUPYTER_PORT=-1", "EXPLORER_PORT=70000"]
+)
+@pytest.mark.parametrize("target", ["lab", "explorer"])
+def test_a_port_that_is_not_one_is_refused_before_a_server_starts(target, setting):
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-C",
+            str(REPO_ROOT),
+            "-o",
+            ".venv/.installed",
+            "-o",
+            "data",
+            "-o",
+            "workbooks",
+            target,
+            setting,
+            "LAB_BROWSER=no",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"make: {setting} is not a port: use a whole number from 1 to 65535" in result.stderr
+
+
 def test_make_explorer_serves_the_page_with_voila_on_localhost():
     result = make("-n", "explorer")
     assert result.returncode == 0, result.stderr
@@ -112,46 +146,8 @@ def test_make_explorer_serves_the_page_with_voila_on_localhost():
 
 
 # --------------------------------------------------------------------------------------------------------
-# Installing: uv with pip as the fallback, both from the wheelhouse when there is one
+# Installing (the commands themselves: tests/test_setup_venv.py)
 # --------------------------------------------------------------------------------------------------------
-def _install_recipe(tmp_path: Path, *args: str) -> str:
-    """The venv recipe as make would run it from a copy of the repository's set-up files."""
-    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
-        (tmp_path / name).write_bytes((REPO_ROOT / name).read_bytes())
-    result = subprocess.run(
-        ["make", "--no-print-directory", "-n", "-B", "-C", str(tmp_path), "venv", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def test_install_bootstraps_the_pinned_uv_and_falls_back_to_pip(tmp_path):
-    recipe = _install_recipe(tmp_path)
-    assert "grep '^uv==' requirements.lock" in recipe  # the lock is the single source of uv's version
-    assert re.search(r'"\.venv/bin/uv" pip install --python "\.venv/bin/python" --quiet +-r requirements\.lock', recipe)
-    # the fallback branch installs the same lock with pip
-    assert re.search(r"-m pip --disable-pip-version-check install --quiet +-r requirements\.lock", recipe)
-
-
-def test_install_reads_only_the_wheelhouse_when_there_is_one(tmp_path):
-    (tmp_path / "wheelhouse").mkdir()
-    (tmp_path / "wheelhouse" / "example-1.0-py3-none-any.whl").write_bytes(b"")
-    recipe = _install_recipe(tmp_path)
-    assert re.search(r"uv\" pip install .*--offline --no-index --find-links wheelhouse -r requirements\.lock", recipe)
-    assert re.search(
-        r"pip --disable-pip-version-check install --quiet --no-index --find-links wheelhouse "
-        r"-r requirements\.lock",
-        recipe,
-    )
-    # and the bootstrap of uv itself
-    assert re.search(
-        r"install --quiet --no-index --find-links wheelhouse \"\$\(grep '\^uv==' requirements.lock\)\"", recipe
-    )
-
-
 def test_an_unknown_installer_is_refused(tmp_path):
     result = make("-n", "venv", "INSTALLER=conda")
     assert result.returncode != 0
