@@ -10,7 +10,7 @@ UV := $(VENV)/bin/uv
 # uv does not compile bytecode (pip does); scripts/compile_bytecode.py compiles the data build's packages on
 # every core, so the first `make data` is as fast as the next.
 INSTALLER ?= uv
-ifeq ($(filter uv pip,$(INSTALLER)),)
+ifneq ($(words $(INSTALLER))-$(filter uv pip,$(INSTALLER)),1-$(strip $(INSTALLER)))
 $(error INSTALLER must be uv or pip, not '$(INSTALLER)')
 endif
 # The Butler repository that `make data` builds. Recipes read it from the environment ("$$REPO"), never pasted

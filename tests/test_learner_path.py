@@ -148,10 +148,11 @@ def test_make_explorer_serves_the_page_with_voila_on_localhost():
 # --------------------------------------------------------------------------------------------------------
 # Installing (the commands themselves: tests/test_setup_venv.py)
 # --------------------------------------------------------------------------------------------------------
-def test_an_unknown_installer_is_refused(tmp_path):
-    result = make("-n", "venv", "INSTALLER=conda")
+@pytest.mark.parametrize("installer", ["conda", "uv pip", ""])
+def test_an_unknown_installer_is_refused(installer):
+    result = make("-n", "venv", f"INSTALLER={installer}")
     assert result.returncode != 0
-    assert "INSTALLER must be uv or pip" in result.stderr
+    assert f"INSTALLER must be uv or pip, not '{installer}'" in result.stderr
 
 
 # --------------------------------------------------------------------------------------------------------
