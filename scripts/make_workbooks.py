@@ -11,6 +11,10 @@ In a workbook, every code cell tagged ``solution`` in the lesson becomes
 * a markdown cell (tagged ``solution-details``) holding the solution's code inside a collapsed
   ``<details><summary>Solution</summary>`` block, which shows nothing until it is clicked.
 
+A symbolic link where a workbook should be is kept and never followed (``--reset`` refuses it). A file where the
+folder should be, a folder where a workbook should be, or a lesson that is not valid notebook JSON stops the script
+before it writes anything, with a one-line error.
+
 Workbooks sit beside ``notebooks/`` (``workbooks/`` at the repository root), so their relative paths
 (``../DATA``, ``../README.md``) resolve the same way.
 """
@@ -20,7 +24,10 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import os
 import re
+import secrets
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -176,12 +183,117 @@ def make_workbook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return workbook
 
 
-def _write(notebook: nbformat.NotebookNode, path: Path) -> None:
+class WorkbookError(Exception):
+    """A bad input or folder the user must fix: :func:`main` prints the message on one line and exits with 2."""
+
+
+def _check_dest(source: Path, dest: Path) -> None:
+    """Refuse a destination that is not a folder (a file, a dangling link) or that is the lessons' folder.
+
+    Raises
+    ------
+    WorkbookError
+        Naming ``dest`` and what to do.
+    """
+    if dest.is_symlink() and not dest.exists():
+        raise WorkbookError(
+            f"{dest} is a symbolic link to {os.readlink(dest)}, which does not exist: "
+            "mount or create that folder, or remove the link"
+        )
+    if dest.exists() and not dest.is_dir():
+        raise WorkbookError(f"{dest} is a file, not a folder: move it away, then run again")
+    # samefile also catches a bind mount or a case-insensitive spelling, which resolve() does not.
+    if dest.is_dir() and dest.samefile(source):
+        raise WorkbookError(f"{dest} is the lessons' folder {source}: the workbooks need a folder of their own")
+
+
+def _existing(target: Path) -> bool:
+    """Whether a workbook is at ``target``: a regular file or a symbolic link (never followed) is, nothing is not.
+
+    Raises
+    ------
+    WorkbookError
+        If anything else is there (a folder, a fifo...): the script neither writes into nor counts it.
+    """
+    try:
+        mode = target.lstat().st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise WorkbookError(
+            f"cannot look at {target}: {error.strerror}: check that path and its folders' permissions"
+        ) from None
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        return True
+    kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+    raise WorkbookError(f"{target} is {kind}, where a workbook should be: move it away, then run again")
+
+
+def _read(lesson: Path) -> nbformat.NotebookNode:
+    """The lesson as a version 4 notebook.
+
+    Raises
+    ------
+    WorkbookError
+        If it cannot be read or is not a notebook.
+    """
+    # Imported only when a workbook is made: its import takes 2 to 3 s (jsonschema's format checkers load
+    # rfc3987-syntax, which builds a parser), which every `make lab` after the first would otherwise pay.
     import nbformat
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    nbformat.write(notebook, tmp)
-    tmp.replace(path)
+    try:
+        return nbformat.read(lesson, as_version=4)
+    except OSError as error:
+        raise WorkbookError(f"cannot read the lesson {lesson}: {error.strerror}; no workbook was written") from None
+    except nbformat.reader.NotJSONError:
+        raise WorkbookError(
+            f"{lesson} is not valid notebook JSON (a merge conflict left in it?): fix it; no workbook was written"
+        ) from None
+    except (ValueError, nbformat.ValidationError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise WorkbookError(f"{lesson} is not a valid notebook ({first_line}); no workbook was written") from None
+
+
+def _publish(notebook: nbformat.NotebookNode, path: Path, *, replace: bool) -> bool:
+    """Write ``notebook`` to a temporary file beside ``path``, then move it to ``path`` in one step.
+
+    Parameters
+    ----------
+    notebook : nbformat.NotebookNode
+        The workbook.
+    path : pathlib.Path
+        Where it goes.
+    replace : bool
+        Replace what is at ``path`` (``--reset``); otherwise a file that appeared there since the script looked
+        (another run, the learner) is kept.
+
+    Returns
+    -------
+    bool
+        Whether the workbook was written (False: kept what was there).
+    """
+    import nbformat
+
+    # A name of its own per run, so two runs never share a temporary file; opened with "x" rather than made by
+    # mkstemp, whose files are private (0600) where a workbook gets the usual permissions.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8") as file:
+            nbformat.write(notebook, file)
+        if replace:
+            tmp.replace(path)
+            return True
+        try:
+            os.link(tmp, path)  # unlike a rename, fails if path exists, so nothing made meanwhile is replaced
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links here (FAT or exFAT, as on a USB stick): check, then rename
+            if os.path.lexists(path):
+                return False
+            tmp.replace(path)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _confirm(question: str) -> bool:
@@ -196,6 +308,49 @@ def _confirm(question: str) -> bool:
     return reply.strip().lower() in {"y", "yes"}
 
 
+def _make_workbooks(source: Path, dest: Path, lessons: list[Path], *, reset: bool, yes: bool) -> None:
+    """Check the destination, every workbook's place and every lesson to read, then write the workbooks.
+
+    Raises
+    ------
+    WorkbookError
+        Before anything is written if a check fails; naming the workbook if one cannot be written.
+    """
+    _check_dest(source, dest)
+    targets = [dest / lesson.name for lesson in lessons]
+    existing = {target for target in targets if _existing(target)}
+    links = [target for target in targets if target.is_symlink()]
+    if reset and links:
+        raise WorkbookError(f"{links[0]} is a symbolic link, which --reset never replaces: remove it, then run again")
+    for link in links:
+        print(f"make_workbooks: {link} is a symbolic link: kept, not followed", file=sys.stderr)
+    if reset and existing and not yes:
+        question = f"Recreate {len(existing)} workbook(s) in {dest}/? Your answers in them will be lost."
+        if not _confirm(question):
+            print(f"{dest}/: 0 workbook(s) created, {len(existing)} kept")
+            return
+    to_write = {
+        target: lesson for target, lesson in zip(targets, lessons, strict=True) if reset or target not in existing
+    }
+    notebooks = {target: _read(lesson) for target, lesson in to_write.items()}  # all read before any is written
+    workbooks = {target: make_workbook(notebook) for target, notebook in notebooks.items()}
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fix = "make its parent folder writable" if isinstance(error, PermissionError) else "fix the path"
+        raise WorkbookError(f"cannot make the folder {dest}: {error.strerror}: {fix}") from None
+    created = 0
+    for target, workbook in workbooks.items():
+        try:
+            created += _publish(workbook, target, replace=reset)
+        except OSError as error:
+            fix = f"make {dest} writable (chmod u+w {dest})" if isinstance(error, PermissionError) else "fix that"
+            raise WorkbookError(
+                f"cannot write {target}: {error.strerror}: {fix}, then run again ({created} workbook(s) written)"
+            ) from None
+    print(f"{dest}/: {created} workbook(s) created, {len(targets) - created} kept")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source", type=Path, help="folder of the lessons (numbered .ipynb), e.g. notebooks")
@@ -207,26 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     lessons = sorted(args.source.glob("[0-9]*.ipynb"))
     if not lessons:
         parser.error(f"no numbered notebooks (like 01_name.ipynb) in {args.source}")
-    existing = [args.dest / lesson.name for lesson in lessons if (args.dest / lesson.name).exists()]
-    if args.reset and existing and not args.yes:
-        question = f"Recreate {len(existing)} workbook(s) in {args.dest}/? Your answers in them will be lost."
-        if not _confirm(question):
-            print(f"{args.dest}/: 0 workbook(s) created, {len(existing)} kept")
-            return 0
-    args.dest.mkdir(parents=True, exist_ok=True)
-    created = kept = 0
-    for lesson in lessons:
-        target = args.dest / lesson.name
-        if target.exists() and not args.reset:
-            kept += 1
-            continue
-        # Imported only when a workbook is made: its import takes 2 to 3 s (jsonschema's format checkers load
-        # rfc3987-syntax, which builds a parser), which every `make lab` after the first would otherwise pay.
-        import nbformat
-
-        _write(make_workbook(nbformat.read(lesson, as_version=4)), target)
-        created += 1
-    print(f"{args.dest}/: {created} workbook(s) created, {kept} kept")
+    try:
+        _make_workbooks(args.source, args.dest, lessons, reset=args.reset, yes=args.yes)
+    except WorkbookError as error:
+        print(f"make_workbooks: error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import os
 import re
 import subprocess
@@ -274,3 +275,151 @@ def test_names_local_to_a_function_are_not_answers():
     assert make_workbooks.answer_names(solution, ["flux = 1\nprint(flux)", "check(count_negative, t)"]) == [
         "count_negative"
     ]
+
+
+# --- what the script must survive: other runs, odd folders, broken lessons --------------------------------------
+def _lessons(tmp_path: Path, n: int = 2) -> tuple[Path, Path]:
+    """A ``notebooks/`` folder holding the first ``n`` lessons, and where ``workbooks/`` goes beside it."""
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    for lesson in LESSONS[:n]:
+        (source / lesson.name).write_bytes(lesson.read_bytes())
+    return source, tmp_path / "workbooks"
+
+
+def _error(argv: list[str], capsys) -> str:
+    """Run the script, which must refuse with status 2 and one line on stderr; that line."""
+    assert make_workbooks.main(argv) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("make_workbooks: error: ") and said.count("\n") == 1, said
+    return said
+
+
+def test_a_run_that_finishes_while_another_writes_neither_crashes_it_nor_is_overwritten(tmp_path, monkeypatch, capsys):
+    # Two `make lab` at once: the second run writes and publishes the workbook between the first run's write and
+    # its rename (the two shared one temporary file, so the first died with FileNotFoundError).
+    source, dest = _lessons(tmp_path, 1)
+    real_write = nbformat.write
+
+    def write_then_let_another_run_finish(*args, **kwargs):
+        real_write(*args, **kwargs)
+        monkeypatch.setattr(nbformat, "write", real_write)
+        assert make_workbooks.main([str(source), str(dest)]) == 0
+
+    monkeypatch.setattr(nbformat, "write", write_then_let_another_run_finish)
+    assert make_workbooks.main([str(source), str(dest)]) == 0
+    assert (
+        capsys.readouterr().out == f"{dest}/: 1 workbook(s) created, 0 kept\n{dest}/: 0 workbook(s) created, 1 kept\n"
+    )
+    assert sorted(p.name for p in dest.iterdir()) == [LESSONS[0].name]
+    nbformat.validate(nbformat.read(dest / LESSONS[0].name, as_version=4))
+
+
+def test_a_workbook_that_appears_while_the_script_writes_is_kept(tmp_path, monkeypatch, capsys):
+    source, dest = _lessons(tmp_path, 1)
+    real_write = nbformat.write
+
+    def write_while_the_learner_saves(*args, **kwargs):
+        real_write(*args, **kwargs)
+        (dest / LESSONS[0].name).write_text("mine")
+
+    monkeypatch.setattr(nbformat, "write", write_while_the_learner_saves)
+    assert make_workbooks.main([str(source), str(dest)]) == 0
+    assert capsys.readouterr().out == f"{dest}/: 0 workbook(s) created, 1 kept\n"
+    assert (dest / LESSONS[0].name).read_text() == "mine"
+    assert sorted(p.name for p in dest.iterdir()) == [LESSONS[0].name]
+
+
+def test_a_filesystem_without_hard_links_still_gets_its_workbooks(tmp_path, monkeypatch, capsys):
+    """FAT and exFAT (a USB stick) have no hard links: the workbooks are renamed into place instead."""
+    source, dest = _lessons(tmp_path, 2)
+    dest.mkdir()
+    (dest / LESSONS[1].name).write_text("mine")
+
+    def no_links(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(make_workbooks.os, "link", no_links)
+    assert make_workbooks.main([str(source), str(dest)]) == 0
+    assert capsys.readouterr().out == f"{dest}/: 1 workbook(s) created, 1 kept\n"
+    assert json.loads((dest / LESSONS[0].name).read_text())["cells"]
+    assert (dest / LESSONS[1].name).read_text() == "mine"
+    assert sorted(p.name for p in dest.iterdir()) == sorted(lesson.name for lesson in LESSONS[:2])
+
+
+def test_a_file_where_the_workbooks_folder_should_be_is_an_error(tmp_path, capsys):
+    source, dest = _lessons(tmp_path)
+    dest.write_text("my notes")
+    for extra in ([], ["--reset", "--yes"]):
+        said = _error([str(source), str(dest), *extra], capsys)
+        assert str(dest) in said and "move it away" in said
+        assert dest.read_text() == "my notes"
+
+
+def test_a_folder_where_a_workbook_should_be_is_an_error_and_nothing_is_written(tmp_path, capsys):
+    source, dest = _lessons(tmp_path)
+    (dest / LESSONS[1].name).mkdir(parents=True)
+    said = _error([str(source), str(dest)], capsys)
+    assert f"{dest / LESSONS[1].name} is a folder" in said
+    assert [p.name for p in dest.iterdir()] == [LESSONS[1].name]  # the other workbook was not made either
+
+    (dest / LESSONS[0].name).write_text("mine")
+    said = _error([str(source), str(dest), "--reset", "--yes"], capsys)
+    assert f"{dest / LESSONS[1].name} is a folder" in said
+    assert (dest / LESSONS[0].name).read_text() == "mine" and (dest / LESSONS[1].name).is_dir()
+    assert sorted(p.name for p in dest.iterdir()) == [lesson.name for lesson in LESSONS[:2]]
+
+
+def test_a_read_only_workbooks_folder_is_an_error(tmp_path, monkeypatch, capsys):
+    source, dest = _lessons(tmp_path)
+    dest.mkdir()
+    dest.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anyway: make the write fail as it does for anyone else
+
+        def refuse(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(nbformat, "write", refuse)
+    try:
+        said = _error([str(source), str(dest)], capsys)
+        assert f"cannot write {dest / LESSONS[0].name}" in said and f"make {dest} writable" in said
+        assert list(dest.iterdir()) == []
+    finally:
+        dest.chmod(0o755)
+
+
+def test_a_lesson_with_a_merge_conflict_is_an_error_and_no_workbook_is_written(tmp_path, capsys):
+    source, dest = _lessons(tmp_path)
+    broken = source / LESSONS[1].name
+    text = broken.read_text()
+    broken.write_text(f"<<<<<<< HEAD\n{text}=======\n{text}>>>>>>> other-branch\n")
+    said = _error([str(source), str(dest)], capsys)
+    assert f"{broken} is not valid notebook JSON" in said and "merge conflict" in said
+    assert "no workbook was written" in said
+    assert not dest.exists() or not list(dest.iterdir())
+
+
+def test_a_symbolic_link_where_a_workbook_should_be_is_never_replaced(tmp_path, capsys):
+    # A workbook linked to a USB stick that is not mounted: the link dangles, and must survive.
+    source, dest = _lessons(tmp_path, 1)
+    dest.mkdir()
+    link = dest / LESSONS[0].name
+    elsewhere = tmp_path / "usb" / "mine.ipynb"
+    link.symlink_to(elsewhere)
+    assert make_workbooks.main([str(source), str(dest)]) == 0
+    said = capsys.readouterr()
+    assert said.out == f"{dest}/: 0 workbook(s) created, 1 kept\n" and str(link) in said.err
+    said = _error([str(source), str(dest), "--reset", "--yes"], capsys)
+    assert f"{link} is a symbolic link" in said
+    assert link.is_symlink() and os.readlink(link) == str(elsewhere) and not elsewhere.exists()
+    assert [p.name for p in dest.iterdir()] == [link.name]
+
+
+def test_a_workbooks_folder_that_is_the_lessons_folder_is_refused(tmp_path, capsys):
+    source, dest = _lessons(tmp_path)
+    dest.symlink_to(source, target_is_directory=True)
+    lessons = {path.name: path.read_bytes() for path in source.iterdir()}
+    for extra in ([], ["--reset", "--yes"]):
+        said = _error([str(source), str(dest), *extra], capsys)
+        assert f"{dest} is the lessons' folder" in said
+    assert {path.name: path.read_bytes() for path in source.iterdir()} == lessons
