@@ -16,6 +16,47 @@ from . import safety
 if __name__ == "__main__":  # before the imports below, which take seconds: a signal then ends in one line too
     safety.install_signal_handlers()
 
+#: Our own packages: an ImportError naming one of them is a bug of the project, not a missing package.
+_OWN_PACKAGES = ("data_fetch", "tutorial_lib")
+
+
+def _third_party_module(error: ImportError) -> str | None:
+    """The third-party module whose import failed, or None when ``error`` names one of our own modules (a bug).
+
+    Parameters
+    ----------
+    error : ImportError
+        The error an import raised; its ``name`` is the module that could not be imported.
+
+    Returns
+    -------
+    str or None
+        The module's name when the environment lacks it (or holds a broken copy); None otherwise.
+    """
+    name = error.name
+    if not name or name.split(".")[0] in _OWN_PACKAGES:
+        return None
+    return name
+
+
+def _report_incomplete_environment(error: ImportError, name: str) -> int:
+    """Say on stderr, in one line, that the environment lacks module ``name`` and how to rebuild it; exit status 2."""
+    problem = (
+        "is missing" if isinstance(error, ModuleNotFoundError) else f"cannot be imported ({_one_line(error)[:200]})"
+    )
+    print(
+        f"data_fetch: error: the project's environment is incomplete: the Python module '{name}' {problem}. "
+        "Rebuild it with `rm -rf .venv && make venv` (or `make lab`).",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
 try:
     safety.fault_point("imports")  # a test hook: DATA_FETCH_PAUSE=imports waits here
     import argparse
@@ -34,6 +75,11 @@ except KeyboardInterrupt as _interrupt:
     if __name__ != "__main__":
         raise
     sys.exit(safety.report_interrupted(getattr(_interrupt, "signum", 2)))
+except ImportError as _error:  # a damaged environment: `simulate` and `verify` import pooch, numpy, ... here
+    _missing = _third_party_module(_error)
+    if __name__ != "__main__" or _missing is None:
+        raise
+    sys.exit(_report_incomplete_environment(_error, _missing))
 
 if TYPE_CHECKING:
     from .hsc_validation import IngestSummary
@@ -379,14 +425,16 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return (SimulationError, RepositoryError, safety.SafetyError, *loaded)
 
 
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
-
-
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser(next((word for word in argv if not word.startswith("-")), None)).parse_args(argv)
+    try:  # the options of `download` and `survey` come from their modules, imported here
+        parser = _parser(next((word for word in argv if not word.startswith("-")), None))
+    except ImportError as error:
+        missing = _third_party_module(error)
+        if missing is None:
+            raise
+        return _report_incomplete_environment(error, missing)
+    args = parser.parse_args(argv)
     safety.install_signal_handlers()
     safety.COMPLETED.clear()
     safety.RECEIVED.clear()
@@ -404,6 +452,9 @@ def main(argv=None) -> int:
     except Exception as error:  # noqa: BLE001 (a bug: one line, the traceback on request)
         if safety.RECEIVED:  # a library turned the signal's exception into its own
             return safety.report_interrupted(safety.RECEIVED[0])
+        # An import inside a command (the Butler's, say) found the environment damaged; our own module is a bug.
+        if isinstance(error, ImportError) and (missing := _third_party_module(error)) is not None:
+            return _report_incomplete_environment(error, missing)
         if os.environ.get("DATA_FETCH_DEBUG"):
             traceback.print_exc()
         print(

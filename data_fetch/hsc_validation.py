@@ -837,7 +837,7 @@ def _ingest_locked(
 def _cache_folder(cache, log) -> Path:
     """The data set's cache folder, created and writeable, or one clear error."""
     base = download.cache_dir(cache)
-    checked = safety.check_target(os.fspath(base), "--cache", log)
+    checked = safety.check_target(os.fspath(base), "--cache", log, example=None)
     folder = checked / CACHE_SUBFOLDER
     if os.path.lexists(checked) and not checked.is_dir():
         raise IngestError(f"--cache {base} is a file, not a folder; choose a folder.")

@@ -5,7 +5,9 @@ Paths
     folder never to be replaced: text with characters outside :data:`SAFE_PATH_CHARACTERS` (shell metacharacters,
     and ``%``, ``#``, ``?``, which the Butler would read as URI syntax), the current folder, the home folder, ``/``
     or any folder above the current one, and anything under ``/proc``, ``/sys`` or ``/dev``. A symbolic link is
-    followed (the real folder is built or replaced, and the command says so); a dangling one is refused.
+    followed (the real folder is built or replaced, and the command says so); a dangling one is refused. Before a
+    build that would replace a folder, :func:`require_writable` refuses one with a read-only folder in it (the
+    swap could not move it), naming the ``chmod`` that fixes it.
 
 Marker
     Every repository data_fetch makes holds :data:`tutorial_lib.repository.MARKER_NAME`. ``--force`` replaces only a
@@ -55,7 +57,9 @@ __all__ = [
     "install_signal_handlers",
     "is_data_fetch_repository",
     "cannot_tell",
+    "read_only_folder",
     "refuse_foreign",
+    "require_writable",
     "shown_name",
     "make_staging",
     "recover",
@@ -159,10 +163,14 @@ def fault_point(stage: str) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # Paths
 # ---------------------------------------------------------------------------------------------------------
-def check_target(text: str, option: str = "--repo", log: Log = print) -> Path:
-    """The absolute folder ``text`` names (a symbolic link followed), or SafetyError if it must not be used."""
+def check_target(text: str, option: str = "--repo", log: Log = print, *, example: str | None = "DATA") -> Path:
+    """The absolute folder ``text`` names (a symbolic link followed), or SafetyError if it must not be used.
+
+    ``example`` is the folder an empty ``text`` is told to give instead (the command's default), or None for none.
+    """
     if not text or not text.strip():
-        raise SafetyError(f"{option} is empty; give a folder name, e.g. {option} DATA.")
+        hint = f", e.g. {option} {example}" if example else ""
+        raise SafetyError(f"{option} is empty; give a folder name{hint}.")
     if not _SAFE_PATH_RE.fullmatch(text):
         bad = sorted({c for c in text if not _SAFE_PATH_RE.fullmatch(c)})
         raise SafetyError(
@@ -189,6 +197,50 @@ def check_target(text: str, option: str = "--repo", log: Log = print) -> Path:
     if resolved in cwd.parents:
         raise SafetyError(f"{option} {text} is a folder above the current one; it is never replaced or built into.")
     return path
+
+
+def read_only_folder(target: Path) -> Path | None:
+    """The first folder of ``target`` (itself included) that this process cannot write, or None if there is none.
+
+    Replacing ``target`` needs them all writable: moving a folder to another parent rewrites its ``..`` entry, and
+    removing the replaced copy deletes the entries of every folder in it.
+    """
+    for folder, _, _ in os.walk(target):  # symbolic links to folders are not followed
+        if not os.access(folder, os.W_OK):
+            return Path(folder)
+    return None
+
+
+def require_writable(target: Path, text: str, option: str, reason: str | None = None) -> None:
+    """Refuse, before anything is built, to replace ``target`` when a folder of it is read-only.
+
+    Parameters
+    ----------
+    target : pathlib.Path
+        The existing folder a build would replace.
+    text : str
+        ``target`` as the user gave it: the message and the ``chmod`` command it suggests name it so, unless it is
+        a symbolic link (then they name the folder it points to, which is the one to make writable).
+    option : str
+        The option that chose ``target`` (``--repo``, ``--out``), to suggest another folder.
+    reason : str, optional
+        Why it would be replaced (for ``--if-stale``: its damage, say), for the message.
+
+    Raises
+    ------
+    SafetyError
+        ``target`` or a folder in it cannot be written; the message names it and the fix.
+    """
+    blocked = read_only_folder(target)
+    if blocked is None:
+        return
+    shown = text if Path(text).absolute() == target else str(target)
+    where = "" if blocked == target else f" ({blocked} cannot be written)"
+    start = f"{shown} needs a rebuild ({reason}), but" if reason else f"{shown} cannot be replaced:"
+    raise SafetyError(
+        f"{start} it is read-only for you{where}; nothing was written. Make it writable with "
+        f"`chmod -R u+w {shown}`, or choose another {option}."
+    )
 
 
 def is_data_fetch_repository(path: Path) -> bool:

@@ -380,7 +380,8 @@ def build(
     SimulationError
         Bad options, a folder that must not be replaced, not enough disk or memory.
     data_fetch.safety.SafetyError
-        A path refused, another process building the same repository, or a folder that appeared meanwhile.
+        A path refused, a repository to replace that is read-only, another process building the same repository,
+        or a folder that appeared meanwhile.
     """
     _check_options(seed, num_patches)
     target = safety.check_target(os.fspath(repo), "--repo", log)
@@ -411,6 +412,7 @@ def build(
                     "elsewhere."
                 )
             safety.refuse_foreign(target, foreign_files(target), listed_by=f"python -m data_fetch verify --repo {repo}")
+            safety.require_writable(target, os.fspath(repo), "--repo", reason if if_stale else None)
             if if_stale:
                 log(f"{repo}: {reason}; rebuilding it.")
         elif if_stale and not rebuild:

@@ -748,11 +748,11 @@ def _write_hats(
 
 
 def _check_target(target: Path, force: bool, shown: str) -> None:
+    if not target.exists() and not target.parent.is_dir():
+        raise SurveyError(f"the folder {target.parent} does not exist; create it or choose another --out.")
+    if not os.access(target.parent, os.W_OK):  # the lock file and the staging folder go there, replacing or not
+        raise SurveyError(f"cannot write in {target.parent}; choose an --out in a folder you can write to.")
     if not target.exists():
-        if not target.parent.is_dir():
-            raise SurveyError(f"the folder {target.parent} does not exist; create it or choose another --out.")
-        if not os.access(target.parent, os.W_OK):
-            raise SurveyError(f"cannot write in {target.parent}; choose an --out in a folder you can write to.")
         return
     made_here = target.is_dir() and (target / MARKER_FILE).is_file()
     if not made_here:
@@ -897,7 +897,8 @@ def build_survey(
     Raises
     ------
     SurveyError
-        A bad option, a target it must not replace, or another build of the same target running.
+        A bad option, a target it must not replace (or cannot: read-only), or another build of the same target
+        running.
     """
     from . import safety
     from .manifest import file_records
@@ -914,7 +915,7 @@ def build_survey(
     boxes = tract_boxes(area_deg2)
     options = {"area_deg2": area_deg2, "seed": seed, "margin_arcsec": margin_arcsec, "partition_rows": partition_rows}
     try:
-        target = safety.check_target(os.fspath(out), "--out", log=_log)
+        target = safety.check_target(os.fspath(out), "--out", log=_log, example="SURVEY")
         _check_target(target, force or if_stale, str(out))
         needed = int(1.5 * BUILD_BYTES_PER_DEG2 * len(boxes) * _box_area(boxes[0]))
         safety.require_free_space(target.parent, needed, f"A survey of --area {area_deg2:g}")
@@ -935,6 +936,7 @@ def build_survey(
                 )
             if target.exists():
                 safety.refuse_foreign(target, foreign_files(target))
+                safety.require_writable(target, os.fspath(out), "--out")
             staging = safety.make_staging(target, "building")
             try:
                 n_rows, n_partitions, n_margin_rows = _build_into(

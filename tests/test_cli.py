@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -106,3 +107,56 @@ def test_stale_repository_is_rebuilt_and_current_one_kept(tmp_path):
     rebuilt = _run("simulate", "--repo", str(repo), "--if-stale", "--quiet")
     assert rebuilt.returncode == 0 and "rebuilding" in rebuilt.stdout and "simulator version 0.1" in rebuilt.stdout
     assert simulate.read_stamp(repo) != "0.1"
+
+
+def test_survey_with_an_empty_out_suggests_its_own_default(capsys):
+    assert main(["survey", "--out", "", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["data_fetch: error: --out is empty; give a folder name, e.g. --out SURVEY."]
+
+
+def test_a_package_missing_from_the_environment_is_one_line_naming_it_and_the_fix(tmp_path):
+    """A damaged .venv (pooch moved away): `verify`, `simulate` (make data) and `download` say so in one line."""
+    fake = tmp_path / "site" / "pooch"  # shadows the real pooch: importing it fails as a missing package does
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'pooch'\", name='pooch')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    expected = (
+        "data_fetch: error: the project's environment is incomplete: the Python module 'pooch' is missing. "
+        "Rebuild it with `rm -rf .venv && make venv` (or `make lab`)."
+    )
+    for args in (
+        ["verify", "--repo", str(tmp_path / "DATA")],
+        ["simulate", "--repo", str(tmp_path / "DATA"), "--if-stale"],
+        ["download", "hsc-validation", "--repo", str(tmp_path / "DATA")],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "data_fetch", *args], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.splitlines() == [expected]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+@pytest.mark.parametrize(
+    "args, module",
+    [
+        (["verify", "--repo", "DATA"], "data_fetch.manifest"),  # imported by the command
+        (["download", "hsc-validation", "--repo", "DATA"], "data_fetch.download"),  # imported for its options
+    ],
+)
+def test_a_package_missing_inside_a_command_is_one_line(tmp_path, capsys, monkeypatch, args, module):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, module)  # the command imports it, and so pooch, again
+    monkeypatch.setitem(sys.modules, "pooch", None)  # as if pooch were not installed
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "environment is incomplete" in err[0] and "'pooch'" in err[0]
+    assert "rm -rf .venv && make venv" in err[0]
+
+
+def test_a_missing_module_of_our_own_is_a_bug_not_a_damaged_environment(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "data_fetch.manifest", None)  # a bug: our own module does not import
+    assert main(["verify", "--repo", str(tmp_path / "DATA")]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "internal error: ModuleNotFoundError" in err[0] and "environment" not in err[0]

@@ -655,6 +655,75 @@ def test_force_through_a_symlink_replaces_the_links_target(repo, tmp_path, capsy
     assert _orphans(tmp_path) == []
 
 
+def _read_only(monkeypatch, *folders: Path) -> set[str]:
+    """Make ``folders`` read-only as ``chmod a-w`` does for a user (tests run as root, for whom chmod does not
+    bite); returns the set of blocked paths, which a test may change."""
+    real_access = os.access
+    blocked = {str(folder) for folder in folders}
+
+    def access(path, mode, **kwargs):
+        if mode & os.W_OK and os.fspath(path) in blocked:
+            return False
+        return real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(safety.os, "access", access)
+    return blocked
+
+
+def test_a_read_only_repository_is_refused_before_rebuilding(repo, clean_build, capsys, monkeypatch):
+    """`chmod -R a-w DATA`, then damage: --if-stale (make data) names the damage and the fix, and builds nothing."""
+    DAMAGES["parquet truncated"](repo)
+    before = {path: path.read_bytes() for path in _parquet(repo)}
+
+    def never(*args, **kwargs):
+        raise AssertionError("a build started")
+
+    monkeypatch.setattr(simulate, "_write_repository", never)
+    blocked = _read_only(monkeypatch, repo)
+    args = ("simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet")
+    err = _one_line_failure(
+        capsys,
+        *args,
+        "--if-stale",
+        words=(f"{repo} needs a rebuild (it is damaged: ", "read-only", f"`chmod -R u+w {repo}`", "another --repo"),
+    )
+    assert "rebuilding" not in err
+    blocked.clear()
+    blocked.add(str(repo / "HSC"))  # a folder inside it: replacing DATA would delete its files
+    _one_line_failure(
+        capsys, *args, "--force", words=(f"{repo} cannot be replaced", f"{repo / 'HSC'} cannot be written", "chmod")
+    )
+    assert {path: path.read_bytes() for path in _parquet(repo)} == before and _orphans(repo.parent) == []
+
+
+def test_a_read_only_repository_that_is_whole_is_still_up_to_date(repo, capsys, monkeypatch):
+    _read_only(monkeypatch, repo)
+    code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
+    assert code == 0 and err == [] and "up to date" in out
+
+
+def test_a_read_only_survey_is_refused_before_rebuilding(tmp_path, capsys, monkeypatch):
+    from data_fetch import survey
+    from data_fetch.manifest import file_records
+
+    out = tmp_path / "SURVEY"
+    (out / "survey").mkdir(parents=True)
+    (out / "survey" / "part.parquet").write_bytes(b"rows")
+    (out / survey.MARKER_FILE).write_text(json.dumps({"files": file_records(out, skip=survey.MARKER_FILE)}))
+
+    def never(*args, **kwargs):
+        raise AssertionError("a build started")
+
+    monkeypatch.setattr(survey, "_build_into", never)
+    _read_only(monkeypatch, out / "survey")
+    _one_line_failure(
+        capsys,
+        *("survey", "--out", str(out), "--force", "--quiet"),
+        words=(f"{out} cannot be replaced", "read-only", f"`chmod -R u+w {out}`", "another --out"),
+    )
+    assert (out / "survey" / "part.parquet").read_bytes() == b"rows" and _orphans(tmp_path) == []
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Downloads: a hostile server
 # ---------------------------------------------------------------------------------------------------------
