@@ -100,11 +100,11 @@ data: venv
 	"$(PY)" -m data_fetch simulate --repo "$$REPO" --if-stale
 
 # Lesson 10's survey (a HATS catalog, 0.25 deg^2 with a margin), built on first use rather than by `make data`:
-# the notebook builds it itself with the same call (data_fetch.survey.ensure_survey, whose defaults are the
-# lesson's); the tests that run lesson 10 build it first.
+# the notebook builds the same one itself (data_fetch.survey.ensure_survey, whose defaults are the lesson's,
+# as --lesson's are); the tests that run lesson 10 build it first.
 # The default 20 deg^2 survey, or 10^8 rows, is an explicit command (README, "Survey scale").
 survey: venv
-	"$(PY)" -c 'from data_fetch.survey import ensure_survey; ensure_survey("SURVEY", progress=False)'
+	"$(PY)" -m data_fetch survey --out SURVEY --lesson --if-stale --quiet
 
 rebuild-data: venv
 	$(require_plain_repo)

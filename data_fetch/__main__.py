@@ -224,7 +224,15 @@ def _add_download_parser(commands) -> None:
 
 # --- survey (issue 12): a simulated survey as a HATS catalog ---------------------------------------------
 def _add_survey_parser(commands) -> None:
-    from .survey import DEFAULT_AREA_DEG2, DEFAULT_SEED, MAPPING_ORDER, MARGIN_ARCSEC, PARTITION_ROWS
+    from .survey import (
+        DEFAULT_AREA_DEG2,
+        DEFAULT_SEED,
+        LESSON_AREA_DEG2,
+        LESSON_PARTITION_ROWS,
+        MAPPING_ORDER,
+        MARGIN_ARCSEC,
+        PARTITION_ROWS,
+    )
 
     survey = commands.add_parser(
         "survey",
@@ -263,6 +271,14 @@ def _add_survey_parser(commands) -> None:
             f"the rows of one order-{MAPPING_ORDER} pixel, about 120,000"
         ),
     )
+    survey.add_argument(
+        "--lesson",
+        action="store_true",
+        help=(
+            f"lesson 10's survey, as `make survey` and the lesson build it: --area {LESSON_AREA_DEG2:g} --margin "
+            f"--partition-rows {LESSON_PARTITION_ROWS}"
+        ),
+    )
     group = survey.add_mutually_exclusive_group()
     group.add_argument("--force", action="store_true", help="replace a survey this command made before")
     group.add_argument(
@@ -274,8 +290,24 @@ def _add_survey_parser(commands) -> None:
 
 
 def _survey(args) -> int:
-    from .survey import SurveyError, build_survey
+    from .survey import (
+        DEFAULT_AREA_DEG2,
+        LESSON_AREA_DEG2,
+        LESSON_PARTITION_ROWS,
+        MARGIN_ARCSEC,
+        PARTITION_ROWS,
+        SurveyError,
+        build_survey,
+    )
 
+    if args.lesson:
+        if (args.area, args.margin, args.partition_rows) != (DEFAULT_AREA_DEG2, None, PARTITION_ROWS):
+            print(
+                "data_fetch: error: --lesson sets --area, --margin and --partition-rows; give it or them, not both.",
+                file=sys.stderr,
+            )
+            return 2
+        args.area, args.margin, args.partition_rows = LESSON_AREA_DEG2, MARGIN_ARCSEC, LESSON_PARTITION_ROWS
     try:
         summary = build_survey(
             args.out,

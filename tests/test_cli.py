@@ -147,7 +147,7 @@ def test_a_package_missing_from_the_environment_is_one_line_naming_it_and_the_fi
 )
 def test_a_package_missing_inside_a_command_is_one_line(tmp_path, capsys, monkeypatch, args, module):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delitem(sys.modules, module)  # the command imports it, and so pooch, again
+    monkeypatch.delitem(sys.modules, module, raising=False)  # the command imports it, and so pooch, again
     monkeypatch.setitem(sys.modules, "pooch", None)  # as if pooch were not installed
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -160,3 +160,26 @@ def test_a_missing_module_of_our_own_is_a_bug_not_a_damaged_environment(tmp_path
     assert main(["verify", "--repo", str(tmp_path / "DATA")]) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "internal error: ModuleNotFoundError" in err[0] and "environment" not in err[0]
+
+
+def test_survey_lesson_builds_lesson_10s_survey(monkeypatch, capsys):
+    """`make survey` runs `data_fetch survey --lesson --if-stale`: the options of ensure_survey, lesson 10's."""
+    import inspect
+
+    from data_fetch import survey
+
+    called = {}
+
+    def build_survey(out, **options):
+        called.update(options, out=out)
+        raise survey.SurveyError("stop here")
+
+    monkeypatch.setattr(survey, "build_survey", build_survey)
+    assert main(["survey", "--out", "S", "--lesson", "--if-stale", "--quiet"]) == 2
+    lesson = inspect.signature(survey.ensure_survey).parameters
+    assert called["area_deg2"] == lesson["area_deg2"].default == 0.25
+    assert called["margin_arcsec"] == lesson["margin_arcsec"].default
+    assert called["partition_rows"] == lesson["partition_rows"].default
+    assert called["seed"] == lesson["seed"].default and called["if_stale"]
+    assert main(["survey", "--out", "S", "--lesson", "--area", "3"]) == 2
+    assert "--lesson sets --area, --margin and --partition-rows" in capsys.readouterr().err

@@ -178,6 +178,12 @@ def test_make_refuses_a_repo_with_shell_metacharacters(target, template, tmp_pat
     assert "is not a plain path" in result.stderr
 
 
+def test_make_survey_builds_lesson_10s_survey_through_the_command_line():
+    result = make("-n", "survey")
+    assert result.returncode == 0, result.stderr
+    assert "-m data_fetch survey --out SURVEY --lesson --if-stale --quiet" in result.stdout
+
+
 def test_a_plain_repo_is_passed_quoted():
     result = make("-n", "data", "REPO=some/other_DATA-2")
     assert result.returncode == 0, result.stderr
