@@ -11,7 +11,6 @@ import sysconfig
 from pathlib import Path
 
 from conftest import REPO_ROOT
-from test_learner_path import _install_recipe
 
 _spec = importlib.util.spec_from_file_location("compile_bytecode", REPO_ROOT / "scripts" / "compile_bytecode.py")
 compile_bytecode = importlib.util.module_from_spec(_spec)
@@ -69,10 +68,3 @@ def test_compile_all_writes_bytecode_and_counts_what_does_not_compile(tmp_path):
     assert compile_bytecode.compile_all([good, bad], workers=2) == 1
     assert importlib.util.cache_from_source(str(good)) and Path(importlib.util.cache_from_source(str(good))).exists()
     assert not Path(importlib.util.cache_from_source(str(bad))).exists()
-
-
-def test_the_uv_install_compiles_and_the_pip_install_does_not_need_to(tmp_path):
-    recipe = _install_recipe(tmp_path)
-    uv_branch, pip_branch = re.split(r"^else", recipe, maxsplit=1, flags=re.M)
-    assert '".venv/bin/python" scripts/compile_bytecode.py' in uv_branch
-    assert "compile_bytecode" not in pip_branch  # pip compiles every module it installs

@@ -83,7 +83,7 @@ def test_installs_the_lock_with_the_pinned_uv(project, commands):
     assert any(line.endswith(f"-m pip --disable-pip-version-check install --quiet {uv_pin}") for line in lines)
     assert any(line.startswith(".venv/bin/uv pip install --python .venv/bin/python --quiet -r") for line in lines)
     assert any(line.endswith("--no-deps --no-build-isolation -e .") for line in lines)
-    assert lines[-1] == ".venv/bin/python scripts/compile_bytecode.py"
+    assert lines[-1] == ".venv/bin/python scripts/compile_bytecode.py"  # uv does not compile (README, Set-up)
     assert (project / ".venv" / ".installed").read_text().strip() == str((project / ".venv").resolve())
 
 
@@ -94,6 +94,7 @@ def test_falls_back_to_pip_when_uv_cannot_be_had(project, commands, capsys):
     assert "with pip (uv unavailable" in capsys.readouterr().out
     assert any(line.endswith("install --quiet -r requirements.lock") and "-m pip" in line for line in lines)
     assert not any("/uv pip install" in line for line in lines)
+    assert not any("compile_bytecode" in line for line in lines)  # pip compiles every module it installs
 
 
 def test_reads_only_the_wheelhouse_when_given_one(project, commands):
