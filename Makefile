@@ -36,14 +36,14 @@ export EXPLORER_PORT
 # .venv/bin first on PATH (its terminals find the project's Python); 127.0.0.1 only, with a token
 # (yours in $JUPYTER_TOKEN, else a random one; the port is $JUPYTER_PORT, else 8888 or the next free one);
 # news and update checks off through the settings shipped in jupyter-config/ (not your home folder's).
-VENV_ENV = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)"
+VENV_ENV = PATH="$$PWD/$(VENV)/bin:$$PATH" VIRTUAL_ENV="$$PWD/$(VENV)"
 NEW_TOKEN = "$${JUPYTER_TOKEN:-$$("$(PY)" -c 'import secrets; print(secrets.token_hex(24))')}"
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # `make lab LAB_BROWSER=no` starts the server without opening a browser (remote machines, benchmarks).
 LAB_BROWSER ?= yes
 LAB_FLAGS = --ServerApp.ip=127.0.0.1 $(AS_ROOT) \
-	--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url="/lab/tree/$(FIRST_WORKBOOK)" \
-	--LabApp.app_settings_dir="$(CURDIR)/jupyter-config/lab-settings" --LabApp.extension_manager=readonly \
+	--ServerApp.root_dir="$$PWD" --LabApp.default_url="/lab/tree/$(FIRST_WORKBOOK)" \
+	--LabApp.app_settings_dir="$$PWD/jupyter-config/lab-settings" --LabApp.extension_manager=readonly \
 	--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
 	$(if $(filter no,$(LAB_BROWSER)),--no-browser)
 
@@ -128,11 +128,12 @@ reset-workbooks: venv
 lab: venv data workbooks
 	$(require_port_settings)
 	@token=$(NEW_TOKEN); echo "JupyterLab's token (its login page asks for it): $$token"; \
+	[ -n "$${JUPYTER_PORT-}" ] || unset JUPYTER_PORT; \
 	JUPYTER_TOKEN="$$token" $(VENV_ENV) "$(VENV)/bin/jupyter" lab $(LAB_FLAGS)
 
 explorer: venv data
 	$(require_port_settings)
-	$(VENV_ENV) "$(VENV)/bin/voila" "$(EXPLORER_PAGE)" --Voila.ip=127.0.0.1 --port="$$EXPLORER_PORT" --token \
+	$(VENV_ENV) "$(VENV)/bin/voila" "$(EXPLORER_PAGE)" --Voila.ip=127.0.0.1 --port="$${EXPLORER_PORT:-8866}" --token \
 		--VoilaConfiguration.extension_denylist=nbdime-jupyterlab \
 		$(if $(filter no,$(LAB_BROWSER)),--no-browser)
 
@@ -143,7 +144,7 @@ unit: venv data survey
 	"$(VENV)/bin/pytest" tests --ignore=tests/browser --mpl -p no:cacheprovider $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 nbval: venv data survey
-	$(if $(NOTEBOOKS),PYTHONPATH="$(CURDIR)/scripts" "$(VENV)/bin/pytest" -p nbval_report --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile),@echo "no notebooks yet")
+	$(if $(NOTEBOOKS),PYTHONPATH="$$PWD/scripts" "$(VENV)/bin/pytest" -p nbval_report --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile),@echo "no notebooks yet")
 
 browser: venv data
 	@bash tests/browser/ensure_chromium.sh
@@ -167,7 +168,11 @@ lock: venv
 	"$(PY)" scripts/lockfile.py
 
 clean:
-	rm -rf "$(VENV)" .venv.lock .venv-latest .latest reports tests/browser/artifacts .pytest_cache
+	@if [ -L "$(VENV)" ] || [ ! -e "$(VENV)" ] || [ -f "$(VENV)/pyvenv.cfg" ]; then rm -rf "$(VENV)"; else \
+		printf '%s\n' "make clean: $(VENV) is not a virtual environment this project made; it is left alone." >&2; fi
+	rm -rf .venv.lock .venv.old-* .venv-latest .latest reports/nbval reports/test-latest reports/upgrade \
+		tests/browser/artifacts .pytest_cache
+	@rmdir reports 2>/dev/null || true
 
 # The lessons as regression tests of the stack (README: "Using the lessons as regression tests").
 test-latest: venv

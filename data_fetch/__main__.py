@@ -44,6 +44,16 @@ def _report_incomplete_environment(error: ImportError, name: str) -> int:
     problem = (
         "is missing" if isinstance(error, ModuleNotFoundError) else f"cannot be imported ({_one_line(error)[:200]})"
     )
+    from pathlib import Path  # this may run before the module's imports
+
+    venv = Path(__file__).resolve().parents[1] / ".venv"
+    if Path(sys.prefix).resolve() != venv.resolve():  # another Python: the project's .venv may be fine
+        print(
+            f"data_fetch: error: the Python module '{name}' {problem} in {sys.executable}, which is not the "
+            "project's: run `.venv/bin/python -m data_fetch ...` or the make target (`make data`).",
+            file=sys.stderr,
+        )
+        return 2
     print(
         f"data_fetch: error: the project's environment is incomplete: the Python module '{name}' {problem}. "
         "Rebuild it with `rm -rf .venv && make venv` (or `make lab`).",
@@ -247,7 +257,6 @@ def _add_survey_parser(commands) -> None:
     survey.add_argument(
         "--area",
         type=float,
-        default=DEFAULT_AREA_DEG2,
         metavar="DEG2",
         help=f"area in deg^2 (default: {DEFAULT_AREA_DEG2:g})",
     )
@@ -264,7 +273,6 @@ def _add_survey_parser(commands) -> None:
     survey.add_argument(
         "--partition-rows",
         type=int,
-        default=PARTITION_ROWS,
         metavar="N",
         help=(
             f"most rows in one partition, as hats-import's pixel_threshold (default: {PARTITION_ROWS:,}); at least "
@@ -300,14 +308,17 @@ def _survey(args) -> int:
         build_survey,
     )
 
+    given = (args.area, args.margin, args.partition_rows)
+    if args.lesson and given != (None, None, None):
+        print(
+            "data_fetch: error: --lesson sets --area, --margin and --partition-rows; give it or them, not both.",
+            file=sys.stderr,
+        )
+        return 2
     if args.lesson:
-        if (args.area, args.margin, args.partition_rows) != (DEFAULT_AREA_DEG2, None, PARTITION_ROWS):
-            print(
-                "data_fetch: error: --lesson sets --area, --margin and --partition-rows; give it or them, not both.",
-                file=sys.stderr,
-            )
-            return 2
         args.area, args.margin, args.partition_rows = LESSON_AREA_DEG2, MARGIN_ARCSEC, LESSON_PARTITION_ROWS
+    args.area = DEFAULT_AREA_DEG2 if args.area is None else args.area
+    args.partition_rows = PARTITION_ROWS if args.partition_rows is None else args.partition_rows
     try:
         summary = build_survey(
             args.out,

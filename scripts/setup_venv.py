@@ -14,7 +14,10 @@ What the plain recipe it replaces could not do:
 * **An interrupted or concurrent first run.** ``python -m venv`` stopped early leaves a ``.venv`` without pip;
   a venv with no completed install (no stamp) is recreated. A lock file (``.venv.lock``) makes a second run
   wait for the first instead of installing into a half-made venv.
-* The stamp ``.venv/.installed`` records the folder the install completed for, written last.
+* The stamp ``.venv/.installed``, written last, records the venv and the project folder installed into it: a
+  ``.venv`` linked to another checkout's venv would run that checkout's code.
+* A venv to recreate is renamed away (``.venv.old-<pid>``) before it is deleted, so a stop midway leaves no
+  half-deleted venv under its own name; the next run deletes the leftover.
 
 A ``.venv`` that is not a virtual environment (no ``pyvenv.cfg``) was not made by this project and is never
 deleted: the run stops and says how to move it away.
@@ -72,8 +75,12 @@ def stale_reason(venv: Path) -> str | None:
     stamp = venv / STAMP
     if not stamp.is_file():
         return "its installation never completed (interrupted, or it failed)"
-    if stamp.read_text(encoding="utf-8").strip() not in ("", str(venv.resolve())):
-        return f"it was installed for {stamp.read_text(encoding='utf-8').strip()}"
+    recorded = stamp.read_text(encoding="utf-8").split("\n")
+    if recorded[0].strip() not in ("", str(venv.resolve())):
+        return f"it was installed for {recorded[0].strip()}"
+    project = recorded[1].strip() if len(recorded) > 1 else ""
+    if project and project != str(Path.cwd().resolve()):
+        return f"its editable install is the project in {project}, not this one"
     return None
 
 
@@ -105,10 +112,25 @@ def _install(venv: Path, installer: str, wheelhouse: Path | None, lock: Path) ->
 
 
 def _write_stamp(venv: Path) -> None:
-    """The stamp, written last and atomically: the folder the install completed for."""
+    """The stamp, written last and atomically: the venv the install completed for, and the project installed."""
     temporary = venv / f"{STAMP}.tmp"
-    temporary.write_text(f"{venv.resolve()}\n", encoding="utf-8")
+    temporary.write_text(f"{venv.resolve()}\n{Path.cwd().resolve()}\n", encoding="utf-8")
     temporary.replace(venv / STAMP)
+
+
+def _remove(venv: Path) -> None:
+    """Delete a venv this project made: renamed first (one step), so a stop midway leaves no half-deleted venv
+    under its own name, only a ``.venv.old-*`` that the next run deletes."""
+    doomed = venv if ".old-" in venv.name else venv.with_name(f"{venv.name}.old-{os.getpid()}")
+    try:
+        if doomed != venv:
+            venv.rename(doomed)
+        shutil.rmtree(doomed)
+    except OSError as error:
+        raise VenvError(
+            f"cannot delete {doomed} ({error.strerror}: {error.filename}), which must be made anew; delete it "
+            f"yourself (sudo rm -rf {doomed} if an administrator made part of it) and run make again."
+        ) from error
 
 
 def _newer_than(path: Path, *others: Path) -> bool:
@@ -131,7 +153,10 @@ def setup(venv: Path, installer: str, wheelhouse: Path | None, lock: Path = Path
             )
         if reason and venv.exists():
             print(f"Recreating {venv}: {reason}.", flush=True)
-            shutil.rmtree(venv)
+            _remove(venv)
+        for leftover in venv.parent.glob(f"{venv.name}.old-*"):  # of a run stopped while it deleted
+            if (leftover / "pyvenv.cfg").is_file():
+                _remove(leftover)
         if not venv.exists():
             _run(sys.executable, "-m", "venv", venv)
         elif not reason and _newer_than(venv / STAMP, lock, Path("pyproject.toml")):
@@ -157,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     except VenvError as error:
         print(f"make venv: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"make venv: stopped; run make again to finish setting up {args.venv}.", file=sys.stderr)
+        return 130
     except subprocess.CalledProcessError as error:
         print(f"make venv: {error.cmd[0]} failed (exit {error.returncode}); see its message above.", file=sys.stderr)
         return 1

@@ -181,5 +181,25 @@ def test_survey_lesson_builds_lesson_10s_survey(monkeypatch, capsys):
     assert called["margin_arcsec"] == lesson["margin_arcsec"].default
     assert called["partition_rows"] == lesson["partition_rows"].default
     assert called["seed"] == lesson["seed"].default and called["if_stale"]
-    assert main(["survey", "--out", "S", "--lesson", "--area", "3"]) == 2
-    assert "--lesson sets --area, --margin and --partition-rows" in capsys.readouterr().err
+    for extra in (
+        ["--area", "3"],
+        ["--area", "20"],
+        ["--partition-rows", "1000000"],
+        ["--margin"],
+    ):  # 20, 10^6: defaults
+        assert main(["survey", "--out", "S", "--lesson", *extra]) == 2
+        assert "--lesson sets --area, --margin and --partition-rows" in capsys.readouterr().err
+    called.clear()
+    assert main(["survey", "--out", "S", "--quiet"]) == 2  # without --lesson: the command's own defaults
+    assert (called["area_deg2"], called["partition_rows"], called["margin_arcsec"]) == (20.0, 1_000_000, None)
+
+
+def test_a_package_missing_from_another_python_does_not_blame_the_venv(tmp_path, capsys, monkeypatch):
+    """`python3 -m data_fetch` outside .venv: the advice to delete .venv would delete a good one."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "prefix", "/usr")
+    monkeypatch.delitem(sys.modules, "data_fetch.manifest", raising=False)
+    monkeypatch.setitem(sys.modules, "pooch", None)
+    assert main(["verify", "--repo", "DATA"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "which is not the project's" in err[0] and "rm -rf" not in err[0]

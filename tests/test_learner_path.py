@@ -65,11 +65,13 @@ def test_make_lab_serves_the_repository_root_on_localhost_with_a_token(uid, tmp_
     assert 'JUPYTER_TOKEN="$token"' in next(line for line in result.stdout.splitlines() if '/bin/jupyter" lab' in line)
     chosen = next(line for line in result.stdout.splitlines() if line.startswith("token="))
     assert "${JUPYTER_TOKEN:-" in chosen and "secrets.token_hex" in chosen and "echo \"JupyterLab's token" in chosen
-    assert f"--ServerApp.root_dir={REPO_ROOT}" in words
+    # the recipe's folder as the shell knows it ($PWD): make's $(CURDIR) pasted into the shell would expand a
+    # "$" in the folder's name
+    assert "--ServerApp.root_dir=$PWD" in words
     assert "--LabApp.default_url=/lab/tree/workbooks/00_setup_and_data.ipynb" in words
     # .venv/bin first on PATH, so the terminals of JupyterLab find the project's Python
     path = next(w for w in words if w.startswith("PATH="))
-    assert path.startswith(f"PATH={REPO_ROOT}/.venv/bin:")
+    assert path.startswith("PATH=$PWD/.venv/bin:")
     # the workbooks are created (never overwritten) before JupyterLab starts
     lines = result.stdout.splitlines()
     create = next(
@@ -84,8 +86,9 @@ def test_make_lab_serves_the_repository_root_on_localhost_with_a_token(uid, tmp_
 
 def test_make_lab_turns_news_and_update_checks_off_with_shipped_settings(tmp_path):
     words = _jupyter_command(make("-n", "lab", fake_uid=1000, tmp_path=tmp_path).stdout)
-    settings_dir = Path(next(w for w in words if w.startswith("--LabApp.app_settings_dir=")).split("=", 1)[1])
-    assert settings_dir.is_relative_to(REPO_ROOT), "the settings must ship with the project, not live in $HOME"
+    settings = next(w for w in words if w.startswith("--LabApp.app_settings_dir=")).split("=", 1)[1]
+    assert settings.startswith("$PWD/"), "the settings must ship with the project, not live in $HOME"
+    settings_dir = REPO_ROOT / settings.removeprefix("$PWD/")
     overrides = json.loads((settings_dir / "overrides.json").read_text())
     notification = overrides["@jupyterlab/apputils-extension:notification"]
     assert notification == {"fetchNews": "false", "checkForUpdates": False}
@@ -135,6 +138,14 @@ def test_a_port_that_is_not_one_is_refused_before_a_server_starts(target, settin
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"make: {setting} is not a port: use a whole number from 1 to 65535" in result.stderr
+
+
+def test_an_empty_port_means_the_default():
+    """`JUPYTER_PORT=$PORT make lab` with PORT unset: Jupyter would crash on int(""), Voila on --port=""."""
+    lab = make("-n", "lab", "JUPYTER_PORT=").stdout
+    assert '[ -n "${JUPYTER_PORT-}" ] || unset JUPYTER_PORT;' in lab
+    assert lab.index("unset JUPYTER_PORT") < lab.index('/bin/jupyter" lab')
+    assert '--port="${EXPLORER_PORT:-8866}"' in make("-n", "explorer", "EXPLORER_PORT=").stdout
 
 
 def test_make_explorer_serves_the_page_with_voila_on_localhost():
@@ -188,6 +199,13 @@ def test_a_plain_repo_is_passed_quoted():
     result = make("-n", "data", "REPO=some/other_DATA-2")
     assert result.returncode == 0, result.stderr
     assert '-m data_fetch simulate --repo "$REPO" --if-stale' in result.stdout
+
+
+def test_no_recipe_pastes_the_folder_name_into_the_shell():
+    """$(CURDIR) in a recipe is the folder's name pasted into the shell: a "$" in it expands (a probe's
+    `price $5` folder broke make lab); recipes use the shell's own $PWD."""
+    pasted = [line for line in MAKEFILE.read_text().splitlines() if "$(CURDIR)" in line and not line.startswith("#")]
+    assert not pasted, "\n".join(pasted)
 
 
 def test_every_recipe_quotes_its_variables():

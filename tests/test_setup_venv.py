@@ -84,7 +84,8 @@ def test_installs_the_lock_with_the_pinned_uv(project, commands):
     assert any(line.startswith(".venv/bin/uv pip install --python .venv/bin/python --quiet -r") for line in lines)
     assert any(line.endswith("--no-deps --no-build-isolation -e .") for line in lines)
     assert lines[-1] == ".venv/bin/python scripts/compile_bytecode.py"  # uv does not compile (README, Set-up)
-    assert (project / ".venv" / ".installed").read_text().strip() == str((project / ".venv").resolve())
+    stamp = (project / ".venv" / ".installed").read_text().splitlines()
+    assert stamp == [str((project / ".venv").resolve()), str(project.resolve())]  # the venv, and the project in it
 
 
 def test_falls_back_to_pip_when_uv_cannot_be_had(project, commands, capsys):
@@ -166,3 +167,48 @@ def test_a_second_run_waits_for_the_first(project, commands, capsys):
 
 def test_the_project_venv_passes_the_check():
     assert setup_venv.stale_reason(REPO_ROOT / ".venv") is None
+
+
+def test_a_venv_of_another_project_is_not_taken_for_this_one(project, tmp_path_factory):
+    """A .venv linked to another checkout's venv would run that checkout's code in every lesson."""
+    other = tmp_path_factory.mktemp("other")
+    venv = _fake_venv(other / ".venv")
+    (venv / ".installed").write_text(f"{venv.resolve()}\n{other.resolve()}\n")
+    (project / ".venv").symlink_to(venv)
+    assert (
+        setup_venv.stale_reason(Path(".venv"))
+        == f"its editable install is the project in {other.resolve()}, not this one"
+    )
+    with pytest.raises(setup_venv.VenvError, match="it is a symbolic link"):
+        setup_venv.setup(Path(".venv"), "uv", None)
+    assert (venv / "pyvenv.cfg").is_file()  # the other project's venv is untouched
+
+
+def test_a_stop_while_deleting_leaves_no_half_venv_and_the_next_run_finishes(project, commands, monkeypatch):
+    _fake_venv(project / ".venv", made_in=Path("/somewhere/else/.venv"))
+    real_rmtree = setup_venv.shutil.rmtree
+
+    def interrupted(path, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(setup_venv.shutil, "rmtree", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        setup_venv.setup(Path(".venv"), "uv", None)
+    assert not (project / ".venv").exists()  # renamed away in one step, not half deleted under its name
+    assert len(list(project.glob(".venv.old-*"))) == 1
+    monkeypatch.setattr(setup_venv.shutil, "rmtree", real_rmtree)
+    setup_venv.setup(Path(".venv"), "uv", None)
+    assert setup_venv.stale_reason(Path(".venv")) is None
+    assert not list(project.glob(".venv.old-*"))
+
+
+def test_a_venv_that_cannot_be_deleted_is_one_line_naming_the_fix(project, commands, monkeypatch, capsys):
+    _fake_venv(project / ".venv", made_in=Path("/somewhere/else/.venv"))
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", f"{path}/share/rootthing/f")
+
+    monkeypatch.setattr(setup_venv.shutil, "rmtree", denied)
+    assert setup_venv.main([]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Permission denied" in err[0] and "sudo rm -rf .venv.old-" in err[0]
