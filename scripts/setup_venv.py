@@ -155,8 +155,8 @@ def setup(venv: Path, installer: str, wheelhouse: Path | None, lock: Path = Path
             print(f"Recreating {venv}: {reason}.", flush=True)
             _remove(venv)
         for leftover in venv.parent.glob(f"{venv.name}.old-*"):  # of a run stopped while it deleted
-            if (leftover / "pyvenv.cfg").is_file():
-                _remove(leftover)
+            if re.fullmatch(rf"{re.escape(venv.name)}\.old-\d+", leftover.name) and not leftover.is_symlink():
+                _remove(leftover)  # only this script names a folder so (its pyvenv.cfg may be gone already)
         if not venv.exists():
             _run(sys.executable, "-m", "venv", venv)
         elif not reason and _newer_than(venv / STAMP, lock, Path("pyproject.toml")):

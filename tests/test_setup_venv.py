@@ -197,7 +197,10 @@ def test_a_stop_while_deleting_leaves_no_half_venv_and_the_next_run_finishes(pro
     assert not (project / ".venv").exists()  # renamed away in one step, not half deleted under its name
     assert len(list(project.glob(".venv.old-*"))) == 1
     monkeypatch.setattr(setup_venv.shutil, "rmtree", real_rmtree)
+    (next(project.glob(".venv.old-*")) / "pyvenv.cfg").unlink()  # rmtree had got that far
+    (project / ".venv.old").mkdir()  # what the refusal tells a user to move a foreign .venv to: not ours
     setup_venv.setup(Path(".venv"), "uv", None)
+    assert (project / ".venv.old").is_dir()
     assert setup_venv.stale_reason(Path(".venv")) is None
     assert not list(project.glob(".venv.old-*"))
 
