@@ -133,6 +133,13 @@ def _remove(venv: Path) -> None:
         ) from error
 
 
+def _leftovers(venv: Path) -> list[Path]:
+    """Venvs :func:`_remove` renamed and a stopped run did not finish deleting (their pyvenv.cfg may be gone
+    already: only this script names a folder so)."""
+    pattern = re.compile(rf"{re.escape(venv.name)}\.old-\d+")
+    return [p for p in venv.parent.glob(f"{venv.name}.old-*") if pattern.fullmatch(p.name) and not p.is_symlink()]
+
+
 def _newer_than(path: Path, *others: Path) -> bool:
     return path.stat().st_mtime >= max(other.stat().st_mtime for other in others)
 
@@ -154,9 +161,8 @@ def setup(venv: Path, installer: str, wheelhouse: Path | None, lock: Path = Path
         if reason and venv.exists():
             print(f"Recreating {venv}: {reason}.", flush=True)
             _remove(venv)
-        for leftover in venv.parent.glob(f"{venv.name}.old-*"):  # of a run stopped while it deleted
-            if re.fullmatch(rf"{re.escape(venv.name)}\.old-\d+", leftover.name) and not leftover.is_symlink():
-                _remove(leftover)  # only this script names a folder so (its pyvenv.cfg may be gone already)
+        for leftover in _leftovers(venv):
+            _remove(leftover)
         if not venv.exists():
             _run(sys.executable, "-m", "venv", venv)
         elif not reason and _newer_than(venv / STAMP, lock, Path("pyproject.toml")):
@@ -177,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.check:
-            return 1 if stale_reason(args.venv) else 0
+            return 1 if stale_reason(args.venv) or _leftovers(args.venv) else 0
         setup(args.venv, args.installer, args.wheelhouse)
     except VenvError as error:
         print(f"make venv: {error}", file=sys.stderr)

@@ -200,6 +200,9 @@ def test_a_stop_while_deleting_leaves_no_half_venv_and_the_next_run_finishes(pro
     (next(project.glob(".venv.old-*")) / "pyvenv.cfg").unlink()  # rmtree had got that far
     (project / ".venv.old").mkdir()  # what the refusal tells a user to move a foreign .venv to: not ours
     setup_venv.setup(Path(".venv"), "uv", None)
+    (project / ".venv.old-99").mkdir()  # left by a stop after the new venv was complete
+    assert setup_venv.stale_reason(Path(".venv")) is None and setup_venv.main(["--check"]) == 1
+    setup_venv.setup(Path(".venv"), "uv", None)
     assert (project / ".venv.old").is_dir()
     assert setup_venv.stale_reason(Path(".venv")) is None
     assert not list(project.glob(".venv.old-*"))
