@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := "$(PY)" -m pip --disable-pip-version-check
-UV := $(VENV)/bin/uv
 # The installer: uv (bootstrapped into .venv as one wheel, pinned in requirements.lock) installs the lock in
 # seconds; pip is the fallback when uv cannot be installed, or on request (`make lab INSTALLER=pip`).
 # uv does not compile bytecode (pip does); scripts/compile_bytecode.py compiles the data build's packages on
@@ -18,10 +17,7 @@ endif
 REPO ?= DATA
 export REPO
 # Offline route: `make wheelhouse` once with internet, then every install reads wheelhouse/ only.
-ifneq ($(wildcard wheelhouse/*.whl),)
-PIP_SOURCE := --no-index --find-links wheelhouse
-UV_SOURCE := --offline --no-index --find-links wheelhouse
-endif
+WHEELHOUSE := $(if $(wildcard wheelhouse/*.whl),--wheelhouse wheelhouse)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # `make unit` and `make nbval` run in this many pytest-xdist worker processes (1: in pytest's own process, one
 # after the other); nbval keeps each notebook in one worker (--dist loadfile), in order, with its own kernel. Two,
@@ -91,7 +87,7 @@ venv: $(VENV)/.installed
 VENV_NEEDS_SETUP := $(shell "$(PYTHON)" scripts/setup_venv.py --check --venv "$(VENV)" >/dev/null 2>&1 || echo FORCE)
 
 $(VENV)/.installed: requirements.lock pyproject.toml $(VENV_NEEDS_SETUP)
-	@"$(PYTHON)" scripts/setup_venv.py --venv "$(VENV)" --installer "$(INSTALLER)" $(if $(PIP_SOURCE),--wheelhouse wheelhouse)
+	@"$(PYTHON)" scripts/setup_venv.py --venv "$(VENV)" --installer "$(INSTALLER)" $(WHEELHOUSE)
 
 FORCE:
 
@@ -170,7 +166,7 @@ lock: venv
 clean:
 	@if [ -L "$(VENV)" ] || [ ! -e "$(VENV)" ] || [ -f "$(VENV)/pyvenv.cfg" ]; then rm -rf "$(VENV)"; else \
 		printf '%s\n' "make clean: $(VENV) is not a virtual environment this project made; it is left alone." >&2; fi
-	rm -rf .venv.lock .venv.old-* .venv-latest .latest reports/nbval reports/test-latest reports/upgrade \
+	rm -rf .venv.lock .venv.old-[0-9]* .venv-latest .latest reports/nbval reports/test-latest reports/upgrade \
 		tests/browser/artifacts .pytest_cache
 	@rmdir reports 2>/dev/null || true
 

@@ -344,3 +344,21 @@ def test_instructor_schedule_gives_every_lesson_its_own_estimate():
     total = schedule[-1][0] - schedule[0][0]
     text = (REPO_ROOT / "docs" / "instructor.md").read_text()
     assert f"{total // 60} hours" in text or f"{total} minutes" in text
+
+
+def test_make_clean_deletes_only_what_the_project_made(tmp_path):
+    (tmp_path / "Makefile").write_bytes(MAKEFILE.read_bytes())
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "thesis.tex").write_text("mine")  # a .venv that is not a venv: setup_venv refuses it
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "my_analysis.md").write_text("mine")
+    (tmp_path / "reports" / "nbval").mkdir()
+    (tmp_path / "student").mkdir()  # the learners' workbooks of earlier versions
+    result = subprocess.run(["make", "-C", str(tmp_path), "clean"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "is not a virtual environment this project made; it is left alone" in result.stderr
+    assert (tmp_path / ".venv" / "thesis.tex").exists() and (tmp_path / "reports" / "my_analysis.md").exists()
+    assert not (tmp_path / "reports" / "nbval").exists() and (tmp_path / "student").is_dir()
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")  # a venv: made by make venv
+    subprocess.run(["make", "-C", str(tmp_path), "clean"], capture_output=True, text=True, timeout=60, check=True)
+    assert not (tmp_path / ".venv").exists()
