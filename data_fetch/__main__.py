@@ -183,7 +183,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     group.add_argument(
         "--if-stale",
         action="store_true",
-        help="build only if the repository is missing, damaged, or was made by another simulator version",
+        help="build only if the repository is missing, damaged, or was made by another simulator version "
+        "(waits while another command builds it)",
     )
     sim.add_argument(
         "--no-rebuild",
@@ -292,7 +293,8 @@ def _add_survey_parser(commands) -> None:
     group.add_argument(
         "--if-stale",
         action="store_true",
-        help="build only if --out is missing or holds a survey made with other options or another version",
+        help="build only if --out is missing or holds a survey made with other options or another version "
+        "(waits while another command builds it)",
     )
     survey.add_argument("--quiet", action="store_true", help="no progress bars")
 

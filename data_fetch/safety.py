@@ -15,8 +15,9 @@ Marker
 
 Lock
     :func:`exclusive_lock` takes an ``fcntl`` lock on a file beside the target (``.DATA.lock``) for the whole build
-    or ingest; a second command on the same target says which process holds it and exits. The lock file records
-    that process and is removed when the lock is released.
+    or ingest; a second command on the same target says which process holds it and exits, or, with ``--if-stale``,
+    waits for it and then finds the target up to date. The lock file records that process and is removed when the
+    lock is released.
 
 Staging and the swap
     A build writes into ``.DATA.building-<pid>-<random>/repo`` beside the target (an ingest:
@@ -368,13 +369,24 @@ def lock_path(target: Path) -> Path:
 
 
 @contextmanager
-def exclusive_lock(target: Path, what: str) -> Iterator[None]:
+def exclusive_lock(target: Path, what: str, wait: Callable[[str], None] | None = None) -> Iterator[None]:
     """Hold an exclusive ``fcntl`` lock on ``.<name>.lock`` beside ``target`` for the block.
+
+    Parameters
+    ----------
+    target : pathlib.Path
+        The folder the lock guards.
+    what : str
+        The command holding it, recorded in the lock file for whoever finds it held.
+    wait : callable, optional
+        When another process holds the lock: None refuses at once; a callable is given one line naming the
+        holder, then the lock is awaited (Ctrl-C stops waiting). An ``--if-stale`` run waits, so a second
+        ``make lab`` started during the first one's build finds the data built, rather than failing.
 
     Raises
     ------
     SafetyError
-        Another process holds the lock; the message names it.
+        Another process holds the lock and ``wait`` is None; the message names it.
     """
     path = lock_path(target)
     while True:
@@ -388,11 +400,19 @@ def exclusive_lock(target: Path, what: str) -> Iterator[None]:
         except BlockingIOError:
             try:
                 holder = os.read(fd, 500).decode(errors="replace").strip() or "another process"
-            finally:
+            except OSError:
+                holder = "another process"
+            if wait is None:
                 os.close(fd)
-            raise SafetyError(
-                f"{target} is in use by {holder}; wait for it to finish (or stop it), then run this again."
-            ) from None
+                raise SafetyError(
+                    f"{target} is in use by {holder}; wait for it to finish (or stop it), then run this again."
+                ) from None
+            wait(f"{target} is in use by {holder}; waiting for it to finish (Ctrl-C to stop waiting).")
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(fd)
+                raise
         # The file may have been removed by the process that held it just before: lock the file that is there.
         try:
             same = os.stat(path).st_ino == os.fstat(fd).st_ino

@@ -380,7 +380,8 @@ def build(
     SimulationError
         Bad options, a folder that must not be replaced, not enough disk or memory.
     data_fetch.safety.SafetyError
-        A path refused, a repository to replace that is read-only, another process building the same repository,
+        A path refused, a repository to replace that is read-only, another process building the same repository
+        (without ``if_stale``, which waits for it and says so through ``log``),
         or a folder that appeared meanwhile.
     """
     _check_options(seed, num_patches)
@@ -390,7 +391,7 @@ def build(
         raise SimulationError(f"the folder {parent} does not exist; create it first or choose another --repo.")
     if not os.access(parent, os.W_OK):
         raise SimulationError(f"cannot write in {parent}; choose a --repo in a folder you can write to.")
-    with safety.exclusive_lock(target, "python -m data_fetch simulate"):
+    with safety.exclusive_lock(target, "python -m data_fetch simulate", wait=log if if_stale else None):
         safety.recover(target, log)
         if os.path.lexists(target):
             if not target.is_dir():

@@ -879,7 +879,8 @@ def build_survey(
         Replace an existing survey at ``out`` (only one this function made, marked by :data:`MARKER_FILE`).
     if_stale : bool
         Keep the survey at ``out`` if it is current and whole (:func:`is_up_to_date`, checked under the lock;
-        then nothing is written and the summary says ``up_to_date``), else replace it as ``force`` does.
+        then nothing is written and the summary says ``up_to_date``), else replace it as ``force`` does. While
+        another process builds the same target, it waits for it (saying so on stderr), then checks.
     progress : bool
         Show progress bars (on stderr).
     chunk_rows : int
@@ -897,8 +898,8 @@ def build_survey(
     Raises
     ------
     SurveyError
-        A bad option, a target it must not replace (or cannot: read-only), or another build of the same target
-        running.
+        A bad option, a target it must not replace (or cannot: read-only), or, without ``if_stale``, another build
+        of the same target running.
     """
     from . import safety
     from .manifest import file_records
@@ -919,7 +920,7 @@ def build_survey(
         _check_target(target, force or if_stale, str(out))
         needed = int(1.5 * BUILD_BYTES_PER_DEG2 * len(boxes) * _box_area(boxes[0]))
         safety.require_free_space(target.parent, needed, f"A survey of --area {area_deg2:g}")
-        with safety.exclusive_lock(target, "python -m data_fetch survey"):
+        with safety.exclusive_lock(target, "python -m data_fetch survey", wait=_log if if_stale else None):
             safety.recover(target, _log)
             _check_target(target, force or if_stale, str(out))  # again, under the lock
             if if_stale and target.exists() and is_up_to_date(target, **options):

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +211,29 @@ def test_a_second_build_or_ingest_says_who_holds_the_lock(repo, capsys):
             words=(f"process {os.getpid()}", "in use"),
         )
     assert _orphans(repo.parent) == []
+
+
+def test_an_if_stale_build_waits_for_the_one_running_then_finds_the_repository_up_to_date(repo):
+    """`make lab` started twice: the second waits for the first's build instead of failing."""
+    lines: list[str] = []
+    with ThreadPoolExecutor(1) as pool:
+        with safety.exclusive_lock(repo, "a test holding the lock"):
+            waiting = pool.submit(
+                simulate.build, repo, num_patches=(1, 1), if_stale=True, progress=False, log=lines.append
+            )
+            deadline = time.monotonic() + 30
+            while not lines and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert lines == [
+                f"{repo} is in use by process {os.getpid()} (a test holding the lock, started "
+                + lines[0].split("started ", 1)[-1]
+            ]
+            assert lines[0].endswith("; waiting for it to finish (Ctrl-C to stop waiting).")
+            time.sleep(0.2)
+            assert not waiting.done()
+        summary = waiting.result(timeout=60)
+    assert summary.up_to_date and len(lines) == 1
+    assert not safety.lock_path(repo).exists()
 
 
 def test_a_failing_disk_in_simulate_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):

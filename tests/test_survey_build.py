@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import lsdb
 import numpy as np
@@ -150,6 +153,25 @@ def test_a_second_build_of_the_same_target_is_refused_while_one_runs(tmp_path):
     with held, pytest.raises(builder.SurveyError, match=r"in use by process \d+ \(a test holding the lock"):
         builder.build_survey(target, area_deg2=0.01, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_if_stale_build_waits_for_the_one_running(tmp_path, monkeypatch):
+    """Lesson 10's data cell while `make survey` builds the same survey: it waits, then builds or finds it built."""
+    target = tmp_path / "S"
+    lines: list[str] = []
+    monkeypatch.setattr(builder, "_log", lines.append)
+    with ThreadPoolExecutor(1) as pool:
+        with safety.exclusive_lock(target, "a test holding the lock"):
+            waiting = pool.submit(builder.build_survey, target, area_deg2=0.01, if_stale=True, progress=False)
+            deadline = time.monotonic() + 30
+            while not lines and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(lines) == 1 and f"in use by process {os.getpid()} (a test holding the lock" in lines[0]
+            assert lines[0].endswith("waiting for it to finish (Ctrl-C to stop waiting).")
+            time.sleep(0.2)
+            assert not waiting.done() and not target.exists()
+        summary = waiting.result(timeout=120)
+    assert not summary.up_to_date and summary.n_rows > 0 and builder.read_marker(target)["seed"] == summary.seed
 
 
 def test_an_unsafe_out_is_refused(tmp_path, monkeypatch):
