@@ -135,7 +135,7 @@ MIN_MARGIN_ARCSEC = 0.1
 #: Rows held in memory before they are spooled to disk by partition; with one strip's generation, this keeps
 #: the build well under 1 GB.
 CHUNK_ROWS = 400_000
-#: Lesson 10's survey (:func:`ensure_survey`'s default): four tracts, about 37,000 rows, with a margin.
+#: Lesson 10's survey (:func:`ensure_survey`'s default): four tracts, 33,254 rows (default seed), with a margin.
 LESSON_AREA_DEG2 = 0.25
 #: hats' spatial index column: the nested HEALPix pixel of each row at order 29 (hats ``SPATIAL_INDEX_COLUMN``).
 SPATIAL_INDEX_COLUMN = "_healpix_29"
@@ -871,8 +871,8 @@ def build_survey(
     out : path-like
         Where the HATS collection goes (``out/survey`` is the catalog, ``out/survey_5arcs`` its margin).
     area_deg2 : float
-        Area in square degrees; rounded up to whole tracts. About 150,000 rows per deg^2; 1e8 rows is about
-        700 deg^2.
+        Area in square degrees; rounded up to whole tracts. About 133,000 rows per deg^2 (simulator 1.7 and
+        later); 1e8 rows is about 750 deg^2.
     seed : int
         Random seed; the same seed and area give the same rows.
     force : bool

@@ -171,12 +171,14 @@ def check_locus_offset(answer: Any, g_r: ArrayLike, r_i: ArrayLike, system: str 
 
     if np.any(~np.isfinite(values)) and first_mistake(values, mistakes, same) is None:
         return wrong("your answer has NaN where both colours are measured.")
+    n_outside = int(np.count_nonzero(np.isfinite(gr) & np.isfinite(ri))) - int(finite.sum())
+    outside = f" ({n_outside:,} more lie outside it, where the locus is NaN)" if n_outside else ""
     return judge(
         values,
         expected[finite],
         same,
-        f"offsets of all {int(finite.sum()):,} objects with both colours; {n_near:,} of them lie within 0.1 mag "
-        "of the locus.",
+        f"offsets of all {int(finite.sum()):,} objects with both colours inside the locus's r - i "
+        f"range{outside}; {n_near:,} of them lie within 0.1 mag of the locus.",
         mistakes,
         f"{n_bad:,} of {int(finite.sum()):,} offsets differ: compute g_r - {locus_name}(r_i) with the colours of the "
         "same objects.",
