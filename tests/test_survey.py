@@ -334,7 +334,7 @@ def test_a_toggle_reads_no_row(state, monkeypatch):
 
     monkeypatch.setattr(dask, "compute", no_compute)
     before = state.n_selected
-    state.set(point_source=not state.state()["point_source"])
+    state.set(point_source="point_source" not in state.criteria)
     assert state.n_selected != before
     state.set(faint=21.0, colour="g-r")
     assert state.cmd_image().shape == (len(state.spec.colour_edges) - 1, len(state.spec.mag_edges) - 1)

@@ -21,7 +21,7 @@ import numpy as np
 if TYPE_CHECKING:
     from astropy.units import Quantity
 
-__all__ = ["as_array", "as_degrees", "as_float_array", "is_quantity"]
+__all__ = ["as_array", "as_degrees", "as_float_array", "finite_pair", "is_quantity"]
 
 
 def is_quantity(values: Any) -> TypeGuard[Quantity]:
@@ -130,3 +130,22 @@ def as_degrees(values: Any, name: str) -> tuple[np.ndarray, bool]:
     except (TypeError, ValueError, u.UnitsError):
         raise u.UnitsError(f"{name} has unit '{unit}'; an angle (rad or deg) is expected") from None
     return data * factor, True
+
+
+def finite_pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The points of ``x`` and ``y`` where both are finite, and how many points were dropped.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Coordinates of the same points (a CMD's colour and magnitude).
+
+    Returns
+    -------
+    x, y : numpy.ndarray
+        The finite points.
+    n_dropped : int
+        Points with a NaN or infinite coordinate.
+    """
+    good = np.isfinite(x) & np.isfinite(y)
+    return x[good], y[good], int(good.size - np.count_nonzero(good))

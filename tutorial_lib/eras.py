@@ -63,7 +63,6 @@ __all__ = [
     "deblend_flags_scarlet_v30",
     "is_primary",
     "is_primary_2016_2018",
-    "name_map_table",
 ]
 
 
@@ -426,13 +425,3 @@ NAME_MAP = (
         f"meas_deblender deblend.py @ 16.0; meas_algorithms setPrimaryFlags.py; {_DP1}",
     ),
 )
-
-
-def name_map_table() -> Table:
-    """:data:`NAME_MAP` as an astropy Table (columns concept, gen2, gen3, dp1, source)."""
-    from astropy.table import Table
-
-    return Table(
-        rows=[(r.concept, r.gen2, r.gen3, r.dp1, r.source) for r in NAME_MAP],
-        names=("concept", "gen2", "gen3", "dp1", "source"),
-    )

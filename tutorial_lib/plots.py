@@ -49,7 +49,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 
-from ._arrays import as_array, as_degrees, as_float_array
+from ._arrays import as_array, as_degrees, as_float_array, finite_pair
 from .photometry import as_magnitude, is_magnitude_unit, stellar_locus_g_r, stellar_locus_g_r_hsc
 from .photometry import locus_system as locus_system_name
 
@@ -177,11 +177,6 @@ def _check_same_length(**arrays: np.ndarray) -> int:
     return next(iter(lengths.values()))
 
 
-def _finite_pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    good = np.isfinite(x) & np.isfinite(y)
-    return x[good], y[good], int(good.size - good.sum())
-
-
 def _axis_label(name: str, unit: str) -> str:
     """``"r - i"`` -> ``"r − i [mag]"``; a name that already gives a unit in brackets is kept."""
     text = name.replace(" - ", f" {_MINUS} ")
@@ -281,7 +276,7 @@ def _draw_points(
 ) -> tuple[int, int]:
     """Scatter (or bin) the finite points and the ``extra`` subset; return the rows left out: not finite, and
     outside the ranges (so that the legend's N is what the figure shows)."""
-    x, y, n_dropped = _finite_pair(x, y)
+    x, y, n_dropped = finite_pair(x, y)
     xr = xrange if xrange is not None else _data_range(x)
     yr = yrange if yrange is not None else _data_range(y)
     inside = (x >= min(xr)) & (x <= max(xr)) & (y >= min(yr)) & (y <= max(yr))
@@ -344,7 +339,7 @@ def _draw_extra(ax: Axes, extra: tuple[np.ndarray, np.ndarray] | None, size: flo
     The extra subset always gets an artist (possibly empty) so that a widget can fill it later.
     """
     if extra is not None:
-        ex, ey, n_extra_dropped = _finite_pair(*extra)
+        ex, ey, n_extra_dropped = finite_pair(*extra)
     else:
         ex, ey, n_extra_dropped = np.empty(0), np.empty(0), 0
     ax.scatter(

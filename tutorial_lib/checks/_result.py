@@ -238,21 +238,32 @@ def floats(values: Any) -> np.ndarray:
     return np.asarray(plain(values), dtype=float)
 
 
-def plural(n: int, word: str) -> str:
-    """``"1 row"``, ``"2,345 rows"``.
+def column(table: Any, name: str, dtype: Any = None) -> np.ndarray:
+    """The column ``name`` of ``table`` as a :func:`plain` array; a KeyError naming it if the table has none.
 
     Parameters
     ----------
-    n : int
-        How many.
-    word : str
-        Of what, singular.
+    table : astropy.table.Table or mapping of str to array-like
+        The table the check reads.
+    name : str
+        The column.
+    dtype : numpy dtype, optional
+        The array's dtype (``float``); by default the column's own.
 
     Returns
     -------
-    str
+    numpy.ndarray
+
+    Raises
+    ------
+    KeyError
+        If the table has no column ``name``.
     """
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+    try:
+        values = plain(table[name])
+    except (KeyError, ValueError) as err:
+        raise KeyError(f"the table has no column '{name}', which this check needs") from err
+    return values if dtype is None else np.asarray(values, dtype=dtype)
 
 
 def as_number(value: Any, what: str, unit: str | None = None) -> float | CheckResult:

@@ -14,17 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..lesson import plural
 from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY as _AB_NJY
 from ..photometry import is_magnitude_unit
 from ._result import (
     NO_ANSWER,
     CheckResult,
     Mistakes,
+    column,
     first_mistake,
     floats,
     is_missing,
     judge,
-    plural,
     right,
     self_check,
     within,
@@ -44,13 +45,6 @@ __all__ = ["check_band_magnitudes", "check_magnitudes", "check_mean_flux", "chec
 _POGSON = 2.5 / math.log(10.0)
 
 
-def _column(table: Table, name: str) -> np.ndarray:
-    """The column ``name`` of ``table`` as floats; a KeyError naming it if the table has none."""
-    if name not in table.colnames:
-        raise KeyError(f"the table has no column {name!r}")
-    return floats(table[name])
-
-
 def _same_magnitudes(atol: float) -> Callable[[Any, Any], bool]:
     """Equality of two magnitude arrays to ``atol`` mag, NaN equal to NaN."""
     return lambda a, b: bool(np.allclose(a, b, rtol=0, atol=atol, equal_nan=True))
@@ -64,7 +58,7 @@ def _probe_table(table: Table, flux: str) -> Table:
     g); a rule such as ``flux <= 0`` only shows its difference from ``flux < 0`` on such rows.
     """
     probe = table.copy(copy_data=True)
-    values = _column(probe, f"{flux}_instFlux")
+    values = column(probe, f"{flux}_instFlux", float)
     positive_rows = np.flatnonzero(values > 0)
     values[positive_rows[: max(1, min(5, positive_rows.size // 2))]] = 0.0
     probe[f"{flux}_instFlux"] = values
@@ -90,7 +84,7 @@ def check_negative_count(answer: Any, table: Table, *, flux: str = "base_PsfFlux
     -------
     CheckResult
     """
-    values = _column(table, f"{flux}_instFlux")
+    values = column(table, f"{flux}_instFlux", float)
     if not callable(answer):
         problem = _count_problem(answer)
         return wrong(problem) if problem else _negative_count_verdict(int(answer), values, flux)
@@ -105,7 +99,7 @@ def check_negative_count(answer: Any, table: Table, *, flux: str = "base_PsfFlux
     if problem is not None:
         return wrong(f"your function returns {count!r}: {problem}")
     verdict = _negative_count_verdict(int(count), values, flux)
-    probe_values = _column(probe, f"{flux}_instFlux")
+    probe_values = column(probe, f"{flux}_instFlux", float)
     n_new_zeros = int(np.count_nonzero(probe_values == 0) - np.count_nonzero(values == 0))
     probe_ok = _count_problem(on_probe) is None
     if not verdict.correct or (probe_ok and on_probe == np.count_nonzero(probe_values < 0)):
@@ -221,7 +215,7 @@ def check_magnitudes(
             return wrong(f"{what} have unit '{unit}', not mag: convert fluxes with instFluxToMagnitude.")
     if np.ndim(answer) == 0:
         return wrong("give one magnitude per row of the table (an array), not a single number.")
-    mags, inst = floats(answer), _column(table, f"{flux}_instFlux")
+    mags, inst = floats(answer), column(table, f"{flux}_instFlux", float)
     n = len(inst)
     if mags.shape != (n,):
         return wrong(
@@ -229,7 +223,8 @@ def check_magnitudes(
             "so the array stays aligned with the table (and with the other bands)."
         )
     expected, expected_err = (
-        np.asarray(a, dtype=float) for a in photo_calib.instFluxToMagnitude(inst, _column(table, f"{flux}_instFluxErr"))
+        np.asarray(a, dtype=float)
+        for a in photo_calib.instFluxToMagnitude(inst, column(table, f"{flux}_instFluxErr", float))
     )
     problem = _magnitude_problem(mags, expected, inst, table, photo_calib, flux, atol, other_tables or {})
     if problem:
@@ -261,7 +256,7 @@ def _other_magnitudes(tables: Mapping[str, Table], photo_calib: PhotoCalib, flux
     ]
     return {
         message: lambda table=table, name=name: (
-            photo_calib.instFluxToMagnitude(_column(table, f"{name}_instFlux"))
+            photo_calib.instFluxToMagnitude(column(table, f"{name}_instFlux", float))
             if len(table) == n and f"{name}_instFlux" in table.colnames
             else None
         )
@@ -458,7 +453,7 @@ def check_band_magnitudes(
         probed = floats(answer(forced, probe)[0])
     except Exception as error:  # noqa: BLE001
         return wrong(f"with other calibrations your function raised {type(error).__name__}: {error}")
-    inst = _column(forced[band], f"{flux}_instFlux")
+    inst = column(forced[band], f"{flux}_instFlux", float)
     mistakes: dict[str, Any] = {
         f"your function calibrates the {band} fluxes with the {other} band's calibration. Here every band has "
         "zero point 27, so the numbers came out right by luck; with calibrations that differ between bands "

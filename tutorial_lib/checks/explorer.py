@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..lesson import DEFAULT_FAINT
-from ._result import CheckResult, floats, judge, self_check, wrong
+from ._result import CheckResult, as_count, floats, judge, self_check, wrong
 
 if TYPE_CHECKING:
     from ..explorer.selection_explorer import SelectionExplorer
@@ -103,12 +103,9 @@ def check_patch_inner_duplicates(answer: Any, explorer: SelectionExplorer) -> Ch
         )
     if len(explorer.patches) < 2:
         return wrong('build the explorer over every patch (patches="all"): one patch has no overlaps.')
-    try:
-        value = int(answer)
-    except (TypeError, ValueError):
-        return wrong(f"the answer should be a whole number of rows, got {answer!r}.")
-    if value != answer:
-        return wrong(f"the answer should be a whole number of rows, got {answer!r}.")
+    value = as_count(answer, "the number of duplicate rows")
+    if isinstance(value, CheckResult):
+        return value
     n_rows, n_objects = expected_patch_inner_duplicates(explorer)
     return judge(
         value,

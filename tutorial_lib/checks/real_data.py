@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..lesson import plural
 from ..matching import match_rows, take_rows
 from ..photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY as AB_NJY
-from ._result import CheckResult, as_mask, as_number, judge, plain, plural, self_check, wrong
+from ._result import CheckResult, as_mask, as_number, judge, plain, self_check, wrong
 
 if TYPE_CHECKING:
     from astropy.table import Table

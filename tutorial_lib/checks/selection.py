@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..lesson import plural
 from ._result import (
     FRACTION_TOLERANCE,
     NO_ANSWER,
@@ -32,12 +33,12 @@ from ._result import (
     as_count,
     as_mask,
     as_number,
+    column,
     first_mistake,
     floats,
     is_missing,
     judge,
     plain,
-    plural,
     right,
     self_check,
     within,
@@ -70,14 +71,6 @@ _PRIMARY_PARTS = {
 }
 
 
-def _column(table: Table, name: str) -> np.ndarray:
-    """The column ``name`` of ``table`` as a plain array; a KeyError naming it if the table has none."""
-    try:
-        return plain(table[name])
-    except (KeyError, ValueError) as err:
-        raise KeyError(f"the table has no column '{name}', which this check needs") from err
-
-
 # --- lesson 3: detect_isPrimary and duplicates -----------------------------------------------------------------
 @self_check
 def check_primary_parts(mask: ArrayLike, ref: Table) -> CheckResult:
@@ -101,12 +94,12 @@ def check_primary_parts(mask: ArrayLike, ref: Table) -> CheckResult:
     answer = as_mask(mask, len(ref), "your mask")
     if isinstance(answer, CheckResult):
         return answer
-    n_child = _column(ref, "deblend_nChild")
+    n_child = column(ref, "deblend_nChild")
     parts = {
         "deblended": n_child == 0,
-        "patch_inner": _column(ref, "detect_isPatchInner").astype(bool),
-        "tract_inner": _column(ref, "detect_isTractInner").astype(bool),
-        "not_sky": ~_column(ref, "merge_peak_sky").astype(bool),
+        "patch_inner": column(ref, "detect_isPatchInner").astype(bool),
+        "tract_inner": column(ref, "detect_isTractInner").astype(bool),
+        "not_sky": ~column(ref, "merge_peak_sky").astype(bool),
     }
     expected = np.logical_and.reduce(list(parts.values()))
     counts = f"your mask keeps {int(answer.sum()):,} rows, the definition {int(expected.sum()):,}"
@@ -237,8 +230,8 @@ def check_extendedness(answer: Any, forced: Table, flux_ratio: float = HSC_FLUX_
     -------
     CheckResult
     """
-    psf = _column(forced, "base_PsfFlux_instFlux").astype(float)
-    cmodel = _column(forced, "modelfit_CModel_instFlux").astype(float)
+    psf = column(forced, "base_PsfFlux_instFlux").astype(float)
+    cmodel = column(forced, "modelfit_CModel_instFlux").astype(float)
     n = len(psf)
     try:
         values = plain(answer)
@@ -253,7 +246,7 @@ def check_extendedness(answer: Any, forced: Table, flux_ratio: float = HSC_FLUX_
         return wrong(f"your answer should hold numbers (0 or 1); it has dtype {values.dtype}.")
     measured = np.isfinite(psf) & np.isfinite(cmodel)
     if "base_ClassificationExtendedness_flag" in forced.colnames:
-        measured &= ~_column(forced, "base_ClassificationExtendedness_flag").astype(bool)
+        measured &= ~column(forced, "base_ClassificationExtendedness_flag").astype(bool)
     got = values.astype(float)[measured]
     if np.any(~np.isfinite(got)):
         return wrong(

@@ -55,10 +55,9 @@ def expected_survey_galaxies(catalog: Catalog, faint: float) -> tuple[int, int]:
     """
     import dask
 
-    from ..survey.histograms import boxed, sum_partition_results
+    from ..survey.histograms import map_and_sum
 
-    per_partition = catalog.map_partitions(boxed, _galaxies_kept, faint)
-    (total,) = dask.compute(sum_partition_results(per_partition))
+    (total,) = dask.compute(map_and_sum(catalog, _galaxies_kept, faint))
     return int(total[0]), int(total[1])
 
 

@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from astropy.table import Table
 
-from .._arrays import as_array
-from ..lesson import DEFAULT_FAINT, FAINT_RANGE, REFERENCE_BAND
+from .._arrays import as_array, finite_pair
+from ..lesson import COLOURS, DEFAULT_FAINT, FAINT_RANGE, REFERENCE_BAND, plural
 from ..photometry import as_magnitude
 from ..selection import (
     CRITERIA,
@@ -54,9 +54,8 @@ SHORTCUT = "primary"
 #: Flag criteria with a checkbox besides the shortcut, in the lesson's order: the parts of ``detect_isPrimary``
 #: first, then the per-band cuts of the reference band.
 FLAG_CRITERIA = tuple(name for name in CRITERIA if name != SHORTCUT)
-#: Colours the CMD can show: name -> (blue band, red band).
-COLOURS = {"r-i": ("r", "i"), "g-r": ("g", "r")}
-#: Name of the magnitude cut in :meth:`ExplorerState.apply` and in the funnel.
+#: Name of the magnitude cut in :meth:`ExplorerState.apply` and in the funnel; the faint limit's keyword of
+#: both explorers' ``set``.
 FAINT = "faint"
 _MINUS = "\N{MINUS SIGN}"
 _TRUTH_CLASSES = ("star", "galaxy", "sky", "blend")
@@ -100,26 +99,6 @@ def colour_text(colour: str) -> str:
     """
     blue, red = COLOURS[colour]
     return f"{blue} {_MINUS} {red}"
-
-
-def plural(n: int, word: str, plural_form: str | None = None) -> str:
-    """``"1 star"``, ``"2 stars"``, ``"2 galaxies"`` (with ``plural_form``).
-
-    Parameters
-    ----------
-    n : int
-        The count.
-    word : str
-        The singular.
-    plural_form : str, optional
-        The plural, if not ``word + "s"``.
-
-    Returns
-    -------
-    str
-        The count and the word.
-    """
-    return f"{n:,} {word if n == 1 else (plural_form or word + 's')}"
 
 
 class BoxState(NamedTuple):
@@ -764,7 +743,7 @@ class ExplorerState:
         keep.flags.writeable = False
         self._keep = keep
         mag, colour = self.cmd_data()
-        points, n_nan = _finite_points(colour[keep], mag[keep])
+        x, y, n_nan = finite_pair(colour[keep], mag[keep])
         n = int(np.count_nonzero(keep))
         truth = self._truth_counts(keep)
         return Frame(
@@ -773,8 +752,8 @@ class ExplorerState:
             scope=self.patch_label(self._choice),
             x_label=f"{colour_text(self._colour)} [mag]",
             y_label=self.reference_band,
-            points=points,
-            removed=None if removed is None else _finite_points(colour[removed], mag[removed])[0],
+            points=(x, y),
+            removed=None if removed is None else finite_pair(colour[removed], mag[removed])[:2],
             image=None,
             funnel=tuple((self._step_label(name), alone, kept) for name, alone, kept in funnel),
             truth=truth,
@@ -881,11 +860,6 @@ class ExplorerState:
         ``n_removed`` (as :meth:`tutorial_lib.selection.Selection.funnel`; usable by ``plots.plot_funnel``)."""
         funnel, _ = funnel_counts(self._steps(), self.n_total)
         return funnel_table(funnel, self.n_total)[["criterion", "n_kept_alone", "n_kept_cumulative", "n_removed"]]
-
-
-def _finite_points(x: np.ndarray, y: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], int]:
-    finite = np.isfinite(x) & np.isfinite(y)
-    return (x[finite], y[finite]), int(finite.size - np.count_nonzero(finite))
 
 
 def _checked_patches(patches: Mapping[Hashable, PatchTables] | PatchTables) -> dict[Hashable, PatchTables]:

@@ -36,8 +36,9 @@ from matplotlib.legend import Legend
 from PIL import Image
 
 from .. import plots
+from ..lesson import plural
 from .raster import PixelPoints
-from .state import FAINT, Frame, colour_text, plural
+from .state import FAINT, Frame, colour_text
 
 __all__ = ["CSS_PREFIX", "ExplorerView"]
 

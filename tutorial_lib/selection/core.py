@@ -2,7 +2,7 @@
 
 It reads each column once and caches each criterion's mask, computes magnitudes (lsst/utils ``Magnitude.h``
 and afw ``PhotoCalib.cc``), the cut-by-cut :meth:`Selection.funnel` and :meth:`Selection.check_primary`,
-which verifies ``detect_isPrimary`` against its definition (:func:`~.criteria.primary_definition`).
+which verifies ``detect_isPrimary`` against its definition, recomputed from its parts.
 
 Real 2016 (Gen2) forced tables, such as the HSC data of lesson 8, give each row an ``id`` of its own and link it
 to the reference row through ``objectId``: ``Selection(..., match_column="objectId")`` matches through it, and
@@ -444,7 +444,6 @@ class Selection:
         self,
         criteria: str | Iterable[str] | None = LESSON_FUNNEL,
         *,
-        order: str = "registry",
         band: str | Sequence[str] | None = None,
     ) -> Table:
         """How many rows each criterion keeps, alone and applied one after the other.
@@ -453,10 +452,8 @@ class Selection:
         ----------
         criteria : str or iterable of str, optional
             Criteria to apply; default :data:`LESSON_FUNNEL` (the four parts of ``detect_isPrimary``, then
-            ``primary``, ``point_source`` and ``good_psf_flux``). ``None`` means :data:`LESSON_CRITERIA`.
-        order : {'registry', 'given'}, optional
-            ``'registry'`` applies the criteria in the order of :data:`CRITERIA` (the lesson's order,
-            independent of the order they were enabled); ``'given'`` in the order listed.
+            ``primary``, ``point_source`` and ``good_psf_flux``). ``None`` means :data:`LESSON_CRITERIA`. They
+            are applied in the order of :data:`CRITERIA` (the lesson's order), whatever the order listed.
         band : str or sequence of str, optional
             As for :meth:`mask`.
 
@@ -468,12 +465,9 @@ class Selection:
             ``fraction_cumulative`` and ``n_removed`` (rows removed by this step given the previous ones).
             Fractions are of all reference rows, ``meta['n_total']`` (NaN if there are none).
         """
-        if order not in ("registry", "given"):
-            raise ValueError(f"order must be 'registry' or 'given', got {order!r}")
         names, bands = self._resolve(criteria, band)
-        if order == "registry":
-            rank = {n: i for i, n in enumerate(CRITERIA)}
-            names = sorted(names, key=rank.__getitem__)
+        rank = {n: i for i, n in enumerate(CRITERIA)}
+        names = sorted(names, key=rank.__getitem__)
         n_total = self._n
         counts, _ = funnel_counts(((n, self._criterion_mask(n, bands)) for n in names), n_total)
         out = funnel_table(counts, n_total)
@@ -491,7 +485,7 @@ class Selection:
         The definition (meas_algorithms ``setPrimaryFlags.py``) is ``detect_isPatchInner &
         detect_isTractInner & ~merge_peak_sky & detect_isDeblendedSource``, with ``deblend_nChild == 0``
         in place of ``detect_isDeblendedSource`` when the table does not have it (pipelines v16, which set
-        isPrimary only where nChild == 0; the same with meas_deblender). See :func:`primary_definition`.
+        isPrimary only where nChild == 0; the same with meas_deblender).
 
         Returns
         -------

@@ -13,7 +13,7 @@ reference table: same ids, same order. The lesson keeps
 and, in the explorer, a faint limit (:func:`faint_cut`). Each criterion is defined once, in :data:`CRITERIA`,
 with a checkbox label, a one-line explanation, the table it reads and its columns, so that the notebook, the
 widget and the tests share one definition, and has a plain function (``primary(ref)``,
-``point_source(forced, band="i")``, ...). :func:`primary_definition` recomputes ``detect_isPrimary`` with
+``point_source(forced, band="i")``, ...). :meth:`Selection.check_primary` recomputes ``detect_isPrimary`` with
 the 2016-2018 (meas_deblender) definitions of :mod:`tutorial_lib.eras`.
 
 Sources of the definitions: meas_algorithms ``python/lsst/meas/algorithms/setPrimaryFlags.py`` (pipe_tasks
@@ -59,7 +59,6 @@ __all__ = [
     "patch_inner",
     "point_source",
     "primary",
-    "primary_definition",
     "tract_inner",
 ]
 
@@ -407,7 +406,7 @@ def not_sky(ref: Table) -> np.ndarray:
 def primary(ref: Table) -> np.ndarray:
     """Unique, real, deblended objects: ``detect_isPrimary`` as written by the pipelines.
 
-    Its definition is :func:`primary_definition`; :meth:`Selection.check_primary` compares the two.
+    :meth:`Selection.check_primary` compares it with its definition, recomputed from its parts.
 
     Parameters
     ----------
@@ -422,34 +421,17 @@ def primary(ref: Table) -> np.ndarray:
     return _apply_rule("primary", ref, REF)
 
 
-def primary_definition(ref: Table) -> tuple[np.ndarray, str]:
-    """Recompute ``detect_isPrimary`` from its parts, as the pipelines define it.
+def _primary_definition(get: Callable[[str], np.ndarray], colnames: Iterable[str]) -> tuple[np.ndarray, str]:
+    """``detect_isPrimary`` recomputed from its parts, as the pipelines define it, on columns read by ``get``.
 
     meas_algorithms ``setPrimaryFlags.py`` (``SetPrimaryFlagsTask.run``) sets, for a coadd,
     ``isPrimary = isTractInner & isPatchInner & ~merge_peak_sky & isDeblendedSource``; with meas_deblender
     ``isDeblendedSource`` is ``deblend_nChild == 0`` (``getDeblendPrimaryFlags``; with scarlet it differs).
     The pipelines up to v16 (pipe_tasks ``setPrimaryFlags.py@16.0``) wrote no ``detect_isDeblendedSource``
-    but set ``isPrimary`` only where ``deblend_nChild == 0``: the same formula with meas_deblender.
-
-    Parameters
-    ----------
-    ref : astropy.table.Table
-        Reference table with ``detect_isPatchInner``, ``detect_isTractInner``, ``merge_peak_sky`` and
-        ``detect_isDeblendedSource`` or, if that column is absent, ``deblend_nChild``.
-
-    Returns
-    -------
-    expected : numpy.ndarray of bool
-        The recomputed flag.
-    deblend_column : str
-        ``"detect_isDeblendedSource"`` if the table has it (used as is), else ``"deblend_nChild"``.
+    but set ``isPrimary`` only where ``deblend_nChild == 0``: the same formula with meas_deblender. The flags
+    are checked, then :mod:`.eras`' formula applied. Returns the flag and the deblend column used
+    (``"detect_isDeblendedSource"`` if ``colnames`` has it, else ``"deblend_nChild"``).
     """
-    _check_table(ref, "ref")
-    return _primary_definition(lambda c: _table_column(ref, c, REF), ref.colnames)
-
-
-def _primary_definition(get: Callable[[str], np.ndarray], colnames: Iterable[str]) -> tuple[np.ndarray, str]:
-    """:func:`primary_definition` on columns read by ``get``: the flags checked, then :mod:`.eras`' formula."""
     columns = {
         name: _as_flag(get(name), name) for name in ("detect_isPatchInner", "detect_isTractInner", "merge_peak_sky")
     }

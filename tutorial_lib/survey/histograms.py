@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..lesson import FAINT_RANGE, REFERENCE_BAND
+from ..lesson import COLOURS, FAINT_RANGE, REFERENCE_BAND
 from .criteria import SURVEY_CRITERIA, criterion_names, pack_bitmask, require_columns
 
 __all__ = [
@@ -41,8 +41,6 @@ __all__ = [
     "sum_partition_results",
 ]
 
-#: Colours of the CMD: name -> (blue band, red band).
-COLOURS = {"r-i": ("r", "i"), "g-r": ("g", "r")}
 #: Truth classes of the simulated survey's ``truth_type`` column (data_fetch.survey.TRUTH_TYPES).
 TRUTH_CLASSES = ("star", "galaxy", "blend parent")
 #: Upper bound on the sky histogram's HEALPix pixels (its resolution is chosen to stay under it).
@@ -243,7 +241,7 @@ def sum_partition_results(per_partition, *, split_every: int = 8, groups: Sequen
     level = [_summed_in_one_task([parts[i] for i in group]) for group in groups]
     width = max(split_every, 2)  # each sum of the tree adds at least two results, so the tree ends
     while len(level) > 1:
-        level = [dask.delayed(_sum_results)(*level[i : i + width]) for i in range(0, len(level), width)]
+        level = [dask.delayed(_sum_many)(level[i : i + width]) for i in range(0, len(level), width)]
     return level[0]
 
 
@@ -298,7 +296,7 @@ def _summed_in_one_task(parts):
     import dask
     from dask.optimization import cull
 
-    total = dask.delayed(_sum_unwrapped)(*parts)
+    total = dask.delayed(_sum_many)(list(parts), unwrap=True)
     graph, _ = cull(dict(total.__dask_graph__()), [total.key])
     return dask.delayed(_compute_here)(_Graph(graph, total.key))
 
@@ -364,15 +362,6 @@ def _unwrap(part):
     if isinstance(value, np.ndarray) and value.dtype == object and value.size == 1:
         value = value[0]  # the box of `boxed`
     return value
-
-
-def _sum_unwrapped(*parts):
-    """Sum of the function's results held in partitions of ``map_partitions``'s output."""
-    return _sum_many(parts, unwrap=True)
-
-
-def _sum_results(*results):
-    return _sum_many(results)
 
 
 def _sum_many(results, unwrap: bool = False):

@@ -13,15 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from ..explorer.state import BoxState, Frame, check_faint
-from ..lesson import DEFAULT_FAINT, FAINT_RANGE
+from ..explorer.state import FAINT, BoxState, Frame, check_faint
+from ..lesson import COLOURS, DEFAULT_FAINT, FAINT_RANGE
 from .criteria import LESSON_SURVEY_CRITERIA, SURVEY_CRITERIA, criterion_names, passing_bitmasks, selection_expression
-from .histograms import COLOURS, TRUTH_CLASSES, SurveyHistograms, compute_survey_histograms
+from .histograms import TRUTH_CLASSES, SurveyHistograms, compute_survey_histograms
 
 __all__ = ["FAINT", "SurveyExplorerState"]
 
-#: Keyword of :meth:`SurveyExplorerState.set` for the faint limit.
-FAINT = "faint"
 #: The one "patch" choice of the survey explorer: the whole catalog.
 SURVEY_SCOPE = "survey"
 
@@ -217,16 +215,6 @@ class SurveyExplorerState:
         if self._faint_index is not None:
             rows.append((f"{self.spec.band} <= {self.faint:.1f}", self.n_selected))
         return rows
-
-    def state(self) -> dict[str, Any]:
-        """Everything a view needs to know, as plain values."""
-        return {
-            **dict(self._ticked.items()),
-            FAINT: self.faint,
-            "colour": self._colour,
-            "n_selected": self.n_selected,
-            "n_total": self.n_total,
-        }
 
     def __repr__(self) -> str:
         faint = "none" if self.faint is None else f"{self.spec.band} <= {self.faint:.1f}"
