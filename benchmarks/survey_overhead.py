@@ -43,9 +43,8 @@ from benchmarks.survey_speed import (
     COLUMNS,
     FAINT,
     MAG_EDGES,
-    close_clusters,
     cmd_histogram,
-    local_clusters,
+    one_cluster,
     with_lsdb,
     with_pyarrow,
 )
@@ -131,15 +130,11 @@ def _measure(args, catalogs) -> int:
     for repeat in range(args.repeat):
         for step, run in here.items():
             time_step(step, run)
-        # One cluster at a time, as in survey_speed: an idle cluster slows whatever runs beside it.
         for workers, runs in on_cluster.items():
-            clusters, clients = local_clusters((workers,))
-            try:
-                clients[workers].run(_warm)  # every worker imports outside the timing
+            with one_cluster(workers) as client:
+                client.run(_warm)  # every worker imports outside the timing
                 for step, run in runs.items():
-                    time_step(step, lambda p, client=clients[workers], run=run: run(p, client))
-            finally:
-                close_clusters(clusters, clients)
+                    time_step(step, lambda p, client=client, run=run: run(p, client))
         print(f"After repeat {repeat + 1}: {uptime()}")
     same = all(np.array_equal(counts[(step, k)], counts[(steps[0], k)]) for step, k in counts)
 

@@ -38,6 +38,8 @@ import resource
 import sys
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -199,6 +201,21 @@ def close_clusters(clusters: dict, clients: dict) -> None:
         logging.disable(logging.NOTSET)
 
 
+@contextmanager
+def one_cluster(workers: int) -> Iterator:
+    """The client of a ``LocalCluster`` of ``workers`` (:func:`local_clusters`), closed when the block ends.
+
+    Benchmarks start each cluster only for its own measurement: an idle cluster's processes (heartbeats, memory
+    monitors) take CPU from whatever runs beside them (the two-process baseline gained 1.55x to 1.88x alone, 1.31x
+    to 1.58x beside two idle clusters, on 3 December 2026).
+    """
+    clusters, clients = local_clusters((workers,))
+    try:
+        yield clients[workers]
+    finally:
+        close_clusters(clusters, clients)
+
+
 def _peak_worker_mb(client) -> list[float]:
     """Peak resident memory of each worker process, MB (Linux reports ru_maxrss in KiB)."""
     return sorted(v / 1024 for v in client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).values())
@@ -246,18 +263,12 @@ def main(argv=None) -> int:
         for _ in range(args.repeat):
             for route, run in here.items():
                 time_route(route, run)
-            # One cluster at a time: an idle cluster's processes (heartbeats, memory monitors) take CPU from
-            # whatever runs beside them (the two-process baseline gained 1.55x to 1.88x alone, 1.31x to 1.58x
-            # beside two idle clusters, on 3 December 2026)
             for route, workers in on_cluster.items():
-                clusters, clients = local_clusters((workers,))
-                try:
-                    with_lsdb(paths[-1], clients[workers])  # warm every worker (imports) outside the timing
-                    time_route(route, lambda p, client=clients[workers]: with_lsdb(p, client))
-                    peak = _peak_worker_mb(clients[workers])
+                with one_cluster(workers) as client:
+                    with_lsdb(paths[-1], client)  # warm every worker (imports) outside the timing
+                    time_route(route, lambda p, client=client: with_lsdb(p, client))
+                    peak = _peak_worker_mb(client)
                     peaks[workers] = [max(a, b) for a, b in zip(peaks.get(workers, peak), peak, strict=True)]
-                finally:
-                    close_clusters(clusters, clients)
             print(f"After a repeat: {load_average()}")
     finally:
         pool.shutdown()
