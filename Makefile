@@ -32,6 +32,11 @@ export EXPLORER_PORT
 # .venv/bin first on PATH (its terminals find the project's Python); 127.0.0.1 only, with a token
 # (yours in $JUPYTER_TOKEN, else a random one; the port is $JUPYTER_PORT, else 8888 or the next free one);
 # news and update checks off through the settings shipped in jupyter-config/ (not your home folder's).
+# Kernels talk to the server over CurveZMQ-encrypted sockets where their kernelspec supports it (ipykernel's
+# does; otherwise ipykernel 7 warns "Kernel is running over TCP without encryption" at every kernel start).
+# notebook_shim (a JupyterLab dependency that maps old NotebookApp settings) is off: it reads every server
+# setting while it loads, which prints "ServerApp.token config is deprecated" although no token is configured.
+KERNEL_FLAGS := --KernelManager.transport_encryption=auto
 VENV_ENV = PATH="$$PWD/$(VENV)/bin:$$PATH" VIRTUAL_ENV="$$PWD/$(VENV)"
 NEW_TOKEN = "$${JUPYTER_TOKEN:-$$("$(PY)" -c 'import secrets; print(secrets.token_hex(24))')}"
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -41,6 +46,7 @@ LAB_FLAGS = --ServerApp.ip=127.0.0.1 $(AS_ROOT) \
 	--ServerApp.root_dir="$$PWD" --LabApp.default_url="/lab/tree/$(FIRST_WORKBOOK)" \
 	--LabApp.app_settings_dir="$$PWD/jupyter-config/lab-settings" --LabApp.extension_manager=readonly \
 	--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	--ServerApp.jpserver_extensions=notebook_shim=False $(KERNEL_FLAGS) \
 	$(if $(filter no,$(LAB_BROWSER)),--no-browser)
 
 # A REPO with shell metacharacters, spaces or a leading '-' is refused before anything runs.
@@ -130,7 +136,7 @@ lab: venv data workbooks
 explorer: venv data
 	$(require_port_settings)
 	$(VENV_ENV) "$(VENV)/bin/voila" "$(EXPLORER_PAGE)" --Voila.ip=127.0.0.1 --port="$${EXPLORER_PORT:-8866}" --token \
-		--VoilaConfiguration.extension_denylist=nbdime-jupyterlab \
+		--VoilaConfiguration.extension_denylist=nbdime-jupyterlab $(KERNEL_FLAGS) \
 		$(if $(filter no,$(LAB_BROWSER)),--no-browser)
 
 lint: venv

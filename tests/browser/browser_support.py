@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -140,6 +141,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def make_flags(target: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The options starting with one of ``prefixes`` on the server command of ``make <target>`` (``make -n``, so
+    the Makefile's variables are expanded): the tests serve the lessons with the settings `make` uses."""
+    make = ["make", "--no-print-directory", "-n", "-C", str(REPO_ROOT), "-o", ".venv/.installed"]
+    result = subprocess.run([*make, target, "LAB_BROWSER=no"], capture_output=True, text=True, timeout=120, check=True)
+    lines = result.stdout.replace("\\\n", " ").splitlines()  # a recipe's continued lines, joined
+    server = next(line for line in lines if '/bin/jupyter" lab' in line or '/bin/voila"' in line)
+    return [word for word in shlex.split(server) if word.startswith(prefixes)]
+
+
+#: What the server logs when a setting of `make` is lost: a kernel on unencrypted TCP (ipykernel 7 warns at every
+#: start) or notebook_shim reading every server setting ("ServerApp.token config is deprecated").
+UNWANTED_LOG_LINES = ("Kernel is running over TCP without encryption", "config is deprecated")
+
+
+def unwanted_log_lines(log_path: Path) -> list[str]:
+    """The lines of a server log that ``make lab`` and ``make explorer`` are set up not to print."""
+    text = log_path.read_text(errors="replace")
+    return [line for line in text.splitlines() if any(unwanted in line for unwanted in UNWANTED_LOG_LINES)]
 
 
 def start_server(command: list[str], cwd: Path, env: dict, log_path: Path) -> subprocess.Popen:

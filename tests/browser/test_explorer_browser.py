@@ -36,10 +36,12 @@ from browser_support import (  # noqa: F401  (chromium and cuts are fixtures)
     cuts,
     free_port,
     launch,
+    make_flags,
     rest,
     start_server,
     stop,
     tail,
+    unwanted_log_lines,
     wait_for_server,
 )
 
@@ -146,6 +148,8 @@ def lab(tmp_path_factory, chromium, cuts):  # noqa: F811
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",  # no PyPI queries
         "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: the command registry and the models
+        # The kernels' and the server extensions' settings of `make lab`.
+        *make_flags("lab", ("--KernelManager.", "--ServerApp.jpserver_extensions=")),
     ]
     if os.geteuid() == 0:  # containers and CI often run as root
         command.append("--allow-root")
@@ -244,6 +248,8 @@ def test_explorer_in_jupyterlab(lab, cuts, chromium):  # noqa: F811
             # The project's settings are in force: no "official Jupyter news" notification, no dialog.
             assert page.get_by_text("official Jupyter news").count() == 0
             assert page.locator(".jp-Dialog").count() == 0
+            # The kernel talked to the server over encrypted sockets; no deprecated setting was read.
+            assert unwanted_log_lines(log_path) == []
         except Exception:
             try:
                 page.screenshot(path=str(ARTIFACTS / "failure_page.png"), full_page=True)

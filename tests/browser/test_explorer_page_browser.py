@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import secrets
 import shutil
 import sys
@@ -26,9 +25,11 @@ from browser_support import (  # noqa: F401  (chromium and cuts are fixtures)
     cuts,
     free_port,
     launch,
+    make_flags,
     start_server,
     stop,
     tail,
+    unwanted_log_lines,
     wait_for_server,
 )
 
@@ -36,13 +37,6 @@ pytestmark = pytest.mark.browser
 
 PAGE = REPO_ROOT / "pages" / "explorer.ipynb"
 PAGE_TIMEOUT = 300_000  # ms: Voila runs the page's notebook (nine patches) before the explorer shows
-
-
-def _voila_flags_of_make_explorer() -> list[str]:
-    """The Voila options of the Makefile's `explorer` target, so the test serves the page as `make` does."""
-    recipe = re.search(r"^explorer:.*?\n((?:\t.*\n)+)", (REPO_ROOT / "Makefile").read_text(), flags=re.M)
-    assert recipe, "the Makefile has no explorer target"
-    return re.findall(r"--(?:Voila|VoilaConfiguration)\.[\w.]+=[^\s\\]+", recipe.group(1))
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +56,7 @@ def voila(tmp_path_factory, chromium, cuts):  # noqa: F811
         "JUPYTER_PLATFORM_DIRS": "1",
         "MPLBACKEND": "Agg",
     }
-    flags = _voila_flags_of_make_explorer()
+    flags = make_flags("explorer", ("--Voila.", "--VoilaConfiguration.", "--KernelManager."))
     assert "--Voila.ip=127.0.0.1" in flags
     token = secrets.token_hex(16)
     port = free_port()
@@ -108,6 +102,8 @@ def test_explorer_page_in_voila(voila, cuts, chromium):  # noqa: F811
             connection.close()
             click_every_checkbox(page, cuts, "explorer_page")
             assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+            # The page's kernel talks to Voila over encrypted sockets, as `make explorer` sets it up.
+            assert unwanted_log_lines(log_path) == []
         except Exception:
             try:
                 page.screenshot(path=str(ARTIFACTS / "failure_explorer_page.png"), full_page=True)
