@@ -208,6 +208,28 @@ def test_cmd_legend_counts_rows_outside_the_ranges_as_not_shown():
     assert ax.get_legend().get_title().get_text() == f"1 row with NaN and {outside:,} outside the axes not shown"
 
 
+def test_cmd_extra_subset_outside_the_axes_is_counted_as_not_shown():
+    """Lesson 5 printed "true galaxies (N = 473)" with 7 of them off the axes, and left them out of the title."""
+    i_mag, r_i, _ = lesson_stars(300)
+    galaxies = (np.array([20.0, 21.0, 27.5, 22.0]), np.array([0.5, 3.4, 0.5, np.nan]))  # 2 off the axes, 1 NaN
+    ax = plots.plot_cmd(i_mag, r_i, extra=galaxies, extra_label="galaxies").axes[0]
+    assert len(plots._find_gid(ax, plots.GID_EXTRA).get_offsets()) == 1
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[1] == "galaxies (N = 1)"
+    outside = int(np.count_nonzero((i_mag > 26.0) | (i_mag < 16.0) | (r_i < -0.5) | (r_i > 3.0)))
+    assert ax.get_legend().get_title().get_text() == f"1 row with NaN and {outside + 2:,} outside the axes not shown"
+
+
+def test_color_color_legend_is_below_the_axes():
+    """No corner of the g - r against r - i plane is free of galaxies: the legend hid lesson 5's points."""
+    _, r_i, g_r = lesson_stars(300)
+    fig = plots.plot_color_color(g_r, r_i)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend_box = ax.get_legend().get_window_extent()
+    assert legend_box.y1 < ax.get_window_extent().y0
+
+
 def test_density_mode_switches_on_above_threshold():
     rng = np.random.default_rng(SEED)
     n = plots.DENSITY_THRESHOLD

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import astropy.units as u
 import matplotlib as mpl
@@ -44,6 +44,7 @@ import numpy as np
 from cycler import cycler
 from matplotlib import ticker
 from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -118,6 +119,9 @@ DENSITY_CMAP = "cividis"
 #: unless ``density`` is given: a scatter plot of more points is a saturated blob and slow to draw.
 DENSITY_THRESHOLD = 20_000
 
+#: Smallest marker of a point in a legend, points^2.
+_LEGEND_MARKER_SIZE = 12.0
+
 #: Scatter plots with more points than this are rasterised, so that PDF/SVG exports stay small.
 _RASTERIZE_ABOVE = 5_000
 
@@ -153,7 +157,8 @@ GID_FUNNEL_ALONE = "funnel-alone"
 _MINUS = "\N{MINUS SIGN}"
 # Bright and red: the emptiest corner of a CMD with faint stars at the bottom.
 _CMD_LEGEND_LOC: LegendLocType = "upper right"
-_CC_LEGEND_LOC: LegendLocType = "upper left"  # blue in r - i but red in g - r: no stars there
+#: Below the axes: no corner of the colour-colour plane is free of galaxies (noise scatters them everywhere).
+_CC_LEGEND_LOC: Literal["below"] = "below"
 
 
 # --- input conversion -------------------------------------------------------------------------------------
@@ -238,7 +243,7 @@ def _dropped_title(n_dropped: int, n_outside: int = 0) -> str | None:
     return f"{n_dropped or n_outside:,} {rows} {' and '.join(parts)} not shown"
 
 
-def _points_legend(ax: Axes, loc: LegendLocType, n_dropped: tuple[int, int]) -> None:
+def _points_legend(ax: Axes, loc: LegendLocType | Literal["below"], n_dropped: tuple[int, int]) -> None:
     handles: list[Any] = []
     main = _find_gid(ax, GID_POINTS) or _find_gid(ax, GID_DENSITY)
     if main is not None:
@@ -253,7 +258,21 @@ def _points_legend(ax: Axes, loc: LegendLocType, n_dropped: tuple[int, int]) -> 
     locus = _find_gid(ax, GID_LOCUS)
     if locus is not None:
         handles.append(locus)
-    ax.legend(handles=handles, loc=loc, title=_dropped_title(*n_dropped), markerscale=1.5)
+    title = _dropped_title(*n_dropped)
+    if loc == "below":
+        legend = ax.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.14),
+            title=title,
+            markerscale=1.5,
+            frameon=False,
+        )
+    else:
+        legend = ax.legend(handles=handles, loc=loc, title=title, markerscale=1.5)
+    for marker in legend.legend_handles:  # the dense diagrams' points (1.5 pt^2) would be specks in the legend
+        if isinstance(marker, PathCollection):
+            marker.set_sizes(np.maximum(marker.get_sizes(), _LEGEND_MARKER_SIZE))
 
 
 def _draw_points(
@@ -303,10 +322,10 @@ def _draw_points(
             rasterized=n > _RASTERIZE_ABOVE,
             zorder=2,
         )
-    n_extra_dropped = _draw_extra(ax, extra, size, extra_label)
+    n_extra_dropped, n_extra_outside = _draw_extra(ax, extra, (xr, yr), size, extra_label)
     ax.set_xlim(xr)
     ax.set_ylim((yr[1], yr[0]) if invert_y else yr)
-    return n_dropped + n_extra_dropped, n_outside
+    return n_dropped + n_extra_dropped, n_outside + n_extra_outside
 
 
 def _draw_density(ax: Axes, x: np.ndarray, y: np.ndarray, xr, yr, nbins, label: str, colorbar: bool) -> None:
@@ -333,8 +352,11 @@ def _draw_density(ax: Axes, x: np.ndarray, y: np.ndarray, xr, yr, nbins, label: 
         bar.ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
 
 
-def _draw_extra(ax: Axes, extra: tuple[np.ndarray, np.ndarray] | None, size: float, extra_label: str) -> int:
-    """Scatter the extra subset on top; return how many of its rows it dropped (not finite).
+def _draw_extra(
+    ax: Axes, extra: tuple[np.ndarray, np.ndarray] | None, ranges: tuple, size: float, extra_label: str
+) -> tuple[int, int]:
+    """Scatter the extra subset's points inside ``ranges`` (x, y) on top; return how many of its rows it left out:
+    not finite, and outside the ranges (as for the main points, so that its legend's N is what is drawn).
 
     The extra subset always gets an artist (possibly empty) so that a widget can fill it later.
     """
@@ -342,6 +364,10 @@ def _draw_extra(ax: Axes, extra: tuple[np.ndarray, np.ndarray] | None, size: flo
         ex, ey, n_extra_dropped = finite_pair(*extra)
     else:
         ex, ey, n_extra_dropped = np.empty(0), np.empty(0), 0
+    (xr, yr) = ranges
+    inside = (ex >= min(xr)) & (ex <= max(xr)) & (ey >= min(yr)) & (ey <= max(yr))
+    n_extra_outside = int(np.count_nonzero(~inside))
+    ex, ey = ex[inside], ey[inside]
     ax.scatter(
         ex,
         ey,
@@ -355,7 +381,7 @@ def _draw_extra(ax: Axes, extra: tuple[np.ndarray, np.ndarray] | None, size: flo
         rasterized=ex.size > _RASTERIZE_ABOVE,
         zorder=3,
     )
-    return n_extra_dropped
+    return n_extra_dropped, n_extra_outside
 
 
 def _label_axes(ax: Axes, xlabel: str, ylabel: str, title: str | None) -> None:
@@ -498,7 +524,7 @@ def _diagram(
     figsize: tuple[float, float],
     invert_y: bool,
     bin_steps: tuple[float, float],
-    legend_loc: LegendLocType | None,
+    legend_loc: LegendLocType | Literal["below"] | None,
     draw_options: dict[str, Any],
     title: str | None,
     locus: tuple[tuple[float, float], str] | None = None,
