@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import astropy.units as u
 import dask
 import lsdb
 import numpy as np
@@ -326,6 +327,29 @@ def test_explorer_counts_equal_a_direct_lsdb_computation(state, catalog, rows, t
         state.spec.mag_edges[0], state.spec.mag_edges[-1], inclusive="right"
     )
     assert state.cmd_image().sum() == inside.sum()
+
+
+def test_purity_and_completeness_by_magnitude_equal_a_count_of_the_rows(state, rows):
+    state.set(primary=True, point_source=True, good_psf_flux=True, not_saturated=False, faint=24.0)
+    table = state.purity_completeness(step=0.5)
+    assert table["bright"].unit == u.mag and table["faint"].unit == u.mag
+    assert table["bright"][0] == state.spec.faint_edges[0] and table["faint"][-1] == 24.0
+    mag = rows["i_psfMag"].astype(float)
+    is_star = rows["truth_type"] == 0
+    selected = rows.eval(state.expression).to_numpy(dtype=bool, na_value=False)
+    is_star = is_star.to_numpy(dtype=bool, na_value=False)
+    mag = mag.to_numpy(dtype=float, na_value=np.nan)
+    for row in table:
+        in_bin = (mag > row["bright"]) & (mag <= row["faint"])
+        assert row["true_stars"] == np.count_nonzero(in_bin & is_star)
+        assert row["selected"] == np.count_nonzero(in_bin & selected)
+        assert row["selected_stars"] == np.count_nonzero(in_bin & selected & is_star)
+    usable = table["selected"] > 0
+    assert usable.sum() >= 5
+    np.testing.assert_allclose(table["purity"][usable], table["selected_stars"][usable] / table["selected"][usable])
+    with pytest.raises(ValueError, match="multiple of 0.1 mag"):
+        state.purity_completeness(step=0.25)
+    state.reset()
 
 
 def test_a_toggle_reads_no_row(state, monkeypatch):

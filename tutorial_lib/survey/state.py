@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import astropy.units as u
 import numpy as np
+from astropy.table import Table
 
 from ..explorer.state import FAINT, BoxState, Frame, check_faint
 from ..lesson import COLOURS, DEFAULT_FAINT, FAINT_RANGE
@@ -191,6 +193,49 @@ class SurveyExplorerState:
         named = {name: int(counts[k]) for k, name in enumerate(TRUTH_CLASSES)}
         other = int(counts[len(TRUTH_CLASSES) :].sum())
         return {**named, "other": other} if other else named
+
+    def purity_completeness(self, step: float = 0.5) -> Table:
+        """Completeness and purity of the selection as a sample of stars, in bins of ``step`` mag of the reference
+        band, from the bright end of the faint edges to the faint limit (or the faintest edge).
+
+        Completeness is the fraction of the catalog's true stars in a bin that the selection keeps; purity the
+        fraction of the selected rows in a bin that are true stars (NaN where a bin has none).
+
+        Parameters
+        ----------
+        step : float
+            Bin width, mag: a multiple of the 0.1 mag between faint edges.
+
+        Returns
+        -------
+        astropy.table.Table
+            Columns ``bright`` and ``faint`` (the bin's edges, mag), ``true_stars``, ``selected``,
+            ``selected_stars``, ``completeness`` and ``purity``.
+        """
+        if "truth_le" not in self.histograms.arrays:
+            raise ValueError("this catalog has no truth_type column: purity and completeness need the truth")
+        edges = self.spec.faint_edges
+        stride = round(step / float(edges[1] - edges[0]))
+        if stride < 1 or not np.isclose(stride * (edges[1] - edges[0]), step):
+            raise ValueError(f"step={step!r}: use a multiple of {edges[1] - edges[0]:.1f} mag")
+        last = len(edges) - 1 if self._faint_index is None else self._faint_index
+        at = np.arange(0, last + 1, stride)
+        truth_le = self.histograms.arrays["truth_le"]  # (bitmask, truth class, rows with mag <= edge)
+        kept, every = truth_le[self._masks()].sum(axis=0)[:, at], truth_le.sum(axis=0)[:, at]
+        stars_kept, rows_kept, stars = np.diff(kept[0]), np.diff(kept.sum(axis=0)), np.diff(every[0])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            completeness, purity = stars_kept / stars, stars_kept / rows_kept
+        return Table(
+            {
+                "bright": edges[at[:-1]] * u.mag,
+                "faint": edges[at[1:]] * u.mag,
+                "true_stars": stars,
+                "selected": rows_kept,
+                "selected_stars": stars_kept,
+                "completeness": completeness,
+                "purity": purity,
+            }
+        )
 
     def cmd_image(self) -> np.ndarray:
         """Density CMD of the selection: counts in (colour bin, magnitude bin); bins fainter than the limit are 0."""
