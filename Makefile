@@ -42,6 +42,9 @@ NEW_TOKEN = "$${JUPYTER_TOKEN:-$$("$(PY)" -c 'import secrets; print(secrets.toke
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # `make lab LAB_BROWSER=no` starts the server without opening a browser (remote machines, benchmarks).
 LAB_BROWSER ?= yes
+ifneq ($(words $(LAB_BROWSER))-$(filter yes no,$(LAB_BROWSER)),1-$(strip $(LAB_BROWSER)))
+$(error LAB_BROWSER must be yes or no, not '$(LAB_BROWSER)')
+endif
 LAB_FLAGS = --ServerApp.ip=127.0.0.1 $(AS_ROOT) \
 	--ServerApp.root_dir="$$PWD" --LabApp.default_url="/lab/tree/$(FIRST_WORKBOOK)" \
 	--LabApp.app_settings_dir="$$PWD/jupyter-config/lab-settings" --LabApp.extension_manager=readonly \
@@ -65,7 +68,13 @@ define require_port_settings
 	done
 endef
 
-.PHONY: lab test data survey rebuild-data download-hsc venv wheelhouse workbooks reset-workbooks student explorer \
+# Every setting is checked before anything is built or installed: `settings` is the first prerequisite of `venv`,
+# where every target that builds starts (and an order-only one of the install itself, for `make -j`).
+settings:
+	$(require_plain_repo)
+	$(if $(filter lab explorer,$(MAKECMDGOALS)),$(require_port_settings))
+
+.PHONY: settings lab test data survey rebuild-data download-hsc venv wheelhouse workbooks reset-workbooks student explorer \
 	lint unit nbval browser benchmark refresh-outputs help lock clean \
 	test-latest upgrade
 
@@ -85,20 +94,19 @@ help:
 	@echo "make test-latest     unit tests and notebooks against the newest releases pyproject.toml allows (.venv-latest)"
 	@echo "make upgrade         adopt those releases: new requirements.lock, re-executed notebooks, diff to review"
 
-venv: $(VENV)/.installed
+venv: settings $(VENV)/.installed
 
 # scripts/setup_venv.py (the machine's Python, standard library only) holds a lock while it works, and recreates
 # a .venv made in another folder (a copied or moved project: its scripts point there), whose base Python is
 # gone, or whose install never completed; the check below makes it run then even when the stamp is fresh.
 VENV_NEEDS_SETUP := $(shell "$(PYTHON)" scripts/setup_venv.py --check --venv "$(VENV)" >/dev/null 2>&1 || echo FORCE)
 
-$(VENV)/.installed: requirements.lock pyproject.toml $(VENV_NEEDS_SETUP)
+$(VENV)/.installed: requirements.lock pyproject.toml $(VENV_NEEDS_SETUP) | settings
 	@"$(PYTHON)" scripts/setup_venv.py --venv "$(VENV)" --installer "$(INSTALLER)" $(WHEELHOUSE)
 
 FORCE:
 
 data: venv
-	$(require_plain_repo)
 	"$(PY)" -m data_fetch simulate --repo "$$REPO" --if-stale
 
 # Lesson 10's survey (a HATS catalog, 0.25 deg^2 with a margin), built on first use rather than by `make data`:
@@ -109,11 +117,9 @@ survey: venv
 	"$(PY)" -m data_fetch survey --out SURVEY --lesson --if-stale --quiet
 
 rebuild-data: venv
-	$(require_plain_repo)
 	"$(PY)" -m data_fetch simulate --repo "$$REPO" --force
 
 download-hsc: venv data
-	$(require_plain_repo)
 	"$(PY)" -m data_fetch download hsc-validation --repo "$$REPO"
 
 workbooks: venv
@@ -128,13 +134,11 @@ reset-workbooks: venv
 # The token goes to Jupyter through its environment (JUPYTER_TOKEN), not its command line, which every user of the
 # machine can read (ps); Jupyter prints a token it did not make as "?token=...", so it is printed here.
 lab: venv data workbooks
-	$(require_port_settings)
 	@token=$(NEW_TOKEN); echo "JupyterLab's token (its login page asks for it): $$token"; \
 	[ -n "$${JUPYTER_PORT-}" ] || unset JUPYTER_PORT; \
 	JUPYTER_TOKEN="$$token" $(VENV_ENV) "$(VENV)/bin/jupyter" lab $(LAB_FLAGS)
 
 explorer: venv data
-	$(require_port_settings)
 	$(VENV_ENV) "$(VENV)/bin/voila" "$(EXPLORER_PAGE)" --Voila.ip=127.0.0.1 --port="$${EXPLORER_PORT:-8866}" --token \
 		--VoilaConfiguration.extension_denylist=nbdime-jupyterlab $(KERNEL_FLAGS) \
 		$(if $(filter no,$(LAB_BROWSER)),--no-browser)

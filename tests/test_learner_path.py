@@ -115,29 +115,27 @@ def test_make_reset_workbooks_asks_through_the_script(tmp_path):
     "setting", ["JUPYTER_PORT=99999", "JUPYTER_PORT=abc", "JUPYTER_PORT=-1", "EXPLORER_PORT=70000"]
 )
 @pytest.mark.parametrize("target", ["lab", "explorer"])
-def test_a_port_that_is_not_one_is_refused_before_a_server_starts(target, setting):
+def test_a_port_that_is_not_one_is_refused_before_anything_is_built(target, setting, tmp_path):
+    """Before, `make lab JUPYTER_PORT=99999` built DATA and the workbooks, then refused (a probe)."""
+    repo = tmp_path / "NEW_DATA"
     result = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "-C",
-            str(REPO_ROOT),
-            "-o",
-            ".venv/.installed",
-            "-o",
-            "data",
-            "-o",
-            "workbooks",
-            target,
-            setting,
-            "LAB_BROWSER=no",
-        ],
+        ["make", "--no-print-directory", "-C", str(REPO_ROOT), "-o", ".venv/.installed", target, setting],
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, "REPO": str(repo), "LAB_BROWSER": "no"},
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"make: {setting} is not a port: use a whole number from 1 to 65535" in result.stderr
+    assert not repo.exists(), "the data were built before the setting was checked"
+    assert "data_fetch" not in result.stdout
+
+
+@pytest.mark.parametrize("value", ["No", "false", "yes no"])
+def test_lab_browser_is_yes_or_no(value):
+    result = make("-n", "lab", f"LAB_BROWSER={value}")
+    assert result.returncode == 2
+    assert f"LAB_BROWSER must be yes or no, not '{value}'" in result.stderr
 
 
 def test_an_empty_port_means_the_default():
