@@ -95,18 +95,19 @@ def _install(venv: Path, installer: str, wheelhouse: Path | None, lock: Path) ->
     pip_source = ["--no-index", "--find-links", str(wheelhouse)] if wheelhouse else []
     uv_source = ["--offline", "--no-index", "--find-links", str(wheelhouse)] if wheelhouse else []
     uv_pin = next((line for line in lock.read_text().splitlines() if line.startswith("uv==")), None)
+    source = f" from the wheels in {wheelhouse}/ (offline)" if wheelhouse else ""
     have_uv = False
     if installer == "uv" and uv_pin:
         have_uv = subprocess.run([*map(str, pip), *pip_source, uv_pin]).returncode == 0
     if have_uv:
-        print(f"Installing {lock} into {venv} with uv", flush=True)
+        print(f"Installing {lock} into {venv}{source} with uv", flush=True)
         uv: list[str | Path] = [venv / "bin" / "uv", "pip", "install", "--python", python, "--quiet", *uv_source]
         _run(*uv, "-r", lock)
         _run(*uv, "--no-deps", "--no-build-isolation", "-e", ".")
         _run(python, "scripts/compile_bytecode.py")
     else:
         why = "not requested" if installer == "pip" else "unavailable"
-        print(f"Installing {lock} into {venv} with pip (uv {why}; this takes a few minutes)", flush=True)
+        print(f"Installing {lock} into {venv}{source} with pip (uv {why}; this takes a few minutes)", flush=True)
         _run(*pip, *pip_source, "-r", lock)
         _run(*pip, *pip_source, "--no-deps", "--no-build-isolation", "-e", ".")
 

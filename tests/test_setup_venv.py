@@ -98,9 +98,13 @@ def test_falls_back_to_pip_when_uv_cannot_be_had(project, commands, capsys):
     assert not any("compile_bytecode" in line for line in lines)  # pip compiles every module it installs
 
 
-def test_reads_only_the_wheelhouse_when_given_one(project, commands):
+def test_reads_only_the_wheelhouse_when_given_one(project, commands, capsys):
     setup_venv.setup(Path(".venv"), "uv", Path("wheelhouse"))
     lines = _joined(commands)
+    # a teacher sees that the offline route was taken
+    assert "Installing requirements.lock into .venv from the wheels in wheelhouse/ (offline) with uv" in (
+        capsys.readouterr().out
+    )
     assert any("install --quiet --no-index --find-links wheelhouse uv==" in line for line in lines)
     assert any("--quiet --offline --no-index --find-links wheelhouse -r requirements.lock" in line for line in lines)
 
