@@ -327,7 +327,7 @@ def _make_workbooks(source: Path, dest: Path, lessons: list[Path], *, reset: boo
     if reset and existing and not yes:
         question = f"Recreate {len(existing)} workbook(s) in {dest}/? Your answers in them will be lost."
         if not _confirm(question):
-            print(f"{dest}/: 0 workbook(s) created, {len(existing)} kept")
+            print(f"Nothing changed. {dest}/: 0 workbook(s) created, {len(existing)} kept")
             return
     to_write = {
         target: lesson for target, lesson in zip(targets, lessons, strict=True) if reset or target not in existing

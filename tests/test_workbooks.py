@@ -229,7 +229,11 @@ def test_command_line_never_overwrites_and_resets_only_when_asked(tmp_path):
 
     for reply in ("", "n\n", "whatever\n"):  # no stdin, or anything but yes, keeps the learner's work
         code, said = _run([str(source), str(dest), "--reset"], reply)
-        assert code == 0 and "[y/N]" in said and said.endswith("0 workbook(s) created, 2 kept\n")
+        assert (
+            code == 0
+            and "[y/N]" in said
+            and said.endswith("Nothing changed. " + f"{dest}/: 0 workbook(s) created, 2 kept\n")
+        )
         assert edited.read_text() == mine
     code, said = _run([str(source), str(dest), "--reset"], "y\n")
     assert said.endswith("2 workbook(s) created, 0 kept\n") and "= 42" not in edited.read_text()
