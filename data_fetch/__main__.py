@@ -429,6 +429,11 @@ def _verify(args) -> int:
     from .manifest import foreign_files, verify
 
     target = safety.check_target(args.repo, "--repo")
+    if os.path.lexists(target) and not target.is_dir():
+        raise RepositoryError(
+            f"{args.repo} is a file, not a repository folder; give the folder of a repository data_fetch made "
+            "(e.g. --repo DATA)."
+        )
     if not target.is_dir():
         raise RepositoryError(f"{args.repo} does not exist; run `make data` to build it.")
     with safety.exclusive_lock(target, "python -m data_fetch verify"):

@@ -4,10 +4,10 @@ The cache
     Files go to one folder: ``--cache`` if given, else ``$MULTIBAND_TUTORIAL_CACHE``, else the operating system's
     cache folder (``pooch.os_cache("multiband-tutorial")``, e.g. ``~/.cache/multiband-tutorial`` on Linux), in a
     sub-folder per data set. A file there is always complete and verified: :func:`fetch` streams it to a temporary
-    ``tmp*`` file in the same folder, capped at the size of its LFS pointer, checks the SHA-256 against the pointer,
-    and only then renames it into place; a failed or interrupted download deletes its temporary file (and the next
-    run removes those a killed process left). A file already there is used if its SHA-256 still matches, so a
-    second run downloads nothing.
+    ``tmp*.part`` file in the same folder, capped at the size of its LFS pointer, checks the SHA-256 against the
+    pointer, and only then renames it into place; a failed or interrupted download deletes its temporary file (and
+    the next run removes those a killed process left, and no other file). A file already there is used if its
+    SHA-256 still matches, so a second run downloads nothing.
 
 A server cannot exhaust the machine
     No transfer writes more than its pointer's size: a ``Content-Length`` above it is refused before reading, and a
@@ -58,6 +58,7 @@ __all__ = [
     "FitsHeaders",
     "RemoteObject",
     "cache_dir",
+    "cache_option",
     "fetch",
     "cache_header",
     "discard_cached_header",
@@ -70,6 +71,10 @@ __all__ = [
 
 #: Environment variable naming the download cache folder (overridden by ``--cache``).
 CACHE_ENV = "MULTIBAND_TUTORIAL_CACHE"
+#: Name of a download's temporary file in the cache (``tempfile.mkstemp``: this prefix, random letters, the
+#: suffix); only files matching :data:`TEMPORARY_FILES` are ever removed as left behind by a stopped download.
+TEMPORARY_PREFIX, TEMPORARY_SUFFIX = "tmp", ".part"
+TEMPORARY_FILES = f"{TEMPORARY_PREFIX}*{TEMPORARY_SUFFIX}"
 FITS_BLOCK = 2880
 #: First ranged request for a header; grown (x4) until both headers are in, up to :data:`MAX_HEADER_BYTES`.
 FIRST_HEADER_BYTES = 64 * 1024
@@ -123,6 +128,14 @@ def cache_dir(cache: str | os.PathLike | None = None, subfolder: str = "") -> Pa
     """The cache folder: ``cache``, else ``$MULTIBAND_TUTORIAL_CACHE``, else the OS cache folder; plus ``subfolder``."""
     base = cache or os.environ.get(CACHE_ENV) or pooch.os_cache("multiband-tutorial")
     return Path(base).expanduser() / subfolder if subfolder else Path(base).expanduser()
+
+
+def cache_option(cache: str | os.PathLike | None = None) -> str:
+    """Where the cache folder :func:`cache_dir` gives came from, for messages: ``--cache``, the environment
+    variable :data:`CACHE_ENV`, or the system's cache folder."""
+    if cache:
+        return "--cache"
+    return f"${CACHE_ENV}" if os.environ.get(CACHE_ENV) else "the system cache folder"
 
 
 def _sha256(path: Path) -> str:
@@ -187,7 +200,7 @@ def fetch(obj: RemoteObject, options: DownloadOptions, *, action: lfs.DownloadAc
     """The path of ``obj`` in the cache, downloading it first if it is not there (or is damaged).
 
     The download URL comes from the LFS batch API (unless ``action`` is given). The body is streamed to a
-    temporary file ``tmp*`` in the cache folder, with a progress bar, capped at the pointer's size (a longer
+    temporary file ``tmp*.part`` in the cache folder, with a progress bar, capped at the pointer's size (a longer
     answer, or a ``Content-Length`` above it, is cut off and discarded), its SHA-256 computed on the way; it is
     renamed into place only when size and SHA-256 match. A dropped connection, a server error or a wrong SHA-256
     is retried ``options.retries`` times (waiting 1 s, 2 s, ...).
@@ -233,7 +246,7 @@ def fetch(obj: RemoteObject, options: DownloadOptions, *, action: lfs.DownloadAc
 
 def _download_once(obj: RemoteObject, action: lfs.DownloadAction, options: DownloadOptions) -> Path:
     cache = Path(options.cache)
-    fd, tmp = tempfile.mkstemp(prefix="tmp", suffix=".part", dir=cache)
+    fd, tmp = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=TEMPORARY_SUFFIX, dir=cache)
     try:
         digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as sink, _get(action.href, dict(action.header), options, obj.name) as response:
@@ -292,7 +305,10 @@ def _get(url: str, headers: dict, options: DownloadOptions, name: str) -> Iterat
         if response.is_redirect:
             location = response.headers.get("Location", "")
             response.close()
-            target = urljoin(url, location)
+            try:
+                target = urljoin(url, location)
+            except ValueError:
+                raise DownloadError(f"{name}: the download server redirected to an invalid address.") from None
             if urlsplit(target).netloc != urlsplit(url).netloc:
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             url = target

@@ -773,9 +773,9 @@ def download_and_ingest(
     wanted = {"ref", *(f"{kind}-{band}" for kind in ("forced_src", "calexp") for band in BANDS)}
     if keys != wanted:
         raise IngestError(f"the file table must list {sorted(wanted)}, got {sorted(keys)}")
+    lfs.check_http_url(lfs_url, "--lfs-url")
     target = safety.check_target(os.fspath(repo), "--repo", log)
-    if not target.parent.is_dir():
-        raise IngestError(f"the folder {target.parent} does not exist; create it first or choose another --repo.")
+    safety.require_parent_folder(target, "--repo")
     new_folders = _missing_folders(download.cache_dir(cache, CACHE_SUBFOLDER))
     options = download.DownloadOptions(lfs_url, _cache_folder(cache, log), retries, progress, timeout, session, log)
     try:
@@ -837,10 +837,11 @@ def _ingest_locked(
 def _cache_folder(cache, log) -> Path:
     """The data set's cache folder, created and writeable, or one clear error."""
     base = download.cache_dir(cache)
-    checked = safety.check_target(os.fspath(base), "--cache", log, example=None)
+    option = download.cache_option(cache)  # the message names what set the folder: an option, or the environment
+    checked = safety.check_target(os.fspath(base), option, log, example=None)
     folder = checked / CACHE_SUBFOLDER
     if os.path.lexists(checked) and not checked.is_dir():
-        raise IngestError(f"--cache {base} is a file, not a folder; choose a folder.")
+        raise IngestError(f"{option} {base} is a file, not a folder; choose a folder.")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -854,8 +855,9 @@ def _cache_folder(cache, log) -> Path:
 
 def _clean_cache(folder: Path, force: bool, log) -> None:
     """Remove temporary files a killed download left (we hold the cache lock); with ``force``, cached headers too."""
-    safety.remove_orphan_files(folder, ("tmp*", ".*.tmp"), log)
-    safety.remove_orphan_files(folder / "headers", (".*.tmp",), log)
+    safety.remove_orphan_files(folder, (download.TEMPORARY_FILES,), log)
+    # atomic_write's temporary files of the cached headers (`.<name>.header.<random>.tmp`, `.header.json...`)
+    safety.remove_orphan_files(folder / "headers", (".*.header*.tmp",), log)
     if force and (folder / "headers").is_dir():
         shutil.rmtree(folder / "headers")
         log("--force: cached headers (read by ranged requests, not verifiable by SHA-256) were removed.")

@@ -140,14 +140,30 @@ class DownloadAction:
 
 
 def batch_url(lfs_url: str) -> str:
-    """The batch endpoint of an LFS server URL: ``<lfs_url>/objects/batch``."""
-    return lfs_url.rstrip("/") + "/objects/batch"
+    """The batch endpoint of an LFS server URL: ``<lfs_url>/objects/batch`` (a query string kept after it)."""
+    base, mark, query = lfs_url.split("#", 1)[0].partition("?")
+    return base.rstrip("/") + "/objects/batch" + mark + query
 
 
 def redact_url(url: str) -> str:
-    """``url`` without its query string, for messages: signed download URLs carry credentials there."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?..." if parts.query else "")
+    """``url`` without its user info (``user:password@``) and query string, for messages: both can hold credentials
+    (signed download URLs carry them in the query). Plain text handling, so that even a malformed URL is redacted."""
+    base, mark, _ = url.split("#", 1)[0].partition("?")
+    scheme, sep, rest = base.partition("://")
+    if not sep:
+        scheme, rest = "", base
+    netloc, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{path}" + ("?..." if mark else "")
+
+
+def _redact_in(text: str, url: str) -> str:
+    """``text`` (an exception's, say) with ``url``, its user info and its query replaced by their redacted form."""
+    text = text.replace(url, redact_url(url))
+    base = url.split("#", 1)[0]
+    secrets = [base.partition("?")[2], base.partition("://")[2].partition("/")[0].rpartition("@")[0]]
+    for secret in filter(None, secrets):
+        text = text.replace(secret, "...")
+    return text
 
 
 def _server_message(response: requests.Response) -> str:
@@ -179,7 +195,7 @@ def _refusal(response: requests.Response, url: str) -> LFSUnavailableError:
     }.get(status, "the server failed" if status >= 500 else "unexpected answer")
     detail = f": {message}" if message else ""
     return LFSUnavailableError(
-        f"the Git LFS server {url} refused the request (HTTP {status}, {meaning}{detail}).", url, status
+        f"the Git LFS server {redact_url(url)} refused the request (HTTP {status}, {meaning}{detail}).", url, status
     )
 
 
@@ -241,10 +257,11 @@ def request_download(
                 continue
             reason = _connection_reason(error)
             raise LFSUnavailableError(
-                f"cannot reach the Git LFS server {url} ({reason}); are you offline?", url
+                f"cannot reach the Git LFS server {redact_url(url)} ({_redact_in(reason, url)}); are you offline?", url
             ) from None
         except requests.RequestException as error:
-            raise LFSUnavailableError(f"cannot ask the Git LFS server {url} ({error}).", url) from None
+            detail = _redact_in(str(error), url)
+            raise LFSUnavailableError(f"cannot ask the Git LFS server {redact_url(url)} ({detail}).", url) from None
         if response.status_code in _RETRY_STATUSES and attempt < retries:
             response.close()
             time.sleep(backoff * 2**attempt)
@@ -258,7 +275,7 @@ def request_download(
     try:
         answer = json.loads(text)
     except ValueError:
-        raise LFSError(f"the Git LFS server {url} answered with something that is not JSON.") from None
+        raise LFSError(f"the Git LFS server {redact_url(url)} answered with something that is not JSON.") from None
     return _parse_answer(answer, wanted, url)
 
 
@@ -278,20 +295,22 @@ def _read_limited(response: requests.Response, url: str, timeout: float = 30.0) 
             chunk = response.raw.read1(16 * 1024, decode_content=True)
         except urllib3.exceptions.ReadTimeoutError:
             raise LFSUnavailableError(
-                f"the Git LFS server {url} stopped answering for {timeout:g} s (--timeout).", url
+                f"the Git LFS server {redact_url(url)} stopped answering for {timeout:g} s (--timeout).", url
             ) from None
         except (urllib3.exceptions.HTTPError, OSError) as error:
-            message = f"the Git LFS server {url} answer was cut off ({type(error).__name__})."
+            message = f"the Git LFS server {redact_url(url)} answer was cut off ({type(error).__name__})."
             raise LFSUnavailableError(message, url) from None
         if not chunk:
             return b"".join(chunks)
         total += len(chunk)
         if total > MAX_ANSWER_BYTES:
-            raise LFSError(f"the Git LFS server {url} sent a batch answer larger than {MAX_ANSWER_BYTES:,} bytes.")
+            raise LFSError(
+                f"the Git LFS server {redact_url(url)} sent a batch answer larger than {MAX_ANSWER_BYTES:,} bytes."
+            )
         chunks.append(chunk)
         if time.monotonic() > deadline:
             raise LFSUnavailableError(
-                f"the Git LFS server {url} did not finish its answer within {timeout:g} s (--timeout).", url
+                f"the Git LFS server {redact_url(url)} did not finish its answer within {timeout:g} s (--timeout).", url
             )
 
 
@@ -318,14 +337,20 @@ _HEADER_VALUE_RE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 def check_http_url(url: str, what: str) -> None:
     """LFSError unless ``url`` is an absolute http or https URL (never file://, ftp://, ...)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parses the port, which urlsplit alone does not check)
+    except ValueError as error:
+        raise LFSError(
+            f"{what} is {redact_url(url)!r}, which is not a valid address ({error}); give an http or https URL."
+        ) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         scheme = parts.scheme or "no scheme"
         raise LFSError(f"{what} is {redact_url(url)!r} ({scheme}); only http and https addresses are accepted.")
 
 
 def _malformed(url: str, oid: str, what: str) -> LFSError:
-    return LFSError(f"the Git LFS server {url} gave a malformed answer for object {oid[:12]}...: {what}.")
+    return LFSError(f"the Git LFS server {redact_url(url)} gave a malformed answer for object {oid[:12]}...: {what}.")
 
 
 def _parse_action(item: Mapping, oid: str, url: str) -> DownloadAction:
@@ -343,7 +368,10 @@ def _parse_action(item: Mapping, oid: str, url: str) -> DownloadAction:
     href = download.get("href")
     if not isinstance(href, str) or not href:
         raise _malformed(url, oid, "'href' is missing or not a string")
-    href = urljoin(url, href)
+    try:
+        href = urljoin(url, href)
+    except ValueError:
+        raise _malformed(url, oid, "'href' is not a valid URL") from None
     check_http_url(href, f"the download address the Git LFS server gave for object {oid[:12]}...")
     header = download.get("header", {})
     if header is None:
@@ -367,10 +395,12 @@ def _parse_action(item: Mapping, oid: str, url: str) -> DownloadAction:
 def _parse_answer(answer, wanted: Mapping[str, LFSPointer], url: str) -> dict[str, DownloadAction]:
     """The download actions of a batch answer, every field checked against git-lfs ``docs/api/batch.md``."""
     if not isinstance(answer, Mapping) or not isinstance(answer.get("objects"), list):
-        raise LFSError(f"the Git LFS server {url} answered without an 'objects' list.")
+        raise LFSError(f"the Git LFS server {redact_url(url)} answered without an 'objects' list.")
     transfer = answer.get("transfer", "basic")
     if transfer not in (None, "basic"):
-        raise LFSError(f"the Git LFS server {url} chose the transfer adapter {transfer!r}; only 'basic' is supported.")
+        raise LFSError(
+            f"the Git LFS server {redact_url(url)} chose the transfer adapter {transfer!r}; only 'basic' is supported."
+        )
     actions: dict[str, DownloadAction] = {}
     for item in answer["objects"]:
         if not isinstance(item, Mapping) or item.get("oid") not in wanted:

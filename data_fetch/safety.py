@@ -4,10 +4,12 @@ Paths
     :func:`check_target` refuses, with one line, a ``--repo`` or ``--cache`` that could not work or that names a
     folder never to be replaced: text with characters outside :data:`SAFE_PATH_CHARACTERS` (shell metacharacters,
     and ``%``, ``#``, ``?``, which the Butler would read as URI syntax), the current folder, the home folder, ``/``
-    or any folder above the current one, and anything under ``/proc``, ``/sys`` or ``/dev``. A symbolic link is
-    followed (the real folder is built or replaced, and the command says so); a dangling one is refused. Before a
-    build that would replace a folder, :func:`require_writable` refuses one with a read-only folder in it (the
-    swap could not move it), naming the ``chmod`` that fixes it.
+    or any folder above the current one, anything under ``/proc``, ``/sys`` or ``/dev``, and anything inside a
+    repository or survey data_fetch made (:func:`enclosing_output`: it would be a foreign file there, which blocks
+    that output's verify and rebuilds). A symbolic link is followed (the real folder is built or replaced, and the
+    command says so); a dangling one is refused. :func:`require_parent_folder` names a missing folder, or the file
+    in its place. Before a build that would replace a folder, :func:`require_writable` refuses one with a read-only
+    folder in it (the swap could not move it), naming the ``chmod`` that fixes it.
 
 Marker
     Every repository data_fetch makes holds :data:`tutorial_lib.repository.MARKER_NAME`. ``--force`` replaces only a
@@ -16,8 +18,9 @@ Marker
 Lock
     :func:`exclusive_lock` takes an ``fcntl`` lock on a file beside the target (``.DATA.lock``) for the whole build
     or ingest; a second command on the same target says which process holds it and exits, or, with ``--if-stale``,
-    waits for it and then finds the target up to date. The lock file records that process and is removed when the
-    lock is released.
+    waits for it and then finds the target up to date. The lock file records that process; it is removed when the
+    lock is released only if data_fetch wrote it (a file of that name holding anything else is refused, never
+    overwritten or removed).
 
 Staging and the swap
     A build writes into ``.DATA.building-<pid>-<random>/repo`` beside the target (an ingest:
@@ -39,6 +42,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -54,6 +58,7 @@ __all__ = [
     "SafetyError",
     "atomic_write",
     "check_target",
+    "enclosing_output",
     "exclusive_lock",
     "install_signal_handlers",
     "is_data_fetch_repository",
@@ -65,6 +70,7 @@ __all__ = [
     "make_staging",
     "recover",
     "require_free_space",
+    "require_parent_folder",
     "signals_deferred",
     "swap_into_place",
     "write_marker",
@@ -78,6 +84,10 @@ _SYSTEM_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev"))
 #: The stamp that data_fetch versions before the marker wrote, exactly as they wrote it.
 _LEGACY_STAMP = "SIMULATOR_VERSION"
 _LEGACY_STAMP_RE = re.compile(rb"\d+(\.\d+)*\nseed \d+\npatches \d+x\d+\n")
+#: The marker of a survey made by ``python -m data_fetch survey`` (:data:`data_fetch.survey.MARKER_FILE`).
+SURVEY_MARKER_NAME = "MADE_BY_DATA_FETCH_SURVEY.json"
+#: What :func:`exclusive_lock` writes into its lock file; a file of that name holding anything else is not ours.
+_LOCK_RECORD_RE = re.compile(r"process \d+ \(.*, started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)\n")
 _STAGING_RE = re.compile(r"\.(?P<name>.+)\.(?P<kind>building|ingesting)-(?P<pid>\d+)-[A-Za-z0-9_]+")
 JOURNAL = "SWAP.json"
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -197,7 +207,54 @@ def check_target(text: str, option: str = "--repo", log: Log = print, *, example
         raise SafetyError(f"{option} {text} is {protected[resolved]}; it is never replaced or built into.")
     if resolved in cwd.parents:
         raise SafetyError(f"{option} {text} is a folder above the current one; it is never replaced or built into.")
+    enclosing = enclosing_output(resolved)
+    if enclosing is not None:
+        raise SafetyError(
+            f"{option} {text} is inside {enclosing}, which data_fetch made; anything written there would be a file "
+            f"it did not make, and its verify and rebuilds would then refuse. Choose a folder outside {enclosing}."
+        )
     return path
+
+
+def enclosing_output(path: Path) -> Path | None:
+    """The nearest folder above ``path`` that data_fetch made (a repository or a survey), or None if there is none."""
+    for parent in path.parents:
+        if is_data_fetch_repository(parent) or (parent / SURVEY_MARKER_NAME).is_file():
+            return parent
+    return None
+
+
+def _not_a_folder(path: Path) -> str:
+    if path.is_symlink() and not path.exists():
+        return f"is a symbolic link to {os.readlink(path)}, which does not exist"
+    return "is a file, not a folder" if path.is_file() else "is not a folder"
+
+
+def require_parent_folder(target: Path, option: str) -> None:
+    """Refuse, naming the cause, a ``target`` whose folder does not exist (or is a file).
+
+    Parameters
+    ----------
+    target : pathlib.Path
+        The absolute path a command would create (as :func:`check_target` returns it).
+    option : str
+        The option that chose it (``--repo``, ``--out``), for the message.
+
+    Raises
+    ------
+    SafetyError
+        ``target.parent`` is not a folder; the message names the file in the way, or the missing folder.
+    """
+    parent = target.parent
+    if parent.is_dir():
+        return
+    blocker = next((p for p in (parent, *parent.parents) if os.path.lexists(p)), None)
+    if blocker is not None and not blocker.is_dir():
+        raise SafetyError(
+            f"{blocker} {_not_a_folder(blocker)}, so the folder {target} would go in does not exist; choose "
+            f"another {option}."
+        )
+    raise SafetyError(f"the folder {parent} does not exist; create it first or choose another {option}.")
 
 
 def read_only_folder(target: Path) -> Path | None:
@@ -390,11 +447,7 @@ def exclusive_lock(target: Path, what: str, wait: Callable[[str], None] | None =
     """
     path = lock_path(target)
     while True:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as error:
-            message = f"cannot create the lock file {path} ({error.strerror}); choose another folder."
-            raise SafetyError(message) from None
+        fd, created = _open_lock_file(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -421,14 +474,64 @@ def exclusive_lock(target: Path, what: str, wait: Callable[[str], None] | None =
         if same:
             break
         os.close(fd)
-    os.ftruncate(fd, 0)
-    started = time.strftime("%Y-%m-%d %H:%M:%S")
-    os.write(fd, f"process {os.getpid()} ({what}, started {started})\n".encode())
+    # A file found there is ours only if it holds our record (a killed process left it); else it is left as it is.
+    ours = created or _holds_lock_record(fd, path)
+    if ours:
+        os.ftruncate(fd, 0)
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        os.write(fd, f"process {os.getpid()} ({what}, started {started})\n".encode())
     try:
         yield
     finally:
-        path.unlink(missing_ok=True)
+        if ours:
+            path.unlink(missing_ok=True)
         os.close(fd)
+
+
+def _open_lock_file(path: Path) -> tuple[int, bool]:
+    """A descriptor of the lock file ``path`` (never through a symbolic link), and whether this call created it."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        try:
+            return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644), True
+        except FileExistsError:
+            pass
+        except OSError as error:
+            message = f"cannot create the lock file {path} ({error.strerror}); choose another folder."
+            raise SafetyError(message) from None
+        try:
+            fd = os.open(path, flags)
+        except FileNotFoundError:
+            continue  # its holder removed it meanwhile: create it
+        except OSError as error:
+            raise SafetyError(
+                f"{path} is in the way of data_fetch's lock file ({error.strerror}: it is not a plain file); it "
+                "is left as it is. Move it away, or choose another folder."
+            ) from None
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd, False
+        os.close(fd)
+        raise SafetyError(
+            f"{path} is in the way of data_fetch's lock file (it is not a plain file); it is left as it is. Move "
+            "it away, or choose another folder."
+        )
+
+
+def _holds_lock_record(fd: int, path: Path) -> bool:
+    """Whether the locked file ``fd``, which data_fetch did not just create, is one it may use and then remove.
+
+    Empty: usable but not removed (whose it is cannot be told). data_fetch's record: True. Anything else: refused.
+    """
+    content = os.pread(fd, 1000, 0)
+    if not content:
+        return False
+    if _LOCK_RECORD_RE.fullmatch(content.decode(errors="replace")):
+        return True
+    os.close(fd)
+    raise SafetyError(
+        f"{path} exists and was not written by data_fetch, which keeps its lock there; it is left as it is. Move it "
+        "away (or rename it), then run the command again."
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -274,11 +274,13 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
     )
 
 
-#: Disk and memory a build needs, measured on the project's 2-core test machine with ``/usr/bin/time -v``:
-#: 3 x 3 patches (18 in 2 tracts) wrote 31.7 MB with a peak of 324 MB; 6 x 6 (72) wrote 125.5 MB, peak 635 MB.
-DISK_PER_PATCH = 1.8e6
+#: Disk and memory a build needs, measured on the project's 2-core test machine with ``/usr/bin/time -v``. Since
+#: the scarlet and DP1 collections were added: 36 patches wrote 210 MB with a peak of 661 MB; 1 x 1 (2 patches)
+#: 7.1 MB, peak 185 MB; 2 x 2 (8 patches) 25.4 MB, peak 232 MB. (The earlier figures, 1.8 MB and 6 MB per patch,
+#: under-estimated the disk three times over: a build could start on a disk that could not hold it.)
+DISK_PER_PATCH = 6.0e6
 MEMORY_BASE = 230e6
-MEMORY_PER_PATCH = 6.0e6
+MEMORY_PER_PATCH = 12.0e6
 #: Seconds per patch on that machine (11 s for 18 patches, 66 s for 72, with other jobs running).
 SECONDS_PER_PATCH = 0.9
 #: Largest --patches per side: 100 x 100 would already need 20,000 patches, 36 GB and 120 GB of memory.
@@ -387,8 +389,7 @@ def build(
     _check_options(seed, num_patches)
     target = safety.check_target(os.fspath(repo), "--repo", log)
     parent = target.parent
-    if not parent.is_dir():
-        raise SimulationError(f"the folder {parent} does not exist; create it first or choose another --repo.")
+    safety.require_parent_folder(target, "--repo")
     if not os.access(parent, os.W_OK):
         raise SimulationError(f"cannot write in {parent}; choose a --repo in a folder you can write to.")
     with safety.exclusive_lock(target, "python -m data_fetch simulate", wait=log if if_stale else None):

@@ -52,7 +52,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -62,6 +62,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm  # text bars on stderr, also in a notebook (no widget in its stored outputs)
 
 from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
+from tutorial_lib.repository import describe
 
 from . import SIMULATOR_VERSION
 from .dp1_layout import DP1_SCHEMA, dp1_columns
@@ -80,6 +81,7 @@ from .measure import (
     _psf_ratio,
 )
 from .population import _make_galaxies, _make_stars, _offset
+from .safety import SURVEY_MARKER_NAME
 
 __all__ = [
     "BANDS",
@@ -93,6 +95,7 @@ __all__ = [
     "LESSON_PARTITION_ROWS",
     "MAPPING_ORDER",
     "PARTITION_ROWS",
+    "MIN_AREA_DEG2",
     "SURVEY_VERSION",
     "SurveyError",
     "SurveySummary",
@@ -102,6 +105,7 @@ __all__ = [
     "ensure_survey",
     "foreign_files",
     "survey_columns",
+    "staleness",
     "survey_schema",
     "tract_boxes",
 ]
@@ -116,7 +120,7 @@ BANDS = ("g", "r", "i")
 #: Name of the catalog inside the HATS collection (its margin is ``survey_5arcs``).
 CATALOG_NAME = "survey"
 #: File written into every survey this module makes; a target without it is never replaced.
-MARKER_FILE = "MADE_BY_DATA_FETCH_SURVEY.json"
+MARKER_FILE = SURVEY_MARKER_NAME
 #: HEALPix order at which rows are first grouped (hats-import's ``highest_healpix_order``), the finest a partition
 #: can be: 0.84 deg^2, about 110,000 rows at this depth.
 MAPPING_ORDER = 6
@@ -155,6 +159,9 @@ SURVEY_ORIGIN_DEG = (53.0, -36.0)
 #: Largest area this layout can hold: from :data:`SURVEY_ORIGIN_DEG`, its rows of tracts stay below Dec 85 deg
 #: and its RA below 360 deg up to about 11,500 deg^2 (1.5e9 rows, some 170 GB).
 MAX_AREA_DEG2 = 10_000.0
+#: Smallest area: about 130 rows (0.001 deg^2 gave 135 with seed 1). Far below it the tracts' edges round to the
+#: same Dec and the layout divides by zero.
+MIN_AREA_DEG2 = 0.001
 #: Disk used while building, bytes per deg^2: the partition files and the spool (measured here on 2026-12-03,
 #: simulator 1.8: 163 MB at the peak and 147 MB once written for 11.25 deg^2; 458 and 410 MB for 31.5 deg^2).
 #: The free-space check asks for 1.5 times this.
@@ -251,10 +258,11 @@ def tract_boxes(area_deg2: float) -> list[tuple[tuple[float, float], tuple[float
     tiny survey has four tracts), in rows of constant Dec from :data:`SURVEY_ORIGIN_DEG`, as square a layout
     as possible. Each box covers the same solid angle.
     """
-    if not 0 < area_deg2 <= MAX_AREA_DEG2:  # NaN fails too
+    if not MIN_AREA_DEG2 <= area_deg2 <= MAX_AREA_DEG2:  # NaN fails too
         raise SurveyError(
-            f"--area must be a positive number of square degrees, at most {MAX_AREA_DEG2:,.0f} (this layout's "
-            f"tracts would otherwise reach the pole or wrap around in RA), got {area_deg2}"
+            f"--area must be a positive number of square degrees, at least {MIN_AREA_DEG2:g} (about 130 rows) and "
+            f"at most {MAX_AREA_DEG2:,.0f} (this layout's tracts would otherwise reach the pole or wrap around in "
+            f"RA), got {area_deg2}"
         )
     side = min(TRACT_SIDE_DEG, math.sqrt(area_deg2 / 4))
     n_tracts = max(4, math.ceil(area_deg2 / side**2 - 1e-9))
@@ -748,8 +756,10 @@ def _write_hats(
 
 
 def _check_target(target: Path, force: bool, shown: str) -> None:
-    if not target.exists() and not target.parent.is_dir():
-        raise SurveyError(f"the folder {target.parent} does not exist; create it or choose another --out.")
+    from . import safety
+
+    if not target.exists():
+        safety.require_parent_folder(target, "--out")
     if not os.access(target.parent, os.W_OK):  # the lock file and the staging folder go there, replacing or not
         raise SurveyError(f"cannot write in {target.parent}; choose an --out in a folder you can write to.")
     if not target.exists():
@@ -772,19 +782,49 @@ def is_up_to_date(
     margin_arcsec: float | None,
     partition_rows: int = PARTITION_ROWS,
 ) -> bool:
-    """Whether ``path`` holds an undamaged survey this version made with these options (for ``--if-stale``).
+    """Whether ``path`` holds an undamaged survey this version made with these options (see :func:`staleness`)."""
+    options = {"area_deg2": area_deg2, "seed": seed, "margin_arcsec": margin_arcsec, "partition_rows": partition_rows}
+    return staleness(path, **options) is None
+
+
+def staleness(
+    path: str | os.PathLike,
+    *,
+    area_deg2: float,
+    seed: int,
+    margin_arcsec: float | None,
+    partition_rows: int = PARTITION_ROWS,
+) -> str | None:
+    """Why the survey at ``path`` must be rebuilt (for ``--if-stale``), or None if this version made it with these
+    options and it is whole.
 
     Reads every file (about 1 s per GB) to compare it with the sizes and SHA-256 its marker recorded.
+
+    Returns
+    -------
+    str or None
+        One phrase, as ``it is damaged: survey/dataset/...: missing``; None when the survey is current.
     """
     try:
         record = read_marker(path)
     except SurveyError:
-        return False
+        return f"its {MARKER_FILE} cannot be read"
     if record is None:
-        return False
-    keys = ("survey_version", "seed", "area_requested_deg2", "margin_arcsec", "partition_rows")
-    made_with = [record.get(key) for key in keys]
-    return made_with == [SURVEY_VERSION, seed, area_deg2, margin_arcsec, partition_rows] and not damage(path)
+        return f"it has no {MARKER_FILE}"
+    version = record.get("survey_version")
+    if version != SURVEY_VERSION:
+        return f"it was made by survey version {str(version)[:30]}, this is version {SURVEY_VERSION}"
+    wanted = {
+        "seed": seed,
+        "area_requested_deg2": area_deg2,
+        "margin_arcsec": margin_arcsec,
+        "partition_rows": partition_rows,
+    }
+    other = [f"{key} {str(record.get(key))[:20]}" for key, value in wanted.items() if record.get(key) != value]
+    if other:
+        return f"it was built with other options ({', '.join(other)})"
+    problems = damage(path)
+    return f"it is damaged: {describe(problems)}" if problems else None
 
 
 def read_marker(path: str | os.PathLike) -> dict | None:
@@ -814,7 +854,8 @@ def read_marker(path: str | os.PathLike) -> dict | None:
 
 
 def damage(path: str | os.PathLike) -> list[str]:
-    """One line per file of the survey at ``path`` that is missing or differs from its marker's record.
+    """One line per file of the survey at ``path`` that is missing or differs from its marker's record, and per
+    file its marker does not record in a ``dataset`` folder (readers such as ``pyarrow.dataset`` take its rows).
 
     Reads every file; empty when the survey is whole. A marker without file records (an older build) is damage
     too, since nothing can be checked.
@@ -823,9 +864,14 @@ def damage(path: str | os.PathLike) -> list[str]:
     files = (read_marker(path) or {}).get("files")
     if not isinstance(files, dict) or not files:
         return [f"{MARKER_FILE} lists no files to check (an older build, or not a survey)"]
-    from .manifest import changed_files
+    from .manifest import changed_files, unrecorded_files
 
-    return changed_files(path, files)
+    extra = [
+        f"{name}: not made by data_fetch, in a dataset folder (readers would take its rows as the survey's)"
+        for name in unrecorded_files(path, files, own=(MARKER_FILE,))
+        if "dataset" in PurePosixPath(name).parts[:-1]
+    ]
+    return changed_files(path, files) + extra
 
 
 def foreign_files(path: str | os.PathLike) -> list[str]:
@@ -923,7 +969,8 @@ def build_survey(
         with safety.exclusive_lock(target, "python -m data_fetch survey", wait=_log if if_stale else None):
             safety.recover(target, _log)
             _check_target(target, force or if_stale, str(out))  # again, under the lock
-            if if_stale and target.exists() and is_up_to_date(target, **options):
+            reason = staleness(target, **options) if if_stale and target.exists() else None
+            if if_stale and target.exists() and reason is None:
                 record = read_marker(target) or {}
                 return SurveySummary(
                     target,
@@ -936,8 +983,10 @@ def build_survey(
                     up_to_date=True,
                 )
             if target.exists():
-                safety.refuse_foreign(target, foreign_files(target))
-                safety.require_writable(target, os.fspath(out), "--out")
+                _refuse_foreign(target, str(out), reason)
+                safety.require_writable(target, os.fspath(out), "--out", reason)
+                if reason is not None:
+                    _log(f"{out}: {reason}; rebuilding it.")
             staging = safety.make_staging(target, "building")
             try:
                 n_rows, n_partitions, n_margin_rows = _build_into(
@@ -966,6 +1015,19 @@ def build_survey(
     except safety.SafetyError as error:
         raise SurveyError(str(error)) from None
     return SurveySummary(target, seed, area, len(boxes), n_rows, n_partitions, time.perf_counter() - start)
+
+
+def _refuse_foreign(target: Path, shown: str, reason: str | None) -> None:
+    """Refuse to replace ``target`` while it holds files data_fetch did not make; the message starts with why it
+    needs a rebuild (``reason``), if it does."""
+    from . import safety
+
+    try:
+        safety.refuse_foreign(target, foreign_files(target))
+    except safety.SafetyError as error:
+        if reason is None:
+            raise
+        raise SurveyError(f"{shown} needs a rebuild ({reason}), but {error}") from None
 
 
 def _log(message: str) -> None:
