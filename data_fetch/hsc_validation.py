@@ -120,7 +120,7 @@ CACHE_SUBFOLDER = "hsc-validation"
 #: Said with every network failure: the user can still do every lesson.
 OFFLINE_HINT = (
     "Downloading the real HSC data needs internet access; the lessons' default, simulated data need none: "
-    "`python -m data_fetch simulate`."
+    "`make data` (or `.venv/bin/python -m data_fetch simulate`)."
 )
 
 

@@ -110,3 +110,15 @@ def butler(simulated_repo):
     from lsst.daf.butler import Butler
 
     return Butler(str(simulated_repo), collections="tutorial")
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, list[str]]:
+    """Run ``python -m data_fetch`` in-process: (exit status, stdout, the non-blank stderr lines)."""
+    from data_fetch.__main__ import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as done:  # argparse
+        code = done.code
+    out, err = capsys.readouterr()
+    return code, out, [line for line in err.splitlines() if line.strip()]

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 import data_fetch.simulate as simulate
 from data_fetch import download, lfs, safety
@@ -21,19 +22,9 @@ from data_fetch.__main__ import main
 UNREACHABLE = "http://127.0.0.1:1/x"  # nothing listens on port 1: the connection is refused at once
 
 
-def _cli(capsys, *args) -> tuple[int, str, list[str]]:
-    """Run the command line in-process: (exit status, stdout, stderr lines)."""
-    try:
-        code = main(list(args))
-    except SystemExit as done:  # argparse
-        code = done.code
-    out, err = capsys.readouterr()
-    return code, out, [line for line in err.splitlines() if line.strip()]
-
-
 def _refusal(capsys, *args, words=(), absent=()) -> str:
     """The one stderr line of a command that must exit 2, checked to hold ``words`` and none of ``absent``."""
-    code, _, err = _cli(capsys, *args)
+    code, _, err = run_cli(capsys, *args)
     assert code == 2 and len(err) == 1 and "Traceback" not in err[0] and "internal error" not in err[0], (code, err)
     for word in words:
         assert word in err[0], (word, err[0])
@@ -230,7 +221,7 @@ def test_if_stale_says_why_it_rebuilds_a_damaged_survey(survey_copy, capsys, har
         partition.unlink()
     else:
         partition.write_bytes(partition.read_bytes()[:100])
-    code, out, err = _cli(capsys, "survey", "--out", str(survey_copy), *SURVEY_ARGS, "--if-stale")
+    code, out, err = run_cli(capsys, "survey", "--out", str(survey_copy), *SURVEY_ARGS, "--if-stale")
     name = partition.relative_to(survey_copy)
     assert code == 0 and "Wrote" in out
     why = "is missing" if harm == "delete" else f"has 100 bytes, not {size:,}"

@@ -400,7 +400,7 @@ def test_the_batch_api_refusing_is_one_clear_message(repo, cache, fake, capsys, 
     err = captured.err.strip().splitlines()
     assert len(err) == 1, err
     assert words in err[0] and "refused" in err[0]
-    assert "simulated data need none" in err[0] and "python -m data_fetch simulate" in err[0]
+    assert "simulated data need none: `make data`" in err[0]
     assert captured.out == ""
     _assert_untouched(repo, cache)
 

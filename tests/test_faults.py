@@ -27,14 +27,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_cli
 from lfs_server import Behaviour, FakeLFSServer, make_calexp_header, make_fake_validation_files, make_tables
 
 import data_fetch.__main__ as cli_module
 import data_fetch.hsc_validation as hsc
 import data_fetch.simulate as simulate
 from data_fetch import download, lfs, safety
-from data_fetch.__main__ import main
 from data_fetch.afw_table import read_source_catalog, write_source_catalog
 from data_fetch.manifest import verify
 from tutorial_lib.photocalib import PhotoCalib
@@ -46,18 +45,10 @@ PATCHES = "1"  # 1 x 1 patch per tract: the smallest build (2 patches)
 # ---------------------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------------------
-def _cli(capsys, *args) -> tuple[int, str, list[str]]:
-    """Run the command line in-process: (exit status, stdout, stderr lines)."""
-    try:
-        code = main(list(args))
-    except SystemExit as done:  # argparse
-        code = done.code
-    out, err = capsys.readouterr()
-    return code, out, [line for line in err.splitlines() if line.strip()]
 
 
 def _one_line_failure(capsys, *args, words=(), status=2) -> str:
-    code, _, err = _cli(capsys, *args)
+    code, _, err = run_cli(capsys, *args)
     assert code == status, (code, err)
     assert len(err) == 1 and "Traceback" not in err[0], err
     for word in words:
@@ -339,7 +330,7 @@ def test_sighup_cleans_up_like_ctrl_c(tmp_path, capsys, monkeypatch, quick_build
         raise AssertionError("SIGHUP was not delivered")
 
     monkeypatch.setattr(simulate, "_write_repository", hang_up_mid_write)
-    code, _, err = _cli(capsys, "simulate", "--repo", str(tmp_path / "D"), "--quiet")
+    code, _, err = run_cli(capsys, "simulate", "--repo", str(tmp_path / "D"), "--quiet")
     assert code == 128 + signal.SIGHUP and err == ["data_fetch: interrupted (SIGHUP); nothing was written."]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
 
@@ -360,7 +351,9 @@ def test_kill_before_writing_and_mid_write_leave_staging_that_the_next_run_remov
     left = sorted(p.name for p in tmp_path.glob(".D.building-*"))  # the second run removed the first one's
     assert len(left) == 1 and not target.exists()
     # The next run, even one that then refuses to build, removes the staging of the dead process.
-    code, out, err = _cli(capsys, "simulate", "--repo", str(target), "--patches", PATCHES, "--if-stale", "--no-rebuild")
+    code, out, err = run_cli(
+        capsys, "simulate", "--repo", str(target), "--patches", PATCHES, "--if-stale", "--no-rebuild"
+    )
     assert code == 2 and len(err) == 1 and "does not exist" in err[0]
     assert all(f"Removed {name}" in out and "which is gone" in out for name in left)
     assert _orphans(tmp_path) == [] and not target.exists()
@@ -371,7 +364,7 @@ def test_kill_between_the_renames_is_finished_by_the_next_run(repo, clean_build,
     killed = _simulate_subprocess(repo, "--if-stale", fault="between-renames")
     killed.communicate(timeout=120)
     assert killed.returncode == -signal.SIGKILL and not repo.exists()  # the old one sits in staging only
-    code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
+    code, out, err = run_cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
     assert code == 0 and err == [], err
     assert "the new repository was complete, so the replacement was finished" in out and "up to date" in out
     assert digest(repo) == digest(clean_build) and _orphans(repo.parent) == []
@@ -383,7 +376,7 @@ def test_a_half_swap_with_an_incomplete_new_repository_restores_the_previous_one
     staging.mkdir()
     (staging / "repo").mkdir()  # no journal, no manifest: not complete
     repo.rename(staging / "previous")
-    code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
+    code, out, err = run_cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
     assert code == 0 and "the previous one was put back" in out and "Removed .DATA.building-999999-abc" in out
     assert digest(repo) == before and _orphans(repo.parent) == []
 
@@ -407,7 +400,7 @@ def test_a_killed_ingest_leaves_the_repository_whole(repo, tmp_path, capsys):
     _, err = killed.communicate(timeout=120)
     assert killed.returncode == -signal.SIGKILL, err
     assert not repo.exists()  # killed between the renames: the previous repository is in staging
-    code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
+    code, out, err = run_cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
     assert code == 0 and "replacement was finished" in out, (out, err)
     assert set(before) < set(digest(repo)) and all(digest(repo)[k] == v for k, v in before.items())
     assert _orphans(repo.parent) == []
@@ -476,7 +469,7 @@ def test_a_registry_that_cannot_be_opened_is_one_line_from_a_new_process(repo):
 
 def test_damage_is_rebuilt_by_if_stale_into_a_clean_build(repo, clean_build, capsys):
     DAMAGES["parquet truncated"](repo)
-    code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
+    code, out, err = run_cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
     assert code == 0 and err == [] and "it is damaged" in out and "rebuilding" in out and ".parq" in out
     assert digest(repo) == digest(clean_build) and _orphans(repo.parent) == []
 
@@ -487,7 +480,7 @@ def test_verify_catches_flipped_bytes_of_the_same_size(repo, capsys):
     data[len(data) // 2] ^= 0xFF
     target.write_bytes(bytes(data))
     assert check_repository(repo) == []  # the fast check cannot see it ...
-    code, out, err = _cli(capsys, "verify", "--repo", str(repo))
+    code, out, err = run_cli(capsys, "verify", "--repo", str(repo))
     assert code == 1 and len(err) == 1 and "1 damaged file" in err[0]  # ... verify does
     lines = out.strip().splitlines()
     assert len(lines) == 1 and str(target.relative_to(repo)) in lines[0] and "SHA-256" in lines[0]
@@ -499,7 +492,7 @@ def test_if_stale_repairs_the_flipped_bytes_that_verify_reports(repo, clean_buil
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0xFF
     target.write_bytes(bytes(data))
-    code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
+    code, out, err = run_cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
     assert code == 0 and err == [] and "it is damaged" in out and "SHA-256" in out and "rebuilding" in out
     assert verify(repo) == [] and digest(repo) == digest(clean_build)
 
@@ -515,7 +508,7 @@ def test_a_repository_data_fetch_did_not_make_opens_as_it_is(repo):
 
 
 def test_a_clean_repository_verifies_and_opens(repo, capsys):
-    code, out, err = _cli(capsys, "verify", "--repo", str(repo))
+    code, out, err = run_cli(capsys, "verify", "--repo", str(repo))
     assert code == 0 and err == [] and "every file matches" in out
     assert open_butler(repo, "tutorial").query_datasets("deepCoadd_ref")
 
@@ -577,7 +570,7 @@ def test_a_rebuild_never_deletes_files_data_fetch_did_not_make(repo, capsys, qui
     (repo / "notes.txt").write_text("my notes")
     (repo / "mine").mkdir()
     (repo / "mine" / "cut.fits").write_bytes(b"SIMPLE")
-    code, out, err = _cli(capsys, "verify", "--repo", str(repo))
+    code, out, err = run_cli(capsys, "verify", "--repo", str(repo))
     assert code == 0 and err == [] and "every file matches" in out
     assert out.count("not made by data_fetch") == 2 and "/mine/: not made" in out
     for options in (["--force"], ["--if-stale"]):
@@ -620,7 +613,7 @@ def test_what_a_rebuild_would_delete_is_found_whatever_it_is(repo, capsys, monke
     assert manifest.foreign_files(repo) == ["HSC/a, b.txt", "HSC/d/", "HSC/two\nlines", "empty/", "pipe"]
     err = _one_line_failure(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", "--force")
     assert "5 file(s) or folder(s)" in err and "'HSC/a, b.txt', HSC/d/, 'HSC/two\\nlines', empty/, pipe" in err
-    code, out, _ = _cli(capsys, "verify", "--repo", str(repo))
+    code, out, _ = run_cli(capsys, "verify", "--repo", str(repo))
     assert code == 0 and len(out.splitlines()) == 6  # one line each, and the summary
     real_scandir = os.scandir
 
@@ -654,9 +647,9 @@ def test_without_a_readable_manifest_nothing_is_replaced(repo, capsys):
 def test_if_stale_says_nothing_about_rebuilding_when_it_refuses(repo, capsys):
     _parquet(repo)[0].write_bytes(b"damaged")
     (repo / "thesis.tex").write_text("mine")
-    code, out, err = _cli(capsys, "verify", "--repo", str(repo))
+    code, out, err = run_cli(capsys, "verify", "--repo", str(repo))
     assert code == 1 and "move out the 1 file(s) or folder(s) listed as not made by data_fetch, then" in err[0]
-    code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", "--if-stale")
+    code, out, err = run_cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--quiet", "--if-stale")
     assert code == 2 and out == "" and len(err) == 1 and "thesis.tex" in err[0]
 
 
@@ -673,7 +666,7 @@ def test_force_through_a_symlink_replaces_the_links_target(repo, tmp_path, capsy
     link = tmp_path / "LINK"
     link.symlink_to(repo)
     (repo / "SIMULATOR_VERSION").write_text("0.1\nseed 20160805\npatches 1x1\n")
-    code, out, err = _cli(capsys, "simulate", "--repo", str(link), "--patches", PATCHES, "--force", "--quiet")
+    code, out, err = run_cli(capsys, "simulate", "--repo", str(link), "--patches", PATCHES, "--force", "--quiet")
     assert code == 0 and err == [] and f"using its target {repo}" in out
     assert link.is_symlink() and link.resolve() == repo and simulate.read_stamp(repo) != "0.1"
     assert _orphans(tmp_path) == []
@@ -722,7 +715,7 @@ def test_a_read_only_repository_is_refused_before_rebuilding(repo, clean_build, 
 
 def test_a_read_only_repository_that_is_whole_is_still_up_to_date(repo, capsys, monkeypatch):
     _read_only(monkeypatch, repo)
-    code, out, err = _cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
+    code, out, err = run_cli(capsys, "simulate", "--repo", str(repo), "--patches", PATCHES, "--if-stale", "--quiet")
     assert code == 0 and err == [] and "up to date" in out
 
 
