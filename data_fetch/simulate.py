@@ -274,16 +274,16 @@ def _write_repository(path: Path, seed: int, num_patches: tuple[int, int], progr
     )
 
 
-#: Disk and memory a build needs, measured on the project's 2-core test machine with ``/usr/bin/time -v``. Since
-#: the scarlet and DP1 collections were added: 36 patches wrote 210 MB with a peak of 661 MB; 1 x 1 (2 patches)
-#: 7.1 MB, peak 185 MB; 2 x 2 (8 patches) 25.4 MB, peak 232 MB. (The earlier figures, 1.8 MB and 6 MB per patch,
-#: under-estimated the disk three times over: a build could start on a disk that could not hold it.)
-DISK_PER_PATCH = 6.0e6
+#: Disk and memory a build needs, per patch of the 2 tracts, measured on the project's 2-core test machine with
+#: ``/usr/bin/time -v`` since the scarlet and DP1 collections were added: 6 x 6 patches per tract (72) wrote 210 MB
+#: with a peak of 661 MB; 2 x 2 (8) 25.4 MB, peak 232 MB; 1 x 1 (2) 7.1 MB, peak 185 MB. (Before those
+#: collections, 1.8 MB per patch: the estimate let a build start on a disk that could not hold it.)
+DISK_PER_PATCH = 3.0e6
 MEMORY_BASE = 230e6
-MEMORY_PER_PATCH = 12.0e6
+MEMORY_PER_PATCH = 6.0e6
 #: Seconds per patch on that machine (11 s for 18 patches, 66 s for 72, with other jobs running).
 SECONDS_PER_PATCH = 0.9
-#: Largest --patches per side: 100 x 100 would already need 20,000 patches, 36 GB and 120 GB of memory.
+#: Largest --patches per side: 100 x 100 would already need 20,000 patches, 60 GB and 120 GB of memory.
 MAX_PATCHES_PER_SIDE = 100
 #: Safety margin on the estimates.
 MARGIN = 1.5

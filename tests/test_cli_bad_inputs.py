@@ -252,7 +252,7 @@ def test_a_foreign_data_file_in_the_survey_is_damage_and_is_kept(survey_copy, ca
 # ---------------------------------------------------------------------------------------------------------
 def test_simulate_refuses_patches_the_disk_cannot_hold(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(simulate, "_write_repository", _no_build)
-    monkeypatch.setattr(safety, "free_bytes", lambda folder: 200_000_000)  # 36 patches write about 210 MB
+    monkeypatch.setattr(safety, "free_bytes", lambda folder: 100_000_000)  # 36 patches write about 105 MB
     line = _refusal(
         capsys,
         "simulate",
@@ -261,6 +261,6 @@ def test_simulate_refuses_patches_the_disk_cannot_hold(tmp_path, capsys, monkeyp
         "--patches",
         "3x6",
         "--quiet",
-        words=("--patches 3x6 needs about 324.0 MB", "200.0 MB free", "Nothing was written"),
+        words=("--patches 3x6 needs about 162.0 MB", "100.0 MB free", "Nothing was written"),
     )
     assert line and list(tmp_path.iterdir()) == []
