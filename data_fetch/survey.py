@@ -774,19 +774,6 @@ def _check_target(target: Path, force: bool, shown: str) -> None:
         raise SurveyError(f"{shown} already holds a survey; use --force to replace it, or --out to build elsewhere.")
 
 
-def is_up_to_date(
-    path: str | os.PathLike,
-    *,
-    area_deg2: float,
-    seed: int,
-    margin_arcsec: float | None,
-    partition_rows: int = PARTITION_ROWS,
-) -> bool:
-    """Whether ``path`` holds an undamaged survey this version made with these options (see :func:`staleness`)."""
-    options = {"area_deg2": area_deg2, "seed": seed, "margin_arcsec": margin_arcsec, "partition_rows": partition_rows}
-    return staleness(path, **options) is None
-
-
 def staleness(
     path: str | os.PathLike,
     *,
@@ -924,7 +911,7 @@ def build_survey(
     force : bool
         Replace an existing survey at ``out`` (only one this function made, marked by :data:`MARKER_FILE`).
     if_stale : bool
-        Keep the survey at ``out`` if it is current and whole (:func:`is_up_to_date`, checked under the lock;
+        Keep the survey at ``out`` if it is current and whole (:func:`staleness`, checked under the lock;
         then nothing is written and the summary says ``up_to_date``), else replace it as ``force`` does. While
         another process builds the same target, it waits for it (saying so on stderr), then checks.
     progress : bool

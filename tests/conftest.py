@@ -63,7 +63,7 @@ def lesson_survey(tmp_path_factory) -> Path:
         "margin_arcsec": survey.MARGIN_ARCSEC,
         "partition_rows": survey.LESSON_PARTITION_ROWS,
     }
-    if survey.is_up_to_date(REPO_ROOT / "SURVEY", **options):
+    if survey.staleness(REPO_ROOT / "SURVEY", **options) is None:
         return REPO_ROOT / "SURVEY"
     return survey.build_survey(tmp_path_factory.mktemp("survey") / "SURVEY", progress=False, **options).path
 
