@@ -102,6 +102,15 @@ def test_primary_parts_names_the_forgotten_part(ref, left_out, words):
     assert_wrong(checks_selection.check_primary_parts(mask, ref), "it keeps", *words)
 
 
+def test_primary_parts_refuses_a_parent_with_one_child(ref):
+    """``deblend_nChild <= 1`` keeps a parent whose one child is also in the table: wrong, whatever its count."""
+    ref.add_row({"id": 9, "deblend_nChild": 1, "detect_isPatchInner": True, "detect_isTractInner": True})
+    inner = np.asarray(ref["detect_isPatchInner"]) & np.asarray(ref["detect_isTractInner"])
+    loose = (np.asarray(ref["deblend_nChild"]) <= 1) & inner & ~np.asarray(ref["merge_peak_sky"])
+    assert_wrong(checks_selection.check_primary_parts(loose, ref), "it keeps", "1 blend parents", "deblended")
+    assert_right(checks_selection.check_primary_parts(np.append(EXPECTED_PRIMARY, False), ref))
+
+
 def test_primary_parts_too_strict_and_empty(ref):
     too_strict = EXPECTED_PRIMARY.copy()
     too_strict[0] = False

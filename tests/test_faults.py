@@ -13,6 +13,7 @@ point: SIGTERM/SIGHUP, and ``kill -9`` before writing, mid-write and between the
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import shutil
@@ -79,8 +80,20 @@ def _subprocess(args, env_extra=None, **kwargs):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_signals_as_from_a_terminal,
         **kwargs,
     )
+
+
+def _signals_as_from_a_terminal() -> None:
+    """The command's signals at their defaults, as a command typed at a terminal has them.
+
+    A shell without job control starts its background jobs with SIGINT ignored, and ``nohup`` ignores SIGHUP;
+    data_fetch keeps a signal its parent ignored ignored, so the tests that send signals would wait in vain when
+    pytest itself was started that way (``pytest ... &`` in a script).
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def _simulate_subprocess(repo: Path, *extra, fault=None):
@@ -227,6 +240,35 @@ def test_an_if_stale_build_waits_for_the_one_running_then_finds_the_repository_u
     assert not safety.lock_path(repo).exists()
 
 
+def test_a_waiting_build_locks_the_lock_file_that_is_there_not_the_one_its_holder_removed(tmp_path):
+    """A waits for B; B finishes and removes the lock file; C makes a new one before A wakes. A must then wait
+    for C, not go ahead on B's deleted file while C builds into the same folder."""
+    target = tmp_path / "DATA"
+    path = safety.lock_path(target)
+    held = [os.open(path, os.O_RDWR | os.O_CREAT, 0o644)]  # B
+    fcntl.flock(held[0], fcntl.LOCK_EX)
+    waits: list[str] = []
+
+    def wait(message: str) -> None:
+        waits.append(message)
+        if len(waits) == 1:  # B finishes as data_fetch does (removes its file, then unlocks); C starts
+            path.unlink()
+            os.close(held.pop())
+            held.append(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644))
+            fcntl.flock(held[0], fcntl.LOCK_EX)
+        else:  # C finishes, leaving its (empty) file
+            os.close(held.pop())
+
+    with safety.exclusive_lock(target, "the waiting build", wait=wait):
+        assert len(waits) == 2  # it waited for C too
+        mine = os.stat(path).st_ino
+        probe = os.open(path, os.O_RDWR)
+        with pytest.raises(BlockingIOError):  # the file at the path is the one locked
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.close(probe)
+    assert path.exists() and os.stat(path).st_ino == mine  # C's empty file is not data_fetch's record: kept
+
+
 def test_a_failing_disk_in_simulate_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -316,7 +358,12 @@ def test_a_signal_a_library_turned_into_its_own_error_is_still_reported_as_the_s
 
 @pytest.fixture
 def _restore_signal_handlers():
+    """Python's own handlers for the test, as in a command typed at a terminal (see
+    :func:`_signals_as_from_a_terminal`); pytest's handlers back after it."""
     saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     yield
     for signum, handler in saved.items():
         signal.signal(signum, handler)

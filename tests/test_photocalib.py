@@ -50,7 +50,18 @@ def test_throw_on_negative_flux_like_old_calib(calib):
     calib.setThrowOnNegativeFlux(True)
     with pytest.raises(ValueError, match="1 flux"):
         calib.getMagnitude(np.array([5.0, -1.0]))
+    with pytest.raises(ValueError, match="1 flux"):  # afw 16's Calib: "Flux must be >= 0", for flux <= 0
+        calib.getMagnitude(np.array([5.0, 0.0]))
     assert calib.getMagnitude(1000.0) == pytest.approx(19.5)
+
+
+def test_zero_point_error_becomes_the_calibration_error():
+    # d(calibrationMean)/d(zero point) = calibrationMean * ln(10) / 2.5 per magnitude
+    calib = PhotoCalib.from_zero_point(27.0, 0.01)
+    mean = 10 ** (0.4 * (31.4 - 27.0))
+    assert calib.getCalibrationMean() == pytest.approx(mean)
+    assert calib.getCalibrationErr() == pytest.approx(mean * 0.01 * np.log(10) / 2.5)
+    assert calib.getCalibrationErr() == pytest.approx(0.52995, rel=1e-4)
 
 
 def test_quantities_and_columns(calib):

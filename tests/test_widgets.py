@@ -255,7 +255,13 @@ def test_disabled_box_changes_nothing(explorer):
 def test_explanation_of_the_last_toggle(explorer):
     explorer.set(point_source=False)
     assert CRITERIA["point_source"].description[:40] in explorer.view.explain.value
-    assert "would remove" in explorer.view.explain.value
+    # The rows the other criteria keep (all of them now) that the unticked criterion would remove.
+    _, _, others = _expected(_scope(explorer), explorer.state)
+    forced = explorer.tables[explorer.patch].forced["i"]
+    extended = ~(np.asarray(forced["base_ClassificationExtendedness_value"], dtype=float) < 0.5)
+    n_removed = int(np.count_nonzero(others & extended))
+    assert 0 < n_removed < int(np.count_nonzero(extended))  # some extended rows are cut by the others already
+    assert f"It would remove {n_removed:,} of the rows the other criteria keep." in explorer.view.explain.value
     explorer.set(faint=23.0)
     assert "Faint limit i ≤ 23.0" in explorer.view.explain.value
 
