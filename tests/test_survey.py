@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SMALL_SURVEY_AREA
+from matplotlib.legend import Legend
 
 from data_fetch import survey as builder
 from data_fetch.dp1_layout import dp1_columns
@@ -488,6 +489,11 @@ def test_the_lesson_explorer_view_draws_the_survey_state_as_a_density_image(stat
         np.testing.assert_array_equal(view._image.get_array(), density_rgba(state.cmd_image().T))
         assert "Point source (refExtendedness 0) off" in view.explain.value
         assert repr(explorer) == repr(state)
+        assert view.ax.get_legend() is None and not view.ax.findobj(Legend)  # no points, so no points' legend
+        # The funnel names the cuts as the checkboxes and the slider do, as lesson 6's does.
+        labels = [label for label, _, _ in state.frame.funnel]
+        assert labels == [SURVEY_CRITERIA[name].label for name in state.criteria] + [f"i ≤ {state.faint:.1f}"]
+        assert all(label in view.funnel.value for label in labels[:-1])
     finally:
         explorer.close()
         state.reset()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.table import Table
+from matplotlib.legend import Legend
 
 from tutorial_lib.checks.explorer import check_patch_inner_duplicates, expected_patch_inner_duplicates
 from tutorial_lib.photocalib import PhotoCalib
@@ -287,6 +288,8 @@ def test_figure_is_updated_in_place(explorer):
     fig = explorer.figure
     ax = fig.axes[0]
     points = explorer.view.points
+    legend = [text.get_text() for found in ax.findobj(Legend) for text in found.get_texts()]
+    assert legend == ["selected", "removed by the last criterion"]
     artists = (len(fig.axes), len(ax.get_children()))
     for change in ({"point_source": False}, {"patch": "all"}, {"primary": False}, {"colour": "g-r"}):
         explorer.set(**change)

@@ -256,16 +256,17 @@ class ExplorerView:
         for pixels in (self.points, self.removed):
             self.ax.add_artist(pixels)
         # A fixed legend, part of the background (the counts are in the widget's text): redrawing a legend
-        # with counts would cost more than the points themselves.
-        legend = Legend(
-            self.ax,
-            [self.points.legend_handle(), self.removed.legend_handle()],
-            ["selected", "removed by the last criterion"],
-            loc="upper right",
-            fontsize=8,
-            markerscale=1.5,
-        )
-        self.ax.add_artist(legend)
+        # with counts would cost more than the points themselves. A density image has no points to name.
+        if frame.image is None:
+            legend = Legend(
+                self.ax,
+                [self.points.legend_handle(), self.removed.legend_handle()],
+                ["selected", "removed by the last criterion"],
+                loc="upper right",
+                fontsize=8,
+                markerscale=1.5,
+            )
+            self.ax.add_artist(legend)
         # The axes' limits, ticks and labels never change size, so lay the figure out once and freeze it:
         # constrained layout would otherwise cost ~40% of every redraw.
         layout = self.figure.get_layout_engine()

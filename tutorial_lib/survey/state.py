@@ -324,9 +324,11 @@ class SurveyExplorerState:
         count_le = self.histograms.arrays["count_le"]
         every = len(spec.faint_edges)
         alone = {name: int(count_le[passing_bitmasks([name], spec.criteria), every].sum()) for name in self.criteria}
-        funnel = tuple((name, alone[name], kept) for name, kept in self.funnel()[1 : 1 + len(self.criteria)])
-        if self.faint is not None:
-            funnel += ((f"{spec.band} <= {self.faint:.1f}", int(count_le[:, self._column()].sum()), self.n_selected),)
+        funnel = tuple(
+            (SURVEY_CRITERIA[name].label, alone[name], kept) for name, kept in self.funnel()[1 : 1 + len(self.criteria)]
+        )
+        if self.faint is not None:  # labelled as the checkboxes and the faint slider are, as lesson 6's funnel
+            funnel += ((f"{spec.band} ≤ {self.faint:.1f}", int(count_le[:, self._column()].sum()), self.n_selected),)
         truth = self.truth_counts
         view_truth = None
         if truth:
