@@ -83,13 +83,8 @@ def _notebook(cells):
     return notebook
 
 
-def _html(table_id):
-    return {
-        "output_type": "execute_result",
-        "execution_count": 1,
-        "metadata": {},
-        "data": {"text/plain": "<Table length=2>", "text/html": f'<table id="table{table_id}" class="x">'},
-    }
+def _dashboard(port):
+    return {"output_type": "stream", "name": "stdout", "text": f"Dashboard: http://127.0.0.1:{port}/status\n"}
 
 
 def _figure(pixels):
@@ -101,10 +96,12 @@ def test_report_compares_what_nbval_compares_and_figures_by_pixel(tmp_path):
     moved = image.copy()
     moved[5, 5] = 255  # one pixel of 200
     ignored = {"output_type": "stream", "name": "stdout", "text": "took 3.2 s\n"}
-    stored = _notebook([("t", [_html(140)]), ("# NBVAL_IGNORE_OUTPUT\nrun()", [ignored]), ("plot()", [_figure(image)])])
+    stored = _notebook(
+        [("t", [_dashboard(36263)]), ("# NBVAL_IGNORE_OUTPUT\nrun()", [ignored]), ("plot()", [_figure(image)])]
+    )
     new = _notebook(
         [
-            ("t", [_html(982)]),  # only the id that tests/nbval_sanitize.cfg replaces
+            ("t", [_dashboard(37019)]),  # only the port that tests/nbval_sanitize.cfg replaces
             ("# NBVAL_IGNORE_OUTPUT\nrun()", [{**ignored, "text": "took 4.0 s\n"}]),
             ("plot()", [_figure(moved)]),
         ]
