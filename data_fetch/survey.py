@@ -59,7 +59,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
-from tqdm import tqdm  # text bars on stderr, also in a notebook (no widget in its stored outputs)
+from tqdm.auto import tqdm  # a widget in a notebook (lesson 10's first run), text on stderr in a terminal
 
 from tutorial_lib.photometry import AB_MAGNITUDE_OF_ONE_NANOJANSKY
 from tutorial_lib.repository import describe
@@ -1026,7 +1026,7 @@ def _build_into(staging: Path, boxes, seed: int, chunk_rows: int, margin_arcsec,
     spool = _PartitionSpool(staging / "spool", flush_rows=chunk_rows)
     n_rows = 0
     strips = [(tract, strip) for tract in range(len(boxes)) for strip in range(PATCHES_PER_SIDE)]
-    for tract, strip in tqdm(strips, desc="Simulating tracts", unit="strip", disable=not progress):
+    for tract, strip in tqdm(strips, desc="Simulating tracts", unit=" patch rows", disable=not progress):
         table, pixels = _with_spatial_index(_strip_rows(seed, tract, strip, boxes[tract]))
         spool.add(table, pixels)
         n_rows += len(table)
