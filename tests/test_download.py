@@ -615,6 +615,10 @@ def test_fits_header_parsing():
     assert end == len(data) and headers[0]["FILTER"] == "HSC-R" and headers[1]["NAXIS1"] == 4200
     with pytest.raises(download.DownloadError, match="FITS"):
         download.parse_fits_headers(b"<html>not found</html>" + b" " * 3000, None)
+    false = b"SIMPLE  = " + b"F".rjust(20) + data[30:]  # SIMPLE = F: not a standard FITS file
+    assert false[:30] == b"SIMPLE  =                    F"
+    with pytest.raises(download.DownloadError, match="does not start with a FITS header"):
+        download.parse_fits_headers(false, len(false))
 
 
 # ---------------------------------------------------------------------------------------------------------

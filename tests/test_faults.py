@@ -862,6 +862,12 @@ def test_a_hostile_download_is_stopped_and_leaves_nothing(fake, tmp_path, mode, 
             "'header' is a list",
         ),
         (lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "expires_in": "soon"}}}, "'expires_in'"),
+        (lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "expires_in": True}}}, "'expires_in'"),
+        (
+            lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "header": {"Bad Name": "x"}}}},
+            "not a valid HTTP header name",
+        ),
+        (lambda e: {**e, "oid": "0" * 64}, "returned no entry"),
     ],
 )
 def test_malformed_batch_answers_are_one_line(fake, tmp_path, capsys, monkeypatch, rewrite, words):
@@ -883,6 +889,49 @@ def test_malformed_batch_answers_are_one_line(fake, tmp_path, capsys, monkeypatc
             words=(words,),
         )
     assert not (tmp_path / "NEW").exists() and _no_files(tmp_path / "cache")
+
+
+def test_a_content_length_one_byte_too_large_is_refused_before_reading(fake, tmp_path):
+    obj = _ref(fake)
+    behaviour = Behaviour(content_length={obj.pointer.oid: str(obj.size + 1)})
+    with FakeLFSServer(fake.objects, behaviour) as server:
+        options = _options(server, tmp_path)
+        options.cache.mkdir()
+        with pytest.raises(download.DownloadError, match="announces") as error:
+            download.fetch(obj, options)
+    assert "\n" not in str(error.value) and _no_files(options.cache)
+
+
+def test_a_ranged_answer_for_a_file_of_another_size_is_refused(fake, tmp_path):
+    calexp = next(f for f in fake.files if f.key == "calexp-i").remote()
+    oid = calexp.pointer.oid
+    # The batch answer points at a second server whose object has one byte more: its Content-Range says so.
+    with FakeLFSServer({oid: fake.objects[oid] + b"\0"}) as other:
+        href = f"{other.base}/objects/{oid}"
+        rewrite = lambda e: {**e, "actions": {"download": {**e["actions"]["download"], "href": href}}}  # noqa: E731
+        with FakeLFSServer(fake.objects, Behaviour(batch_entry=rewrite)) as server:
+            options = _options(server, tmp_path)
+            with pytest.raises(download.DownloadError, match="the server's file has") as error:
+                download.fetch_fits_header(calexp, options)
+    assert f"{calexp.size + 1:,} bytes" in str(error.value) and "\n" not in str(error.value)
+    assert any(r.get("range") for r in other.requests)
+
+
+def test_a_batch_answer_choosing_another_transfer_adapter_is_refused_in_one_line(fake):
+    pointer = _ref(fake).pointer
+    entry = {"oid": pointer.oid, "size": pointer.size, "actions": {"download": {"href": "http://h/x"}}}
+    answer = {"transfer": "ssh", "objects": [entry]}
+    with pytest.raises(lfs.LFSError, match="transfer adapter 'ssh'") as error:
+        lfs._parse_answer(answer, {pointer.oid: pointer}, "http://h/lfs")
+    assert "\n" not in str(error.value)
+
+
+def test_a_batch_answer_larger_than_the_cap_is_refused(fake, tmp_path, monkeypatch):
+    monkeypatch.setattr(lfs, "MAX_ANSWER_BYTES", 100)
+    pointer = _ref(fake).pointer
+    with FakeLFSServer(fake.objects) as server, pytest.raises(lfs.LFSError, match="larger than 100") as error:
+        lfs.request_download(server.url, [pointer], retries=0, timeout=5.0)
+    assert "\n" not in str(error.value)
 
 
 def _made_up_header(band: str, **changes) -> bytes:
