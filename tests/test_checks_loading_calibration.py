@@ -329,6 +329,7 @@ class TestMagnitudes:
             (lambda f: 27.0 - 2.5 * np.log10(np.abs(f)), ["negative flux", "NaN"]),
             (lambda f: 27.0 - 2.5 * np.log10(np.clip(f, 1e-3, None)), ["negative flux"]),
             (lambda f: 26.5 - 2.5 * np.log10(f), ["off by -0.500"]),
+            (lambda f: 27.003 - 2.5 * np.log10(f), ["off by +0.003"]),  # a zero point rounded, or a typo
             (lambda f: np.nan_to_num(27.0 - 2.5 * np.log10(f), nan=99.0), ["negative flux"]),
         ],
     )

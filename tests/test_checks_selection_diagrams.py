@@ -343,6 +343,13 @@ def test_galaxy_fraction_names_the_mistake(answer, words):
     assert_wrong(checks_diagrams.check_galaxy_fraction(answer, MAG, IS_GALAXY, fainter_than=23), *words)
 
 
+def test_galaxy_fraction_does_not_count_an_object_at_the_limit():
+    """'Fainter than 23' is mag > 23: a galaxy at exactly 23.0 is not in it (0.6 stays right, 4/6 is wrong)."""
+    mag, is_galaxy = np.append(MAG, 23.0), np.append(IS_GALAXY, T)
+    assert_right(checks_diagrams.check_galaxy_fraction(0.6, mag, is_galaxy, fainter_than=23))
+    assert_wrong(checks_diagrams.check_galaxy_fraction(4 / 6, mag, is_galaxy, fainter_than=23))
+
+
 def test_galaxy_fraction_bad_inputs():
     assert_wrong(checks_diagrams.check_galaxy_fraction(..., MAG, IS_GALAXY), "replace the ...")
     assert_wrong(checks_diagrams.check_galaxy_fraction("0.6", MAG, IS_GALAXY), "a number")

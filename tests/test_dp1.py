@@ -114,3 +114,37 @@ def test_the_dp1_selection_takes_a_faint_limit_in_mag(objects):
     import astropy.units as u
 
     assert np.array_equal(dp1.lesson_selection(objects, faint=25 * u.mag), dp1.lesson_selection(objects, faint=25.0))
+
+
+def test_a_masked_psf_flux_flag_counts_as_set_and_drops_the_row(patch4):
+    from astropy.table import Table
+
+    kept = np.flatnonzero(dp1.lesson_selection(patch4))[:5]
+    assert kept.size == 5
+    masked = Table(patch4, masked=True, copy=True)
+    masked["i_psfFlux_flag"].mask[kept] = True
+    assert not np.any(dp1.good_psf_flux(masked)[kept])
+    assert not np.any(dp1.lesson_selection(masked)[kept])
+    _, forced, _ = dp1.as_lesson_tables(masked)
+    assert np.all(np.asarray(forced["i"]["base_PsfFlux_flag"])[kept])
+
+
+def test_the_adapter_fills_the_cmodel_error_from_the_error_column(patch4):
+    _, forced, _ = dp1.as_lesson_tables(patch4)
+    for band in "gri":
+        flux = np.asarray(patch4[f"{band}_cModelFlux"], dtype=float)
+        err = np.asarray(patch4[f"{band}_cModelFluxErr"], dtype=float)
+        assert np.count_nonzero(np.isfinite(err) & (err != flux)) > 0
+        np.testing.assert_array_equal(np.asarray(forced[band]["modelfit_CModel_instFluxErr"], dtype=float), err)
+        np.testing.assert_array_equal(np.asarray(forced[band]["modelfit_CModel_instFlux"], dtype=float), flux)
+
+
+def test_the_dp1_check_says_wrong_when_one_row_is_flipped(patch4):
+    right = dp1.lesson_selection(patch4)
+    assert checks_today.check_dp1_selection(right, patch4)
+    for row in (0, int(np.flatnonzero(right)[0]), len(right) - 1):
+        flipped = right.copy()
+        flipped[row] = ~flipped[row]
+        result = checks_today.check_dp1_selection(flipped, patch4)
+        assert not result
+        assert "1 rows differ" in result.message

@@ -52,6 +52,14 @@ def test_scarlet_v22_reproduces_the_operator_precedence_as_written():
     np.testing.assert_array_equal(flags["detect_isDeblendedModelSource"], [True, False, True])
 
 
+def test_scarlet_v22_model_source_needs_a_single_peak():
+    # meas_algorithms python/lsst/meas/algorithms/setPrimaryFlags.py @ 29.2.0 (pipe_tasks b38cab11):
+    # isDeblendedModelSource = (parent != 0) & isLeaf, isLeaf = nPeaks == 1. A child with two peaks is not one.
+    toy = _toy(parent=[5, 5, 0], deblend_nPeaks=[2, 1, 1], deblend_parentNChild=[3, 3, 0])
+    flags = eras.deblend_flags_scarlet_v22(toy)
+    np.testing.assert_array_equal(flags["detect_isDeblendedModelSource"], [False, True, False])
+
+
 def test_scarlet_v30_on_todays_layout():
     # Today: an isolated source (parent 0, blendNChild 0), two children of one blend, a lone child of a parent.
     toy = _toy(parent=[0, 7, 7, 9], deblend_parentNChild=[0, 2, 2, 1], deblend_blendNChild=[0, 2, 2, 1])
@@ -124,3 +132,17 @@ def test_name_map_rows_each_cite_a_source():
     assert len(eras.NAME_MAP) >= 12
     assert all(len(row.source) > 10 for row in eras.NAME_MAP)
     assert {"base_PsfFlux_instFlux (count), from v17 (meas_base DM-10302)"} <= {row.gen3 for row in eras.NAME_MAP}
+
+
+def test_scarlet_pr405_a_grandchild_is_from_a_blend_without_siblings():
+    # lsst/meas_algorithms#405 (41c4a60c) setPrimaryFlags.py: fromBlend = model & (isSibling | (depth > 1)),
+    # model = (nChild == 0) & (depth > 0). A model at depth 2 is from a blend even with parentNPeaks == 1.
+    toy = _toy(
+        deblend_nChild=[0, 0, 0],
+        deblend_depth=[2, 1, 3],
+        deblend_nPeaks=[1, 1, 1],
+        deblend_parentNPeaks=[1, 1, 1],
+    )
+    flags = eras.deblend_flags_scarlet_pr405(toy)
+    np.testing.assert_array_equal(flags["detect_fromBlend"], [True, False, True])
+    np.testing.assert_array_equal(flags["detect_isDeblendedSource"], [True, False, True])

@@ -330,8 +330,9 @@ def test_explorer_counts_equal_a_direct_lsdb_computation(state, catalog, rows, t
     assert state.cmd_image().sum() == inside.sum()
 
 
-def test_purity_and_completeness_by_magnitude_equal_a_count_of_the_rows(state, rows):
-    state.set(primary=True, point_source=True, good_psf_flux=True, not_saturated=False, faint=24.0)
+@pytest.mark.parametrize("primary", [True, False])  # without primary nor point_source, blend parents are selected
+def test_purity_and_completeness_by_magnitude_equal_a_count_of_the_rows(state, rows, primary):
+    state.set(primary=primary, point_source=primary, good_psf_flux=True, not_saturated=False, faint=24.0)
     table = state.purity_completeness(step=0.5)
     assert table["bright"].unit == u.mag and table["faint"].unit == u.mag
     assert table["bright"][0] == state.spec.faint_edges[0] and table["faint"][-1] == 24.0
@@ -347,6 +348,8 @@ def test_purity_and_completeness_by_magnitude_equal_a_count_of_the_rows(state, r
         assert row["selected_stars"] == np.count_nonzero(in_bin & selected & is_star)
     usable = table["selected"] > 0
     assert usable.sum() >= 5
+    parents = rows["truth_type"].to_numpy(dtype=float, na_value=np.nan) == 2
+    assert np.count_nonzero(selected & parents & (mag <= 24.0)) > 0 or primary
     np.testing.assert_allclose(table["purity"][usable], table["selected_stars"][usable] / table["selected"][usable])
     with pytest.raises(ValueError, match="multiple of 0.1 mag"):
         state.purity_completeness(step=0.25)
@@ -430,6 +433,23 @@ def test_a_search_outside_the_survey_counts_no_row_and_the_explorer_says_why(cat
     assert count_rows(outside) == 0
     with pytest.raises(ValueError, match="no partitions, so there is nothing to explore"):
         SurveyExplorerState.from_catalog(outside)
+
+
+def test_the_galaxy_self_check_counts_the_rows_as_the_exercise_asks(catalog, rows):
+    """The exercise's answer, counted on the rows with numpy, not with the check's own helpers; off by one is wrong."""
+    from tutorial_lib.checks.survey import check_survey_galaxies
+
+    def column(name, fill):
+        return rows[name].to_numpy(dtype=float if fill is np.nan else bool, na_value=fill)
+
+    with np.errstate(invalid="ignore"):
+        kept = column("detect_isPrimary", False) & (column("refExtendedness", np.nan) < 0.5)
+        kept &= ~column("i_psfFlux_flag", True) & (column("i_psfMag", np.nan) <= 24.0)
+    galaxies = int(np.count_nonzero(kept & (column("truth_type", np.nan) == 1)))
+    assert 0 < galaxies < int(np.count_nonzero(kept))
+    assert check_survey_galaxies(galaxies, catalog, faint=24.0)
+    for wrong in (galaxies - 1, galaxies + 1):
+        assert not check_survey_galaxies(wrong, catalog, faint=24.0)
 
 
 @pytest.mark.parametrize("offset", [0.9, -0.1])

@@ -505,6 +505,7 @@ def test_lesson_7_tract_catalog_right(butler):
         ("natural logarithm", lambda f0: 2.5 * np.log(f0), ["natural logarithm"]),
         ("FLUXMAG0 itself", lambda f0: f0, ["FLUXMAG0 itself"]),
         ("31.4 minus it", lambda f0: 31.4 - 2.5 * np.log10(f0), ["31.4 minus"]),
+        ("off by 0.02 mag", lambda f0: 2.5 * np.log10(f0) + 0.02, ["is not the magnitude of one count"]),
     ],
 )
 def test_lesson_8_zero_point(lesson, label, make, words):
