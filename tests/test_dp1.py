@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from astropy.table import Table
 
 from tutorial_lib import dp1, selection
 from tutorial_lib.checks import todays_catalogs as checks_today
@@ -117,8 +118,6 @@ def test_the_dp1_selection_takes_a_faint_limit_in_mag(objects):
 
 
 def test_a_masked_psf_flux_flag_counts_as_set_and_drops_the_row(patch4):
-    from astropy.table import Table
-
     kept = np.flatnonzero(dp1.lesson_selection(patch4))[:5]
     assert kept.size == 5
     masked = Table(patch4, masked=True, copy=True)
