@@ -4,10 +4,11 @@ The cache
     Files go to one folder: ``--cache`` if given, else ``$MULTIBAND_TUTORIAL_CACHE``, else the operating system's
     cache folder (``pooch.os_cache("multiband-tutorial")``, e.g. ``~/.cache/multiband-tutorial`` on Linux), in a
     sub-folder per data set. A file there is always complete and verified: :func:`fetch` streams it to a temporary
-    ``tmp*.part`` file in the same folder, capped at the size of its LFS pointer, checks the SHA-256 against the
-    pointer, and only then renames it into place; a failed or interrupted download deletes its temporary file (and
-    the next run removes those a killed process left, and no other file). A file already there is used if its
-    SHA-256 still matches, so a second run downloads nothing.
+    file ``.data_fetch-download-<random>.part`` in the same folder (:data:`TEMPORARY_FILES`), capped at the size of
+    its LFS pointer, checks the SHA-256 against the pointer, and only then renames it into place; a failed or
+    interrupted download deletes its temporary file (and the next run, holding the cache's lock, removes those a
+    killed process left: only names of exactly that shape, never a file of yours such as ``tmp_notes.part``). A
+    file already there is used if its SHA-256 still matches, so a second run downloads nothing.
 
 A server cannot exhaust the machine
     No transfer writes more than its pointer's size: a ``Content-Length`` above it is refused before reading, and a
@@ -71,10 +72,13 @@ __all__ = [
 
 #: Environment variable naming the download cache folder (overridden by ``--cache``).
 CACHE_ENV = "MULTIBAND_TUTORIAL_CACHE"
-#: Name of a download's temporary file in the cache (``tempfile.mkstemp``: this prefix, random letters, the
-#: suffix); only files matching :data:`TEMPORARY_FILES` are ever removed as left behind by a stopped download.
-TEMPORARY_PREFIX, TEMPORARY_SUFFIX = "tmp", ".part"
-TEMPORARY_FILES = f"{TEMPORARY_PREFIX}*{TEMPORARY_SUFFIX}"
+#: Name of a download's temporary file in the cache: ``tempfile.mkstemp`` with this prefix, which no one else would
+#: choose, then its 8 random characters (``a-z``, ``0-9``, ``_``), then the suffix.
+TEMPORARY_PREFIX, TEMPORARY_SUFFIX = ".data_fetch-download-", ".part"
+#: The glob (for :func:`data_fetch.safety.remove_orphan_files`) of exactly those names, and of no other: only files
+#: matching it are ever removed as left behind by a stopped download. It is used with the cache's lock held, which
+#: ``python -m data_fetch download`` holds for all its downloads, so such a file's process is no longer writing it.
+TEMPORARY_FILES = f"{TEMPORARY_PREFIX}{'[a-z0-9_]' * 8}{TEMPORARY_SUFFIX}"
 FITS_BLOCK = 2880
 #: First ranged request for a header; grown (x4) until both headers are in, up to :data:`MAX_HEADER_BYTES`.
 FIRST_HEADER_BYTES = 64 * 1024
@@ -200,10 +204,11 @@ def fetch(obj: RemoteObject, options: DownloadOptions, *, action: lfs.DownloadAc
     """The path of ``obj`` in the cache, downloading it first if it is not there (or is damaged).
 
     The download URL comes from the LFS batch API (unless ``action`` is given). The body is streamed to a
-    temporary file ``tmp*.part`` in the cache folder, with a progress bar, capped at the pointer's size (a longer
-    answer, or a ``Content-Length`` above it, is cut off and discarded), its SHA-256 computed on the way; it is
-    renamed into place only when size and SHA-256 match. A dropped connection, a server error or a wrong SHA-256
-    is retried ``options.retries`` times (waiting 1 s, 2 s, ...).
+    temporary file ``.data_fetch-download-<random>.part`` (:data:`TEMPORARY_FILES`) in the cache folder, with a
+    progress bar, capped at the pointer's size (a longer answer, or a ``Content-Length`` above it, is cut off and
+    discarded), its SHA-256 computed on the way; it is renamed into place only when size and SHA-256 match. A
+    dropped connection, a server error or a wrong SHA-256 is retried ``options.retries`` times (waiting 1 s,
+    2 s, ...).
 
     Raises
     ------

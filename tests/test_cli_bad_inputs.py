@@ -50,11 +50,12 @@ def test_download_removes_only_its_own_temporary_files_from_the_cache(tmp_path, 
     mine = {"tmp_notes.txt": "my notes", ".notes.tmp": "draft", "tmp": "x"}
     for name, text in mine.items():
         (folder / name).write_text(text)
-    (folder / "tmpk3j_x9q2.part").write_bytes(b"half")  # left by a killed download
+    leftover = folder / f"{download.TEMPORARY_PREFIX}k3j_x9q2{download.TEMPORARY_SUFFIX}"
+    leftover.write_bytes(b"half")  # left by a killed download
     cache = str(tmp_path / "cache")
     _refusal(capsys, *_download(tmp_path, "--cache", cache, "--lfs-url", UNREACHABLE), words=("cannot reach",))
     assert {name: (folder / name).read_text() for name in mine} == mine
-    assert not (folder / "tmpk3j_x9q2.part").exists()
+    assert not leftover.exists()
 
 
 @pytest.mark.parametrize("command", ["verify", "simulate"])

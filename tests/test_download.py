@@ -6,9 +6,14 @@ layout of the real ones (this machine has no internet). The real server's behavi
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -326,6 +331,112 @@ def test_the_cache_folder_comes_from_the_environment(monkeypatch, tmp_path):
     assert download.cache_dir(tmp_path / "given") == tmp_path / "given"
     monkeypatch.delenv(download.CACHE_ENV)
     assert "multiband-tutorial" in str(download.cache_dir())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Temporary files: only data_fetch's own are ever removed from the cache
+# ---------------------------------------------------------------------------------------------------------
+#: A user's files in the cache folder, of names a looser pattern (``tmp*.part``, ``*.part``) would match.
+USER_FILES = {"tmp_notes.part": "my notes", "notes.part": "draft", ".part": "x"}
+#: Files that look like data_fetch's temporary files but are not of their exact shape.
+NEAR_MISSES = (
+    f"{download.TEMPORARY_PREFIX}{download.TEMPORARY_SUFFIX}",
+    f"{download.TEMPORARY_PREFIX}notes{download.TEMPORARY_SUFFIX}",
+    f"{download.TEMPORARY_PREFIX}k3j_x9q2{download.TEMPORARY_SUFFIX}.bak",
+    f"{download.TEMPORARY_PREFIX}K3J_X9Q2{download.TEMPORARY_SUFFIX}",
+)
+#: Downloads one object into a cache folder, as data_fetch does (argv: LFS URL, folder, oid, size), to be killed.
+_FETCH_SCRIPT = """
+import sys
+from pathlib import Path
+from data_fetch import download, lfs
+url, folder, oid, size = sys.argv[1:]
+obj = download.RemoteObject("ref-0-10,7.fits", lfs.LFSPointer(oid, int(size)))
+download.fetch(obj, download.DownloadOptions(url, Path(folder), retries=0, progress=False, timeout=60.0))
+"""
+
+
+def _with_user_files(cache: Path, names=()) -> Path:
+    """The data set's cache folder, holding :data:`USER_FILES` and empty files ``names``."""
+    folder = cache / hsc.CACHE_SUBFOLDER
+    folder.mkdir(parents=True)
+    for name, text in USER_FILES.items():
+        (folder / name).write_text(text)
+    for name in names:
+        (folder / name).write_bytes(b"")
+    return folder
+
+
+def _user_files(folder: Path) -> dict:
+    return {name: (folder / name).read_text() for name in USER_FILES if (folder / name).is_file()}
+
+
+def _temporary_files(folder: Path) -> list[Path]:
+    return [p for p in folder.glob(download.TEMPORARY_FILES) if p.name not in USER_FILES]
+
+
+def test_a_download_keeps_the_users_part_files_in_the_cache(tmp_path, cache, fake, monkeypatch):
+    folder = _with_user_files(cache)
+    made = []
+    real_mkstemp = download.tempfile.mkstemp
+
+    def recording_mkstemp(*args, **kwargs):  # (the one tempfile module: atomic_write's files are seen too)
+        fd, name = real_mkstemp(*args, **kwargs)
+        if Path(name).parent == folder:
+            made.append(Path(name).name)
+        return fd, name
+
+    monkeypatch.setattr(download.tempfile, "mkstemp", recording_mkstemp)
+    with FakeLFSServer(fake.objects) as server:
+        summary, messages = _ingest(tmp_path / "NEW", server.url, cache, fake)
+    assert summary.created_repository and summary.n_ref == len(fake.ref)
+    assert _user_files(folder) == USER_FILES
+    assert not any("Removed" in m for m in messages)
+    # Every temporary file the download made is of the exact shape the clean-up removes; no user name is.
+    assert len(made) == 3 and all(fnmatch.fnmatchcase(name, download.TEMPORARY_FILES) for name in made)
+    assert not any(fnmatch.fnmatchcase(name, download.TEMPORARY_FILES) for name in USER_FILES)
+    assert _temporary_files(folder) == []
+
+
+def test_a_killed_download_leaves_a_temporary_file_that_the_next_run_removes_and_nothing_else(tmp_path, cache, fake):
+    folder = _with_user_files(cache)
+    ref = _file(fake, "ref")
+    script = [sys.executable, "-c", _FETCH_SCRIPT]
+    with FakeLFSServer(fake.objects, Behaviour(stall={ref.oid})) as server:  # 100 bytes, then nothing
+        child = subprocess.Popen([*script, server.url, str(folder), ref.oid, str(ref.size)], cwd=tmp_path)
+        try:
+            deadline = time.monotonic() + 30
+            while not _temporary_files(folder) and child.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            child.kill()  # SIGKILL: no clean-up runs, as when the machine or the terminal goes away
+            child.wait()
+    (orphan,) = _temporary_files(folder)
+    assert child.returncode == -signal.SIGKILL and _user_files(folder) == USER_FILES
+    with FakeLFSServer(fake.objects) as server:
+        summary, messages = _ingest(tmp_path / "NEW", server.url, cache, fake)
+    assert not orphan.exists() and _temporary_files(folder) == []
+    assert any(f"Removed 1 temporary file(s) in {folder}" in m for m in messages)
+    assert _user_files(folder) == USER_FILES
+    assert summary.created_repository and summary.n_ref == len(fake.ref)
+
+
+def test_only_temporary_files_of_the_exact_shape_are_removed(cache):
+    orphans = [f"{download.TEMPORARY_PREFIX}{random}{download.TEMPORARY_SUFFIX}" for random in ("k3j_x9q2", "a1b2c3d4")]
+    folder = _with_user_files(cache, (*orphans, *NEAR_MISSES))
+    messages = []
+    with pytest.raises(download.DownloadError, match="are you offline"):  # the clean-up comes first
+        hsc.download_and_ingest(
+            cache.parent / "NEW",
+            lfs_url=_closed_port_url(),
+            cache=cache,
+            progress=False,
+            log=messages.append,
+            retries=0,
+        )
+    assert not any((folder / name).exists() for name in orphans)
+    assert any(f"Removed 2 temporary file(s) in {folder}" in m for m in messages)
+    assert all((folder / name).is_file() for name in NEAR_MISSES) and _user_files(folder) == USER_FILES
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1029,7 +1029,8 @@ def test_cache_problems_are_one_line_and_leave_nothing(fake, tmp_path, capsys, m
 def test_a_killed_download_leaves_temporary_files_that_the_next_run_removes(fake, tmp_path):
     folder = tmp_path / "cache" / "hsc-validation"
     folder.mkdir(parents=True)
-    (folder / "tmpabc123.part").write_bytes(b"half")
+    leftover = folder / f"{download.TEMPORARY_PREFIX}abc12345{download.TEMPORARY_SUFFIX}"
+    leftover.write_bytes(b"half")
     messages = []
     with FakeLFSServer(fake.objects) as server:
         hsc.download_and_ingest(
@@ -1041,7 +1042,7 @@ def test_a_killed_download_leaves_temporary_files_that_the_next_run_removes(fake
             log=messages.append,
             retries=0,
         )
-    assert not (folder / "tmpabc123.part").exists()
+    assert not leftover.exists()
     assert any("Removed 1 temporary file" in m for m in messages)
 
 
