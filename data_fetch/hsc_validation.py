@@ -838,7 +838,7 @@ def _cache_folder(cache, log) -> Path:
     """The data set's cache folder, created and writeable, or one clear error."""
     base = download.cache_dir(cache)
     option = download.cache_option(cache)  # the message names what set the folder: an option, or the environment
-    checked = safety.check_target(os.fspath(base), option, log, example=None)
+    checked = safety.check_target(os.fspath(base), option, log, example=None, any_letters=True)
     folder = checked / CACHE_SUBFOLDER
     if os.path.lexists(checked) and not checked.is_dir():
         raise IngestError(f"{option} {base} is a file, not a folder; choose a folder.")

@@ -2,14 +2,17 @@
 
 Paths
     :func:`check_target` refuses, with one line, a ``--repo`` or ``--cache`` that could not work or that names a
-    folder never to be replaced: text with characters outside :data:`SAFE_PATH_CHARACTERS` (shell metacharacters,
-    and ``%``, ``#``, ``?``, which the Butler would read as URI syntax), the current folder, the home folder, ``/``
-    or any folder above the current one, anything under ``/proc``, ``/sys`` or ``/dev``, and anything inside a
-    repository or survey data_fetch made (:func:`enclosing_output`: it would be a foreign file there, which blocks
-    that output's verify and rebuilds). A symbolic link is followed (the real folder is built or replaced, and the
-    command says so); a dangling one is refused. :func:`require_parent_folder` names a missing folder, or the file
-    in its place. Before a build that would replace a folder, :func:`require_writable` refuses one with a read-only
-    folder in it (the swap could not move it), naming the ``chmod`` that fixes it.
+    folder never to be replaced: text that the Makefile would refuse as ``REPO`` (``require_plain_repo``), with
+    characters outside :data:`SAFE_PATH_CHARACTERS` (shell metacharacters, non-ASCII letters, and ``%``, ``#``,
+    ``?``, which the Butler would read as URI syntax) or a leading ``-`` (every later command would read it as an
+    option); the current folder, the home folder, ``/`` or any folder above the current one, anything under
+    ``/proc``, ``/sys`` or ``/dev``, and anything inside a repository or survey data_fetch made
+    (:func:`enclosing_output`: it would be a foreign file there, which blocks that output's verify and rebuilds). A
+    symbolic link is followed (the real folder is built or replaced, and the command says so); a dangling one is
+    refused. :func:`require_parent_folder` names a missing folder, or the file in its place. Before a build that
+    would replace a folder, :func:`require_writable` refuses one with a read-only folder in it (the swap could not
+    move it), naming the ``chmod`` that fixes it, or, when the folder is shared read-only (another user's, or on a
+    read-only file system), whom to ask and how to use your own copy.
 
 Marker
     Every repository data_fetch makes holds :data:`tutorial_lib.repository.MARKER_NAME`. ``--force`` replaces only a
@@ -21,6 +24,11 @@ Lock
     waits for it and then finds the target up to date. The lock file records that process; it is removed when the
     lock is released only if data_fetch wrote it (a file of that name holding anything else is refused, never
     overwritten or removed).
+
+    A check that may only read (``verify``, and ``--if-stale`` until it finds the target stale) goes on where that
+    file cannot be written, as in a read-only ``DATA`` a teacher shares with a room: it takes a shared lock on the
+    file if it is there and readable, so it still waits for the owner's build, else no lock. Nothing is then written
+    in or beside the target: :func:`require_writable` refuses a rebuild, and :func:`recover` leaves what it finds.
 
 Staging and the swap
     A build writes into ``.DATA.building-<pid>-<random>/repo`` beside the target (an ingest:
@@ -63,6 +71,7 @@ __all__ = [
     "install_signal_handlers",
     "is_data_fetch_repository",
     "cannot_tell",
+    "read_only_advice",
     "read_only_folder",
     "refuse_foreign",
     "require_writable",
@@ -76,9 +85,13 @@ __all__ = [
     "write_marker",
 ]
 
-#: Characters a --repo or --cache may hold: letters, digits and ``_ . / + , @ = -``.
-SAFE_PATH_CHARACTERS = r"\w./+,@=-"
+#: Characters a --repo or --out may hold: ASCII letters, digits and ``_ . / + , @ = -``, the ones the Makefile
+#: allows in REPO (``require_plain_repo``, which also refuses a leading ``-``).
+SAFE_PATH_CHARACTERS = "A-Za-z0-9_./+,@=-"
 _SAFE_PATH_RE = re.compile(rf"[{SAFE_PATH_CHARACTERS}]+")
+#: The same with any letter or digit (``\w``): a --cache, which no make recipe passes on and whose default lies
+#: under the home folder, whatever its owner's name.
+_SAFE_CACHE_RE = re.compile(r"[\w./+,@=-]+")
 #: File systems that are not storage.
 _SYSTEM_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev"))
 #: The stamp that data_fetch versions before the marker wrote, exactly as they wrote it.
@@ -174,20 +187,15 @@ def fault_point(stage: str) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # Paths
 # ---------------------------------------------------------------------------------------------------------
-def check_target(text: str, option: str = "--repo", log: Log = print, *, example: str | None = "DATA") -> Path:
+def check_target(
+    text: str, option: str = "--repo", log: Log = print, *, example: str | None = "DATA", any_letters: bool = False
+) -> Path:
     """The absolute folder ``text`` names (a symbolic link followed), or SafetyError if it must not be used.
 
     ``example`` is the folder an empty ``text`` is told to give instead (the command's default), or None for none.
+    ``any_letters`` allows letters and digits beyond ASCII (a cache folder under a home folder such as ``josé``).
     """
-    if not text or not text.strip():
-        hint = f", e.g. {option} {example}" if example else ""
-        raise SafetyError(f"{option} is empty; give a folder name{hint}.")
-    if not _SAFE_PATH_RE.fullmatch(text):
-        bad = sorted({c for c in text if not _SAFE_PATH_RE.fullmatch(c)})
-        raise SafetyError(
-            f"{option} {text!r} contains {' '.join(repr(c) for c in bad)}; use only letters, digits and "
-            f"'_ . / + , @ = -' (the Butler reads % # ? as URI syntax, and the shell reads others)."
-        )
+    _require_plain(text, option, example, _SAFE_CACHE_RE if any_letters else _SAFE_PATH_RE)
     path = Path(text).absolute()
     if path.is_symlink():
         if not path.exists():
@@ -214,6 +222,26 @@ def check_target(text: str, option: str = "--repo", log: Log = print, *, example
             f"it did not make, and its verify and rebuilds would then refuse. Choose a folder outside {enclosing}."
         )
     return path
+
+
+def _require_plain(text: str, option: str, example: str | None, allowed: re.Pattern[str]) -> None:
+    """Refuse ``text`` as the Makefile refuses a ``REPO`` (``require_plain_repo``): empty, starting with ``-``, or
+    holding a character ``allowed`` does not match; the message names the ``-`` or the characters."""
+    if not text or not text.strip():
+        hint = f", e.g. {option} {example}" if example else ""
+        raise SafetyError(f"{option} is empty; give a folder name{hint}.")
+    bad = sorted({c for c in text if not allowed.fullmatch(c)})
+    if bad:
+        letters = "letters" if allowed is _SAFE_CACHE_RE else "ASCII letters (A-Z, a-z)"
+        raise SafetyError(
+            f"{option} {text!r} contains {' '.join(repr(c) for c in bad)}; use only {letters}, digits and "
+            "'_ . / + , @ = -', as `make` does (the Butler reads % # ? as URI syntax, and the shell reads others)."
+        )
+    if text.startswith("-"):
+        raise SafetyError(
+            f"{option} {text!r} starts with '-', which every command it is passed to would read as an option; "
+            "choose a name that does not start with '-'" + (f" (e.g. {option} {example})." if example else ".")
+        )
 
 
 def enclosing_output(path: Path) -> Path | None:
@@ -287,17 +315,66 @@ def require_writable(target: Path, text: str, option: str, reason: str | None = 
     Raises
     ------
     SafetyError
-        ``target`` or a folder in it cannot be written; the message names it and the fix.
+        ``target`` or a folder in it cannot be written, or this process only reads it (:func:`exclusive_lock`
+        could not write the lock file); the message names it and the fix: ``chmod`` for a folder of yours, else
+        (shared read-only) whom to ask, and how to use your own copy.
     """
     blocked = read_only_folder(target)
-    if blocked is None:
+    held_read_only = target in _READ_ONLY_HOLDS
+    if blocked is None and not held_read_only:
         return
     shown = text if Path(text).absolute() == target else str(target)
+    if held_read_only or (reason and _shared_read_only(blocked)):
+        raise SafetyError(_shared_read_only_message(target, shown, option, reason, blocked))
     where = "" if blocked == target else f" ({blocked} cannot be written)"
     start = f"{shown} needs a rebuild ({reason}), but" if reason else f"{shown} cannot be replaced:"
     raise SafetyError(
         f"{start} it is read-only for you{where}; nothing was written. Make it writable with "
         f"`chmod -R u+w {shown}`, or choose another {option}."
+    )
+
+
+def _shared_read_only(folder: Path) -> bool:
+    """Whether ``chmod`` cannot make ``folder`` writable: it is another user's, or on a read-only file system."""
+    try:
+        return folder.stat().st_uid != os.geteuid() or bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return True
+
+
+def _shared_read_only_message(target: Path, shown: str, option: str, reason: str | None, blocked: Path | None) -> str:
+    """The refusal to rebuild ``target`` (``shown`` as the user gave it) that someone else must rebuild."""
+    if blocked is None:  # the folder is writable, its lock file is not: building would race with its owner
+        where = f" (its lock file {lock_path(target)} cannot be written: {_READ_ONLY_HOLDS[target]})"
+    else:
+        where = "" if blocked == target else f" ({blocked} cannot be written)"
+    state = f"needs a rebuild ({reason})" if reason else "cannot be replaced"
+    fix = _ask_the_owner(option)
+    return f"{shown} is read-only for you{where} and {state}; nothing was written. {fix[0].upper()}{fix[1:]}."
+
+
+def _ask_the_owner(option: str) -> str:
+    if option == "--repo":
+        return "ask whoever owns it to run `make data`, or use your own copy with `make data REPO=my-data`"
+    return f"ask whoever owns it to rebuild it, or choose another {option}"
+
+
+def read_only_advice(target: Path, shown: str) -> str | None:
+    """What to do about the damaged ``--repo`` ``target`` (``shown`` as the user gave it) that this process cannot
+    rebuild, as a phrase; None when it can. Call it under :func:`exclusive_lock`.
+
+    A folder of yours: the ``chmod`` that makes it writable, then the rebuild. Shared read-only (another user's, on
+    a read-only file system, or its lock file cannot be written): whom to ask, and how to use your own copy.
+    """
+    blocked = read_only_folder(target)
+    if blocked is None and target not in _READ_ONLY_HOLDS:
+        return None
+    if target in _READ_ONLY_HOLDS or _shared_read_only(blocked):
+        return f"it is read-only for you, so {_ask_the_owner('--repo')}"
+    folder = shown if Path(shown).absolute() == target else str(target)  # a symbolic link: the folder it names
+    return (
+        f"it is read-only for you: make it writable with `chmod -R u+w {folder}`, then rebuild it with "
+        f"`python -m data_fetch simulate --repo {shown} --if-stale` (make data)"
     )
 
 
@@ -425,8 +502,21 @@ def lock_path(target: Path) -> Path:
     return target.parent / f".{target.name}.lock"
 
 
+#: Why ``open`` cannot write a lock file: the folder or the file is another user's, or the file system is read-only.
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+#: The targets this process only reads, because it cannot write their lock file (:func:`exclusive_lock`), with
+#: why (``strerror``); nothing may be written in or beside them (:func:`require_writable`, :func:`make_staging`).
+_READ_ONLY_HOLDS: dict[Path, str] = {}
+
+
+class _LockNotWritable(Exception):
+    """The lock file cannot be created, or opened for writing; ``args``: the message and the ``strerror``."""
+
+
 @contextmanager
-def exclusive_lock(target: Path, what: str, wait: Callable[[str], None] | None = None) -> Iterator[None]:
+def exclusive_lock(
+    target: Path, what: str, wait: Callable[[str], None] | None = None, *, shared_if_read_only: bool | None = None
+) -> Iterator[None]:
     """Hold an exclusive ``fcntl`` lock on ``.<name>.lock`` beside ``target`` for the block.
 
     Parameters
@@ -439,47 +529,37 @@ def exclusive_lock(target: Path, what: str, wait: Callable[[str], None] | None =
         When another process holds the lock: None refuses at once; a callable is given one line naming the
         holder, then the lock is awaited (Ctrl-C stops waiting). An ``--if-stale`` run waits, so a second
         ``make lab`` started during the first one's build finds the data built, rather than failing.
+    shared_if_read_only : bool, optional
+        Whether the block may only read ``target`` when the lock file cannot be written (a folder shared
+        read-only): it then runs under a shared lock on the lock file if that can be read, else under none, and
+        :func:`require_writable` refuses to rebuild ``target``. Default: when ``wait`` is given (an ``--if-stale``
+        run, which reads before it may rebuild).
 
     Raises
     ------
     SafetyError
-        Another process holds the lock and ``wait`` is None; the message names it.
+        Another process holds the lock and ``wait`` is None; the message names it. Or the lock file cannot be
+        written and the block may not only read.
     """
     path = lock_path(target)
-    while True:
-        fd, created = _open_lock_file(path)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                holder = os.read(fd, 500).decode(errors="replace").strip() or "another process"
-            except OSError:
-                holder = "another process"
-            if wait is None:
-                os.close(fd)
-                raise SafetyError(
-                    f"{target} is in use by {holder}; wait for it to finish (or stop it), then run this again."
-                ) from None
-            wait(f"{target} is in use by {holder}; waiting for it to finish (Ctrl-C to stop waiting).")
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except BaseException:
-                os.close(fd)
-                raise
-        # The file may have been removed by the process that held it just before: lock the file that is there.
-        try:
-            same = os.stat(path).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(fd)
+    try:
+        fd, created = _lock_exclusively(path, target, wait)
+    except _LockNotWritable as error:
+        if not (wait is not None if shared_if_read_only is None else shared_if_read_only):
+            raise SafetyError(f"{error.args[0]}; choose another folder.") from None
+        strerror = error.args[1]
+    else:
+        strerror = None
+    if strerror is not None:  # outside the except clause: the block's own errors must not chain to this one
+        with _read_only_hold(target, strerror, wait):
+            yield
+        return
     # A file found there is ours only if it holds our record (a killed process left it); else it is left as it is.
     ours = created or _holds_lock_record(fd, path)
     if ours:
         os.ftruncate(fd, 0)
         started = time.strftime("%Y-%m-%d %H:%M:%S")
-        os.write(fd, f"process {os.getpid()} ({what}, started {started})\n".encode())
+        os.pwrite(fd, f"process {os.getpid()} ({what}, started {started})\n".encode(), 0)
     try:
         yield
     finally:
@@ -488,8 +568,102 @@ def exclusive_lock(target: Path, what: str, wait: Callable[[str], None] | None =
         os.close(fd)
 
 
+def _lock_exclusively(path: Path, target: Path, wait: Callable[[str], None] | None) -> tuple[int, bool]:
+    """An exclusively locked descriptor of the lock file now at ``path``, and whether this call created the file."""
+    while True:
+        fd, created = _open_lock_file(path)
+        _acquire(fd, fcntl.LOCK_EX, target, wait)
+        # The file may have been removed by the process that held it just before: lock the file that is there.
+        if _is_file_at(path, fd):
+            return fd, created
+        os.close(fd)
+
+
+@contextmanager
+def _read_only_hold(target: Path, strerror: str, wait: Callable[[str], None] | None) -> Iterator[None]:
+    """Mark ``target`` read-only for the block, under a shared lock on its lock file if that can be read, else none.
+
+    The shared lock still waits for (or, ``wait`` None, refuses during) a build by whoever can write there.
+    """
+    fd = _lock_shared(lock_path(target), target, wait)
+    _READ_ONLY_HOLDS[target] = strerror
+    try:
+        yield
+    finally:
+        _READ_ONLY_HOLDS.pop(target, None)
+        if fd is not None:
+            os.close(fd)
+
+
+def _lock_shared(path: Path, target: Path, wait: Callable[[str], None] | None) -> int | None:
+    """A descriptor of the lock file at ``path`` opened read-only and share-locked, or None if it cannot be opened."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise _in_the_way(path, error.strerror) from None
+            return None  # absent, or unreadable: a check that only reads goes on without a lock
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise _in_the_way(path)
+        _acquire(fd, fcntl.LOCK_SH, target, wait)
+        if _is_file_at(path, fd):
+            return fd
+        os.close(fd)
+
+
+def _acquire(fd: int, operation: int, target: Path, wait: Callable[[str], None] | None) -> None:
+    """``flock(fd, operation)``; when another process holds the lock, refuse (``wait`` None) or say so and wait.
+
+    ``fd`` is closed when this raises.
+    """
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        try:
+            holder = os.pread(fd, 500, 0).decode(errors="replace").strip() or "another process"
+        except OSError:
+            holder = "another process"
+    if wait is None:
+        os.close(fd)
+        raise SafetyError(f"{target} is in use by {holder}; wait for it to finish (or stop it), then run this again.")
+    wait(f"{target} is in use by {holder}; waiting for it to finish (Ctrl-C to stop waiting).")
+    try:
+        fcntl.flock(fd, operation)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _is_file_at(path: Path, fd: int) -> bool:
+    """Whether ``fd`` is the file now at ``path`` (not one its holder removed meanwhile)."""
+    try:
+        now, mine = os.stat(path, follow_symlinks=False), os.fstat(fd)
+    except FileNotFoundError:
+        return False
+    return (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def _in_the_way(path: Path, strerror: str | None = None) -> SafetyError:
+    cause = f"{strerror}: it is not a plain file" if strerror else "it is not a plain file"
+    return SafetyError(
+        f"{path} is in the way of data_fetch's lock file ({cause}); it is left as it is. Move it away, or choose "
+        "another folder."
+    )
+
+
 def _open_lock_file(path: Path) -> tuple[int, bool]:
-    """A descriptor of the lock file ``path`` (never through a symbolic link), and whether this call created it."""
+    """A descriptor of the lock file ``path`` (never through a symbolic link), and whether this call created it.
+
+    Raises
+    ------
+    _LockNotWritable
+        The file cannot be created or opened for writing (permissions, a read-only file system).
+    SafetyError
+        Something that is not a plain file is in its place.
+    """
     flags = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
         try:
@@ -497,24 +671,23 @@ def _open_lock_file(path: Path) -> tuple[int, bool]:
         except FileExistsError:
             pass
         except OSError as error:
-            message = f"cannot create the lock file {path} ({error.strerror}); choose another folder."
-            raise SafetyError(message) from None
+            message = f"cannot create the lock file {path} ({error.strerror})"
+            if error.errno in _NOT_WRITABLE:
+                raise _LockNotWritable(message, error.strerror) from None
+            raise SafetyError(f"{message}; choose another folder.") from None
         try:
             fd = os.open(path, flags)
         except FileNotFoundError:
             continue  # its holder removed it meanwhile: create it
         except OSError as error:
-            raise SafetyError(
-                f"{path} is in the way of data_fetch's lock file ({error.strerror}: it is not a plain file); it "
-                "is left as it is. Move it away, or choose another folder."
-            ) from None
+            if error.errno in _NOT_WRITABLE:
+                message = f"cannot open the lock file {path} for writing ({error.strerror})"
+                raise _LockNotWritable(message, error.strerror) from None
+            raise _in_the_way(path, error.strerror) from None
         if stat.S_ISREG(os.fstat(fd).st_mode):
             return fd, False
         os.close(fd)
-        raise SafetyError(
-            f"{path} is in the way of data_fetch's lock file (it is not a plain file); it is left as it is. Move "
-            "it away, or choose another folder."
-        )
+        raise _in_the_way(path)
 
 
 def _holds_lock_record(fd: int, path: Path) -> bool:
@@ -538,7 +711,15 @@ def _holds_lock_record(fd: int, path: Path) -> bool:
 # Staging, swap, recovery
 # ---------------------------------------------------------------------------------------------------------
 def make_staging(target: Path, kind: str) -> Path:
-    """A new staging folder ``.<name>.<kind>-<pid>-<random>`` beside ``target`` (kind: building or ingesting)."""
+    """A new staging folder ``.<name>.<kind>-<pid>-<random>`` beside ``target`` (kind: building or ingesting).
+
+    Refused (SafetyError) while this process holds ``target`` only to read it (:func:`exclusive_lock`).
+    """
+    if target in _READ_ONLY_HOLDS:
+        raise SafetyError(
+            f"cannot write beside {target}: its lock file {lock_path(target)} cannot be written "
+            f"({_READ_ONLY_HOLDS[target]}); nothing was written. Choose another folder."
+        )
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.{kind}-{os.getpid()}-", dir=target.parent))
 
 
@@ -608,10 +789,11 @@ def swap_into_place(
 def recover(target: Path, log: Log = print) -> None:
     """Finish or undo a swap that a killed process left half done, and remove staging folders of dead processes.
 
-    Run with the lock held: no other process can be writing these folders.
+    Run with the lock held: no other process can be writing these folders. Under a read-only hold (a check of a
+    folder shared read-only, see :func:`exclusive_lock`) it leaves everything as it is.
     """
     parent = target.parent
-    if not parent.is_dir():
+    if not parent.is_dir() or target in _READ_ONLY_HOLDS:
         return
     for staging in sorted(parent.iterdir()):
         match = _STAGING_RE.fullmatch(staging.name)
