@@ -221,7 +221,11 @@ class Room:
 
     def command(self, *args: str) -> list[str]:
         ids = [f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups"]
-        return [shutil.which("setpriv"), *ids, sys.executable, "-m", "data_fetch", *args]
+        # The learner may read and search every folder (CAP_DAC_READ_SEARCH), so it runs this clone's .venv
+        # wherever the clone is (under a private folder, as `mktemp -d` makes); what it may write is left to the
+        # permissions, which is what these tests are about.
+        reads = ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
+        return [shutil.which("setpriv"), *ids, *reads, sys.executable, "-m", "data_fetch", *args]
 
     def env(self) -> dict[str, str]:
         return {
@@ -261,7 +265,8 @@ class Room:
 
 @pytest.fixture(scope="module")
 def room():
-    """A :class:`Room`; skipped unless this process is root, with setpriv, and Python runs as nobody here."""
+    """A :class:`Room`; skipped unless this process is root, with setpriv (only root can run a command as another
+    user)."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("running the command line as another user needs root and setpriv")
     try:
@@ -275,8 +280,7 @@ def room():
         learners.home.mkdir()
         learners.home.chmod(0o777)
         probe = learners.run("verify", "--help")
-        if probe.returncode != 0:
-            pytest.skip(f"python -m data_fetch does not run as nobody here: {probe.stderr.strip()[-300:]}")
+        assert probe.returncode == 0, f"python -m data_fetch does not run as nobody: {probe.stderr.strip()[-300:]}"
         yield learners
     finally:
         shutil.rmtree(root)  # root may delete read-only folders
