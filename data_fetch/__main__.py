@@ -80,7 +80,7 @@ try:
     from tutorial_lib.repository import RepositoryError
 
     from . import SIMULATOR_VERSION
-    from .simulate import DEFAULT_SEED, MAX_PATCHES_PER_SIDE, SimulationError, build, staleness
+    from .simulate import DEFAULT_SEED, MAX_PATCHES_PER_SIDE, SimulationError, build
 except KeyboardInterrupt as _interrupt:
     if __name__ != "__main__":
         raise
@@ -400,46 +400,9 @@ def _download(args) -> int:
     return 0
 
 
-def _shared_repository_is_current(args) -> bool:
-    """For ``--if-stale``: True when ``--repo`` is an up-to-date repository in a folder you cannot write.
-
-    :func:`build` refuses a folder it could not write beside (the lock file, the staging folder go there), before
-    looking at the repository; a ``DATA`` a teacher shares read-only is checked here instead, only reading it,
-    under a shared lock (see :func:`data_fetch.safety.exclusive_lock`). False: anything else, for :func:`build`.
-
-    Raises
-    ------
-    data_fetch.safety.SafetyError
-        It needs a rebuild; the message names it, that it is read-only, and the fix.
-    SimulationError
-        It needs a rebuild and ``--no-rebuild`` was given.
-    """
-    notes: list[str] = []
-    try:
-        target = safety.check_target(args.repo, "--repo", notes.append)
-    except safety.SafetyError:
-        return False  # build() says why
-    parent = target.parent
-    if os.access(parent, os.W_OK) or not target.is_dir() or not safety.is_data_fetch_repository(target):
-        return False
-    for note in notes:
-        print(note)
-    with safety.exclusive_lock(target, "python -m data_fetch simulate", wait=print):
-        reason = staleness(target, args.seed, args.patches)
-        if reason is None:
-            return True
-        if args.no_rebuild:
-            raise SimulationError(f"{args.repo}: {reason}. It was left as it is (--no-rebuild); run `make data`.")
-        safety.require_writable(target, args.repo, "--repo", reason)
-    return False  # the lock file could be written after all: build() names the folder it cannot write
-
-
 def _simulate(args) -> int:
     if args.no_rebuild and not args.if_stale:
         raise SimulationError("--no-rebuild goes with --if-stale")
-    if args.if_stale and _shared_repository_is_current(args):
-        print(f"{args.repo} is up to date (simulator version {SIMULATOR_VERSION}; files and registry checked).")
-        return 0
     start = time.perf_counter()
     summary = build(
         args.repo,

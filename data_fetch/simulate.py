@@ -390,7 +390,9 @@ def build(
     target = safety.check_target(os.fspath(repo), "--repo", log)
     parent = target.parent
     safety.require_parent_folder(target, "--repo")
-    if not os.access(parent, os.W_OK):
+    # An --if-stale check of a repository shared read-only only reads it (see safety.exclusive_lock); a build
+    # needs to write its lock file and staging folder beside it.
+    if not os.access(parent, os.W_OK) and not (if_stale and safety.is_data_fetch_repository(target)):
         raise SimulationError(f"cannot write in {parent}; choose a --repo in a folder you can write to.")
     with safety.exclusive_lock(target, "python -m data_fetch simulate", wait=log if if_stale else None):
         safety.recover(target, log)
