@@ -755,16 +755,18 @@ def _write_hats(
     return len(counts), n_margin_rows
 
 
-def _check_target(target: Path, force: bool, shown: str) -> None:
+def _check_target(target: Path, force: bool, shown: str, *, if_stale: bool = False) -> None:
     from . import safety
 
     if not target.exists():
         safety.require_parent_folder(target, "--out")
-    if not os.access(target.parent, os.W_OK):  # the lock file and the staging folder go there, replacing or not
+    made_here = target.is_dir() and (target / MARKER_FILE).is_file()
+    # The lock file and the staging folder go beside the target, replacing or not; only an --if-stale check of a
+    # survey shared read-only may go on without writing there (it only reads; see safety.exclusive_lock).
+    if not os.access(target.parent, os.W_OK) and not (if_stale and made_here):
         raise SurveyError(f"cannot write in {target.parent}; choose an --out in a folder you can write to.")
     if not target.exists():
         return
-    made_here = target.is_dir() and (target / MARKER_FILE).is_file()
     if not made_here:
         raise SurveyError(
             f"{shown} exists and was not made by `python -m data_fetch survey` (no {MARKER_FILE} in it); it is "
@@ -950,12 +952,12 @@ def build_survey(
     options = {"area_deg2": area_deg2, "seed": seed, "margin_arcsec": margin_arcsec, "partition_rows": partition_rows}
     try:
         target = safety.check_target(os.fspath(out), "--out", log=_log, example="SURVEY")
-        _check_target(target, force or if_stale, str(out))
+        _check_target(target, force or if_stale, str(out), if_stale=if_stale)
         needed = int(1.5 * BUILD_BYTES_PER_DEG2 * len(boxes) * _box_area(boxes[0]))
         safety.require_free_space(target.parent, needed, f"A survey of --area {area_deg2:g}")
         with safety.exclusive_lock(target, "python -m data_fetch survey", wait=_log if if_stale else None):
             safety.recover(target, _log)
-            _check_target(target, force or if_stale, str(out))  # again, under the lock
+            _check_target(target, force or if_stale, str(out), if_stale=if_stale)  # again, under the lock
             reason = staleness(target, **options) if if_stale and target.exists() else None
             if if_stale and target.exists() and reason is None:
                 record = read_marker(target) or {}

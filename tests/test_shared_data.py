@@ -209,6 +209,27 @@ def test_an_ingest_never_goes_on_without_its_lock(shared, tmp_path, capsys, monk
     assert code == 2 and f"cannot create the lock file {safety.lock_path(shared)} (Read-only file system)" in err[0]
 
 
+def test_a_survey_on_a_read_only_mount_is_only_read_by_if_stale(small_survey, tmp_path, monkeypatch):
+    """Lesson 10's ``ensure_survey`` (``survey --if-stale``) on a survey a teacher shares read-only."""
+    from conftest import SMALL_SURVEY_AREA, SMALL_SURVEY_PARTITION_ROWS
+
+    from data_fetch import survey
+
+    shared_survey = tmp_path / "share" / "SURVEY"
+    shutil.copytree(small_survey, shared_survey)
+    before = _snapshot(shared_survey.parent)
+    monkeypatch.setattr(survey, "_build_into", _no_build)
+    _read_only_mount(monkeypatch, shared_survey.parent)
+    options = {"seed": 7, "margin_arcsec": 5.0, "partition_rows": SMALL_SURVEY_PARTITION_ROWS, "progress": False}
+    summary = survey.build_survey(shared_survey, area_deg2=SMALL_SURVEY_AREA, if_stale=True, **options)
+    assert summary.up_to_date
+    with pytest.raises(survey.SurveyError, match=r"read-only for you .*Ask whoever owns it to rebuild it, or choose"):
+        survey.build_survey(shared_survey, area_deg2=SMALL_SURVEY_AREA, if_stale=True, **{**options, "seed": 8})
+    with pytest.raises(survey.SurveyError, match="cannot write in"):
+        survey.build_survey(shared_survey, area_deg2=SMALL_SURVEY_AREA, force=True, **options)
+    assert _snapshot(shared_survey.parent) == before
+
+
 # ---------------------------------------------------------------------------------------------------------
 # End to end: the command line run as the user nobody on a DATA that root owns and made read-only
 # ---------------------------------------------------------------------------------------------------------
