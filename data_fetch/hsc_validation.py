@@ -866,7 +866,10 @@ def _clean_cache(folder: Path, force: bool, log) -> None:
 def _check_existing(target: Path, repo) -> None:
     """Refuse to ingest into a folder data_fetch did not make, or into a damaged repository."""
     if not target.is_dir() or not (target / "butler.yaml").is_file():
-        raise IngestError(f"{repo} exists but is not a Butler repository (no butler.yaml); choose another --repo.")
+        empty = safety.empty_folder_fix(target, str(repo))
+        fix = f"{empty}, or choose another --repo" if empty else "choose another --repo"
+        empty_note = "; it is empty" if empty else ""
+        raise IngestError(f"{repo} exists but is not a Butler repository (no butler.yaml{empty_note}); {fix}.")
     if not safety.is_data_fetch_repository(target):
         raise IngestError(
             f"{repo} was not made by data_fetch (no {MARKER_NAME}); the ingest adds only to repositories it made. "

@@ -401,6 +401,22 @@ def describe_folder(path: Path) -> str:
     return f"it holds {shown}" + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
+def empty_folder_fix(path: Path, shown: str) -> str | None:
+    """The fix for an empty folder the user made where data_fetch would build (``shown`` as the user gave it), or
+    None when ``path`` is not an empty folder.
+
+    data_fetch makes its output folder itself and replaces only folders it made; an empty folder has nothing to
+    lose, but it may carry a mode, a group or ACLs someone chose, so it is not taken over either.
+    """
+    try:
+        # Through a symbolic link, removing the folder would leave a dangling link, which is refused as a target.
+        if Path(shown).is_symlink() or path.is_symlink() or not path.is_dir() or any(path.iterdir()):
+            return None
+    except OSError:
+        return None
+    return f"remove the empty folder (`rmdir {shown}`; data_fetch makes the folder itself) and run the command again"
+
+
 def shown_name(name: str) -> str:
     """A path for a message: as it is, or quoted (``repr``) when it holds a control character or a comma."""
     return name if name.isprintable() and "," not in name else repr(name)

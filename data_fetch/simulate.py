@@ -400,9 +400,10 @@ def build(
             if not target.is_dir():
                 raise SimulationError(f"{repo} exists and is not a directory; remove it or choose another --repo.")
             if not safety.is_data_fetch_repository(target):
+                fix = safety.empty_folder_fix(target, os.fspath(repo)) or "it is left as it is. Move it away"
                 raise SimulationError(
                     f"{repo} already exists and was not made by data_fetch (no {MARKER_NAME} file; "
-                    f"{safety.describe_folder(target)}); it is left as it is. Move it away, or choose another --repo."
+                    f"{safety.describe_folder(target)}); {fix}, or choose another --repo."
                 )
             if if_stale:
                 reason = staleness(target, seed, num_patches)

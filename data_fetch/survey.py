@@ -768,10 +768,11 @@ def _check_target(target: Path, force: bool, shown: str, *, if_stale: bool = Fal
     if not target.exists():
         return
     if not made_here:
-        raise SurveyError(
-            f"{shown} exists and was not made by `python -m data_fetch survey` (no {MARKER_FILE} in it); it is "
-            "left alone, even with --force. Choose another --out, or remove it yourself."
-        )
+        empty = safety.empty_folder_fix(target, shown)
+        why = f"{shown} exists and was not made by `python -m data_fetch survey` (no {MARKER_FILE} in it"
+        if empty:
+            raise SurveyError(f"{why}; it is empty); {empty}, or choose another --out.")
+        raise SurveyError(f"{why}); it is left alone, even with --force. Choose another --out, or remove it yourself.")
     if not force:
         raise SurveyError(f"{shown} already holds a survey; use --force to replace it, or --out to build elsewhere.")
 

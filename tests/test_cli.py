@@ -64,6 +64,40 @@ def test_a_folder_data_fetch_did_not_make_is_reported_not_replaced(tmp_path, cap
     assert (repo / "gen3.sqlite3").read_text() == "not a database"
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["simulate", "--repo", "DATA", "--if-stale"],
+        ["simulate", "--repo", "DATA", "--force"],
+        ["survey", "--out", "DATA", "--lesson"],
+        ["download", "hsc-validation", "--repo", "DATA", "--lfs-url", "http://127.0.0.1:9/"],
+    ],
+    ids=["simulate --if-stale", "simulate --force", "survey", "download"],
+)
+def test_an_empty_folder_of_yours_is_kept_and_the_refusal_says_rmdir(tmp_path, monkeypatch, capsys, command):
+    """`mkdir DATA` before `make data`: refused like any folder data_fetch did not make (it may carry a mode or a
+    group someone chose), but the one line gives the fix for an empty one."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "DATA").mkdir()
+    (tmp_path / "DATA").chmod(0o2750)
+    assert main([*command, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "it is empty" in err[0] and "`rmdir DATA`" in err[0], err
+    assert (tmp_path / "DATA").stat().st_mode & 0o7777 == 0o2750 and not any((tmp_path / "DATA").iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".data_fetch")) == ["DATA"]
+
+
+def test_a_link_to_an_empty_folder_is_not_told_rmdir(tmp_path, monkeypatch, capsys):
+    """Removing the folder a link names would leave a dangling link, itself refused: no rmdir advice then."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "DATA").symlink_to(tmp_path / "shared")
+    assert main(["simulate", "--repo", "DATA", "--if-stale", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not made by data_fetch" in err[-1] and "rmdir" not in err[-1]
+    assert (tmp_path / "shared").is_dir() and (tmp_path / "DATA").is_symlink()
+
+
 def test_interrupted_build_leaves_nothing(tmp_path, monkeypatch, capsys):
     calls = {"n": 0}
     real = simulate.measure_patch
