@@ -28,6 +28,7 @@ def test_outputs_are_stored_clean(path):
         if cell["cell_type"] != "code" or not "".join(cell["source"]).strip():
             continue
         assert cell["execution_count"] is not None, f"cell {index} was never executed"
+        assert "execution" not in cell["metadata"], f"cell {index} stores when it ran (metadata.execution)"
         for output in cell.get("outputs", []):
             assert output["output_type"] != "error", f"cell {index} stores an error"
             assert output.get("name") != "stderr", f"cell {index} stores stderr (a warning?)"
