@@ -249,7 +249,8 @@ def _add_survey_parser(commands) -> None:
         "survey",
         help=_HELP["survey"],
         description=(
-            "Simulate a survey of many tracts, streamed tract by tract, and write it as a HATS catalog with LSDB. "
+            "Simulate a survey of many tracts, streamed strip by strip (a row of patches at a time), and write it "
+            "as a HATS catalog that LSDB reads. "
             "About 133,000 rows per deg^2: the default 20 deg^2 is about 2.7 million rows (half a minute on one "
             "core); --area 750 gives about 1e8 rows (10 GB on disk, 12 GB while building; about 13 CPU minutes)."
         ),
