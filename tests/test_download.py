@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import Table
@@ -739,6 +740,8 @@ def test_check_zero_point():
     f0 = 10**10.8
     assert checks_real.check_zero_point(27.0, f0)
     assert "Correct" in repr(checks_real.check_zero_point(27.0004, f0))
+    assert checks_real.check_zero_point(u.Magnitude(27.0, u.ABmag), f0)  # the AB magnitude of one count
+    assert "sign" in checks_real.check_zero_point(-27.0 * u.ABmag, f0).message
     for answer, words in [
         (-27.0, "sign"),
         (2.5 * np.log(f0), "natural logarithm"),

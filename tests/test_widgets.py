@@ -555,6 +555,12 @@ def test_check_patch_inner_duplicates(explorer):
     assert 'patch="all"' in hint and "primary=False" in hint
     explorer.set(patch="all", primary=False, patch_inner=False)
     assert explorer.truth_counts["duplicates"] == n_rows
+    # The two boxes unticked, but on one patch: 0 duplicates, and the hint names the patch, not the boxes.
+    explorer.set(patch=explorer.patches[0])
+    result = check_patch_inner_duplicates(explorer.truth_counts["duplicates"], explorer)
+    assert explorer.truth_counts["duplicates"] == 0 and not result.correct
+    assert 'patch="all"' in result.message and "untick" not in result.message, result.message
+    explorer.set(patch="all")
 
 
 def test_a_truth_table_in_another_row_order_is_not_used(tract_tables):

@@ -181,6 +181,21 @@ def test_lesson_2_band_magnitudes_right(lesson):
     assert "own calibration" in result.message
 
 
+def test_lesson_2_band_magnitudes_right_with_afw_29s_signed_errors(lesson):
+    """afw 29 keeps the sign of a negative flux's magnitude error (lesson 2 says so): finite, negative, and right."""
+
+    def signed(forced, photo_calib):
+        f, err = flux(forced["r"]), np.asarray(forced["r"]["base_PsfFlux_instFluxErr"], dtype=float)
+        mags, _ = photo_calib["r"].instFluxToMagnitude(f, err)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return mags, 2.5 / np.log(10) * err / f
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        assert (signed(lesson.forced, lesson.photo_calib)[1] < 0).sum() > 0
+    result = checks.check_band_magnitudes(signed, lesson.forced, lesson.photo_calib, band="r")
+    assert result.correct, result.message
+
+
 @pytest.mark.parametrize(
     ("label", "function", "words"),
     [
@@ -190,9 +205,15 @@ def test_lesson_2_band_magnitudes_right(lesson):
         ("positive ones", lambda t: int(np.count_nonzero(flux(t) > 0)), ["positive"]),
         ("every row", len, ["number of rows in the table"]),
         ("a mask", lambda t: flux(t) < 0, ["count_nonzero"]),
+        ("the lesson's table, not its argument", "outside", ["its argument", "not of a table from outside"]),
     ],
 )
 def test_lesson_2_negative_count(lesson, label, function, words):
+    if function == "outside":  # right on the lesson's table, whatever table it is given
+
+        def function(table):
+            return int(np.count_nonzero(flux(lesson.forced["r"]) < 0))
+
     assert_not_yet(checks.check_negative_count(function, lesson.forced["r"]), words)
 
 
@@ -364,6 +385,25 @@ def test_lesson_4_purity_completeness_right(star_sample):
         measured_magnitude=s.psf_mag,
     )
     assert result.correct, result.message
+
+
+def test_lesson_4_purity_completeness_of_another_sample_is_refused(lesson, star_sample):
+    """Without detect_isPrimary the fractions move by about 0.001 (the lesson prints three decimals): refused."""
+    true_type = np.asarray(lesson.truth["truth_type"])
+    rows = ~np.asarray(lesson.forced["i"]["base_PsfFlux_flag"]) & np.isin(true_type, ["star", "galaxy"])
+    true_mag = np.asarray(lesson.truth["truth_mag_i"])
+    answer = _pc((lesson.extendedness == 0)[rows], (true_type == "star")[rows], true_mag[rows] < 23)
+    s = star_sample
+    right = _pc(s.point, s.star, s.true_mag < 23)
+    assert 0.0006 < max(abs(a - b) for a, b in zip(answer, right, strict=True)) < 0.005
+    result = checks.check_purity_completeness(
+        answer, s.point, s.star, true_magnitude=s.true_mag, brighter_than=23, measured_magnitude=s.psf_mag
+    )
+    assert not result.correct, result.message
+    rounded = tuple(round(x, 3) for x in right)
+    assert checks.check_purity_completeness(
+        rounded, s.point, s.star, true_magnitude=s.true_mag, brighter_than=23
+    ).correct
 
 
 # --- lesson 5: the colour-magnitude diagram -------------------------------------------------------------------

@@ -51,18 +51,22 @@ def _same_magnitudes(atol: float) -> Callable[[Any, Any], bool]:
 
 
 # --- counting -----------------------------------------------------------------------------------------------
-def _probe_table(table: Table, flux: str) -> Table:
-    """A copy of ``table`` whose ``<flux>_instFlux`` has exactly 0.0 in a few rows, besides its negatives and NaN.
+def _probe_table(table: Table, flux: str) -> tuple[Table, int]:
+    """A copy of ``table`` whose ``<flux>_instFlux`` has exactly 0.0 in a few rows and a few more negatives, and
+    the number of rows set to 0.0.
 
     Forced fluxes of exactly zero are rare but real (patches 0, 2 and 5 of the simulated tract 0 have them in
-    g); a rule such as ``flux <= 0`` only shows its difference from ``flux < 0`` on such rows.
+    g); a rule such as ``flux <= 0`` only shows its difference from ``flux < 0`` on such rows. The added
+    negatives change the right count, so a function that counts in some other table than its argument shows too.
     """
     probe = table.copy(copy_data=True)
     values = column(probe, f"{flux}_instFlux", float)
     positive_rows = np.flatnonzero(values > 0)
-    values[positive_rows[: max(1, min(5, positive_rows.size // 2))]] = 0.0
+    n_changed = max(1, min(5, positive_rows.size // 4))
+    values[positive_rows[:n_changed]] = 0.0
+    values[positive_rows[n_changed : 2 * n_changed]] *= -1.0
     probe[f"{flux}_instFlux"] = values
-    return probe
+    return probe, n_changed
 
 
 @self_check
@@ -88,7 +92,7 @@ def check_negative_count(answer: Any, table: Table, *, flux: str = "base_PsfFlux
     if not callable(answer):
         problem = _count_problem(answer)
         return wrong(problem) if problem else _negative_count_verdict(int(answer), values, flux)
-    probe = _probe_table(table, flux)
+    probe, n_changed = _probe_table(table, flux)
     try:
         count, on_probe = answer(table), answer(probe)
     except Exception as error:  # noqa: BLE001 (any failure of the learner's function is the verdict)
@@ -100,19 +104,21 @@ def check_negative_count(answer: Any, table: Table, *, flux: str = "base_PsfFlux
         return wrong(f"your function returns {count!r}: {problem}")
     verdict = _negative_count_verdict(int(count), values, flux)
     probe_values = column(probe, f"{flux}_instFlux", float)
-    n_new_zeros = int(np.count_nonzero(probe_values == 0) - np.count_nonzero(values == 0))
     probe_ok = _count_problem(on_probe) is None
     if not verdict.correct or (probe_ok and on_probe == np.count_nonzero(probe_values < 0)):
         return verdict
+    copy = f"a copy with {n_changed} fluxes set to 0.0 and {n_changed} more made negative"
+    if probe_ok and on_probe == count:
+        return wrong(
+            f"right on this table, but your function gives {count} on {copy} too: count the rows of the table "
+            "it is given (its argument), not of a table from outside the function."
+        )
     if probe_ok and on_probe == np.count_nonzero(probe_values <= 0):
         return wrong(
-            f"right on this table, which has no flux of exactly 0; on a copy with {n_new_zeros} fluxes set to "
-            "0.0 your function counts them too. Zero is not negative: count flux < 0, not flux <= 0."
+            f"right on this table, which has no flux of exactly 0; on {copy} your function counts the zeros "
+            "too. Zero is not negative: count flux < 0, not flux <= 0."
         )
-    return wrong(
-        f"right on this table, but on a copy with {n_new_zeros} fluxes set to 0.0 your function gives "
-        f"{on_probe!r}: count flux < 0 in the table it is given."
-    )
+    return wrong(f"right on this table, but on {copy} your function gives {on_probe!r}: count flux < 0 in it.")
 
 
 def _count_problem(answer: Any) -> str | None:
@@ -364,8 +370,8 @@ def _magnitude_error_problem(
     missing = has_mag & ~np.isfinite(errs)
     if missing.any():
         return f"{plural(int(missing.sum()), 'row')} with a magnitude got no finite magnitude error."
-    with np.errstate(invalid="ignore"):
-        afw = np.isclose(errs, expected_err, rtol=0, atol=atol)
+    with np.errstate(invalid="ignore"):  # afw 29 keeps the sign of a negative flux's error; earlier afw did not
+        afw = np.isclose(np.abs(errs), expected_err, rtol=0, atol=atol)
     invented = ~has_mag & np.isfinite(errs) & ~afw
     if invented.any() and np.allclose(errs[has_mag], expected_err[has_mag], rtol=0, atol=atol):
         return (

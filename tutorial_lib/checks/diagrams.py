@@ -68,7 +68,7 @@ def check_galaxy_fraction(
     Returns
     -------
     CheckResult
-        Right when within 0.005 of ``N(galaxy, mag > limit) / N(mag > limit)``.
+        Right when within ``FRACTION_TOLERANCE`` (0.0006) of ``N(galaxy, mag > limit) / N(mag > limit)``.
     """
     m, galaxy_values = _paired(mag, is_galaxy, "mag and is_galaxy")
     galaxy = galaxy_values.astype(bool)

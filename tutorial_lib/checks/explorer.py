@@ -107,18 +107,22 @@ def check_patch_inner_duplicates(answer: Any, explorer: SelectionExplorer) -> Ch
     if isinstance(value, CheckResult):
         return value
     n_rows, n_objects = expected_patch_inner_duplicates(explorer)
+    mistakes = {
+        f"{value:,} is the number of duplicated objects; count every row (both copies), as the explorer's "
+        "truth line does.": n_objects,
+    }
+    if explorer.state["primary"] or explorer.state["patch_inner"]:  # otherwise 0 comes from another setting
+        mistakes[
+            "0 is what the lesson's selection keeps: untick the detect_isPrimary shortcut, then untick "
+            "'In the patch's inner region', with patch set to every patch."
+        ] = 0
     return judge(
         value,
         n_rows,
         int.__eq__,
         f"{n_rows:,} rows measure {n_objects:,} true objects more than once: objects in the 200-pixel "
         "overlap of two patches are measured in both, and only detect_isPatchInner keeps one copy.",
-        {
-            f"{value:,} is the number of duplicated objects; count every row (both copies), as the explorer's "
-            "truth line does.": n_objects,
-            "0 is what the lesson's selection keeps: untick the detect_isPrimary shortcut, then untick "
-            "'In the patch's inner region', with patch set to every patch.": 0,
-        },
+        mistakes,
         f"{value:,} is not the number of duplicate rows for the exercise's selection.{_settings_hint(explorer.state)}",
     )
 

@@ -395,7 +395,8 @@ def check_purity_completeness(
     Returns
     -------
     CheckResult
-        Right when both are within 0.005 of ``N(point & star) / N(point)`` and ``N(point & star) / N(star)``.
+        Right when both are within ``FRACTION_TOLERANCE`` (0.0006) of ``N(point & star) / N(point)`` and
+        ``N(point & star) / N(star)``.
     """
     try:
         purity, completeness = answer
