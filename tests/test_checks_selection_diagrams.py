@@ -251,6 +251,7 @@ def test_purity_completeness_right():
     [
         ((0.75, 0.6), ["swapped"]),
         ((60.0, 75.0), ["percentages"]),
+        ((60.4, 74.6), ["percentages"]),
         ((0.4, 0.75), ["contamination"]),
         ((0.6, 0.25), ["lost"]),
         ((0.5, 0.75), ["purity = n(point source and true star) / n(point source)"]),

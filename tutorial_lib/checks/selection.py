@@ -345,7 +345,8 @@ def _purity_completeness_mistake(p_value: float, c_value: float, want_p: float, 
             "you swapped them: purity divides by the number selected (point sources), completeness by the "
             "number that should be selected (true stars)."
         )
-    if close(p_value / 100, want_p) and close(c_value / 100, want_c):
+    percent = within(0.005)  # whole percentages are off by up to half a percent
+    if p_value > 1 and c_value > 1 and percent(p_value / 100, want_p) and percent(c_value / 100, want_c):
         return wrong("those look like percentages: give fractions between 0 and 1.")
     parts = []
     if not close(p_value, want_p):
